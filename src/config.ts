@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const onOff = z.enum(['log', 'twilio']);
+
+const schema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EVENT_STORE: z.enum(['postgres', 'esdb']).default('postgres'),
+  EVENTSTORE_CONNECTION_STRING: z
+    .string()
+    .regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb):\/\//, 'must start with esdb:// (or esdb+discover://)')
+    .optional(),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+  /** Base URL of Twilio's REST API; only tests point it elsewhere. */
+  TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
+  MESSAGING: onOff.default('log'),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+});
+
+/** The service configuration: every variable of CONTRACT §1, parsed once and frozen. */
+export type Config = Readonly<z.infer<typeof schema>> & { readonly dataDir: string };
+
+/** A variable failed validation; the message names it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses an environment (default `process.env`) into a frozen {@link Config}.
+ * Empty strings count as unset, so `PORT= npm start` means the default.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid ${name}: ${issue.message}`);
+  }
+  const value = parsed.data;
+  if (value.EVENT_STORE === 'esdb' && !value.EVENTSTORE_CONNECTION_STRING) {
+    throw new ConfigError('invalid EVENTSTORE_CONNECTION_STRING: required when EVENT_STORE=esdb');
+  }
+  if (value.MESSAGING === 'twilio' && (!value.TWILIO_ACCOUNT_SID || !value.TWILIO_AUTH_TOKEN)) {
+    throw new ConfigError('invalid TWILIO_ACCOUNT_SID: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required when MESSAGING=twilio');
+  }
+  return Object.freeze({ ...value, dataDir: path.resolve(value.DATA_DIR) });
+}
+
+/** Test-run switches; read here so no other module touches `process.env`. */
+export function testEnv(env: NodeJS.ProcessEnv = process.env) {
+  return Object.freeze({
+    databaseUrl: env.DATABASE_URL || undefined,
+    eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
+    embeddedInfoFile: env.CALLSNARE_TEST_PG_INFO || undefined,
+  });
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { e164, instant, uuid } from '../values.ts';
+
+/** Lead lifecycle states. */
+export const leadStatus = z.enum(['active', 'booked', 'won', 'lost']);
+export type LeadStatus = z.infer<typeof leadStatus>;
+
+/** Lead stream events, version 1 each. */
+export const leadEvents = {
+  LeadOpened: z.object({ leadId: uuid, callerPhone: e164, businessPhone: e164.optional(), source: z.enum(['missed_call', 'inbound_text', 'booking', 'manual']) }).strict(),
+  MissedCallRecorded: z
+    .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: z.enum(['no-answer', 'busy', 'failed', 'canceled']), calledAt: instant })
+    .strict(),
+  InboundTextReceived: z
+    .object({ leadId: uuid, messageSid: z.string().min(1).max(64), from: e164, to: e164, body: z.string().max(1600), receivedAt: instant })
+    .strict(),
+  OutboundTextRecorded: z
+    .object({ leadId: uuid, messageId: z.string(), to: e164, body: z.string().max(1600), kind: z.enum(['text_back', 'manual']), sentAt: instant })
+    .strict(),
+  TextBackSent: z.object({ leadId: uuid, messageId: z.string(), to: e164, body: z.string().max(1600), sentAt: instant, callSid: z.string() }).strict(),
+  TextBackSkipped: z.object({ leadId: uuid, callSid: z.string(), reason: z.string() }).strict(),
+  TextBackFailed: z.object({ leadId: uuid, callSid: z.string(), error: z.string() }).strict(),
+  MessageDeliveryUpdated: z.object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() }).strict(),
+  LeadStatusChanged: z.object({ leadId: uuid, from: leadStatus, to: leadStatus, reason: z.string().max(1000).optional() }).strict(),
+  LeadBookingLinked: z.object({ leadId: uuid, bookingId: uuid }).strict(),
+} as const;

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { e164, quietHours, timeZone, uuid } from '../values.ts';
+
+/** Stripe-driven billing status of an org. */
+export const billingStatus = z.enum(['active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused']);
+export type BillingStatus = z.infer<typeof billingStatus>;
+
+/** Member roles, strongest first. */
+export const memberRole = z.enum(['owner', 'admin', 'member', 'auditor']);
+export type MemberRole = z.infer<typeof memberRole>;
+
+/** Automation settings an operator or admin may change; each field optional in a change. */
+export const orgSettingsPatch = z
+  .object({
+    confirmations: z.boolean().optional(),
+    reminderOffsetsMinutes: z.array(z.number().int().min(1).max(60 * 24 * 30)).max(10).optional(),
+    textBack: z.boolean().optional(),
+    textBackTemplate: z.string().min(1).max(640).optional(),
+    quietHours: quietHours.nullable().optional(),
+    timezone: timeZone.optional(),
+  })
+  .strict();
+
+/** Org stream events, version 1 each. */
+export const orgEvents = {
+  OrgCreated: z.object({ orgId: uuid, name: z.string().trim().min(1).max(200), timezone: timeZone, phones: z.array(e164).max(20) }).strict(),
+  OrgPhoneAdded: z.object({ orgId: uuid, phone: e164 }).strict(),
+  OrgSettingsChanged: z.object({ orgId: uuid, changes: orgSettingsPatch }).strict(),
+  OrgStripeCustomerLinked: z.object({ orgId: uuid, stripeCustomerId: z.string().min(1).max(100) }).strict(),
+  OrgBillingStatusChanged: z
+    .object({ orgId: uuid, status: billingStatus, previousStatus: billingStatus.optional(), stripeEventId: z.string().max(100), stripeCustomerId: z.string().max(100).optional() })
+    .strict(),
+  MemberAdded: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
+} as const;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/** A UUID (any version; we mint v4 and v5). */
+export const uuid = z.uuid();
+
+/** An E.164 phone number: `+` then 7 to 15 digits, no leading zero. */
+export const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +15125550100');
+
+/** An IANA time zone name the runtime knows, e.g. `America/Chicago`. */
+export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Chicago');
+
+export function isTimeZone(value: string): boolean {
+  if (!value.includes('/') && value !== 'UTC') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An ISO-8601 instant with a zone designator, normalised to UTC (`...Z`, milliseconds). */
+export const instant = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value).toISOString());
+
+/** A visit's arrival window in UTC instants. */
+export const timeWindow = z.object({ start: instant, end: instant }).strict();
+export type TimeWindow = z.infer<typeof timeWindow>;
+
+/** Longest allowed visit window. */
+export const MAX_WINDOW_MS = 12 * 60 * 60 * 1000;
+
+/** Who did something: the audit trail's "who". */
+export const actor = z
+  .object({
+    type: z.enum(['integration', 'team_member', 'system', 'provider', 'operator']),
+    id: z.string().min(1).max(200),
+    label: z.string().max(200),
+  })
+  .strict();
+export type Actor = z.infer<typeof actor>;
+
+/** Where a booking came from, as the API shows it. */
+export const bookingSource = z
+  .object({
+    actorType: z.enum(['integration', 'team_member', 'system']),
+    actorId: z.string(),
+    label: z.string(),
+  })
+  .strict();
+
+/** `HH:MM-HH:MM` in the org's time zone; may wrap midnight (21:00-08:00). */
+export const quietHours = z
+  .object({
+    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+    end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+  })
+  .strict();
+export type QuietHours = z.infer<typeof quietHours>;

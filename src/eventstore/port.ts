@@ -1,0 +1,139 @@
+import type { AnyEventType, DomainEvent, EventData, EventMetadata } from '../domain/events/index.ts';
+
+/**
+ * A place in the store's global order. Both adapters use the same pair: on PostgreSQL `commit` is the
+ * appending transaction's id and `prepare` the row's sequence number; on EventStoreDB they are the
+ * commit and prepare positions of its transaction log. Ordered by `commit`, then `prepare`.
+ */
+export interface Position {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+/** Where an append expects the stream to be; a mismatch is a {@link WrongExpectedRevisionError}. */
+export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | number;
+
+/** An event as handed to `append`: the store adds revision, position, hash chain and record time. */
+export interface EventToAppend<E extends DomainEvent = DomainEvent> {
+  /** UUID; defaults to a random one. A deterministic id makes a retried append write nothing. */
+  readonly id?: string;
+  readonly type: E['type'];
+  readonly data: E['data'];
+  readonly metadata: AppendMetadata;
+}
+
+/** Metadata the caller supplies; `prevHash` and `schemaVersion` are filled in by the store. */
+export type AppendMetadata = Omit<EventMetadata, 'prevHash' | 'schemaVersion'>;
+
+/** An event read back from the store, parsed and upcast to the current schema version. */
+export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
+  readonly streamId: string;
+  readonly revision: number;
+  readonly id: string;
+  readonly type: E['type'];
+  readonly data: E['data'];
+  readonly metadata: EventMetadata;
+  readonly position: Position;
+  readonly recordedAt: Date;
+  /** This event's link in its stream's hash chain: sha256(prevHash + content digest). */
+  readonly hash: string;
+}
+
+/** The result of a successful (or idempotently repeated) append. */
+export interface AppendResult {
+  /** Revision of the last event in the stream after the append. */
+  readonly nextRevision: number;
+  /** Global position of the last appended event. */
+  readonly position: Position;
+  /** True when the same event ids were already there and nothing was written. */
+  readonly duplicate: boolean;
+}
+
+/** Narrows `readAll` and `subscribe`; all given criteria must match. */
+export interface EventFilter {
+  /** Stream name prefixes such as `booking-`. */
+  readonly streamPrefixes?: readonly string[];
+  readonly eventTypes?: readonly AnyEventType[];
+  /** Only events of this org (metadata.orgId). */
+  readonly orgId?: string;
+}
+
+export interface ReadStreamOptions {
+  readonly fromRevision?: number;
+  readonly direction?: 'forwards' | 'backwards';
+  readonly maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. Omitted: from the first event. */
+  readonly from?: Position | null;
+  readonly limit?: number;
+  readonly filter?: EventFilter;
+}
+
+/** A page of `readAll`: `checkpoint` is where the next page starts, also when filtering skipped events. */
+export interface ReadAllPage {
+  readonly events: RecordedEvent[];
+  readonly checkpoint: Position | null;
+}
+
+export interface SubscribeOptions {
+  readonly from?: Position | null;
+  readonly filter?: EventFilter;
+  /** Largest batch handed over at once. */
+  readonly batchSize?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One step of a subscription: the events since the last batch (maybe none, when only the
+ * checkpoint moved past filtered-out events) and the position to resume from.
+ */
+export interface SubscriptionBatch {
+  readonly events: RecordedEvent[];
+  readonly checkpoint: Position;
+  /** True once the batch reached the head of the store as of reading it (catch-up done). */
+  readonly live: boolean;
+}
+
+/** The event store port; `src/eventstore/postgres` and `src/eventstore/esdb` implement it. */
+export interface EventStore {
+  readonly kind: 'postgres' | 'esdb';
+  append(streamId: string, events: readonly EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  /** Throws {@link StreamNotFoundError} for a stream with no events. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
+  /** Catch-up then live; ends when `signal` aborts. Never skips or repeats an event. */
+  subscribe(options?: SubscribeOptions): AsyncIterable<SubscriptionBatch>;
+  /** Position of the last event a subscriber can see now, null for an empty store. */
+  headPosition(): Promise<Position | null>;
+  close(): Promise<void>;
+}
+
+/** The stream is not where the append expected it. */
+export class WrongExpectedRevisionError extends Error {
+  override name = 'WrongExpectedRevisionError';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision; -1 when it has no events. */
+    readonly actual: number,
+  ) {
+    super(`stream ${streamId}: expected revision ${String(expected)}, actual ${actual === -1 ? 'no stream' : actual}`);
+  }
+}
+
+/** Reading a stream that has no events. */
+export class StreamNotFoundError extends Error {
+  override name = 'StreamNotFoundError';
+  constructor(readonly streamId: string) {
+    super(`stream ${streamId} not found`);
+  }
+}
+
+/** An event failed its catalog schema on append, or an unknown type/version was read. */
+export class InvalidEventError extends Error {
+  override name = 'InvalidEventError';
+}
+
+export type { EventData };

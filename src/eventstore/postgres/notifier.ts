@@ -1,0 +1,96 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+
+/** One subscriber's view of the shared LISTEN connection. */
+export interface AppendListener {
+  /** Settles once LISTEN is in place (or failed: polling then covers). */
+  readonly ready: Promise<void>;
+  /** Resolves at the next append notification, after `timeoutMs`, or on abort, whichever is first. */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+const CHANNEL = 'es_appended';
+
+/**
+ * Shares one LISTEN connection among all subscriptions of a store. It opens with the first listener,
+ * closes with the last, and reconnects after a drop; subscribers poll meanwhile, so nothing is missed.
+ */
+export class AppendNotifier {
+  readonly #url: string;
+  readonly #emitter = new EventEmitter();
+  #client: pg.Client | undefined;
+  #connecting: Promise<void> | undefined;
+  #listeners = 0;
+  #closed = false;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.#emitter.setMaxListeners(0);
+  }
+
+  listen(): AppendListener {
+    this.#listeners++;
+    const ready = this.#ensureConnected();
+    let closed = false;
+    return {
+      ready,
+      next: (timeoutMs, signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.#emitter.off('appended', done);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          this.#emitter.on('appended', done);
+          signal?.addEventListener('abort', done, { once: true });
+        }),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        if (--this.#listeners === 0) void this.#disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#disconnect();
+  }
+
+  #ensureConnected(): Promise<void> {
+    if (this.#client || this.#closed) return Promise.resolve();
+    this.#connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url, application_name: 'callsnare-listen' });
+      const dropped = () => {
+        if (this.#client !== client) return;
+        this.#client = undefined;
+        client.end().catch(() => {});
+        if (this.#listeners > 0 && !this.#closed) setTimeout(() => void this.#ensureConnected(), 1000).unref();
+      };
+      client.on('error', dropped);
+      client.on('end', dropped);
+      client.on('notification', () => this.#emitter.emit('appended'));
+      try {
+        await client.connect();
+        await client.query(`listen ${CHANNEL}`);
+        this.#client = client;
+        if (this.#listeners === 0 || this.#closed) await this.#disconnect();
+      } catch {
+        client.end().catch(() => {});
+        if (this.#listeners > 0 && !this.#closed) setTimeout(() => void this.#ensureConnected(), 1000).unref();
+      } finally {
+        this.#connecting = undefined;
+      }
+    })();
+    return this.#connecting;
+  }
+
+  async #disconnect(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await client.end().catch(() => {});
+  }
+}

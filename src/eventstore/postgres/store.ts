@@ -1,0 +1,227 @@
+import pg from 'pg';
+import { eventMetadata, readEventData, type EventMetadata } from '../../domain/events/index.ts';
+import { prepareEvents } from '../append-input.ts';
+import {
+  type AppendResult,
+  type EventFilter,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type Position,
+  type ReadAllOptions,
+  type ReadAllPage,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type SubscriptionBatch,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+} from '../port.ts';
+import { comparePositions } from '../position.ts';
+import { AppendNotifier } from './notifier.ts';
+
+/** Options of {@link PostgresEventStore}. */
+export interface PostgresEventStoreOptions {
+  /** Pool used for appends and reads. Not ended by `close()`. */
+  readonly pool: pg.Pool;
+  /** Connection string for the LISTEN connection that wakes subscribers. */
+  readonly url: string;
+  /** Backup poll interval of live subscriptions, in ms. */
+  readonly pollIntervalMs?: number;
+  /** Validate stored metadata on read (default true). */
+  readonly validateOnRead?: boolean;
+}
+
+const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
+
+interface EventRow {
+  kind?: string;
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_revision: string;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: unknown;
+  hash: string;
+  recorded_at: Date;
+}
+
+const COLUMNS = 'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, schema_version, data, metadata, hash, recorded_at';
+
+/** The PostgreSQL adapter of the {@link EventStore} port (tables and `es_append` from migration 001). */
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #notifier: AppendNotifier;
+  readonly #pollIntervalMs: number;
+  readonly #validate: boolean;
+
+  constructor(options: PostgresEventStoreOptions) {
+    this.#pool = options.pool;
+    this.#notifier = new AppendNotifier(options.url);
+    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#validate = options.validateOnRead ?? true;
+  }
+
+  async append(streamId: string, events: readonly EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    const prepared = prepareEvents(streamId, events);
+    const expected = options.expectedRevision;
+    const code = typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
+    if (typeof expected === 'number' && (!Number.isSafeInteger(expected) || expected < 0)) {
+      throw new RangeError(`expected revision must be a non-negative integer, got ${expected}`);
+    }
+    try {
+      const result = await this.#pool.query<{ r_status: string; r_revision: string; r_commit: string; r_position: string }>(
+        'select * from es_append($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)',
+        [
+          streamId,
+          code,
+          prepared.map((e) => e.id),
+          prepared.map((e) => e.type),
+          prepared.map((e) => e.schemaVersion),
+          prepared.map((e) => JSON.stringify(e.data)),
+          prepared.map((e) => JSON.stringify(e.metadata)),
+          prepared.map((e) => e.digest),
+          prepared[0]!.metadata.orgId,
+        ],
+      );
+      const row = result.rows[0]!;
+      return {
+        nextRevision: Number(row.r_revision),
+        position: { commit: BigInt(row.r_commit), prepare: BigInt(row.r_position) },
+        duplicate: row.r_status === 'duplicate',
+      };
+    } catch (error) {
+      const pgError = error as { code?: string; detail?: string };
+      if (pgError.code === 'CS409') throw new WrongExpectedRevisionError(streamId, expected, Number(pgError.detail));
+      throw error;
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const params: unknown[] = [streamId];
+    let where = 'stream_id = $1';
+    if (options.fromRevision !== undefined) {
+      params.push(options.fromRevision);
+      where += backwards ? ` and stream_revision <= $${params.length}` : ` and stream_revision >= $${params.length}`;
+    }
+    let limit = '';
+    if (options.maxCount !== undefined) {
+      params.push(options.maxCount);
+      limit = ` limit $${params.length}`;
+    }
+    const { rows } = await this.#pool.query<EventRow>(
+      `select ${COLUMNS} from es_events where ${where} order by stream_revision ${backwards ? 'desc' : 'asc'}${limit}`,
+      params,
+    );
+    if (rows.length === 0) {
+      const exists = await this.#pool.query('select 1 from es_streams where stream_id = $1 and revision >= 0', [streamId]);
+      if (exists.rowCount === 0) throw new StreamNotFoundError(streamId);
+    }
+    return rows.map((row) => this.#toRecorded(row));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    const limit = options.limit ?? 500;
+    const from = options.from ?? { commit: 0n, prepare: 0n };
+    const params: unknown[] = [from.commit.toString(), from.prepare.toString(), limit];
+    const conditions = filterConditions(options.filter, params);
+    // One statement, one snapshot: the page and the visible head agree on the same xmin.
+    const { rows } = await this.#pool.query<EventRow>(
+      `with snap as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+       (select 'event' as kind, ${COLUMNS} from es_events, snap
+         where (transaction_id, global_position) > ($1::xid8, $2::bigint) and transaction_id < snap.xmin${conditions}
+         order by transaction_id, global_position limit $3)
+       union all
+       (select 'head' as kind, ${COLUMNS} from es_events, snap
+         where transaction_id < snap.xmin
+         order by transaction_id desc, global_position desc limit 1)`,
+      params,
+    );
+    const events: RecordedEvent[] = [];
+    let head: Position | null = null;
+    for (const row of rows) {
+      if (row.kind === 'head') head = { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) };
+      else events.push(this.#toRecorded(row));
+    }
+    const last = events.at(-1)?.position ?? null;
+    let checkpoint: Position | null = events.length === limit ? last : head;
+    if (comparePositions(checkpoint, options.from ?? null) < 0) checkpoint = options.from ?? null;
+    if (comparePositions(checkpoint, last) < 0) checkpoint = last;
+    return { events, checkpoint };
+  }
+
+  async *subscribe(options: SubscribeOptions = {}): AsyncIterable<SubscriptionBatch> {
+    const batchSize = options.batchSize ?? 500;
+    const signal = options.signal;
+    let checkpoint: Position | null = options.from ?? null;
+    const listener = this.#notifier.listen();
+    try {
+      await listener.ready;
+      while (!signal?.aborted) {
+        // Arm the wake-up before reading so a commit between the read and the wait is not missed.
+        const woken = listener.next(this.#pollIntervalMs, signal);
+        const page = await this.readAll({ from: checkpoint, limit: batchSize, filter: options.filter });
+        const live = page.events.length < batchSize;
+        if (page.checkpoint && comparePositions(page.checkpoint, checkpoint) > 0) {
+          checkpoint = page.checkpoint;
+          yield { events: page.events, checkpoint, live };
+        }
+        if (live) await woken;
+      }
+    } finally {
+      listener.close();
+    }
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
+      `select transaction_id, global_position from es_events
+        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by transaction_id desc, global_position desc limit 1`,
+    );
+    const row = rows[0];
+    return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : null;
+  }
+
+  async close(): Promise<void> {
+    await this.#notifier.close();
+  }
+
+  #toRecorded(row: EventRow): RecordedEvent {
+    const event = readEventData(row.event_type, row.schema_version, row.data);
+    const metadata = (this.#validate ? eventMetadata.parse(row.metadata) : row.metadata) as EventMetadata;
+    return {
+      streamId: row.stream_id,
+      revision: Number(row.stream_revision),
+      id: row.event_id,
+      type: event.type,
+      data: event.data,
+      metadata,
+      position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
+      recordedAt: row.recorded_at,
+      hash: row.hash,
+    } as RecordedEvent;
+  }
+}
+
+function filterConditions(filter: EventFilter | undefined, params: unknown[]): string {
+  let sql = '';
+  if (filter?.streamPrefixes?.length) {
+    params.push(filter.streamPrefixes.map((p) => `${p.replace(/[\\%_]/g, '\\$&')}%`));
+    sql += ` and stream_id like any($${params.length}::text[])`;
+  }
+  if (filter?.eventTypes?.length) {
+    params.push(filter.eventTypes);
+    sql += ` and event_type = any($${params.length}::text[])`;
+  }
+  if (filter?.orgId) {
+    params.push(filter.orgId);
+    sql += ` and org_id = $${params.length}::uuid`;
+  }
+  return sql;
+}
