@@ -1,11 +1,13 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as m001 from './migrations/001_event_store.ts';
 import * as m002 from './migrations/002_projections.ts';
+import * as m003 from './migrations/003_read_models.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
   '001_event_store': m001,
   '002_projections': m002,
+  '003_read_models': m003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -32,8 +32,62 @@ export interface ProjectionCheckpointsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/** Row of `orgs`. */
+export interface OrgsTable {
+  id: string;
+  org_id: Generated<string>;
+  name: string;
+  timezone: string;
+  billing_status: string;
+  stripe_customer_id: string | null;
+  state: unknown;
+  version: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** Row of `org_phones`: business numbers that provider webhooks are routed by. */
+export interface OrgPhonesTable {
+  phone: string;
+  org_id: string;
+}
+
+/** Row of `credentials` (hash only, never the token). */
+export interface CredentialsTable {
+  id: string;
+  org_id: string;
+  kind: 'integration' | 'member';
+  label: string;
+  scopes: string[];
+  token_hash: string;
+  member_id: string | null;
+  role: string | null;
+  expires_at: Date | string | null;
+  revoked_at: Date | string | null;
+  last_used_at: Date | string | null;
+  created_at: Date | string;
+}
+
+/** Row of `bookings`; `state` is the API's Booking. */
+export interface BookingsTable {
+  id: string;
+  org_id: string;
+  status: string;
+  window_start: Date | string;
+  window_end: Date | string;
+  customer_phone: string;
+  lead_id: string | null;
+  state: unknown;
+  version: number;
+  updated_at: Date | string;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
+  orgs: OrgsTable;
+  org_phones: OrgPhonesTable;
+  credentials: CredentialsTable;
+  bookings: BookingsTable;
   es_events: EsEventsTable;
   es_streams: EsStreamsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

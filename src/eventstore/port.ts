@@ -25,19 +25,25 @@ export interface EventToAppend<E extends DomainEvent = DomainEvent> {
 /** Metadata the caller supplies; `prevHash` and `schemaVersion` are filled in by the store. */
 export type AppendMetadata = Omit<EventMetadata, 'prevHash' | 'schemaVersion'>;
 
-/** An event read back from the store, parsed and upcast to the current schema version. */
-export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
+/** Fields every recorded event has besides its type and data. */
+export interface RecordedEventBase {
   readonly streamId: string;
   readonly revision: number;
   readonly id: string;
-  readonly type: E['type'];
-  readonly data: E['data'];
   readonly metadata: EventMetadata;
   readonly position: Position;
   readonly recordedAt: Date;
   /** This event's link in its stream's hash chain: sha256(prevHash + content digest). */
   readonly hash: string;
 }
+
+/**
+ * An event read back from the store, parsed and upcast to the current schema version.
+ * Distributes over `E`, so a `switch (event.type)` narrows `event.data`.
+ */
+export type RecordedEvent<E extends DomainEvent = DomainEvent> = E extends DomainEvent
+  ? RecordedEventBase & { readonly type: E['type']; readonly data: E['data'] }
+  : never;
 
 /** The result of a successful (or idempotently repeated) append. */
 export interface AppendResult {

@@ -29,6 +29,7 @@ export const bookingEvents = {
   BookingCreated: z
     .object({
       bookingId: uuid,
+      orgId: uuid,
       window: timeWindow,
       timezone: timeZone,
       customer,
@@ -37,10 +38,18 @@ export const bookingEvents = {
       leadId: uuid.optional(),
       externalRef: z.string().max(200).optional(),
       source: bookingSource,
+      /** The org's reminder offsets when the booking was made; reminders due in the past are not planned. */
+      reminderOffsetsMinutes: z.array(z.number().int().positive()),
     })
     .strict(),
   BookingRescheduled: z
-    .object({ bookingId: uuid, previousWindow: timeWindow, window: timeWindow, reason: z.string().max(1000).optional() })
+    .object({
+      bookingId: uuid,
+      previousWindow: timeWindow,
+      window: timeWindow,
+      reason: z.string().max(1000).optional(),
+      reminderOffsetsMinutes: z.array(z.number().int().positive()),
+    })
     .strict(),
   BookingCanceled: z.object({ bookingId: uuid, reason: z.string().max(1000).optional(), canceledAt: instant }).strict(),
   ConfirmationSent: z.object({ bookingId: uuid, messageId: z.string(), to: e164, sentAt: instant }).strict(),

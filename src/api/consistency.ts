@@ -1,0 +1,32 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Position } from '../eventstore/port.ts';
+import { formatPosition, parsePosition } from '../eventstore/position.ts';
+import { waitForProjections } from '../projections/runner.ts';
+import { ProblemError } from './problem.ts';
+
+const WAIT_MS = 5000;
+
+/** Sets `Consistency-Token` on a write response: the position the write landed at. */
+export function setConsistencyToken(reply: FastifyReply, position: Position | null): void {
+  if (position) reply.header('consistency-token', formatPosition(position));
+}
+
+/**
+ * Read-your-writes: when the request carries a `Consistency-Token`, waits until the named read
+ * models include that position (up to 5 s, then 503 with Retry-After).
+ */
+export async function awaitConsistency(request: FastifyRequest, projections: readonly string[]): Promise<void> {
+  const header = request.headers['consistency-token'];
+  if (header === undefined) return;
+  const position = typeof header === 'string' ? parsePosition(header.trim()) : undefined;
+  if (!position) {
+    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'Consistency-Token is not one this API returned', {
+      errors: [{ path: 'headers.consistency-token', message: 'is not one this API returned' }],
+    });
+  }
+  if (!(await waitForProjections(request.server.services.db, projections, position, WAIT_MS))) {
+    throw new ProblemError(503, 'consistency_timeout', 'Service unavailable', 'the read model has not caught up with that write yet; retry shortly', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+}

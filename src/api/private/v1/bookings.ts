@@ -1,0 +1,129 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
+import { requestHash } from '../../../commands/idempotency.ts';
+import { getBooking, listBookings } from '../../../queries/bookings.ts';
+import { callerOf, depsOf } from '../../caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
+import { parseIdempotencyKey } from '../../plugins/idempotency.ts';
+import { authOf, requireScope } from '../../plugins/auth.ts';
+import { ProblemError } from '../../problem.ts';
+import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody, problemResource } from './schemas.ts';
+
+const PREFIX = '/api/private/v1';
+const READ_MODELS = ['bookings'];
+
+const errors = { 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource };
+
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  if (!match) {
+    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'If-Match must be a version ETag such as "3"', {
+      errors: [{ path: 'headers.if-match', message: 'must be a version ETag such as "3"' }],
+    });
+  }
+  return Number(match[1]);
+}
+
+function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
+  setConsistencyToken(reply, outcome.position);
+  reply.header('etag', `"${outcome.booking.version}"`);
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(status).send(outcome.booking);
+}
+
+/** Runs a keyed write one at a time per (org, key) in this process. */
+function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+  return key ? request.server.inFlightKeys.run(`${authOf(request).orgId}\n${key}`, fn) : fn();
+}
+
+/** Bookings: list, get, create, reschedule, cancel. */
+export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
+  const read = requireScope('READ_BOOKINGS');
+  const write = requireScope('WRITE_BOOKINGS');
+
+  app.get(
+    '/bookings',
+    {
+      preHandler: read,
+      schema: { summary: 'List bookings by window start', operationId: 'listBookings', querystring: listBookingsQuery, response: { 200: bookingList, ...errors } },
+    },
+    async (request) => {
+      await awaitConsistency(request, READ_MODELS);
+      const q = request.query;
+      return listBookings(request.server.services.db, authOf(request).orgId, {
+        from: q.from,
+        to: q.to,
+        limit: q.limit,
+        ...(q.status && { statuses: q.status.split(',') as ('scheduled' | 'canceled')[] }),
+        ...(q.cursor && { cursor: q.cursor }),
+      });
+    },
+  );
+
+  app.get(
+    '/bookings/:bookingId',
+    {
+      preHandler: read,
+      schema: { summary: 'Get a booking', operationId: 'getBooking', params: bookingParams, response: { 200: bookingResource, ...errors } },
+    },
+    async (request, reply) => {
+      await awaitConsistency(request, READ_MODELS);
+      const booking = await getBooking(request.server.services.db, authOf(request).orgId, request.params.bookingId);
+      if (!booking) throw new ProblemError(404, 'not_found', 'Not found', 'booking not found');
+      reply.header('etag', `"${booking.version}"`);
+      return booking;
+    },
+  );
+
+  app.post(
+    '/bookings',
+    {
+      preHandler: write,
+      schema: {
+        summary: 'Create a booking',
+        operationId: 'createBooking',
+        body: createBookingBody,
+        response: { 201: bookingResource, 409: problemResource, 413: problemResource, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const outcome = await withKey(request, key, () =>
+        createBooking(depsOf(request), callerOf(request), request.body, key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined),
+      );
+      reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
+      return sendOutcome(reply, outcome, 201);
+    },
+  );
+
+  app.patch(
+    '/bookings/:bookingId',
+    {
+      preHandler: write,
+      schema: {
+        summary: 'Reschedule or cancel a booking',
+        operationId: 'updateBooking',
+        params: bookingParams,
+        body: patchBookingBody,
+        response: { 200: bookingResource, 409: problemResource, 412: problemResource, 413: problemResource, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const body = request.body;
+      const change: BookingChange =
+        'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
+      const { bookingId } = request.params;
+      const outcome = await withKey(request, key, () =>
+        changeBooking(depsOf(request), callerOf(request), bookingId, change, {
+          ...(ifMatch !== undefined && { ifMatch }),
+          ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${PREFIX}/bookings/${bookingId}`, body) } }),
+        }),
+      );
+      return sendOutcome(reply, outcome, 200);
+    },
+  );
+};

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Services } from '../app.ts';
+import { errorsPlugin } from './plugins/errors.ts';
+import { idempotencyPlugin } from './plugins/idempotency.ts';
+import { requestContextPlugin } from './plugins/request-context.ts';
+import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+/** Options of {@link buildServer}. */
+export interface ServerOptions {
+  readonly rateLimit?: RateLimitOptions;
+}
+
+const BODY_LIMIT = 64 * 1024;
+
+/** The HTTP app: every route group, plugin and the problem+json error handler. Not yet listening. */
+export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+  });
+  app.decorate('services', services);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(requestContextPlugin);
+  await app.register(errorsPlugin);
+  await app.register(idempotencyPlugin);
+  await app.register(privateApiV1, {
+    prefix: '/api/private/v1',
+    rateLimit: options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 },
+  });
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  return app;
+}

@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Config } from './config.ts';
+import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
+import { createDb, type Db } from './db/kysely.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import type { EventStore } from './eventstore/port.ts';
+import { PostgresEventStore } from './eventstore/postgres/store.ts';
+
+/** Everything a process builds once and passes down: the composition root's product. */
+export interface Services {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: Db;
+  readonly pool: pg.Pool;
+  readonly store: EventStore;
+  readonly clock: () => Date;
+  /** The database in use (from DATABASE_URL or the embedded server). */
+  readonly databaseUrl: string;
+}
+
+/** Options of {@link openServices}. */
+export interface OpenOptions {
+  readonly migrate?: boolean;
+  readonly clock?: () => Date;
+  readonly poolSize?: number;
+  /** Awaited before an embedded server we own stops on a signal (let the service drain first). */
+  readonly beforeDatabaseStop?: () => Promise<void>;
+}
+
+/** Services plus the way to release them. */
+export interface OpenServices extends Services {
+  close(): Promise<void>;
+}
+
+/** Connects to PostgreSQL (starting the embedded one if no DATABASE_URL), migrates, and opens the event store. */
+export async function openServices(config: Config, log: Logger, options: OpenOptions = {}): Promise<OpenServices> {
+  let embedded: EmbeddedServer | undefined;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    embedded = await ensureEmbeddedPostgres({
+      dataDir: config.dataDir,
+      log: (message) => log.info(message),
+      ...(options.beforeDatabaseStop && { beforeStop: options.beforeDatabaseStop }),
+    });
+    databaseUrl = embedded.url;
+  }
+  const { db, pool } = createDb({ url: databaseUrl, max: options.poolSize ?? 20 });
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrateToLatest(db);
+      if (applied.length) log.info({ migrations: applied }, 'applied migrations');
+    }
+  } catch (error) {
+    await db.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  const store = await openEventStore(config, pool, databaseUrl);
+  return {
+    config,
+    log,
+    db,
+    pool,
+    store,
+    clock: options.clock ?? (() => new Date()),
+    databaseUrl,
+    async close() {
+      await store.close();
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function openEventStore(config: Config, pool: pg.Pool, url: string): Promise<EventStore> {
+  if (config.EVENT_STORE === 'esdb') {
+    const { EsdbEventStore } = await import('./eventstore/esdb/store.ts');
+    return new EsdbEventStore({ connectionString: config.EVENTSTORE_CONNECTION_STRING! });
+  }
+  return new PostgresEventStore({ pool, url });
+}

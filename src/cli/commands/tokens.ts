@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { issueCredential, revokeCredential } from '../../commands/credentials.ts';
+import { addMember } from '../../commands/orgs.ts';
+import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
+import { scope } from '../../domain/events/credential.ts';
+import { memberRole } from '../../domain/events/org.ts';
+import { uuid } from '../../domain/values.ts';
+import { catchUp } from '../../projections/runner.ts';
+import { credentialsProjection } from '../../projections/read-models/credentials.ts';
+import { orgsProjection } from '../../projections/read-models/orgs.ts';
+import { listCredentials } from '../../queries/credentials.ts';
+import { randomUUID } from 'node:crypto';
+import { operatorCaller, withServices } from '../context.ts';
+import { CliError, emit, table } from '../output.ts';
+import { parseOption } from '../parse.ts';
+
+function unknownOrg<T>(orgId: string) {
+  return (error: unknown): T => {
+    if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
+    throw error;
+  };
+}
+
+export function registerTokenCommands(program: Command): void {
+  const token = program.command('token').description('integration credentials for the protected API');
+
+  token
+    .command('create')
+    .description('mint an integration token; the secret is printed once and only its hash is stored')
+    .requiredOption('--org <id>', 'org id')
+    .requiredOption('--scopes <list>', 'comma-separated: READ_BOOKINGS,WRITE_BOOKINGS')
+    .requiredOption('--label <label>', 'who holds it, e.g. "Dispatch board"')
+    .option('--json', 'machine output')
+    .action(async (opts: { org: string; scopes: string; label: string; json?: boolean }) => {
+      const orgId = parseOption('--org', uuid, opts.org);
+      const scopes = parseOption('--scopes', z.array(scope).min(1), opts.scopes.split(',').map((s) => s.trim()).filter(Boolean));
+      const label = parseOption('--label', z.string().trim().min(1, 'must not be empty').max(200), opts.label);
+      await withServices(async (services) => {
+        const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(unknownOrg<never>(orgId));
+        await catchUp(services, credentialsProjection);
+        emit(
+          !!opts.json,
+          { id: issued.id, token: issued.token, scopes: issued.scopes, orgId, label },
+          () => `token ${issued.id} (${label}; ${scopes.join(', ')})\n${issued.token}\nStore it now: it is not shown again.`,
+        );
+      });
+    });
+
+  token
+    .command('list')
+    .description("an org's credentials (never the secrets)")
+    .requiredOption('--org <id>', 'org id')
+    .option('--json', 'machine output')
+    .action(async (opts: { org: string; json?: boolean }) => {
+      const orgId = parseOption('--org', uuid, opts.org);
+      await withServices(async (services) => {
+        await catchUp(services, credentialsProjection);
+        const rows = await listCredentials(services.db, orgId);
+        if (opts.json) {
+          for (const r of rows) emit(true, r, '');
+          return;
+        }
+        if (!rows.length) return emit(false, null, 'no credentials');
+        emit(false, null, () =>
+          table([
+            ['ID', 'KIND', 'LABEL', 'SCOPES/ROLE', 'CREATED', 'LAST USED', 'STATUS'],
+            ...rows.map((r) => [
+              r.id,
+              r.kind,
+              r.label,
+              r.kind === 'member' ? (r.role ?? '') : r.scopes.join(','),
+              r.createdAt.toISOString(),
+              r.lastUsedAt?.toISOString() ?? '-',
+              r.revokedAt ? `revoked ${r.revokedAt.toISOString()}` : 'active',
+            ]),
+          ]),
+        );
+      });
+    });
+
+  token
+    .command('revoke')
+    .description('revoke a credential; it gets 401 from the next request on')
+    .requiredOption('--id <id>', 'credential id')
+    .option('--reason <text>', 'why')
+    .option('--json', 'machine output')
+    .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
+      const id = parseOption('--id', uuid, opts.id);
+      await withServices(async (services) => {
+        const { credential } = await revokeCredential(services, operatorCaller('00000000-0000-0000-0000-000000000000'), id, opts.reason).catch(
+          (error: unknown) => {
+            if (error instanceof NotFoundError) throw new CliError(`unknown credential ${id}`);
+            throw error;
+          },
+        );
+        await catchUp(services, credentialsProjection);
+        emit(!!opts.json, { id, revokedAt: credential.revokedAt }, `revoked ${id}`);
+      });
+    });
+
+  program
+    .command('member')
+    .description('team members of an organization')
+    .command('create')
+    .description('add a team member and print their member token for the internal API (once)')
+    .requiredOption('--org <id>', 'org id')
+    .requiredOption('--email <email>', 'their email')
+    .requiredOption('--role <role>', 'owner, admin, member or auditor')
+    .option('--json', 'machine output')
+    .action(async (opts: { org: string; email: string; role: string; json?: boolean }) => {
+      const orgId = parseOption('--org', uuid, opts.org);
+      const email = parseOption('--email', z.email('must be an email address'), opts.email);
+      const role = parseOption('--role', memberRole, opts.role);
+      await withServices(async (services) => {
+        const memberId = randomUUID();
+        const caller = operatorCaller(orgId);
+        await addMember(services, caller, { orgId, memberId, email, role }).catch((error: unknown) => {
+          if (error instanceof StateConflictError) throw new CliError(error.message);
+          return unknownOrg<never>(orgId)(error);
+        });
+        const issued = await issueCredential(services, caller, { orgId, label: email, kind: 'member', memberId, role });
+        await catchUp(services, orgsProjection);
+        await catchUp(services, credentialsProjection);
+        emit(!!opts.json, { memberId, id: issued.id, token: issued.token, role, orgId, email }, () => `member ${memberId} (${email}, ${role})\n${issued.token}\nStore it now: it is not shown again.`);
+      });
+    });
+}

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerOrgCommands } from './commands/orgs.ts';
+import { registerProjectionCommands } from './commands/projections.ts';
+import { registerServeCommands } from './commands/serve.ts';
+import { registerTokenCommands } from './commands/tokens.ts';
+import { CliError } from './output.ts';
+
+/** Builds the `callsnare` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('callsnare')
+    .description('CallSnare core: missed-call recovery for HVAC businesses')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServeCommands(program);
+  registerMigrateCommand(program);
+  registerOrgCommands(program);
+  registerTokenCommands(program);
+  registerProjectionCommands(program);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Entry point of bin/callsnare.js: runs a command, prints one line on failure, sets the exit code. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    const message = error instanceof CliError ? error.message : `unexpected error: ${(error as Error).message}`;
+    process.stderr.write(`error: ${message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { DomainEvent } from '../domain/events/index.ts';
+import { toEnvelope } from '../eventstore/envelope.ts';
+import {
+  type AppendMetadata,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+} from '../eventstore/port.ts';
+import type { Envelope } from '../domain/envelope.ts';
+import type { CommandCaller, CommandDeps } from './context.ts';
+import { ConcurrencyConflictError } from './errors.ts';
+
+/** A stream read and folded: its events, state and last revision (-1: no stream). */
+export interface LoadedStream<S, E extends DomainEvent> {
+  readonly events: RecordedEvent<E>[];
+  readonly state: S;
+  readonly revision: number;
+}
+
+/** Reads a stream (empty if absent) and folds it. */
+export async function loadStream<S, E extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  evolve: (state: S, event: Envelope<E>) => S,
+  initial: S,
+): Promise<LoadedStream<S, E>> {
+  let events: RecordedEvent<E>[] = [];
+  try {
+    events = (await store.readStream(streamId)) as RecordedEvent<E>[];
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  return { events, state: events.reduce((s, e) => evolve(s, toEnvelope(e)), initial), revision: events.at(-1)?.revision ?? -1 };
+}
+
+/** Builds event metadata for a caller at a time. */
+export function metadataFor(caller: CommandCaller, occurredAt: Date, extra: Partial<AppendMetadata> = {}): AppendMetadata {
+  return {
+    orgId: caller.orgId,
+    actor: caller.actor,
+    correlationId: caller.correlationId,
+    causationId: caller.causationId ?? caller.correlationId,
+    occurredAt: occurredAt.toISOString(),
+    ...extra,
+  };
+}
+
+/** What one attempt decided: events to append, or a finished result found in the stream. */
+export type Decision<E extends DomainEvent, R> = { readonly append: E[]; readonly eventIds?: string[] } | { readonly done: R };
+
+/** Result of {@link execute}. */
+export type Executed<S, E extends DomainEvent, R> =
+  | { readonly kind: 'appended'; readonly state: S; readonly events: E[]; readonly revision: number; readonly position: Position | null }
+  | { readonly kind: 'done'; readonly result: R };
+
+/**
+ * Load → decide → append with the loaded revision. A concurrent writer makes the append conflict;
+ * then the stream is re-read and the decision taken again, so a conflict surfaces only when the
+ * decision itself changes (decide throws) or writers keep colliding past `retries`.
+ */
+export async function execute<S, E extends DomainEvent, R = never>(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  options: {
+    readonly streamId: string;
+    readonly evolve: (state: S, event: Envelope<E>) => S;
+    readonly initial: S;
+    readonly decide: (loaded: LoadedStream<S, E>, now: Date) => Decision<E, R>;
+    readonly metadata?: Partial<AppendMetadata>;
+    readonly retries?: number;
+  },
+): Promise<Executed<S, E, R>> {
+  const retries = options.retries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await loadStream(deps.store, options.streamId, options.evolve, options.initial);
+    const now = deps.clock();
+    const decision = options.decide(loaded, now);
+    if ('done' in decision) return { kind: 'done', result: decision.done };
+    if (decision.append.length === 0) {
+      return { kind: 'appended', state: loaded.state, events: [], revision: loaded.revision, position: loaded.events.at(-1)?.position ?? null };
+    }
+    const metadata = metadataFor(caller, now, options.metadata);
+    try {
+      const result = await deps.store.append(
+        options.streamId,
+        decision.append.map((event, i) => ({ id: decision.eventIds?.[i] ?? randomUUID(), type: event.type, data: event.data, metadata })),
+        { expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision },
+      );
+      const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt } as Envelope<E>), loaded.state);
+      return { kind: 'appended', state, events: decision.append, revision: result.nextRevision, position: result.position };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import type { z } from 'zod';
+import type { EventOf } from './events/index.ts';
+import type { BillingStatus, MemberRole, orgSettingsPatch } from './events/org.ts';
+import type { Envelope } from './envelope.ts';
+import { NotFoundError, StateConflictError } from './errors.ts';
+import type { QuietHours } from './values.ts';
+
+/** Org stream name. */
+export const orgStream = (orgId: string) => `org-${orgId}`;
+
+/** Automation settings of an org. */
+export interface OrgSettings {
+  confirmations: boolean;
+  reminderOffsetsMinutes: number[];
+  textBack: boolean;
+  textBackTemplate: string;
+  quietHours: QuietHours | null;
+}
+
+/** Settings of a new org. */
+export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
+  confirmations: true,
+  reminderOffsetsMinutes: [1440, 120],
+  textBack: true,
+  textBackTemplate: "Sorry we missed your call! This is {{business}}. How can we help? Reply here and we'll get right back to you.",
+  quietHours: null,
+}) as OrgSettings;
+
+/** An organization: a business using CallSnare. */
+export interface Org {
+  id: string;
+  name: string;
+  timezone: string;
+  phones: string[];
+  settings: OrgSettings;
+  billingStatus: BillingStatus;
+  stripeCustomerId?: string;
+  members: { memberId: string; email: string; role: MemberRole }[];
+  createdAt: string;
+  version: number;
+}
+
+export type OrgState = Org | null;
+
+export type OrgEvent = EventOf<'OrgCreated' | 'OrgPhoneAdded' | 'OrgSettingsChanged' | 'OrgStripeCustomerLinked' | 'OrgBillingStatusChanged' | 'MemberAdded'>;
+
+export type OrgCommand =
+  | { type: 'CreateOrg'; now: string; data: { orgId: string; name: string; timezone: string; phones: string[] } }
+  | { type: 'ConfigureOrg'; now: string; data: { orgId: string; changes: z.output<typeof orgSettingsPatch>; addPhones?: string[] } }
+  | { type: 'LinkStripeCustomer'; now: string; data: { orgId: string; stripeCustomerId: string } }
+  | { type: 'ChangeBillingStatus'; now: string; data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string } }
+  | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } };
+
+export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
+  if (command.type === 'CreateOrg') {
+    if (state) throw new StateConflictError('org_exists', 'the org already exists');
+    return [{ type: 'OrgCreated', data: { ...command.data, phones: [...new Set(command.data.phones)] } }];
+  }
+  if (!state) throw new NotFoundError('org not found');
+  switch (command.type) {
+    case 'ConfigureOrg': {
+      const { orgId, changes, addPhones = [] } = command.data;
+      const events: OrgEvent[] = [...new Set(addPhones)]
+        .filter((phone) => !state.phones.includes(phone))
+        .map((phone) => ({ type: 'OrgPhoneAdded' as const, data: { orgId, phone } }));
+      const effective = Object.fromEntries(
+        Object.entries(changes).filter(([key, value]) => {
+          if (value === undefined) return false;
+          const current = key === 'timezone' ? state.timezone : state.settings[key as keyof OrgSettings];
+          return JSON.stringify(current) !== JSON.stringify(value);
+        }),
+      );
+      if (Object.keys(effective).length) events.push({ type: 'OrgSettingsChanged', data: { orgId, changes: effective } });
+      return events;
+    }
+    case 'LinkStripeCustomer':
+      if (state.stripeCustomerId === command.data.stripeCustomerId) return [];
+      return [{ type: 'OrgStripeCustomerLinked', data: command.data }];
+    case 'ChangeBillingStatus': {
+      if (state.billingStatus === command.data.status) return [];
+      const { orgId, status, stripeEventId, stripeCustomerId } = command.data;
+      return [
+        {
+          type: 'OrgBillingStatusChanged',
+          data: { orgId, status, previousStatus: state.billingStatus, stripeEventId, ...(stripeCustomerId && { stripeCustomerId }) },
+        },
+      ];
+    }
+    case 'AddMember':
+      if (state.members.some((m) => m.email.toLowerCase() === command.data.email.toLowerCase())) {
+        throw new StateConflictError('member_exists', `${command.data.email} is already a member`);
+      }
+      return [{ type: 'MemberAdded', data: command.data }];
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
+  if (event.type === 'OrgCreated') {
+    const { orgId, ...rest } = event.data;
+    return { id: orgId, ...rest, settings: { ...DEFAULT_SETTINGS }, billingStatus: 'active', members: [], createdAt: event.occurredAt, version: 1 };
+  }
+  if (!state) return state;
+  const next = { ...state, version: state.version + 1 };
+  switch (event.type) {
+    case 'OrgPhoneAdded':
+      return { ...next, phones: [...state.phones, event.data.phone] };
+    case 'OrgSettingsChanged': {
+      const { timezone, ...settings } = event.data.changes;
+      const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+      return { ...next, ...(timezone && { timezone }), settings: { ...state.settings, ...defined } };
+    }
+    case 'OrgStripeCustomerLinked':
+      return { ...next, stripeCustomerId: event.data.stripeCustomerId };
+    case 'OrgBillingStatusChanged':
+      return { ...next, billingStatus: event.data.status, ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }) };
+    case 'MemberAdded':
+      return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function foldOrg(events: readonly Envelope<OrgEvent>[]): OrgState {
+  return events.reduce<OrgState>(evolve, null);
+}
+
+/** Automation pauses while billing is in one of these states. */
+export const BILLING_INACTIVE: readonly BillingStatus[] = ['canceled', 'unpaid', 'incomplete_expired', 'paused'];

@@ -1,0 +1,47 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Position } from '../eventstore/port.ts';
+
+/** A projection's checkpoint row. */
+export interface Checkpoint {
+  readonly name: string;
+  readonly position: Position | null;
+  readonly eventsHandled: number;
+  readonly updatedAt: Date;
+}
+
+function toPosition(commit: string | null, prepare: string | null): Position | null {
+  return commit === null || prepare === null ? null : { commit: BigInt(commit), prepare: BigInt(prepare) };
+}
+
+/** Reads a checkpoint without locking (null position: nothing handled yet). */
+export async function readCheckpoint(db: Kysely<Database>, name: string): Promise<Checkpoint> {
+  const row = await db.selectFrom('projection_checkpoints').selectAll().where('name', '=', name).executeTakeFirst();
+  return {
+    name,
+    position: row ? toPosition(row.commit_position, row.prepare_position) : null,
+    eventsHandled: row ? Number(row.events_handled) : 0,
+    updatedAt: row?.updated_at ?? new Date(0),
+  };
+}
+
+/** Locks a checkpoint row for the rest of the transaction (creating it if needed) and returns it. */
+export async function lockCheckpoint(trx: Transaction<Database>, name: string): Promise<Checkpoint> {
+  await trx.insertInto('projection_checkpoints').values({ name, commit_position: null, prepare_position: null }).onConflict((c) => c.doNothing()).execute();
+  const row = await trx.selectFrom('projection_checkpoints').selectAll().where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+  return { name, position: toPosition(row.commit_position, row.prepare_position), eventsHandled: Number(row.events_handled), updatedAt: row.updated_at };
+}
+
+/** Moves a checkpoint forward inside the transaction that wrote the read-model change. */
+export async function saveCheckpoint(trx: Transaction<Database>, name: string, position: Position | null, handled: number): Promise<void> {
+  await trx
+    .updateTable('projection_checkpoints')
+    .set({
+      commit_position: position ? position.commit.toString() : null,
+      prepare_position: position ? position.prepare.toString() : null,
+      events_handled: sql`events_handled + ${handled}`,
+      updated_at: new Date(),
+    })
+    .where('name', '=', name)
+    .execute();
+}

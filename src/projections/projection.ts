@@ -1,0 +1,15 @@
+import type { QueryCreator, Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
+
+/**
+ * A read model built from events. `apply` writes through `q`, which is bound to the schema being
+ * built (`public` live, a scratch schema during rebuild/verify), inside the runner's transaction.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly filter: EventFilter;
+  /** Tables this projection owns, in creation order. */
+  readonly tables: readonly string[];
+  apply(q: QueryCreator<Database>, events: readonly RecordedEvent[], trx: Transaction<Database>): Promise<void>;
+}

@@ -1,0 +1,65 @@
+import { type Booking, type BookingEvent, type BookingState, evolve } from '../../domain/booking.ts';
+import { toEnvelope } from '../../eventstore/envelope.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection } from '../projection.ts';
+
+/** Booking events the projection folds; everything on a booking stream. */
+const BOOKING_TYPES = [
+  'BookingCreated',
+  'BookingRescheduled',
+  'BookingCanceled',
+  'ConfirmationSent',
+  'ConfirmationSkipped',
+  'ConfirmationFailed',
+  'ReminderSent',
+  'ReminderSkipped',
+  'ReminderFailed',
+  'BookingNoticeSent',
+] as const satisfies readonly BookingEvent['type'][];
+
+/** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */
+export const bookingsProjection: Projection = {
+  name: 'bookings',
+  filter: { streamPrefixes: ['booking-'], eventTypes: BOOKING_TYPES },
+  tables: ['bookings'],
+  async apply(q, events) {
+    const ids = [...new Set(events.map((e) => (e.data as { bookingId: string }).bookingId))];
+    const rows = await q.selectFrom('bookings').select(['id', 'state']).where('id', 'in', ids).execute();
+    const states = new Map<string, BookingState>(rows.map((r) => [r.id, r.state as Booking]));
+    for (const event of events as RecordedEvent<BookingEvent>[]) {
+      const id = event.data.bookingId;
+      states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+    }
+    const values = [...states.values()]
+      .filter((b): b is Booking => b !== null)
+      .map((b) => ({
+        id: b.id,
+        org_id: b.orgId,
+        status: b.status,
+        window_start: b.window.start,
+        window_end: b.window.end,
+        customer_phone: b.customer.phone,
+        lead_id: b.leadId ?? null,
+        state: JSON.stringify(b),
+        version: b.version,
+        updated_at: b.updatedAt,
+      }));
+    if (!values.length) return;
+    await q
+      .insertInto('bookings')
+      .values(values)
+      .onConflict((c) =>
+        c.column('id').doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          window_start: eb.ref('excluded.window_start'),
+          window_end: eb.ref('excluded.window_end'),
+          customer_phone: eb.ref('excluded.customer_phone'),
+          lead_id: eb.ref('excluded.lead_id'),
+          state: eb.ref('excluded.state'),
+          version: eb.ref('excluded.version'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  },
+};

@@ -1,0 +1,43 @@
+import type { CredentialEvent } from '../../domain/credential.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection } from '../projection.ts';
+
+/** `credentials`: token hashes, scopes and revocation, looked up on every authenticated request. */
+export const credentialsProjection: Projection = {
+  name: 'credentials',
+  filter: { streamPrefixes: ['credential-'] },
+  tables: ['credentials'],
+  async apply(q, events) {
+    for (const event of events as RecordedEvent<CredentialEvent>[]) {
+      switch (event.type) {
+        case 'CredentialIssued': {
+          const d = event.data;
+          await q
+            .insertInto('credentials')
+            .values({
+              id: d.credentialId,
+              org_id: d.orgId,
+              kind: d.kind,
+              label: d.label,
+              scopes: d.scopes,
+              token_hash: d.tokenHash,
+              member_id: d.memberId ?? null,
+              role: d.role ?? null,
+              expires_at: d.expiresAt ?? null,
+              created_at: event.metadata.occurredAt,
+            })
+            .onConflict((c) => c.column('id').doNothing())
+            .execute();
+          break;
+        }
+        case 'CredentialRevoked':
+          await q.updateTable('credentials').set({ revoked_at: event.metadata.occurredAt }).where('id', '=', event.data.credentialId).execute();
+          break;
+        default: {
+          const unknown: never = event;
+          throw new Error(`unexpected event ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,59 @@
+import { type Org, type OrgEvent, type OrgState, evolve } from '../../domain/org.ts';
+import { toEnvelope } from '../../eventstore/envelope.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection } from '../projection.ts';
+
+/** `orgs` (settings, billing, members as state) and `org_phones` (webhook routing). */
+export const orgsProjection: Projection = {
+  name: 'orgs',
+  filter: { streamPrefixes: ['org-'] },
+  tables: ['orgs', 'org_phones'],
+  async apply(q, events) {
+    const ids = [...new Set(events.map((e) => (e.data as { orgId: string }).orgId))];
+    const rows = await q.selectFrom('orgs').select(['id', 'state']).where('id', 'in', ids).execute();
+    const states = new Map<string, OrgState>(rows.map((r) => [r.id, r.state as Org]));
+    const phones: { phone: string; org_id: string }[] = [];
+    for (const event of events as RecordedEvent<OrgEvent>[]) {
+      const id = event.data.orgId;
+      states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+      if (event.type === 'OrgCreated') phones.push(...event.data.phones.map((phone) => ({ phone, org_id: id })));
+      if (event.type === 'OrgPhoneAdded') phones.push({ phone: event.data.phone, org_id: id });
+    }
+    const now = events.at(-1)!.metadata.occurredAt;
+    const values = [...states.values()]
+      .filter((o): o is Org => o !== null)
+      .map((o) => ({
+        id: o.id,
+        name: o.name,
+        timezone: o.timezone,
+        billing_status: o.billingStatus,
+        stripe_customer_id: o.stripeCustomerId ?? null,
+        state: JSON.stringify(o),
+        version: o.version,
+        created_at: o.createdAt,
+        updated_at: now,
+      }));
+    if (values.length) {
+      await q
+        .insertInto('orgs')
+        .values(values)
+        .onConflict((c) =>
+          c.column('id').doUpdateSet((eb) => ({
+            name: eb.ref('excluded.name'),
+            timezone: eb.ref('excluded.timezone'),
+            billing_status: eb.ref('excluded.billing_status'),
+            stripe_customer_id: eb.ref('excluded.stripe_customer_id'),
+            state: eb.ref('excluded.state'),
+            version: eb.ref('excluded.version'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+    }
+    // A number moves to the org that claimed it last.
+    const latest = [...new Map(phones.map((p) => [p.phone, p])).values()];
+    if (latest.length) {
+      await q.insertInto('org_phones').values(latest).onConflict((c) => c.column('phone').doUpdateSet((eb) => ({ org_id: eb.ref('excluded.org_id') }))).execute();
+    }
+  },
+};

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../db/schema.ts';
+import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
+import { comparePositions } from '../eventstore/position.ts';
+import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints.ts';
+import type { Projection } from './projection.ts';
+
+/** What a projector needs. */
+export interface ProjectorDeps {
+  readonly db: Kysely<Database>;
+  readonly store: EventStore;
+  readonly log?: Logger;
+}
+
+/**
+ * Applies one batch and moves the checkpoint in the same transaction. The checkpoint row is locked
+ * first, so concurrent runners of the same projection serialise and skip what the other already did.
+ */
+export async function applyBatch(deps: ProjectorDeps, projection: Projection, events: readonly RecordedEvent[], checkpoint: Position): Promise<number> {
+  return deps.db.transaction().execute(async (trx) => {
+    const current = await lockCheckpoint(trx, projection.name);
+    if (comparePositions(checkpoint, current.position) <= 0) return 0;
+    const fresh = events.filter((e) => comparePositions(e.position, current.position) > 0);
+    if (fresh.length) await projection.apply(trx.withSchema('public'), fresh, trx);
+    await saveCheckpoint(trx, projection.name, checkpoint, fresh.length);
+    return fresh.length;
+  });
+}
+
+/** Brings a projection up to the store's current head, then returns the number of events applied. */
+export async function catchUp(deps: ProjectorDeps, projection: Projection, batchSize = 1000): Promise<number> {
+  let applied = 0;
+  let from = (await readCheckpoint(deps.db, projection.name)).position;
+  for (;;) {
+    const page = await deps.store.readAll({ from, limit: batchSize, filter: projection.filter });
+    if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) {
+      applied += await applyBatch(deps, projection, page.events, page.checkpoint);
+      from = page.checkpoint;
+    }
+    if (page.events.length < batchSize) return applied;
+  }
+}
+
+/** Runs a projection live until `signal` aborts; restarts its subscription after an error. */
+export async function runProjector(deps: ProjectorDeps, projection: Projection, signal: AbortSignal): Promise<void> {
+  const log = deps.log?.child({ projection: projection.name });
+  while (!signal.aborted) {
+    try {
+      const from = (await readCheckpoint(deps.db, projection.name)).position;
+      for await (const batch of deps.store.subscribe({ from, filter: projection.filter, batchSize: 500, signal })) {
+        const applied = await applyBatch(deps, projection, batch.events, batch.checkpoint);
+        if (applied) log?.debug({ applied }, 'projected');
+      }
+    } catch (error) {
+      if (signal.aborted) break;
+      log?.error({ err: error }, 'projector failed; restarting in 1 s');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** Resolves once every named projection's checkpoint is at or past `position`; false on timeout. */
+export async function waitForProjections(db: Kysely<Database>, names: readonly string[], position: Position, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const checkpoints = await Promise.all(names.map((name) => readCheckpoint(db, name)));
+    if (checkpoints.every((c) => comparePositions(c.position, position) >= 0)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}

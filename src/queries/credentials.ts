@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/kysely.ts';
+
+/** What authentication knows about a credential. */
+export interface CredentialRecord {
+  readonly id: string;
+  readonly orgId: string;
+  readonly kind: 'integration' | 'member';
+  readonly label: string;
+  readonly scopes: string[];
+  readonly memberId: string | null;
+  readonly role: string | null;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+  readonly createdAt: Date;
+}
+
+const columns = ['id', 'org_id', 'kind', 'label', 'scopes', 'member_id', 'role', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'] as const;
+
+function toRecord(row: {
+  id: string;
+  org_id: string;
+  kind: 'integration' | 'member';
+  label: string;
+  scopes: string[];
+  member_id: string | null;
+  role: string | null;
+  expires_at: Date | string | null;
+  revoked_at: Date | string | null;
+  last_used_at: Date | string | null;
+  created_at: Date | string;
+}): CredentialRecord {
+  const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    kind: row.kind,
+    label: row.label,
+    scopes: row.scopes,
+    memberId: row.member_id,
+    role: row.role,
+    expiresAt: date(row.expires_at),
+    revokedAt: date(row.revoked_at),
+    lastUsedAt: date(row.last_used_at),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+/** Looks a credential up by its token hash. */
+export async function findCredentialByHash(db: Db, tokenHash: string): Promise<CredentialRecord | undefined> {
+  const row = await db.selectFrom('credentials').select(columns).where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row && toRecord(row);
+}
+
+/** An org's credentials, newest first (never the secret: it is not stored). */
+export async function listCredentials(db: Db, orgId: string): Promise<CredentialRecord[]> {
+  const rows = await db.selectFrom('credentials').select(columns).where('org_id', '=', orgId).orderBy('created_at', 'desc').execute();
+  return rows.map(toRecord);
+}
+
+/** Records use, at most once a minute per credential so hot tokens do not write on every request. */
+export async function touchCredential(db: Db, id: string, at: Date): Promise<void> {
+  await db
+    .updateTable('credentials')
+    .set({ last_used_at: at })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`${at}::timestamptz - interval '1 minute'`)]))
+    .execute();
+}
