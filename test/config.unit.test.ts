@@ -1,0 +1,30 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+t.test('defaults apply when nothing is set', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.PORT, 3000);
+  t.equal(config.HOST, '127.0.0.1');
+  t.equal(config.EVENT_STORE, 'postgres');
+  t.equal(config.MESSAGING, 'log');
+  t.ok(config.dataDir.endsWith('.data'));
+  t.ok(Object.isFrozen(config));
+});
+
+t.test('a bad value names its variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'abc' }), { name: ConfigError.name, message: /^invalid PORT:/ });
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /^invalid DATABASE_URL:/ });
+  t.throws(() => loadConfig({ EVENT_STORE: 'kafka' }), { message: /^invalid EVENT_STORE:/ });
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: /^invalid LOG_LEVEL:/ });
+  t.throws(() => loadConfig({ TWILIO_ACCOUNT_SID: 'nope' }), { message: /^invalid TWILIO_ACCOUNT_SID:/ });
+});
+
+t.test('choices that need a companion variable say which', async (t) => {
+  t.throws(() => loadConfig({ EVENT_STORE: 'esdb' }), { message: /EVENTSTORE_CONNECTION_STRING/ });
+  t.throws(() => loadConfig({ MESSAGING: 'twilio' }), { message: /TWILIO_ACCOUNT_SID/ });
+  t.equal(loadConfig({ EVENT_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' }).EVENT_STORE, 'esdb');
+});
+
+t.test('empty strings count as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '' }).PORT, 3000);
+});

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../src/app.ts';
+import { buildServer, type ServerOptions } from '../../src/api/server.ts';
+import { issueCredential } from '../../src/commands/credentials.ts';
+import { createOrg } from '../../src/commands/orgs.ts';
+import type { CommandCaller } from '../../src/commands/context.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { Scope } from '../../src/domain/events/credential.ts';
+import type { MemberRole } from '../../src/domain/events/org.ts';
+import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
+import { createLogger } from '../../src/logger.ts';
+import { PROJECTIONS } from '../../src/projections/registry.ts';
+import { catchUp, runProjector } from '../../src/projections/runner.ts';
+import { testDatabase, type TestDatabase } from './db.ts';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A controllable clock: starts at `start`, moves only when told. */
+export interface TestClock {
+  (): Date;
+  set(at: Date | string): void;
+  advance(ms: number): void;
+}
+
+export function testClock(start: Date | string = new Date()): TestClock {
+  let now = new Date(start).getTime();
+  const clock = (() => new Date(now)) as TestClock;
+  clock.set = (at) => {
+    now = new Date(at).getTime();
+  };
+  clock.advance = (ms) => {
+    now += ms;
+  };
+  return clock;
+}
+
+/** A real app on a fresh database: services, the fastify instance (for inject or listen), and helpers. */
+export interface TestApp {
+  readonly database: TestDatabase;
+  readonly services: Services;
+  readonly app: FastifyInstance;
+  /** Applies every projection up to the store's head (deterministic alternative to the live projectors). */
+  catchUpAll(): Promise<void>;
+  /** Creates an org (projected) and returns its id. */
+  createOrg(input?: { name?: string; timezone?: string; phones?: string[] }): Promise<string>;
+  /** Issues an integration token for an org (projected, usable at once). */
+  token(orgId: string, scopes?: Scope[], label?: string): Promise<{ id: string; token: string }>;
+  /** Issues a member token. */
+  memberToken(orgId: string, role: MemberRole, email?: string): Promise<{ id: string; token: string; memberId: string }>;
+}
+
+export function operator(orgId: string): CommandCaller {
+  return { orgId, actor: { type: 'operator', id: 'test', label: 'test operator' }, correlationId: randomUUID() };
+}
+
+/**
+ * Builds the app against a fresh migrated database. `liveProjectors: true` runs the projectors in the
+ * background as `serve` does (for read-your-writes tests); otherwise call `catchUpAll()`.
+ */
+export async function testApp(
+  t: Teardown,
+  options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const database = await testDatabase(t);
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...options.env });
+  const log = createLogger(config.LOG_LEVEL ?? 'silent');
+  const store = new PostgresEventStore({ pool: database.pool, url: database.url, pollIntervalMs: 100 });
+  const services: Services = { config, log, db: database.db, pool: database.pool, store, clock: options.clock ?? (() => new Date()), databaseUrl: database.url };
+  const app = await buildServer(services, options.server);
+  await app.ready();
+  const controller = new AbortController();
+  const running = options.liveProjectors ? PROJECTIONS.map((p) => runProjector(services, p, controller.signal)) : [];
+  t.teardown(async () => {
+    controller.abort();
+    await Promise.allSettled(running);
+    await app.close();
+    await store.close();
+  });
+  const catchUpAll = async () => {
+    for (const p of PROJECTIONS) await catchUp(services, p);
+  };
+  return {
+    database,
+    services,
+    app,
+    catchUpAll,
+    async createOrg(input = {}) {
+      const orgId = randomUUID();
+      await createOrg(services, operator(orgId), { orgId, name: input.name ?? 'Acme HVAC', timezone: input.timezone ?? 'America/Chicago', phones: input.phones ?? [] });
+      await catchUpAll();
+      return orgId;
+    },
+    async token(orgId, scopes = ['READ_BOOKINGS', 'WRITE_BOOKINGS'], label = 'Test integration') {
+      const issued = await issueCredential(services, operator(orgId), { orgId, label, kind: 'integration', scopes });
+      await catchUpAll();
+      return { id: issued.id, token: issued.token };
+    },
+    async memberToken(orgId, role, email = `${role}-${randomUUID().slice(0, 6)}@example.com`) {
+      const memberId = randomUUID();
+      const issued = await issueCredential(services, operator(orgId), { orgId, label: email, kind: 'member', memberId, role });
+      await catchUpAll();
+      return { id: issued.id, token: issued.token, memberId };
+    },
+  };
+}
