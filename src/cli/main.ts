@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOrgCommands } from './commands/orgs.ts';
 import { registerProjectionCommands } from './commands/projections.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerOrgCommands(program);
   registerTokenCommands(program);
   registerProjectionCommands(program);
+  registerAuditCommands(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -68,6 +68,8 @@ export interface ReadStreamOptions {
   readonly fromRevision?: number;
   readonly direction?: 'forwards' | 'backwards';
   readonly maxCount?: number;
+  /** Return data and metadata exactly as stored: no upcasting, no schema validation (audit). */
+  readonly raw?: boolean;
 }
 
 export interface ReadAllOptions {
@@ -75,6 +77,8 @@ export interface ReadAllOptions {
   readonly from?: Position | null;
   readonly limit?: number;
   readonly filter?: EventFilter;
+  /** Return data and metadata exactly as stored: no upcasting, no schema validation (audit). */
+  readonly raw?: boolean;
 }
 
 /** A page of `readAll`: `checkpoint` is where the next page starts, also when filtering skipped events. */

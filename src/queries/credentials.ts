@@ -16,7 +16,19 @@ export interface CredentialRecord {
   readonly createdAt: Date;
 }
 
-const columns = ['id', 'org_id', 'kind', 'label', 'scopes', 'member_id', 'role', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'] as const;
+const columns = [
+  'credentials.id',
+  'credentials.org_id',
+  'credentials.kind',
+  'credentials.label',
+  'credentials.scopes',
+  'credentials.member_id',
+  'credentials.role',
+  'credentials.expires_at',
+  'credentials.revoked_at',
+  'credential_usage.last_used_at',
+  'credentials.created_at',
+] as const;
 
 function toRecord(row: {
   id: string;
@@ -49,22 +61,37 @@ function toRecord(row: {
 
 /** Looks a credential up by its token hash. */
 export async function findCredentialByHash(db: Db, tokenHash: string): Promise<CredentialRecord | undefined> {
-  const row = await db.selectFrom('credentials').select(columns).where('token_hash', '=', tokenHash).executeTakeFirst();
+  const row = await db
+    .selectFrom('credentials')
+    .leftJoin('credential_usage', 'credential_usage.credential_id', 'credentials.id')
+    .select(columns)
+    .where('credentials.token_hash', '=', tokenHash)
+    .executeTakeFirst();
   return row && toRecord(row);
 }
 
 /** An org's credentials, newest first (never the secret: it is not stored). */
 export async function listCredentials(db: Db, orgId: string): Promise<CredentialRecord[]> {
-  const rows = await db.selectFrom('credentials').select(columns).where('org_id', '=', orgId).orderBy('created_at', 'desc').execute();
+  const rows = await db
+    .selectFrom('credentials')
+    .leftJoin('credential_usage', 'credential_usage.credential_id', 'credentials.id')
+    .select(columns)
+    .where('credentials.org_id', '=', orgId)
+    .orderBy('credentials.created_at', 'desc')
+    .execute();
   return rows.map(toRecord);
 }
 
 /** Records use, at most once a minute per credential so hot tokens do not write on every request. */
 export async function touchCredential(db: Db, id: string, at: Date): Promise<void> {
   await db
-    .updateTable('credentials')
-    .set({ last_used_at: at })
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`${at}::timestamptz - interval '1 minute'`)]))
+    .insertInto('credential_usage')
+    .values({ credential_id: id, last_used_at: at })
+    .onConflict((c) =>
+      c
+        .column('credential_id')
+        .doUpdateSet({ last_used_at: at })
+        .where('credential_usage.last_used_at', '<', sql<Date>`${at}::timestamptz - interval '1 minute'`),
+    )
     .execute();
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { issueCredential, revokeCredential } from '../../src/commands/credentials.ts';
 import { idFromKey } from '../../src/commands/idempotency.ts';
 import { testApp, operator } from '../support/app.ts';
@@ -37,7 +37,7 @@ async function create(token = a.token, body: unknown = bookingBody(), headers: R
   return app.inject({ method: 'POST', url: `${API}/bookings`, headers: { ...bearer(token), ...headers }, payload: body as object });
 }
 
-function assertProblem(t: Tap.Test, res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) {
+function assertProblem(t: Test, res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) {
   t.equal(res.statusCode, status, `status ${status}`);
   t.match(res.headers['content-type'], /^application\/problem\+json/);
   const body = res.json() as Record<string, unknown>;
@@ -48,10 +48,6 @@ function assertProblem(t: Tap.Test, res: { statusCode: number; headers: Record<s
   t.type(body.detail, 'string');
   t.equal(body.requestId, res.headers['request-id']);
   return body;
-}
-
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 t.test('health names the credential, its scopes and org', async (t) => {

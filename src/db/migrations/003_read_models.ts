@@ -33,10 +33,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       role text,
       expires_at timestamptz,
       revoked_at timestamptz,
-      last_used_at timestamptz,
       created_at timestamptz not null
     );
     create index credentials_org on credentials (org_id, created_at);
+
+    -- Not a projection: written on use, so rebuilds neither need nor lose it.
+    create table credential_usage (
+      credential_id uuid primary key,
+      last_used_at timestamptz not null
+    );
 
     create table bookings (
       id uuid primary key,
@@ -58,5 +63,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop table bookings; drop table credentials; drop table org_phones; drop table orgs;`.execute(db);
+  await sql`drop table bookings; drop table credential_usage; drop table credentials; drop table org_phones; drop table orgs;`.execute(db);
 }

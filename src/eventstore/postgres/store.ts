@@ -122,7 +122,7 @@ export class PostgresEventStore implements EventStore {
       const exists = await this.#pool.query('select 1 from es_streams where stream_id = $1 and revision >= 0', [streamId]);
       if (exists.rowCount === 0) throw new StreamNotFoundError(streamId);
     }
-    return rows.map((row) => this.#toRecorded(row));
+    return rows.map((row) => this.#toRecorded(row, options.raw));
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
@@ -146,7 +146,7 @@ export class PostgresEventStore implements EventStore {
     let head: Position | null = null;
     for (const row of rows) {
       if (row.kind === 'head') head = { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) };
-      else events.push(this.#toRecorded(row));
+      else events.push(this.#toRecorded(row, options.raw));
     }
     const last = events.at(-1)?.position ?? null;
     let checkpoint: Position | null = events.length === limit ? last : head;
@@ -192,9 +192,9 @@ export class PostgresEventStore implements EventStore {
     await this.#notifier.close();
   }
 
-  #toRecorded(row: EventRow): RecordedEvent {
-    const event = readEventData(row.event_type, row.schema_version, row.data);
-    const metadata = (this.#validate ? eventMetadata.parse(row.metadata) : row.metadata) as EventMetadata;
+  #toRecorded(row: EventRow, raw = false): RecordedEvent {
+    const event = raw ? { type: row.event_type, data: row.data } : readEventData(row.event_type, row.schema_version, row.data);
+    const metadata = (this.#validate && !raw ? eventMetadata.parse(row.metadata) : row.metadata) as EventMetadata;
     return {
       streamId: row.stream_id,
       revision: Number(row.stream_revision),

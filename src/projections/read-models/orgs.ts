@@ -13,13 +13,14 @@ export const orgsProjection: Projection = {
     const rows = await q.selectFrom('orgs').select(['id', 'state']).where('id', 'in', ids).execute();
     const states = new Map<string, OrgState>(rows.map((r) => [r.id, r.state as Org]));
     const phones: { phone: string; org_id: string }[] = [];
+    const updatedAt = new Map<string, string>();
     for (const event of events as RecordedEvent<OrgEvent>[]) {
       const id = event.data.orgId;
       states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+      updatedAt.set(id, event.metadata.occurredAt);
       if (event.type === 'OrgCreated') phones.push(...event.data.phones.map((phone) => ({ phone, org_id: id })));
       if (event.type === 'OrgPhoneAdded') phones.push({ phone: event.data.phone, org_id: id });
     }
-    const now = events.at(-1)!.metadata.occurredAt;
     const values = [...states.values()]
       .filter((o): o is Org => o !== null)
       .map((o) => ({
@@ -31,7 +32,7 @@ export const orgsProjection: Projection = {
         state: JSON.stringify(o),
         version: o.version,
         created_at: o.createdAt,
-        updated_at: now,
+        updated_at: updatedAt.get(o.id)!,
       }));
     if (values.length) {
       await q

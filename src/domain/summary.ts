@@ -1,0 +1,71 @@
+import type { DomainEvent } from './events/index.ts';
+
+const when = (iso: string) => iso.replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, 'Z');
+
+/** A one-line, human description of an event for audit timelines. */
+export function summarize(event: DomainEvent): string {
+  switch (event.type) {
+    case 'BookingCreated':
+      return `booking for ${event.data.customer.name} (${event.data.customer.phone}) ${when(event.data.window.start)}–${when(event.data.window.end)}`;
+    case 'BookingRescheduled':
+      return `moved from ${when(event.data.previousWindow.start)} to ${when(event.data.window.start)}${event.data.reason ? `: ${event.data.reason}` : ''}`;
+    case 'BookingCanceled':
+      return `canceled${event.data.reason ? `: ${event.data.reason}` : ''}`;
+    case 'ConfirmationSent':
+      return `confirmation sent to ${event.data.to}`;
+    case 'ConfirmationSkipped':
+      return `confirmation skipped: ${event.data.reason}`;
+    case 'ConfirmationFailed':
+      return `confirmation failed: ${event.data.error}`;
+    case 'ReminderSent':
+      return `reminder (${event.data.offsetMinutes} min before) sent to ${event.data.to}`;
+    case 'ReminderSkipped':
+      return `reminder (${event.data.offsetMinutes} min before) skipped: ${event.data.reason}`;
+    case 'ReminderFailed':
+      return `reminder (${event.data.offsetMinutes} min before) failed: ${event.data.error}`;
+    case 'BookingNoticeSent':
+      return `${event.data.kind} notice sent to ${event.data.to}`;
+    case 'LeadOpened':
+      return `lead opened for ${event.data.callerPhone} (${event.data.source.replace('_', ' ')})`;
+    case 'MissedCallRecorded':
+      return `missed call from ${event.data.from} (${event.data.callStatus})`;
+    case 'InboundTextReceived':
+      return `text from ${event.data.from}: ${event.data.body.slice(0, 60)}`;
+    case 'OutboundTextRecorded':
+      return `text to ${event.data.to}: ${event.data.body.slice(0, 60)}`;
+    case 'TextBackSent':
+      return `text-back sent to ${event.data.to}`;
+    case 'TextBackSkipped':
+      return `text-back skipped: ${event.data.reason}`;
+    case 'TextBackFailed':
+      return `text-back failed: ${event.data.error}`;
+    case 'MessageDeliveryUpdated':
+      return `message ${event.data.messageSid} ${event.data.status}`;
+    case 'LeadStatusChanged':
+      return `status ${event.data.from} → ${event.data.to}${event.data.reason ? `: ${event.data.reason}` : ''}`;
+    case 'LeadSuperseded':
+      return `closed; the caller's next contact opens lead ${event.data.nextLeadId}`;
+    case 'LeadBookingLinked':
+      return `linked to booking ${event.data.bookingId}`;
+    case 'OrgCreated':
+      return `org "${event.data.name}" created (${event.data.timezone})`;
+    case 'OrgPhoneAdded':
+      return `business number ${event.data.phone} added`;
+    case 'OrgSettingsChanged':
+      return `settings changed: ${Object.keys(event.data.changes).join(', ')}`;
+    case 'OrgStripeCustomerLinked':
+      return `Stripe customer ${event.data.stripeCustomerId} linked`;
+    case 'OrgBillingStatusChanged':
+      return `billing ${event.data.previousStatus ?? '?'} → ${event.data.status}`;
+    case 'MemberAdded':
+      return `member ${event.data.email} added as ${event.data.role}`;
+    case 'CredentialIssued':
+      return `${event.data.kind} credential "${event.data.label}" issued${event.data.scopes.length ? ` (${event.data.scopes.join(', ')})` : ''}${event.data.role ? ` (${event.data.role})` : ''}`;
+    case 'CredentialRevoked':
+      return `credential revoked${event.data.reason ? `: ${event.data.reason}` : ''}`;
+    default: {
+      const unknown: never = event;
+      return `unknown event ${(unknown as { type: string }).type}`;
+    }
+  }
+}
