@@ -22,7 +22,8 @@ export function prepareEvents(streamId: string, events: readonly EventToAppend[]
   if (events.length === 0) throw new InvalidEventError('append needs at least one event');
   const orgIds = new Set<string>();
   const prepared = events.map((event) => {
-    const id = event.id ?? randomUUID();
+    // Both stores return ids in lowercase; hash what will be read back.
+    const id = (event.id ?? randomUUID()).toLowerCase();
     if (!z.uuid().safeParse(id).success) throw new InvalidEventError(`event id ${id} is not a UUID`);
     let data: unknown;
     try {
