@@ -143,7 +143,7 @@ t.test('chained metadata carries prevHash and hash; read back it verifies and de
   t.equal((first[0]!.metadata as { prevHash: string }).prevHash, GENESIS_HASH);
   t.equal((second[0]!.metadata as { prevHash: string }).prevHash, lastHash, 'a later batch links onto the tail');
 
-  const events = [...first, ...second].map(toRecordedEvent);
+  const events = [...first, ...second].map((r) => toRecordedEvent(r));
   t.equal(verifyStreamChain(events), null, 'the chain holds across batches');
   t.notOk('hash' in events[0]!.metadata, 'hash is not left in the metadata');
   t.equal(events[0]!.hash, splitStoredMetadata(first[0]!.metadata).hash);
@@ -362,4 +362,13 @@ t.test('the feed reports errors and the end of the subscription', async (t) => {
   const item = await feed.next(1000);
   t.match(item, { kind: 'error', error: { message: 'connection reset' } });
   await feed.close();
+});
+
+t.test('raw reads return data and metadata as stored, so audit verifies what was written', async (t) => {
+  const org = '00000000-0000-4000-8000-0000000000aa';
+  const records = storedRecords('org-raw', org, 2);
+  const raw = records.map((r) => toRecordedEvent(r, true));
+  t.equal(verifyStreamChain(raw), null, 'the chain holds on the stored form');
+  const tampered = { ...records[1]!, data: { ...(records[1]!.data as object), phone: '+15129999999' } };
+  t.equal(verifyStreamChain([raw[0]!, toRecordedEvent(tampered, true)])?.reason, 'hash_mismatch');
 });

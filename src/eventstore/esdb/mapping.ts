@@ -291,9 +291,23 @@ export function isSystemEvent(event: { readonly streamId: string; readonly type:
  * Parses a stored event: metadata (less `hash`) against the catalog's metadata schema, data through
  * `readEventData` (upcasting). Anything unreadable is an {@link InvalidEventError}.
  */
-export function toRecordedEvent(record: EsdbRecord): RecordedEvent {
+export function toRecordedEvent(record: EsdbRecord, raw = false): RecordedEvent {
   const where = `${record.streamId}@${record.revision}`;
   const hash = storedHash(record);
+  if (raw) {
+    // As stored: what the hash chain covers, before validation or upcasting (audit).
+    return {
+      streamId: record.streamId,
+      revision: Number(record.revision),
+      id: record.id,
+      type: record.type,
+      data: record.data,
+      metadata: splitStoredMetadata(record.metadata).metadata,
+      position: fromEsdbPosition(record.position) ?? UNKNOWN_POSITION,
+      recordedAt: record.created,
+      hash,
+    } as unknown as RecordedEvent;
+  }
   const parsed = eventMetadata.safeParse(splitStoredMetadata(record.metadata).metadata);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -167,7 +167,7 @@ export class EsdbEventStore implements EventStore {
       throw error;
     }
     if (plan.existenceOnly) return [];
-    return resolved.flatMap((r) => (r.event ? [toRecordedEvent(r.event)] : []));
+    return resolved.flatMap((r) => (r.event ? [toRecordedEvent(r.event, options.raw)] : []));
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
@@ -190,7 +190,7 @@ export class EsdbEventStore implements EventStore {
         scanned = position;
         progressed = true;
         if (isSystemEvent(record) || !matchesFilter(options.filter, record)) continue;
-        events.push(toRecordedEvent(record));
+        events.push(toRecordedEvent(record, options.raw));
         if (events.length >= limit) return { events, checkpoint: scanned };
       }
       if (page.length < chunk || !progressed) return { events, checkpoint: scanned };
