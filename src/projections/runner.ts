@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
@@ -42,16 +42,44 @@ export async function catchUp(deps: ProjectorDeps, projection: Projection, batch
   }
 }
 
-/** Runs a projection live until `signal` aborts; restarts its subscription after an error. */
+/**
+ * Runs `fn` while holding a session advisory lock named after `name`, so that of several processes
+ * only one is active; the others wait and take over when its connection goes. Correctness does not
+ * rest on this (checkpoints are row-locked); it only saves duplicate work.
+ */
+export async function whileLeader(db: Kysely<Database>, name: string, signal: AbortSignal, fn: () => Promise<void>, retryMs = 2000): Promise<void> {
+  while (!signal.aborted) {
+    const ran = await db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtext(${`callsnare:${name}`})) as ok`.execute(conn);
+      if (!rows[0]?.ok) return false;
+      try {
+        await fn();
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext(${`callsnare:${name}`}))`.execute(conn).catch(() => {});
+      }
+      return true;
+    });
+    if (ran) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, retryMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+}
+
+/** Runs a projection live until `signal` aborts (as the elected instance); restarts its subscription after an error. */
 export async function runProjector(deps: ProjectorDeps, projection: Projection, signal: AbortSignal): Promise<void> {
   const log = deps.log?.child({ projection: projection.name });
   while (!signal.aborted) {
     try {
-      const from = (await readCheckpoint(deps.db, projection.name)).position;
-      for await (const batch of deps.store.subscribe({ from, filter: projection.filter, batchSize: 500, signal })) {
-        const applied = await applyBatch(deps, projection, batch.events, batch.checkpoint);
-        if (applied) log?.debug({ applied }, 'projected');
-      }
+      await whileLeader(deps.db, `projector:${projection.name}`, signal, async () => {
+        log?.debug('active');
+        const from = (await readCheckpoint(deps.db, projection.name)).position;
+        for await (const batch of deps.store.subscribe({ from, filter: projection.filter, batchSize: 500, signal })) {
+          const applied = await applyBatch(deps, projection, batch.events, batch.checkpoint);
+          if (applied) log?.debug({ applied }, 'projected');
+        }
+      });
     } catch (error) {
       if (signal.aborted) break;
       log?.error({ err: error }, 'projector failed; restarting in 1 s');

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { createBooking } from '../../src/commands/bookings.ts';
+import { readCheckpoint } from '../../src/projections/checkpoints.ts';
+import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
+import { applyBatch, runProjector } from '../../src/projections/runner.ts';
+import { testApp } from '../support/app.ts';
+
+t.test('three projector instances on one database apply every event exactly once', async (t) => {
+  const ctx = await testApp(t);
+  const orgId = await ctx.createOrg();
+  const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'x' }, correlationId: 'c' };
+  const controller = new AbortController();
+  const runners = [0, 1, 2].map(() => runProjector(ctx.services, bookingsProjection, controller.signal));
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      createBooking(ctx.services, caller, {
+        customer: { name: `C${i}`, phone: '+15125550100' },
+        window: { start: new Date(Date.UTC(2031, 0, 1, 10) + i * 3_600_000).toISOString(), end: new Date(Date.UTC(2031, 0, 1, 11) + i * 3_600_000).toISOString() },
+      }),
+    ),
+  );
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await ctx.database.pool.query<{ n: number }>('select count(*)::int as n from bookings');
+    if (rows[0]!.n === 200) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  controller.abort();
+  await Promise.all(runners);
+  const checkpoint = await readCheckpoint(ctx.services.db, 'bookings');
+  t.equal(checkpoint.eventsHandled, 200, 'each event handled once across instances');
+  const { rows } = await ctx.database.pool.query<{ n: number }>('select count(*)::int as n from bookings');
+  t.equal(rows[0]!.n, 200);
+});
+
+t.test('a batch already applied by another instance is skipped, not applied twice', async (t) => {
+  const ctx = await testApp(t);
+  const orgId = await ctx.createOrg();
+  const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'x' }, correlationId: 'c' };
+  await createBooking(ctx.services, caller, { customer: { name: 'C', phone: '+15125550100' }, window: { start: '2031-01-01T10:00:00Z', end: '2031-01-01T11:00:00Z' } });
+  const page = await ctx.services.store.readAll({ filter: bookingsProjection.filter });
+  t.equal(await applyBatch(ctx.services, bookingsProjection, page.events, page.checkpoint!), 1);
+  t.equal(await applyBatch(ctx.services, bookingsProjection, page.events, page.checkpoint!), 0, 'the second runner finds the checkpoint already there');
+  t.equal((await readCheckpoint(ctx.services.db, 'bookings')).eventsHandled, 1);
+});
