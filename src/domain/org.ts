@@ -3,7 +3,7 @@ import type { EventOf } from './events/index.ts';
 import type { BillingStatus, MemberRole, orgSettingsPatch } from './events/org.ts';
 import type { Envelope } from './envelope.ts';
 import { NotFoundError, StateConflictError } from './errors.ts';
-import type { QuietHours } from './values.ts';
+import type { BlackoutDate, BusinessHours, PlannedAction, QuietHours } from './values.ts';
 
 /** Org stream name. */
 export const orgStream = (orgId: string) => `org-${orgId}`;
@@ -15,6 +15,10 @@ export interface OrgSettings {
   textBack: boolean;
   textBackTemplate: string;
   quietHours: QuietHours | null;
+  businessHours: BusinessHours;
+  crewCapacity: number;
+  blackoutDates: BlackoutDate[];
+  enabledActions: PlannedAction[];
 }
 
 /** Settings of a new org. */
@@ -24,7 +28,22 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   textBack: true,
   textBackTemplate: "Sorry we missed your call! This is {{business}}. How can we help? Reply here and we'll get right back to you.",
   quietHours: null,
+  businessHours: {
+    mon: [{ start: '08:00', end: '17:00' }],
+    tue: [{ start: '08:00', end: '17:00' }],
+    wed: [{ start: '08:00', end: '17:00' }],
+    thu: [{ start: '08:00', end: '17:00' }],
+    fri: [{ start: '08:00', end: '17:00' }],
+  },
+  crewCapacity: 2,
+  blackoutDates: [],
+  enabledActions: [],
 }) as OrgSettings;
+
+/** Settings with defaults for anything an older state did not record. */
+export function settingsOf(org: Pick<Org, 'settings'>): OrgSettings {
+  return { ...DEFAULT_SETTINGS, ...org.settings };
+}
 
 /** An organization: a business using CallSnare. */
 export interface Org {

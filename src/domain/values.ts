@@ -58,3 +58,32 @@ export const quietHours = z
   })
   .strict();
 export type QuietHours = z.infer<typeof quietHours>;
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM');
+
+/** Weekday keys of business hours. */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** Opening hours per weekday in the org's time zone; a missing or empty day is closed. */
+export const businessHours = z
+  .partialRecord(
+    z.enum(WEEKDAYS),
+    z
+      .array(
+        z
+          .object({ start: clock, end: clock })
+          .strict()
+          .refine((h) => h.start < h.end, 'end must be after start'),
+      )
+      .max(4),
+  );
+export type BusinessHours = z.infer<typeof businessHours>;
+
+/** A day the org takes no visits (local date), with a note for callers. */
+export const blackoutDate = z.object({ date: z.iso.date(), reason: z.string().max(200).optional() }).strict();
+export type BlackoutDate = z.infer<typeof blackoutDate>;
+
+/** Planned actions an operator can enable per org. */
+export const plannedAction = z.enum(['availability', 'lead_summary']);
+export type PlannedAction = z.infer<typeof plannedAction>;

@@ -61,3 +61,18 @@ export async function listBookings(db: Db, orgId: string, input: ListBookingsInp
   const data = rows.slice(0, input.limit).map((r) => r.state as Booking);
   return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!) : null };
 }
+
+/** Windows of an org's scheduled bookings that overlap [from, to) (visits last at most 12 h). */
+export async function scheduledWindowsBetween(db: Db, orgId: string, from: string, to: string): Promise<{ start: string; end: string }[]> {
+  const earliest = new Date(Date.parse(from) - 12 * 3_600_000).toISOString();
+  const rows = await db
+    .selectFrom('bookings')
+    .select(['window_start', 'window_end'])
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'scheduled')
+    .where('window_start', '>=', earliest)
+    .where('window_start', '<', to)
+    .where('window_end', '>', from)
+    .execute();
+  return rows.map((r) => ({ start: new Date(r.window_start).toISOString(), end: new Date(r.window_end).toISOString() }));
+}

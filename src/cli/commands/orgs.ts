@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { configureOrg, createOrg } from '../../commands/orgs.ts';
+import { configureOrg, createOrg, loadOrg } from '../../commands/orgs.ts';
+import { settingsOf } from '../../domain/org.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import { e164, quietHours, timeZone, uuid } from '../../domain/values.ts';
+import { blackoutDate, businessHours, e164, plannedAction, quietHours, timeZone, uuid, WEEKDAYS } from '../../domain/values.ts';
 import { catchUp } from '../../projections/runner.ts';
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { operatorCaller, withServices } from '../context.ts';
@@ -45,6 +46,11 @@ export function registerOrgCommands(program: Command): void {
     .option('--quiet-hours <HH:MM-HH:MM|off>', 'no messages in this local time range (deferred, never dropped)')
     .option('--timezone <tz>', 'IANA time zone')
     .option('--phone <e164>', 'add a business number (repeatable)', collect)
+    .option('--business-hours <spec>', 'opening hours, e.g. "mon-fri=08:00-17:00;sat=09:00-12:00" (days not named are closed)')
+    .option('--crew-capacity <n>', 'visits the crew can take per arrival window')
+    .option('--blackout <date[=reason]>', 'a closed day, e.g. 2026-12-25=Christmas (repeatable; replaces the list; "none" clears it)', collect)
+    .option('--enable-action <name>', 'switch on a planned action: availability, lead_summary (repeatable)', collect)
+    .option('--disable-action <name>', 'switch off a planned action (repeatable)', collect)
     .option('--json', 'machine output')
     .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
       const orgId = parseOption('--org', uuid, opts.org);
@@ -68,10 +74,27 @@ export function registerOrgCommands(program: Command): void {
         }
       }
       if (typeof opts.timezone === 'string') changes.timezone = parseOption('--timezone', timeZone, opts.timezone);
+      if (typeof opts.businessHours === 'string') changes.businessHours = parseBusinessHours(opts.businessHours);
+      if (typeof opts.crewCapacity === 'string') changes.crewCapacity = parseOption('--crew-capacity', z.coerce.number().int().min(1).max(100), opts.crewCapacity);
+      const blackouts = opts.blackout as string[] | undefined;
+      if (blackouts) {
+        changes.blackoutDates = blackouts.includes('none')
+          ? []
+          : blackouts.map((b) => {
+              const [date, ...reason] = b.split('=');
+              return parseOption('--blackout', blackoutDate, { date, ...(reason.length && { reason: reason.join('=') }) });
+            });
+      }
+      const enable = ((opts.enableAction as string[] | undefined) ?? []).map((a) => parseOption('--enable-action', plannedAction, a));
+      const disable = ((opts.disableAction as string[] | undefined) ?? []).map((a) => parseOption('--disable-action', plannedAction, a));
       const addPhones = ((opts.phone as string[] | undefined) ?? []).map((p) => parseOption('--phone', e164, p));
-      if (!Object.keys(changes).length && !addPhones.length) throw new CliError('nothing to change: pass at least one setting');
+      if (!Object.keys(changes).length && !addPhones.length && !enable.length && !disable.length) throw new CliError('nothing to change: pass at least one setting');
       await withServices(async (services) => {
         try {
+          if (enable.length || disable.length) {
+            const current = settingsOf(await loadOrg(services, orgId)).enabledActions;
+            changes.enabledActions = [...new Set([...current, ...enable])].filter((a) => !disable.includes(a));
+          }
           const { org } = await configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones });
           await catchUp(services, orgsProjection);
           emit(!!opts.json, { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones }, () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`);
@@ -81,4 +104,23 @@ export function registerOrgCommands(program: Command): void {
         }
       });
     });
+}
+
+/** Parses "mon-fri=08:00-17:00;sat=09:00-12:00" (or "closed") into business hours. */
+function parseBusinessHours(spec: string) {
+  if (spec === 'closed') return {};
+  const hours: Record<string, { start: string; end: string }[]> = {};
+  for (const part of spec.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z]{3})(?:-([a-z]{3}))?=(\d\d:\d\d)-(\d\d:\d\d)$/.exec(part);
+    if (!match) throw new CliError(`--business-hours: "${part}" is not like mon-fri=08:00-17:00`);
+    const [, first, last, start, end] = match as unknown as [string, string, string | undefined, string, string];
+    const a = WEEKDAYS.indexOf(first as (typeof WEEKDAYS)[number]);
+    const b = WEEKDAYS.indexOf((last ?? first) as (typeof WEEKDAYS)[number]);
+    if (a < 0 || b < 0) throw new CliError(`--business-hours: days are ${WEEKDAYS.join(', ')}`);
+    for (let d = a; ; d = (d + 1) % 7) {
+      (hours[WEEKDAYS[d]!] ??= []).push({ start, end });
+      if (d === b) break;
+    }
+  }
+  return parseOption('--business-hours', businessHours, hours);
 }

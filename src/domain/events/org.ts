@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { e164, quietHours, timeZone, uuid } from '../values.ts';
+import { blackoutDate, businessHours, e164, instant, plannedAction, quietHours, timeZone, uuid } from '../values.ts';
 
 /** Stripe-driven billing status of an org. */
 export const billingStatus = z.enum(['active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused']);
@@ -18,6 +18,12 @@ export const orgSettingsPatch = z
     textBackTemplate: z.string().min(1).max(640).optional(),
     quietHours: quietHours.nullable().optional(),
     timezone: timeZone.optional(),
+    businessHours: businessHours.optional(),
+    /** Visits the crew can take per arrival window. */
+    crewCapacity: z.number().int().min(1).max(100).optional(),
+    blackoutDates: z.array(blackoutDate).max(366).optional(),
+    /** Planned actions switched on for this org (CONTRACT §6). */
+    enabledActions: z.array(plannedAction).optional(),
   })
   .strict();
 
@@ -28,7 +34,15 @@ export const orgEvents = {
   OrgSettingsChanged: z.object({ orgId: uuid, changes: orgSettingsPatch }).strict(),
   OrgStripeCustomerLinked: z.object({ orgId: uuid, stripeCustomerId: z.string().min(1).max(100) }).strict(),
   OrgBillingStatusChanged: z
-    .object({ orgId: uuid, status: billingStatus, previousStatus: billingStatus.optional(), stripeEventId: z.string().max(100), stripeCustomerId: z.string().max(100).optional() })
+    .object({
+      orgId: uuid,
+      status: billingStatus,
+      previousStatus: billingStatus.optional(),
+      stripeEventId: z.string().max(100),
+      stripeCustomerId: z.string().max(100).optional(),
+      /** Stripe's `event.created` (UTC instant): an older event arriving late does not undo a newer one. */
+      stripeEventCreated: instant.optional(),
+    })
     .strict(),
   MemberAdded: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
 } as const;

@@ -47,6 +47,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     {
       preHandler: read,
+      config: { action: { name: 'list_bookings', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
       schema: { summary: 'List bookings by window start', operationId: 'listBookings', querystring: listBookingsQuery, response: { 200: bookingList, ...errors } },
     },
     async (request) => {
@@ -66,6 +67,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings/:bookingId',
     {
       preHandler: read,
+      config: { action: { name: 'get_booking', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
       schema: { summary: 'Get a booking', operationId: 'getBooking', params: bookingParams, response: { 200: bookingResource, ...errors } },
     },
     async (request, reply) => {
@@ -81,6 +83,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     {
       preHandler: write,
+      config: { action: { name: 'create_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' } },
       schema: {
         summary: 'Create a booking',
         operationId: 'createBooking',
@@ -102,6 +105,12 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings/:bookingId',
     {
       preHandler: write,
+      config: {
+        action: [
+          { name: 'reschedule_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
+          { name: 'cancel_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
+        ],
+      },
       schema: {
         summary: 'Reschedule or cancel a booking',
         operationId: 'updateBooking',

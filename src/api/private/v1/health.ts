@@ -7,6 +7,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/health',
     {
+      config: { action: { name: 'health', status: 'live_protected', permissions: ['any valid credential'], idempotency: 'safe' } },
       schema: {
         summary: 'Check a credential',
         operationId: 'health',

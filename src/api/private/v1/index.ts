@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { authenticate, authOf } from '../../plugins/auth.ts';
+import { availabilityRoutes } from './availability.ts';
 import { bookingRoutes } from './bookings.ts';
 import { healthRoutes } from './health.ts';
 
@@ -46,5 +47,6 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
     });
     await protectedScope.register(healthRoutes);
     await protectedScope.register(bookingRoutes);
+    await protectedScope.register(availabilityRoutes);
   });
 }
