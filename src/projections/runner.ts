@@ -28,8 +28,18 @@ export async function applyBatch(deps: ProjectorDeps, projection: Projection, ev
   });
 }
 
-/** Brings a projection up to the store's current head, then returns the number of events applied. */
-export async function catchUp(deps: ProjectorDeps, projection: Projection, batchSize = 1000): Promise<number> {
+/**
+ * Brings a projection up to the store's visible head and returns the number of events applied.
+ * With `until`, keeps going until the checkpoint reaches that position: a commit becomes visible to
+ * readers only once older transactions on the server finish, so a just-written event may need a moment.
+ */
+export async function catchUp(
+  deps: ProjectorDeps,
+  projection: Projection,
+  options: { until?: Position | null; batchSize?: number; timeoutMs?: number } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 1000;
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let applied = 0;
   let from = (await readCheckpoint(deps.db, projection.name)).position;
   for (;;) {
@@ -38,7 +48,12 @@ export async function catchUp(deps: ProjectorDeps, projection: Projection, batch
       applied += await applyBatch(deps, projection, page.events, page.checkpoint);
       from = page.checkpoint;
     }
-    if (page.events.length < batchSize) return applied;
+    if (page.events.length === batchSize) continue;
+    const current = (await readCheckpoint(deps.db, projection.name)).position;
+    if (!options.until || comparePositions(current, options.until) >= 0) return applied;
+    if (Date.now() > deadline) throw new Error(`projection ${projection.name} did not reach the written position in time`);
+    from = current;
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -58,6 +58,19 @@ async function conflictOf(promise: Promise<unknown>): Promise<WrongExpectedRevis
   }
 }
 
+/**
+ * Waits until readers can see `position`. Readers of the PostgreSQL store see a commit only once every
+ * older transaction on the server has finished (that is what keeps them from skipping), so a read right
+ * after a write may briefly miss it while some other session's transaction is open.
+ */
+export async function waitForHead(store: EventStore, position: Position, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (comparePositions(await store.headPosition(), position) < 0) {
+    if (Date.now() > deadline) throw new Error(`position ${position.commit}.${position.prepare} not visible after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Reads everything after `from` in pages, as a subscriber catching up would. */
 export async function readAllEvents(store: EventStore, filter?: { streamPrefixes?: string[]; orgId?: string }): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -195,11 +208,12 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
     await store.append(`booking-${tag}-1`, [phoneEvent(org, 1)], { expectedRevision: 'no_stream' });
     await store.append(`lead-${tag}-1`, [phoneEvent(org, 2)], { expectedRevision: 'no_stream' });
     await store.append(`lead-${tag}-2`, [phoneEvent(other, 3)], { expectedRevision: 'no_stream' });
-    await store.append(
+    const last = await store.append(
       `org-${tag}-h`,
       [{ type: 'OrgCreated', data: { orgId: org, name: 'Acme HVAC', timezone: 'America/Chicago', phones: [] }, metadata: metadataFor(org) }],
       { expectedRevision: 'no_stream' },
     );
+    await waitForHead(store, last.position);
     const byPrefix = await readAllEvents(store, { streamPrefixes: [`lead-${tag}-`] });
     t.same(byPrefix.map((e) => e.streamId).sort(), [`lead-${tag}-1`, `lead-${tag}-2`]);
     const byOrg = (await readAllEvents(store, { orgId: org })).filter((e) => e.streamId.includes(tag));
@@ -299,6 +313,7 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
 
   withStore('headPosition is the last visible event', async (t, store, org, tag) => {
     const result = await store.append(`org-${tag}-k`, [phoneEvent(org, 1)], { expectedRevision: 'no_stream' });
+    await waitForHead(store, result.position);
     const head = await store.headPosition();
     t.ok(head && comparePositions(head, result.position) >= 0, 'head is at or after our append');
   });

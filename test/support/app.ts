@@ -80,7 +80,12 @@ export async function testApp(
     await store.close();
   });
   const catchUpAll = async () => {
-    for (const p of PROJECTIONS) await catchUp(services, p);
+    // Everything committed so far, visible or not yet (see waitForHead in the conformance suite).
+    const { rows } = await database.pool.query<{ t: string; g: string }>(
+      'select transaction_id::text as t, global_position::text as g from es_events order by transaction_id desc, global_position desc limit 1',
+    );
+    const until = rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
+    for (const p of PROJECTIONS) await catchUp(services, p, { until });
   };
   return {
     database,

@@ -29,8 +29,8 @@ export function registerOrgCommands(program: Command): void {
       const phones = (opts.phone ?? []).map((p) => parseOption('--phone', e164, p));
       await withServices(async (services) => {
         const orgId = randomUUID();
-        await createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones });
-        await catchUp(services, orgsProjection);
+        const { position } = await createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones });
+        await catchUp(services, orgsProjection, { until: position });
         emit(!!opts.json, { orgId, name, timezone, phones }, `created org ${orgId} (${name}, ${timezone})`);
       });
     });
@@ -95,8 +95,8 @@ export function registerOrgCommands(program: Command): void {
             const current = settingsOf(await loadOrg(services, orgId)).enabledActions;
             changes.enabledActions = [...new Set([...current, ...enable])].filter((a) => !disable.includes(a));
           }
-          const { org } = await configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones });
-          await catchUp(services, orgsProjection);
+          const { org, position } = await configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones });
+          await catchUp(services, orgsProjection, { until: position });
           emit(!!opts.json, { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones }, () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`);
         } catch (error) {
           if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);

@@ -38,7 +38,7 @@ export function registerTokenCommands(program: Command): void {
       const label = parseOption('--label', z.string().trim().min(1, 'must not be empty').max(200), opts.label);
       await withServices(async (services) => {
         const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(unknownOrg<never>(orgId));
-        await catchUp(services, credentialsProjection);
+        await catchUp(services, credentialsProjection, { until: issued.position });
         emit(
           !!opts.json,
           { id: issued.id, token: issued.token, scopes: issued.scopes, orgId, label },
@@ -88,13 +88,13 @@ export function registerTokenCommands(program: Command): void {
     .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
       const id = parseOption('--id', uuid, opts.id);
       await withServices(async (services) => {
-        const { credential } = await revokeCredential(services, operatorCaller('00000000-0000-0000-0000-000000000000'), id, opts.reason).catch(
+        const { credential, position } = await revokeCredential(services, operatorCaller('00000000-0000-0000-0000-000000000000'), id, opts.reason).catch(
           (error: unknown) => {
             if (error instanceof NotFoundError) throw new CliError(`unknown credential ${id}`);
             throw error;
           },
         );
-        await catchUp(services, credentialsProjection);
+        await catchUp(services, credentialsProjection, { until: position });
         emit(!!opts.json, { id, revokedAt: credential.revokedAt }, `revoked ${id}`);
       });
     });
@@ -115,13 +115,13 @@ export function registerTokenCommands(program: Command): void {
       await withServices(async (services) => {
         const memberId = randomUUID();
         const caller = operatorCaller(orgId);
-        await addMember(services, caller, { orgId, memberId, email, role }).catch((error: unknown) => {
+        const added = await addMember(services, caller, { orgId, memberId, email, role }).catch((error: unknown) => {
           if (error instanceof StateConflictError) throw new CliError(error.message);
           return unknownOrg<never>(orgId)(error);
         });
         const issued = await issueCredential(services, caller, { orgId, label: email, kind: 'member', memberId, role });
-        await catchUp(services, orgsProjection);
-        await catchUp(services, credentialsProjection);
+        await catchUp(services, orgsProjection, { until: added.position });
+        await catchUp(services, credentialsProjection, { until: issued.position });
         emit(!!opts.json, { memberId, id: issued.id, token: issued.token, role, orgId, email }, () => `member ${memberId} (${email}, ${role})\n${issued.token}\nStore it now: it is not shown again.`);
       });
     });

@@ -32,7 +32,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create index es_events_order on es_events (transaction_id, global_position);
     create index es_events_org_order on es_events (org_id, transaction_id, global_position);
 
-    -- Appends a batch to one stream atomically.
+    -- Appends a batch to one stream atomically, in one round trip.
     -- p_expected: >= 0 exact revision, -1 no stream, -2 any, -3 stream exists.
     -- Re-appending the same event ids at the same place writes nothing and reports 'duplicate';
     -- any other mismatch raises CS409 with the actual revision in DETAIL.
@@ -87,7 +87,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       end loop;
 
       update es_streams set revision = v_current + n, last_hash = v_hash where stream_id = p_stream;
-      perform pg_notify('es_appended', '');
+      -- No NOTIFY here: it would take the cluster-wide notify lock until commit and serialise every
+      -- append. The appending process announces after commit instead (src/eventstore/postgres/notifier.ts).
       return query select 'appended'::text, v_current + n, v_last_tx, v_last_pos;
     end
     $fn$;

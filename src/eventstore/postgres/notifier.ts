@@ -23,6 +23,8 @@ export class AppendNotifier {
   #connecting: Promise<void> | undefined;
   #listeners = 0;
   #closed = false;
+  #announcing = false;
+  #announceAgain = false;
 
   constructor(url: string) {
     this.#url = url;
@@ -53,6 +55,27 @@ export class AppendNotifier {
         if (--this.#listeners === 0) void this.#disconnect();
       },
     };
+  }
+
+  /**
+   * Tells subscribers that this process committed an append: at once in-process, and to other
+   * processes with a NOTIFY sent outside the append's transaction. At most one NOTIFY is in flight;
+   * appends finishing meanwhile share the next one. Subscribers also poll, so a lost one only delays.
+   */
+  announce(pool: pg.Pool): void {
+    this.#emitter.emit('appended');
+    if (this.#announcing) {
+      this.#announceAgain = true;
+      return;
+    }
+    this.#announcing = true;
+    void (async () => {
+      do {
+        this.#announceAgain = false;
+        await pool.query(`select pg_notify('${CHANNEL}', '')`).catch(() => {});
+      } while (this.#announceAgain && !this.#closed);
+      this.#announcing = false;
+    })();
   }
 
   async close(): Promise<void> {

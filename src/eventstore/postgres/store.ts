@@ -89,6 +89,7 @@ export class PostgresEventStore implements EventStore {
         ],
       );
       const row = result.rows[0]!;
+      if (row.r_status !== 'duplicate') this.#notifier.announce(this.#pool);
       return {
         nextRevision: Number(row.r_revision),
         position: { commit: BigInt(row.r_commit), prepare: BigInt(row.r_position) },
@@ -118,6 +119,8 @@ export class PostgresEventStore implements EventStore {
       `select ${COLUMNS} from es_events where ${where} order by stream_revision ${backwards ? 'desc' : 'asc'}${limit}`,
       params,
     );
+    // A stream that exists has events, so an unbounded read that finds none needs no second look.
+    if (rows.length === 0 && options.fromRevision === undefined) throw new StreamNotFoundError(streamId);
     if (rows.length === 0) {
       const exists = await this.#pool.query('select 1 from es_streams where stream_id = $1 and revision >= 0', [streamId]);
       if (exists.rowCount === 0) throw new StreamNotFoundError(streamId);
