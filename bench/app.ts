@@ -1,0 +1,87 @@
+// The real HTTP app on the bench database, built like test/support/app.ts and run like `serve`:
+// a listening port on 127.0.0.1, projectors live in the background.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../src/api/server.ts';
+import type { Services } from '../src/app.ts';
+import type { CommandCaller } from '../src/commands/context.ts';
+import { issueCredential } from '../src/commands/credentials.ts';
+import { createOrg } from '../src/commands/orgs.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDb } from '../src/db/kysely.ts';
+import type { Scope } from '../src/domain/events/credential.ts';
+import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
+import { createLogger } from '../src/logger.ts';
+import { PROJECTIONS } from '../src/projections/registry.ts';
+import { catchUp, runProjector } from '../src/projections/runner.ts';
+
+/** Pool size of the app, as `openServices` uses by default. */
+export const APP_POOL_SIZE = 20;
+
+export interface BenchApp {
+  readonly services: Services;
+  readonly app: FastifyInstance;
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  catchUpAll(): Promise<void>;
+  /** Starts every projector in the background, as `serve` does. */
+  startProjectors(): void;
+  stopProjectors(): Promise<void>;
+  /** An org (projected) and an integration token for it (projected, usable at once). */
+  orgWithToken(name: string, scopes?: Scope[]): Promise<{ orgId: string; token: string; credentialId: string; label: string }>;
+  close(): Promise<void>;
+}
+
+export function operator(orgId: string): CommandCaller {
+  return { orgId, actor: { type: 'operator', id: 'bench', label: 'bench operator' }, correlationId: randomUUID() };
+}
+
+export async function openBenchApp(url: string): Promise<BenchApp> {
+  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
+  const log = createLogger(config.LOG_LEVEL ?? 'silent');
+  const { db, pool } = createDb({ url, max: APP_POOL_SIZE, applicationName: 'callsnare-bench-app' });
+  const store = new PostgresEventStore({ pool, url });
+  const services: Services = { config, log, db, pool, store, clock: () => new Date(), databaseUrl: url };
+  const app = await buildServer(services, { rateLimit: { max: 1e9, timeWindowMs: 60_000 } });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  let controller: AbortController | undefined;
+  let running: Promise<void>[] = [];
+  const catchUpAll = async () => {
+    for (const projection of PROJECTIONS) await catchUp(services, projection);
+  };
+  const stopProjectors = async () => {
+    controller?.abort();
+    await Promise.allSettled(running);
+    controller = undefined;
+    running = [];
+  };
+
+  return {
+    services,
+    app,
+    baseUrl: address,
+    catchUpAll,
+    startProjectors() {
+      if (controller) return;
+      controller = new AbortController();
+      const signal = controller.signal;
+      running = PROJECTIONS.map((projection) => runProjector(services, projection, signal));
+    },
+    stopProjectors,
+    async orgWithToken(name, scopes = ['READ_BOOKINGS', 'WRITE_BOOKINGS']) {
+      const orgId = randomUUID();
+      await createOrg(services, operator(orgId), { orgId, name, timezone: 'America/Chicago', phones: [] });
+      const label = `${name} integration`;
+      const issued = await issueCredential(services, operator(orgId), { orgId, label, kind: 'integration', scopes });
+      await catchUpAll();
+      return { orgId, token: issued.token, credentialId: issued.id, label };
+    },
+    async close() {
+      await stopProjectors();
+      await app.close();
+      await store.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Child process of bench/load.ts: runs one autocannon load and sends back its figures.
+// A separate process keeps the load generator off the server's event loop.
+import autocannon from 'autocannon';
+import type { LoadOptions, LoadResult } from './load.ts';
+
+process.once('message', (message) => {
+  void (async () => {
+    const options = message as LoadOptions;
+    try {
+      const result = await autocannon({
+        url: options.url,
+        connections: options.connections,
+        duration: options.durationSec,
+        method: options.method ?? 'GET',
+        ...(options.headers && { headers: options.headers }),
+        ...(options.body !== undefined && { body: options.body }),
+      });
+      const statusCodes: Record<string, number> = {};
+      for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0;
+      const out: LoadResult = {
+        requests: result.requests.total,
+        durationSec: result.duration,
+        rps: result.requests.total / result.duration,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        meanMs: result.latency.mean,
+        maxMs: result.latency.max,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        statusCodes,
+      };
+      process.send!({ ok: true, result: out }, () => process.exit(0));
+    } catch (error) {
+      process.send!({ ok: false, error: String((error as Error)?.stack ?? error) }, () => process.exit(1));
+    }
+  })();
+});

@@ -1,0 +1,108 @@
+// The final table and bench/results/<YYYY-MM-DD>.json.
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type Row, type Section, round } from './common.ts';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+/** Where and on what the run happened. */
+export interface Environment {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly postgres: { readonly serverVersion: string; readonly source: string; readonly database: string; readonly settings: Record<string, string> };
+}
+
+export function environment(db: { serverVersion: string; source: string; database: string; settings: Record<string, string> }): Environment {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    postgres: { serverVersion: db.serverVersion, source: db.source, database: db.database, settings: db.settings },
+  };
+}
+
+function formatValue(row: Row): string {
+  if (row.value === undefined) return '';
+  if (row.unit === '×') return `${row.value.toFixed(2)}×`;
+  if (row.unit === 's') return `${row.value.toFixed(1)} s`;
+  const digits = row.value >= 100 ? 0 : 1;
+  return `${row.value.toFixed(digits)} ${row.unit ?? ''}`.trim();
+}
+
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
+
+/** A plain-text table of every row of every section. */
+export function formatTable(sections: readonly Section[], env: Environment): string {
+  const header = ['benchmark', 'case', 'throughput / figure', 'p50', 'p99', 'errors', 'note'];
+  const lines: string[][] = [header];
+  for (const section of sections) {
+    for (const row of section.rows) {
+      lines.push([row.bench, row.case, formatValue(row), ms(row.p50Ms), ms(row.p99Ms), row.errors === undefined ? '' : String(row.errors), row.note ?? '']);
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const fmt = (l: string[]) => l.map((cell, i) => (i === 2 || i === 3 || i === 4 || i === 5 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const out = [fmt(lines[0]!), rule];
+  let previous = '';
+  for (const l of lines.slice(1)) {
+    if (previous && l[0] !== previous) out.push('');
+    previous = l[0]!;
+    out.push(fmt(l));
+  }
+  out.push(
+    '',
+    `${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, Node ${env.node}, PostgreSQL ${env.postgres.serverVersion} (${env.postgres.source}, ` +
+      `fsync=${env.postgres.settings.fsync ?? '?'}, synchronous_commit=${env.postgres.settings.synchronous_commit ?? '?'})`,
+    `machine load (1-min average, start→end): ${sections.map((s) => `${s.name} ${s.loadAvg.start}→${s.loadAvg.end}`).join(', ')}`,
+  );
+  return out.join('\n');
+}
+
+function serialisable(rows: readonly Row[]) {
+  return rows.map((r) => ({
+    ...r,
+    ...(r.value !== undefined && { value: round(r.value, r.unit === '×' ? 3 : 1) }),
+    ...(r.p50Ms !== undefined && { p50Ms: round(r.p50Ms, 3) }),
+    ...(r.p99Ms !== undefined && { p99Ms: round(r.p99Ms, 3) }),
+  }));
+}
+
+/**
+ * Writes bench/results/<UTC date>.json. A run of some benchmarks only merges its sections into that
+ * day's file (each section keeps its own time and environment); a full run replaces the file.
+ */
+export async function writeResults(sections: readonly Section[], env: Environment, full: boolean, startedAt: Date): Promise<string> {
+  await fs.mkdir(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${startedAt.toISOString().slice(0, 10)}.json`;
+  let benchmarks: Record<string, unknown> = {};
+  if (!full && existsSync(file)) {
+    try {
+      const previous = JSON.parse(await fs.readFile(file, 'utf8')) as { benchmarks?: Record<string, unknown> };
+      benchmarks = previous.benchmarks ?? {};
+    } catch {
+      benchmarks = {};
+    }
+  }
+  for (const s of sections) {
+    benchmarks[s.name] = { title: s.title, startedAt: s.startedAt, elapsedSec: round(s.elapsedSec, 1), loadAvg1m: s.loadAvg, environment: env, rows: serialisable(s.rows), figures: s.figures };
+  }
+  const document = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run bench${full ? '' : ` -- ${sections.map((s) => s.name).join(' ')}`}`,
+    cpus: env.cpus,
+    node: env.node,
+    postgresServerVersion: env.postgres.serverVersion,
+    environment: env,
+    benchmarks,
+  };
+  await fs.writeFile(file, `${JSON.stringify(document, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,92 @@
+// The bench database: recreated empty at every run so runs are comparable, then migrated.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Config } from '../src/config.ts';
+import { ensureDatabase, ensureEmbeddedPostgres } from '../src/db/embedded.ts';
+import { createDb } from '../src/db/kysely.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const DATABASE = 'callsnare_bench';
+
+/** Where the benchmarks run. */
+export interface BenchDatabase {
+  readonly url: string;
+  /** `embedded` (./.data/bench) or `DATABASE_URL` (that server; database `callsnare_bench` beside its own). */
+  readonly source: 'embedded' | 'DATABASE_URL';
+  readonly database: string;
+  readonly serverVersion: string;
+  /** Server settings that move the figures. */
+  readonly settings: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * With DATABASE_URL: drops and recreates `callsnare_bench` on that server (falls back to DATABASE_URL's
+ * own database, untouched, if the role may not create databases). Without: the embedded server in
+ * `<repo>/.data/bench`, same database dropped and recreated. Either way migrated to the latest schema.
+ */
+export async function openBenchDatabase(config: Config, log: (message: string) => void): Promise<BenchDatabase> {
+  let url: string;
+  let source: BenchDatabase['source'];
+  let database = DATABASE;
+  let stop: () => Promise<void> = async () => {};
+  if (config.DATABASE_URL) {
+    source = 'DATABASE_URL';
+    const admin = new URL(config.DATABASE_URL);
+    admin.pathname = '/postgres';
+    const bench = new URL(config.DATABASE_URL);
+    bench.pathname = `/${DATABASE}`;
+    try {
+      await recreate(admin.toString(), DATABASE);
+      url = bench.toString();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== '42501' && code !== '3D000') throw error;
+      database = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1));
+      log(`cannot create ${DATABASE} on the DATABASE_URL server (${(error as Error).message}); using database ${database} as it is`);
+      url = config.DATABASE_URL;
+    }
+  } else {
+    source = 'embedded';
+    const server = await ensureEmbeddedPostgres({ dataDir: path.join(REPO, '.data', 'bench'), database: DATABASE, log });
+    await recreate(server.adminUrl, DATABASE);
+    url = server.url;
+    stop = () => server.stop();
+  }
+
+  const { db } = createDb({ url, max: 2, applicationName: 'callsnare-bench-setup' });
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const settings: Record<string, string> = {};
+  let serverVersion = '';
+  try {
+    serverVersion = (await client.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
+    const { rows } = await client.query<{ name: string; setting: string; unit: string | null }>(
+      `select name, setting, unit from pg_settings
+        where name in ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_level', 'work_mem')`,
+    );
+    for (const row of rows) settings[row.name] = row.unit ? `${row.setting} ${row.unit}` : row.setting;
+  } finally {
+    await client.end();
+  }
+  return { url, source, database, serverVersion, settings, close: stop };
+}
+
+async function recreate(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${client.escapeIdentifier(database)} with (force)`);
+  } finally {
+    await client.end();
+  }
+  await ensureDatabase(adminUrl, database);
+}
