@@ -48,7 +48,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
   const { db, pool } = createDb({ url: databaseUrl, max: options.poolSize ?? 20 });
   try {
     if (options.migrate !== false) {
-      const applied = await migrateToLatest(db);
+      const applied = await migrateToLatest(db, { pool });
       if (applied.length) log.info({ migrations: applied }, 'applied migrations');
     }
   } catch (error) {

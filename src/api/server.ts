@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
+import { actionsRoute, routeRegistryPlugin } from './actions.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 import { requestContextPlugin } from './plugins/request-context.ts';
 import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
+import { internalApiV1 } from './internal/v1/index.ts';
+import { webhooks } from './webhooks/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,13 +34,18 @@ export async function buildServer(services: Services, options: ServerOptions = {
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  await app.register(routeRegistryPlugin);
   await app.register(requestContextPlugin);
   await app.register(errorsPlugin);
   await app.register(idempotencyPlugin);
+  await app.register(metricsPlugin);
   await app.register(privateApiV1, {
     prefix: '/api/private/v1',
     rateLimit: options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 },
   });
+  await app.register(internalApiV1, { prefix: '/api/internal/v1' });
+  await app.register(webhooks, { prefix: '/webhooks' });
+  await app.register(actionsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;
 }

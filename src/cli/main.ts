@@ -5,6 +5,7 @@ import { registerOrgCommands } from './commands/orgs.ts';
 import { registerProjectionCommands } from './commands/projections.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerTokenCommands } from './commands/tokens.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 import { CliError } from './output.ts';
 
 /** Builds the `callsnare` command tree. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServeCommands(program);
+  registerWorkerCommand(program);
   registerMigrateCommand(program);
   registerOrgCommands(program);
   registerTokenCommands(program);

@@ -1,24 +1,57 @@
+import { Logger, runMigrations } from 'graphile-worker';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type pg from 'pg';
 import * as m001 from './migrations/001_event_store.ts';
 import * as m002 from './migrations/002_projections.ts';
 import * as m003 from './migrations/003_read_models.ts';
+import * as m004 from './migrations/004_leads.ts';
+import * as m005 from './migrations/005_automation.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
   '001_event_store': m001,
   '002_projections': m002,
   '003_read_models': m003,
+  '004_leads': m004,
+  '005_automation': m005,
 };
+
+/** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */
+const QUIET_GRAPHILE_LOGGER = new Logger(() => () => {});
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Applies pending migrations; returns the names applied now. Safe to run from several processes at once. */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+/**
+ * Applies pending migrations; returns the names applied now. Safe to run from several processes at once.
+ * Given the pool, also migrates graphile-worker's job queue schema (see {@link migrateJobQueue}).
+ */
+export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool } = {}): Promise<string[]> {
   const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (options.pool) await migrateJobQueue(options.pool);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Creates or upgrades graphile-worker's own schema (`graphile_worker`) with graphile-worker's migrations.
+ * Idempotent and safe to run concurrently; worker start runs it too.
+ */
+export async function migrateJobQueue(pool: pg.Pool): Promise<void> {
+  guardCheckedOutClients(pool);
+  await runMigrations({ pgPool: pool, logger: QUIET_GRAPHILE_LOGGER });
+}
+
+/**
+ * A checked-out client whose connection drops emits 'error'; without a listener that would crash the
+ * process (pg raises the error on the client's next query anyway). graphile-worker insists on this.
+ */
+function guardCheckedOutClients(pool: pg.Pool): void {
+  if (pool.listenerCount('connect') > 0) return;
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
 }

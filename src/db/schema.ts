@@ -64,8 +64,13 @@ export interface CredentialsTable {
   role: string | null;
   expires_at: Date | string | null;
   revoked_at: Date | string | null;
-  last_used_at: Date | string | null;
   created_at: Date | string;
+}
+
+/** Row of `credential_usage`: when a credential was last used (written by requests, not projected). */
+export interface CredentialUsageTable {
+  credential_id: string;
+  last_used_at: Date | string;
 }
 
 /** Row of `bookings`; `state` is the API's Booking. */
@@ -82,13 +87,77 @@ export interface BookingsTable {
   updated_at: Date | string;
 }
 
+/** Row of `leads`; `state` is the lead aggregate (the API's Lead plus dedupe bookkeeping). */
+export interface LeadsTable {
+  id: string;
+  org_id: string;
+  caller_phone: string;
+  generation: number;
+  status: string;
+  missed_calls: number;
+  inbound_texts: number;
+  outbound_texts: number;
+  bookings: number;
+  last_activity_at: Date | string;
+  state: unknown;
+  version: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** Row of `lead_timeline`: one call, text, booking link or status change of a lead. */
+export interface LeadTimelineTable {
+  lead_id: string;
+  revision: number;
+  org_id: string;
+  event_id: string;
+  event_type: string;
+  kind: string;
+  occurred_at: Date | string;
+  actor: unknown;
+  summary: string;
+  details: unknown;
+  message_id: string | null;
+}
+
+/** Row of `outbound_messages`: every text the automation sent (one per job key), whatever the adapter. */
+export interface OutboundMessagesTable {
+  job_key: string;
+  message_id: string;
+  org_id: string;
+  provider: string;
+  kind: string;
+  to: string;
+  from: string | null;
+  body: string;
+  /** Stream the message is about (`booking-<id>`, `lead-<id>`). */
+  subject: string;
+  sent_at: Date | string;
+  created_at: Generated<Date>;
+  requests: Generated<number>;
+}
+
+/** Row of `automation_workers`: a graphile-worker pool and the worker process (liveness token) it runs in. */
+export interface AutomationWorkersTable {
+  pool_id: string;
+  token: string;
+  pid: number;
+  host: string;
+  started_at: Generated<Date>;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
   org_phones: OrgPhonesTable;
   credentials: CredentialsTable;
+  credential_usage: CredentialUsageTable;
   bookings: BookingsTable;
+  leads: LeadsTable;
+  lead_timeline: LeadTimelineTable;
   es_events: EsEventsTable;
   es_streams: EsStreamsTable;
   projection_checkpoints: ProjectionCheckpointsTable;
+  outbound_messages: OutboundMessagesTable;
+  automation_workers: AutomationWorkersTable;
 }

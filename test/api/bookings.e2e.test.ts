@@ -353,7 +353,7 @@ t.test('the OpenAPI document lists every protected route from the validating sch
   t.equal(res.statusCode, 200);
   const doc = res.json();
   t.equal(doc.openapi, '3.1.0');
-  t.same(Object.keys(doc.paths).sort(), ['/availability', '/bookings', '/bookings/{bookingId}', '/health']);
+  t.same(Object.keys(doc.paths).sort(), ['/availability', '/bookings', '/bookings/{bookingId}', '/health', '/leads/{leadId}/summary']);
   t.same(Object.keys(doc.paths['/bookings/{bookingId}']).sort(), ['get', 'patch']);
   t.ok(doc.components.schemas.Booking, 'Booking schema');
   const params = doc.paths['/bookings'].get.parameters.map((p: { name: string }) => p.name).sort();

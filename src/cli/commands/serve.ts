@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { openServices, type OpenServices } from '../../app.ts';
 import { buildServer } from '../../api/server.ts';
+import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
 import { createLogger } from '../../logger.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
 import { runProjector } from '../../projections/runner.ts';
@@ -11,11 +12,14 @@ interface RunOptions {
   readonly http: boolean;
   readonly projector: boolean;
   readonly migrate: boolean;
+  /** Run the automation (job runners and process manager); an object tunes it. */
+  readonly worker?: boolean | AutomationOptions;
 }
 
 /**
  * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order:
- * stop taking requests, stop projectors, close the store and pool, stop an embedded database last.
+ * stop taking requests, stop projectors, let running jobs finish (or release them), close the store and
+ * pool, stop an embedded database last.
  */
 export async function runProcess(options: RunOptions): Promise<void> {
   const config = configOrExit();
@@ -23,6 +27,7 @@ export async function runProcess(options: RunOptions): Promise<void> {
   const controller = new AbortController();
   let app: FastifyInstance | undefined;
   let services: OpenServices | undefined;
+  let automation: RunningAutomation | undefined;
   const running: Promise<void>[] = [];
 
   let drained: Promise<void> | undefined;
@@ -31,7 +36,7 @@ export async function runProcess(options: RunOptions): Promise<void> {
       log.info('shutting down');
       controller.abort();
       await app?.close();
-      await Promise.allSettled(running);
+      await Promise.allSettled([...running, automation?.stop()]);
     })());
 
   let exiting = false;
@@ -51,6 +56,9 @@ export async function runProcess(options: RunOptions): Promise<void> {
     for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
     log.info({ projections: PROJECTIONS.map((p) => p.name) }, 'projectors running');
   }
+  if (options.worker) {
+    automation = await startAutomation(services, options.worker === true ? {} : options.worker);
+  }
   if (options.http) {
     app = await buildServer(services);
     const address = await app.listen({ port: config.PORT, host: config.HOST });
@@ -65,8 +73,8 @@ export function registerServeCommands(program: Command): void {
     .option('--no-worker', 'do not run the automation worker')
     .option('--no-projector', 'do not run the projectors')
     .option('--no-migrate', 'do not apply migrations at start')
-    .action(async (opts: { projector: boolean; migrate: boolean }) => {
-      await runProcess({ http: true, projector: opts.projector, migrate: opts.migrate });
+    .action(async (opts: { projector: boolean; migrate: boolean; worker: boolean }) => {
+      await runProcess({ http: true, projector: opts.projector, migrate: opts.migrate, worker: opts.worker });
     });
 
   program

@@ -9,12 +9,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       name text not null,
       timezone text not null,
       billing_status text not null,
-      stripe_customer_id text unique,
+      -- not unique: a projection must never fail on data another org already recorded
+      stripe_customer_id text,
       state jsonb not null,
       version int not null,
       created_at timestamptz not null,
       updated_at timestamptz not null
     );
+
+    create index orgs_stripe_customer on orgs (stripe_customer_id);
 
     create table org_phones (
       phone text primary key,

@@ -5,11 +5,28 @@ import { e164, instant, uuid } from '../values.ts';
 export const leadStatus = z.enum(['active', 'booked', 'won', 'lost']);
 export type LeadStatus = z.infer<typeof leadStatus>;
 
+/** Final call statuses that count as a missed call (CONTRACT §4). */
+export const missedCallStatus = z.enum(['no-answer', 'busy', 'failed', 'canceled']);
+export type MissedCallStatus = z.infer<typeof missedCallStatus>;
+
 /** Lead stream events, version 1 each. */
 export const leadEvents = {
-  LeadOpened: z.object({ leadId: uuid, callerPhone: e164, businessPhone: e164.optional(), source: z.enum(['missed_call', 'inbound_text', 'booking', 'manual']) }).strict(),
+  /**
+   * A lead starts. `generation` counts the leads of one (org, caller): the lead id is derived from
+   * (org, caller, generation), so concurrent first contacts from one number converge on one stream.
+   */
+  LeadOpened: z
+    .object({
+      leadId: uuid,
+      orgId: uuid,
+      callerPhone: e164,
+      businessPhone: e164.optional(),
+      generation: z.number().int().min(0),
+      source: z.enum(['missed_call', 'inbound_text', 'booking', 'manual']),
+    })
+    .strict(),
   MissedCallRecorded: z
-    .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: z.enum(['no-answer', 'busy', 'failed', 'canceled']), calledAt: instant })
+    .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: missedCallStatus, calledAt: instant })
     .strict(),
   InboundTextReceived: z
     .object({ leadId: uuid, messageSid: z.string().min(1).max(64), from: e164, to: e164, body: z.string().max(1600), receivedAt: instant })
@@ -23,4 +40,6 @@ export const leadEvents = {
   MessageDeliveryUpdated: z.object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() }).strict(),
   LeadStatusChanged: z.object({ leadId: uuid, from: leadStatus, to: leadStatus, reason: z.string().max(1000).optional() }).strict(),
   LeadBookingLinked: z.object({ leadId: uuid, bookingId: uuid }).strict(),
+  /** A closed lead got new activity from its caller: that activity goes to the next lead, this one stays closed. */
+  LeadSuperseded: z.object({ leadId: uuid, nextLeadId: uuid }).strict(),
 } as const;

@@ -6,6 +6,7 @@ import { authenticate, authOf } from '../../plugins/auth.ts';
 import { availabilityRoutes } from './availability.ts';
 import { bookingRoutes } from './bookings.ts';
 import { healthRoutes } from './health.ts';
+import { leadSummaryRoutes } from './lead-summary.ts';
 
 /** Per-credential request budget of the protected API. */
 export interface RateLimitOptions {
@@ -48,5 +49,6 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
     await protectedScope.register(healthRoutes);
     await protectedScope.register(bookingRoutes);
     await protectedScope.register(availabilityRoutes);
+    await protectedScope.register(leadSummaryRoutes);
   });
 }

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import { authenticate } from '../../plugins/auth.ts';
+import { auditRoutes } from './audit.ts';
+import { leadRoutes } from './leads.ts';
+import { settingsRoutes } from './settings.ts';
+
+/** The internal API for team members (`cs_member_...` tokens; roles checked per route). */
+export async function internalApiV1(app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', authenticate('member'));
+  await app.register(leadRoutes);
+  await app.register(auditRoutes);
+  await app.register(settingsRoutes);
+}

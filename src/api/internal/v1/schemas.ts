@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { leadStatus } from '../../../domain/events/lead.ts';
+import { orgSettingsPatch } from '../../../domain/events/org.ts';
+import { instant } from '../../../domain/values.ts';
+
+export const leadParams = z.object({ leadId: z.uuid() }).strict();
+
+/** GET /leads query. */
+export const listLeadsQuery = z
+  .object({
+    status: z
+      .string()
+      .regex(/^(active|booked|won|lost)(,(active|booked|won|lost))*$/, 'must be active, booked, won or lost, comma-separated')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+/** POST /leads/:leadId/status body. */
+export const changeLeadStatusBody = z.object({ status: leadStatus, reason: z.string().trim().min(1).max(1000).optional() }).strict();
+
+/** GET /audit/events query: `since` inclusive, `until` exclusive (event time). */
+export const auditQuery = z
+  .object({
+    stream: z
+      .string()
+      .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>')
+      .optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
+  });
+
+/** PUT /settings body: the settings to change; omitted ones stay as they are. */
+export const settingsBody = orgSettingsPatch.refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { configureOrg } from '../../../commands/orgs.ts';
+import { getSettings, toSettingsView } from '../../../queries/settings.ts';
+import { callerOf, depsOf } from '../../caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
+import { authOf } from '../../plugins/auth.ts';
+import { problems } from '../../problem.ts';
+import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { settingsBody } from './schemas.ts';
+
+/** Org automation settings (owner, admin); a change is recorded as OrgSettingsChanged. */
+export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const allowed = requireRole(ROLES.settings);
+
+  app.get('/settings', { preHandler: allowed, config: { action: ACTIONS.orgSettings } }, async (request) => {
+    await awaitConsistency(request, ['orgs']);
+    const settings = await getSettings(request.server.services.db, authOf(request).orgId);
+    if (!settings) throw problems.notFound('org');
+    return settings;
+  });
+
+  app.put('/settings', { preHandler: allowed, config: { action: ACTIONS.orgSettings }, schema: { body: settingsBody } }, async (request, reply) => {
+    const orgId = authOf(request).orgId;
+    const { org, position } = await configureOrg(depsOf(request), callerOf(request), { orgId, changes: request.body });
+    setConsistencyToken(reply, position);
+    return toSettingsView(org);
+  });
+};

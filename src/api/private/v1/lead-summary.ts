@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { summarizeLead } from '../../../domain/lead-summary.ts';
+import { getLeadDetail } from '../../../queries/leads.ts';
+import { awaitConsistency } from '../../consistency.ts';
+import { authOf, requireScope } from '../../plugins/auth.ts';
+import { requireEnabled } from '../../planned-actions.ts';
+import { ProblemError } from '../../problem.ts';
+import { problemResource } from './schemas.ts';
+
+const leadSummaryResource = z
+  .object({
+    leadId: z.uuid(),
+    caller: z.string(),
+    status: z.enum(['active', 'booked', 'won', 'lost']),
+    lastContact: z.object({ at: z.string(), kind: z.string(), direction: z.enum(['inbound', 'outbound', 'internal']) }).nullable(),
+    happened: z.object({ missedCalls: z.number().int(), inboundTexts: z.number().int(), outboundTexts: z.number().int(), bookings: z.number().int() }),
+    recent: z.array(z.object({ kind: z.string(), occurredAt: z.string(), summary: z.string() })),
+    nextAction: z.object({ code: z.string(), hint: z.string() }),
+  })
+  .meta({ id: 'LeadSummary' });
+
+/** Planned action `lead_summary`: what happened with a lead and what to do next (only for orgs that enabled it). */
+export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/leads/:leadId/summary',
+    {
+      onRequest: async (request) => {
+        await requireEnabled(request, 'lead_summary');
+      },
+      preHandler: requireScope('READ_LEAD_SUMMARY'),
+      config: { action: { name: 'lead_summary', status: 'planned', permissions: ['READ_LEAD_SUMMARY'], idempotency: 'safe' } },
+      schema: {
+        summary: 'Lead summary with a next-action hint (planned action; enabled per org)',
+        operationId: 'getLeadSummary',
+        params: z.object({ leadId: z.uuid() }).strict(),
+        response: { 200: leadSummaryResource, 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource },
+      },
+    },
+    async (request) => {
+      await awaitConsistency(request, ['leads', 'lead_timeline']);
+      const lead = await getLeadDetail(request.server.services.db, authOf(request).orgId, request.params.leadId);
+      if (!lead) throw new ProblemError(404, 'not_found', 'Not found', 'lead not found');
+      const { timeline, ...view } = lead;
+      return summarizeLead(view, timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })), request.server.services.clock().toISOString());
+    },
+  );
+};

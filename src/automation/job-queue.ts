@@ -1,0 +1,75 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { JobIntent } from './process-manager.ts';
+
+/**
+ * Attempts per job. graphile-worker waits exp(min(attempt, 10)) seconds between attempts, so 8 attempts
+ * span about half an hour (3 s, 7 s, 20 s, 55 s, 2.5 min, 7 min, 18 min) before the last attempt records
+ * the failure as evidence (`...Failed`) instead of throwing.
+ */
+export const MAX_ATTEMPTS = 8;
+
+/**
+ * Applies one intent through graphile-worker's SQL API, inside the caller's transaction:
+ * `add_job(..., job_key, job_key_mode => 'replace')` (a pending job under the key is replaced, so an
+ * intent applied twice leaves one job) or `remove_job(job_key)`.
+ */
+export async function applyIntent(q: Kysely<Database>, intent: JobIntent): Promise<void> {
+  if (intent.op === 'remove') {
+    await sql`select 1 from graphile_worker.remove_job(${intent.key})`.execute(q);
+    return;
+  }
+  await sql`
+    select 1 from graphile_worker.add_job(
+      ${intent.task},
+      ${JSON.stringify(intent.payload)}::json,
+      run_at => ${intent.runAt}::timestamptz,
+      max_attempts => ${MAX_ATTEMPTS},
+      job_key => ${intent.key},
+      job_key_mode => 'replace'
+    )`.execute(q);
+}
+
+/** A queued job, for operators and tests. */
+export interface QueuedJob {
+  readonly id: string;
+  readonly task: string;
+  readonly key: string | null;
+  readonly runAt: Date;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly lockedBy: string | null;
+  readonly lastError: string | null;
+  readonly payload: Record<string, unknown>;
+}
+
+/** Jobs in the queue (pending, running or permanently failed), by run time. */
+export async function listJobs(db: Kysely<Database>, options: { task?: string } = {}): Promise<QueuedJob[]> {
+  const { rows } = await sql<{
+    id: string;
+    task: string;
+    key: string | null;
+    run_at: Date;
+    attempts: number;
+    max_attempts: number;
+    locked_by: string | null;
+    last_error: string | null;
+    payload: Record<string, unknown>;
+  }>`
+    select j.id, t.identifier as task, j.key, j.run_at, j.attempts, j.max_attempts, j.locked_by, j.last_error, j.payload
+      from graphile_worker._private_jobs j
+      join graphile_worker._private_tasks t on t.id = j.task_id
+     where ${options.task ?? null}::text is null or t.identifier = ${options.task ?? null}
+     order by j.run_at, j.id`.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    task: r.task,
+    key: r.key,
+    runAt: new Date(r.run_at),
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    lockedBy: r.locked_by,
+    lastError: r.last_error,
+    payload: r.payload,
+  }));
+}

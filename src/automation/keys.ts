@@ -1,0 +1,24 @@
+import { v5 as uuidv5 } from 'uuid';
+
+/**
+ * Job keys. One key names one outbound message: it is the graphile-worker `job_key` (so adding it again
+ * replaces the pending job instead of queueing a second one), the `outbound_messages` key (so a retried
+ * send returns the message already sent) and the seed of the evidence event's id (so a retried job never
+ * records twice). Everything that makes the message distinct is in the key: a reminder's due instant, a
+ * reschedule's stream revision.
+ */
+export const jobKeys = {
+  confirmation: (bookingId: string) => `confirmation:${bookingId}`,
+  reminder: (bookingId: string, offsetMinutes: number, dueAt: string) => `reminder:${bookingId}:${offsetMinutes}:${dueAt}`,
+  rescheduledNotice: (bookingId: string, revision: number) => `notice:${bookingId}:rescheduled:${revision}`,
+  canceledNotice: (bookingId: string) => `notice:${bookingId}:canceled`,
+  textBack: (leadId: string, callSid: string) => `text-back:${leadId}:${callSid}`,
+} as const;
+
+/** Namespace of evidence event ids. */
+const EVIDENCE_NAMESPACE = '3f1c9a4e-6b2d-4e8f-9a7c-1d5e0b8f2c64';
+
+/** The id of the one evidence event (sent, skipped or failed) a job key may ever record. */
+export function evidenceEventId(jobKey: string): string {
+  return uuidv5(jobKey, EVIDENCE_NAMESPACE);
+}

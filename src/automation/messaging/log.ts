@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { v5 as uuidv5 } from 'uuid';
+import type { Database } from '../../db/schema.ts';
+import { OutboundLedger } from './ledger.ts';
+import type { Messaging } from './port.ts';
+
+const LOG_MESSAGE_NAMESPACE = '8a2e4f61-0c3b-4d7a-b5e9-6f1d2c7a9b30';
+
+/**
+ * The default adapter: "sends" by writing the message to `outbound_messages` and the log, which is what
+ * a local operator inspects (`select * from outbound_messages order by created_at desc`). Exactly once
+ * per job key: the key is the table's primary key.
+ */
+export function logMessaging(deps: { db: Kysely<Database>; clock: () => Date; log?: Logger }): Messaging {
+  const ledger = new OutboundLedger(deps.db);
+  return {
+    provider: 'log',
+    async send(message) {
+      const messageId = `LM${uuidv5(message.key, LOG_MESSAGE_NAMESPACE).replace(/-/g, '')}`;
+      const sent = await ledger.record(message, 'log', messageId, deps.clock().toISOString());
+      if (!sent.duplicate) {
+        deps.log?.info({ messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: message.body }, 'outbound message');
+      }
+      return sent;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/** What the automation texts about. */
+export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back';
+
+/** One outbound text. `key` is the job key: the same key is the same message, sent at most once. */
+export interface OutboundMessage {
+  readonly key: string;
+  readonly orgId: string;
+  readonly kind: MessageKind;
+  /** E.164 recipient. */
+  readonly to: string;
+  /** E.164 sender (an org business number); the log adapter accepts none. */
+  readonly from?: string;
+  readonly body: string;
+  /** Stream the message is about: `booking-<id>` or `lead-<id>`. */
+  readonly subject: string;
+}
+
+/** A message the provider accepted (or had already accepted under the same key). */
+export interface SentMessage {
+  /** Provider message id: Twilio's `SM...` SID, or `LM...` for the log adapter. */
+  readonly messageId: string;
+  readonly sentAt: string;
+  /** True when the key had already been sent and nothing new went out. */
+  readonly duplicate: boolean;
+}
+
+/** The messaging port: `log` (default) and `twilio` adapters implement it. */
+export interface Messaging {
+  readonly provider: 'log' | 'twilio';
+  send(message: OutboundMessage, options?: { signal?: AbortSignal }): Promise<SentMessage>;
+}
+
+/** The provider refused the message for good (a 4xx other than 429): retrying cannot help. */
+export class PermanentMessagingError extends Error {
+  override name = 'PermanentMessagingError';
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The provider could not take the message now (429, 5xx, network): the job is retried later. */
+export class TransientMessagingError extends Error {
+  override name = 'TransientMessagingError';
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}

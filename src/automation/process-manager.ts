@@ -1,0 +1,149 @@
+import { type Booking, type BookingEvent, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
+import type { Envelope } from '../domain/envelope.ts';
+import type { EventOf } from '../domain/events/index.ts';
+import type { Org } from '../domain/org.ts';
+import { jobKeys } from './keys.ts';
+import { nextAllowed } from './quiet-hours.ts';
+
+/**
+ * The process manager, pure: an event and the small state it needs → job intents. No I/O, no clock:
+ * run instants derive from the event's own `occurredAt` and the booking's planned reminders, so the
+ * same event and state always give the same intents. The runner (process-manager-runner.ts) loads the
+ * state and applies the intents with graphile-worker's `add_job`/`remove_job` in its checkpoint's
+ * transaction.
+ */
+
+/** Task identifiers of graphile-worker jobs. */
+export const TASKS = {
+  confirmation: 'booking-confirmation',
+  reminder: 'booking-reminder',
+  notice: 'booking-notice',
+  textBack: 'text-back',
+} as const;
+export type TaskName = (typeof TASKS)[keyof typeof TASKS];
+
+/** What caused a job: carried into the evidence event's correlation and causation. */
+export interface JobCause {
+  eventId: string;
+  correlationId: string;
+}
+
+/** Job payloads, per task. `key` is the job key (also the message's key; see keys.ts). */
+export type JobPayload =
+  | { task: typeof TASKS.confirmation; key: string; orgId: string; bookingId: string; cause: JobCause }
+  | { task: typeof TASKS.reminder; key: string; orgId: string; bookingId: string; offsetMinutes: number; dueAt: string; cause: JobCause }
+  | { task: typeof TASKS.notice; key: string; orgId: string; bookingId: string; kind: 'rescheduled' | 'canceled'; windowStart: string; cause: JobCause }
+  | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause };
+
+/**
+ * A change to the job queue. `add` and `replace` are both graphile-worker's `add_job` with the job key
+ * (an existing pending job under the key is replaced); `replace` says the key was already scheduled.
+ * `remove` is `remove_job(key)`.
+ */
+export type JobIntent =
+  | { op: 'add' | 'replace'; key: string; task: TaskName; runAt: string; payload: JobPayload }
+  | { op: 'remove'; key: string };
+
+/** Events the process manager reacts to. */
+export type AutomationEvent = EventOf<'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded'>;
+
+/** Types of {@link AutomationEvent}, for subscription filters. */
+export const AUTOMATION_EVENT_TYPES = ['BookingCreated', 'BookingRescheduled', 'BookingCanceled', 'MissedCallRecorded'] as const satisfies readonly AutomationEvent['type'][];
+
+/** An event as the process manager sees it: the envelope plus its identity in the store. */
+export type AutomationTrigger = Envelope<AutomationEvent> & { readonly id: string; readonly revision: number; readonly correlationId: string };
+
+/**
+ * The state the process manager decides on: the org as it is now (settings, time zone, quiet hours)
+ * and, for booking events, the booking as it was just before the event.
+ */
+export interface AutomationState {
+  readonly org: Org | null;
+  readonly booking: BookingState;
+}
+
+const scheduled = (booking: Booking | null) => (booking?.reminders ?? []).filter((r) => r.status === 'scheduled');
+
+/** Decides the job intents of one event. */
+export function plan(event: AutomationTrigger, state: AutomationState): JobIntent[] {
+  const { org } = state;
+  if (!org) return [];
+  const cause: JobCause = { eventId: event.id, correlationId: event.correlationId };
+  const at = (instant: string) => nextAllowed(instant, org.settings.quietHours, org.timezone);
+  const orgId = org.id;
+
+  const reminderJobs = (before: Booking | null, after: Booking): JobIntent[] => {
+    const old = new Set(scheduled(before).map((r) => jobKeys.reminder(after.id, r.offsetMinutes, r.dueAt)));
+    const fresh = scheduled(after).map((r) => ({ r, key: jobKeys.reminder(after.id, r.offsetMinutes, r.dueAt) }));
+    const keep = new Set(fresh.map((f) => f.key));
+    return [
+      ...[...old].filter((key) => !keep.has(key)).map((key): JobIntent => ({ op: 'remove', key })),
+      ...fresh.map(
+        ({ r, key }): JobIntent => ({
+          op: old.has(key) ? 'replace' : 'add',
+          key,
+          task: TASKS.reminder,
+          runAt: at(r.dueAt),
+          payload: { task: TASKS.reminder, key, orgId, bookingId: after.id, offsetMinutes: r.offsetMinutes, dueAt: r.dueAt, cause },
+        }),
+      ),
+    ];
+  };
+
+  switch (event.type) {
+    case 'BookingCreated': {
+      const booking = evolveBooking(state.booking, event as Envelope<BookingEvent>)!;
+      if (booking.orgId !== orgId) return [];
+      const intents: JobIntent[] = [];
+      if (org.settings.confirmations) {
+        const key = jobKeys.confirmation(booking.id);
+        intents.push({ op: 'add', key, task: TASKS.confirmation, runAt: at(event.occurredAt), payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause } });
+      }
+      return [...intents, ...reminderJobs(null, booking)];
+    }
+    case 'BookingRescheduled': {
+      const before = state.booking;
+      if (!before || before.orgId !== orgId) return [];
+      const after = evolveBooking(before, event as Envelope<BookingEvent>)!;
+      const intents = reminderJobs(before, after);
+      if (org.settings.confirmations) {
+        const key = jobKeys.rescheduledNotice(after.id, event.revision);
+        intents.push({
+          op: 'add',
+          key,
+          task: TASKS.notice,
+          runAt: at(event.occurredAt),
+          payload: { task: TASKS.notice, key, orgId, bookingId: after.id, kind: 'rescheduled', windowStart: after.window.start, cause },
+        });
+      }
+      return intents;
+    }
+    case 'BookingCanceled': {
+      const before = state.booking;
+      if (!before || before.orgId !== orgId) return [];
+      const intents = scheduled(before).map((r): JobIntent => ({ op: 'remove', key: jobKeys.reminder(before.id, r.offsetMinutes, r.dueAt) }));
+      if (org.settings.confirmations) {
+        const key = jobKeys.canceledNotice(before.id);
+        intents.push({
+          op: 'add',
+          key,
+          task: TASKS.notice,
+          runAt: at(event.occurredAt),
+          payload: { task: TASKS.notice, key, orgId, bookingId: before.id, kind: 'canceled', windowStart: before.window.start, cause },
+        });
+      }
+      return intents;
+    }
+    case 'MissedCallRecorded': {
+      if (!org.settings.textBack) return [];
+      const { leadId, callSid, from, to } = event.data;
+      const key = jobKeys.textBack(leadId, callSid);
+      // The caller is texted from the number they called (replies then reach the same lead).
+      return [{ op: 'add', key, task: TASKS.textBack, runAt: at(event.occurredAt), payload: { task: TASKS.textBack, key, orgId, leadId, callSid, to: from, from: to, cause } }];
+    }
+    default: {
+      const unknown: never = event;
+      throw new Error(`unexpected event ${JSON.stringify(unknown)}`);
+    }
+  }
+}

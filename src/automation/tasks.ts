@@ -1,0 +1,291 @@
+import type { Task, TaskList } from 'graphile-worker';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { CommandCaller, CommandDeps } from '../commands/context.ts';
+import { execute, loadStream } from '../commands/execute.ts';
+import { loadOrg } from '../commands/orgs.ts';
+import type { Database } from '../db/schema.ts';
+import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
+import { BILLING_INACTIVE, type Org } from '../domain/org.ts';
+import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideTextBackEvidence } from './evidence.ts';
+import { MAX_ATTEMPTS } from './job-queue.ts';
+import { evidenceEventId } from './keys.ts';
+import { canceledBody, confirmationBody, reminderBody, rescheduledBody, textBackBody } from './messages.ts';
+import { type Messaging, type OutboundMessage, PermanentMessagingError, type SentMessage } from './messaging/port.ts';
+import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
+import { nextAllowed } from './quiet-hours.ts';
+
+/** What tasks need: the store and clock (commands), the database, the messaging adapter. */
+export interface TaskDeps extends CommandDeps {
+  readonly db: Kysely<Database>;
+  readonly messaging: Messaging;
+  readonly log?: Logger;
+}
+
+/** One run of a job: which attempt, a signal for shutdown, and how to put the job off (quiet hours). */
+export interface TaskRun {
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly signal?: AbortSignal;
+  /** Queues the same payload (without the job key) to run at `runAt`. */
+  defer(runAt: string): Promise<void>;
+}
+
+/** What a run did (logged; returned for tests). */
+export interface TaskResult {
+  readonly outcome: 'sent' | 'skipped' | 'failed' | 'deferred' | 'noop';
+  readonly reason?: string;
+  readonly messageId?: string;
+  readonly runAt?: string;
+}
+
+/** The actor of evidence events. */
+export const AUTOMATION_ACTOR = { type: 'system', id: 'automation', label: 'Automation' } as const;
+
+const callerOf = (p: JobPayload): CommandCaller => ({
+  orgId: p.orgId,
+  actor: AUTOMATION_ACTOR,
+  correlationId: p.cause.correlationId,
+  causationId: p.cause.eventId,
+});
+
+const noop = (reason: string): TaskResult => ({ outcome: 'noop', reason });
+
+/** Why automation skips for this org now, if it does. */
+function billingSkip(org: Org): string | undefined {
+  return BILLING_INACTIVE.includes(org.billingStatus) ? `billing ${org.billingStatus}` : undefined;
+}
+
+function visitStarted(booking: Booking, now: Date): string | undefined {
+  return Date.parse(booking.window.start) <= now.getTime() ? 'visit already started' : undefined;
+}
+
+/** Sends; a permanent refusal, or any error on the last attempt, becomes a failure to record. Otherwise throws (retry). */
+async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<{ sent: SentMessage } | { failed: string }> {
+  try {
+    return { sent: await deps.messaging.send(message, run.signal ? { signal: run.signal } : {}) };
+  } catch (error) {
+    if (run.signal?.aborted) throw error;
+    const text = (error as Error).message;
+    if (error instanceof PermanentMessagingError) return { failed: text };
+    if (run.attempt >= run.maxAttempts) return { failed: `gave up after ${run.attempt} attempts: ${text}` };
+    throw error;
+  }
+}
+
+/** Defers to the end of the quiet hours if `now` is in them; returns the deferral, if any. */
+async function quietDeferral(deps: TaskDeps, run: TaskRun, org: Org): Promise<TaskResult | undefined> {
+  const now = deps.clock().toISOString();
+  const allowed = nextAllowed(now, org.settings.quietHours, org.timezone);
+  if (allowed === now) return undefined;
+  await run.defer(allowed);
+  return { outcome: 'deferred', reason: 'quiet hours', runAt: allowed };
+}
+
+async function loadOrgOrNull(deps: TaskDeps, orgId: string): Promise<Org | null> {
+  try {
+    return await loadOrg(deps, orgId);
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}
+
+async function recordOnBooking(deps: TaskDeps, p: JobPayload & { bookingId: string }, command: EvidenceCommand): Promise<void> {
+  await execute<BookingState, BookingEvent>(deps, callerOf(p), {
+    streamId: bookingStream(p.bookingId),
+    evolve: evolveBooking,
+    initial: null,
+    decide: (loaded) => ({
+      append: decideBookingEvidence(command, { recorded: new Set(loaded.events.map((e) => e.id)), booking: loaded.state }),
+      eventIds: [command.eventId],
+    }),
+  });
+}
+
+type BookingPayload = Extract<JobPayload, { bookingId: string }>;
+
+/** The booking (from its stream, so never behind) and its org; null when either is gone or foreign. */
+async function loadBookingJob(deps: TaskDeps, p: BookingPayload) {
+  const loaded = await loadStream<BookingState, BookingEvent>(deps.store, bookingStream(p.bookingId), evolveBooking, null);
+  const booking = loaded.state;
+  if (!booking || booking.orgId !== p.orgId) return null;
+  const org = await loadOrgOrNull(deps, p.orgId);
+  if (!org) return null;
+  return { booking, org, recorded: new Set(loaded.events.map((e) => e.id)) };
+}
+
+function bookingMessage(p: BookingPayload, org: Org, booking: Booking, kind: OutboundMessage['kind'], body: string): OutboundMessage {
+  return { key: p.key, orgId: p.orgId, kind, to: booking.customer.phone, ...(org.phones[0] && { from: org.phones[0] }), body, subject: bookingStream(booking.id) };
+}
+
+function resultOf(outcome: Outcome): TaskResult {
+  switch (outcome.kind) {
+    case 'sent':
+      return { outcome: 'sent', messageId: outcome.messageId };
+    case 'skipped':
+      return { outcome: 'skipped', reason: outcome.reason };
+    case 'failed':
+      return { outcome: 'failed', reason: outcome.error };
+  }
+}
+
+const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Outcome =>
+  'sent' in result ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt } : { kind: 'failed', error: result.failed };
+
+async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
+  const job = await loadBookingJob(deps, p);
+  if (!job) return noop('booking or org not found');
+  const { booking, org } = job;
+  if (booking.confirmation.status !== 'pending') return noop(`confirmation already ${booking.confirmation.status}`);
+  const record = async (outcome: Outcome) => {
+    await recordOnBooking(deps, p, { type: 'RecordConfirmation', eventId: evidenceEventId(p.key), bookingId: booking.id, outcome });
+    return resultOf(outcome);
+  };
+  const skip =
+    (booking.status === 'canceled' ? 'booking canceled' : undefined) ??
+    billingSkip(org) ??
+    (org.settings.confirmations ? undefined : 'confirmations disabled') ??
+    visitStarted(booking, deps.clock());
+  if (skip) return record({ kind: 'skipped', reason: skip });
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const result = await deliver(deps, run, bookingMessage(p, org, booking, 'confirmation', confirmationBody(org.name, booking)));
+  return record(outcomeOf(booking.customer.phone, result));
+}
+
+async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-reminder' }>, run: TaskRun): Promise<TaskResult> {
+  const job = await loadBookingJob(deps, p);
+  if (!job) return noop('booking or org not found');
+  const { booking, org } = job;
+  // Reminders are replaced on reschedule and canceled with the booking; this one must still be the plan.
+  const planned = booking.reminders.find((r) => r.offsetMinutes === p.offsetMinutes && r.dueAt === p.dueAt);
+  if (!planned) return noop('the booking moved: this reminder is no longer planned');
+  if (planned.status !== 'scheduled') return noop(`reminder already ${planned.status}`);
+  const record = async (outcome: Outcome) => {
+    await recordOnBooking(deps, p, { type: 'RecordReminder', eventId: evidenceEventId(p.key), bookingId: booking.id, offsetMinutes: p.offsetMinutes, dueAt: p.dueAt, outcome });
+    return resultOf(outcome);
+  };
+  const skip = billingSkip(org) ?? visitStarted(booking, deps.clock());
+  if (skip) return record({ kind: 'skipped', reason: skip });
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const result = await deliver(deps, run, bookingMessage(p, org, booking, 'reminder', reminderBody(org.name, booking)));
+  return record(outcomeOf(booking.customer.phone, result));
+}
+
+/**
+ * "Your visit moved" / "your visit was canceled". The catalog has no skipped/failed event for notices,
+ * so those outcomes are logged only (the booking's own events already tell the change).
+ */
+async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-notice' }>, run: TaskRun): Promise<TaskResult> {
+  const job = await loadBookingJob(deps, p);
+  if (!job) return noop('booking or org not found');
+  const { booking, org, recorded } = job;
+  const eventId = evidenceEventId(p.key);
+  if (recorded.has(eventId)) return noop('notice already sent');
+  if (p.kind === 'rescheduled') {
+    if (booking.status === 'canceled') return noop('booking canceled since');
+    if (booking.window.start !== p.windowStart) return noop('the booking moved again');
+  }
+  const skip =
+    billingSkip(org) ?? (org.settings.confirmations ? undefined : 'confirmations disabled') ?? (p.kind === 'rescheduled' ? visitStarted(booking, deps.clock()) : undefined);
+  if (skip) {
+    deps.log?.info({ key: p.key, reason: skip }, 'booking notice skipped');
+    return { outcome: 'skipped', reason: skip };
+  }
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const body = p.kind === 'rescheduled' ? rescheduledBody(org.name, booking) : canceledBody(org.name, booking);
+  const result = await deliver(deps, run, bookingMessage(p, org, booking, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice', body));
+  if ('failed' in result) {
+    deps.log?.error({ key: p.key, error: result.failed }, 'booking notice failed');
+    return { outcome: 'failed', reason: result.failed };
+  }
+  const outcome = { kind: 'sent' as const, messageId: result.sent.messageId, to: booking.customer.phone, sentAt: result.sent.sentAt };
+  await recordOnBooking(deps, p, { type: 'RecordNotice', eventId, bookingId: booking.id, kind: p.kind, outcome });
+  return resultOf(outcome);
+}
+
+async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-back' }>, run: TaskRun): Promise<TaskResult> {
+  const loaded = await loadStream<LeadState, LeadEvent>(deps.store, leadStream(p.leadId), evolveLead, null);
+  if (!loaded.state || loaded.state.orgId !== p.orgId) return noop('lead not found');
+  const eventId = evidenceEventId(p.key);
+  if (loaded.events.some((e) => e.id === eventId)) return noop('text-back already recorded');
+  const org = await loadOrgOrNull(deps, p.orgId);
+  if (!org) return noop('org not found');
+  const body = textBackBody(org.settings.textBackTemplate, org.name);
+  const record = async (outcome: Outcome) => {
+    await execute<LeadState, LeadEvent>(deps, callerOf(p), {
+      streamId: leadStream(p.leadId),
+      evolve: evolveLead,
+      initial: null,
+      decide: (l) => ({
+        append: decideTextBackEvidence(
+          { eventId, leadId: p.leadId, callSid: p.callSid, body, outcome },
+          { recorded: new Set(l.events.map((e) => e.id)), leadExists: l.state !== null },
+        ),
+        eventIds: [eventId],
+      }),
+    });
+    return resultOf(outcome);
+  };
+  const skip = billingSkip(org) ?? (org.settings.textBack ? undefined : 'text-back disabled');
+  if (skip) return record({ kind: 'skipped', reason: skip });
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const result = await deliver(deps, run, { key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) });
+  return record(outcomeOf(p.to, result));
+}
+
+/** Runs one job: re-reads current state, skips, defers or sends, and records the evidence. */
+export async function runJob(deps: TaskDeps, payload: JobPayload, run: TaskRun): Promise<TaskResult> {
+  switch (payload.task) {
+    case TASKS.confirmation:
+      return confirmation(deps, payload, run);
+    case TASKS.reminder:
+      return reminder(deps, payload, run);
+    case TASKS.notice:
+      return notice(deps, payload, run);
+    case TASKS.textBack:
+      return textBack(deps, payload, run);
+    default: {
+      const unknown: never = payload;
+      throw new Error(`unknown task ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+const cause = z.object({ eventId: z.string(), correlationId: z.string() });
+const common = { key: z.string().min(1), orgId: z.uuid(), cause };
+
+/** Job payloads as stored (validated on the way out of the queue). */
+export const jobPayload = z.discriminatedUnion('task', [
+  z.object({ task: z.literal(TASKS.confirmation), ...common, bookingId: z.uuid() }),
+  z.object({ task: z.literal(TASKS.reminder), ...common, bookingId: z.uuid(), offsetMinutes: z.number().int().positive(), dueAt: z.string() }),
+  z.object({ task: z.literal(TASKS.notice), ...common, bookingId: z.uuid(), kind: z.enum(['rescheduled', 'canceled']), windowStart: z.string() }),
+  z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
+]) satisfies z.ZodType<JobPayload>;
+
+/** graphile-worker's task list: one task per {@link TASKS} entry, all through {@link runJob}. */
+export function taskList(deps: TaskDeps): TaskList {
+  const task =
+    (name: TaskName): Task =>
+    async (raw, helpers) => {
+      const payload = jobPayload.parse(raw);
+      if (payload.task !== name) throw new Error(`job of task ${name} carries a ${payload.task} payload`);
+      const result = await runJob(deps, payload, {
+        attempt: helpers.job.attempts,
+        maxAttempts: helpers.job.max_attempts,
+        signal: helpers.abortSignal,
+        defer: async (runAt) => {
+          await helpers.addJob(name, payload, { runAt: new Date(runAt), maxAttempts: MAX_ATTEMPTS });
+        },
+      });
+      deps.log?.debug({ task: name, key: payload.key, attempt: helpers.job.attempts, ...result }, 'job done');
+    };
+  return Object.fromEntries(Object.values(TASKS).map((name) => [name, task(name)]));
+}

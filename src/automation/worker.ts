@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { Logger as GraphileLogger, type Runner, type WorkerEvents, parseCronItems, run } from 'graphile-worker';
+import { type Kysely, sql } from 'kysely';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Services } from '../app.ts';
+import { migrateJobQueue } from '../db/migrate.ts';
+import type { Database } from '../db/schema.ts';
+import { createMessaging } from './messaging/index.ts';
+import type { Messaging } from './messaging/port.ts';
+import { runProcessManager } from './process-manager-runner.ts';
+import { type TaskDeps, taskList } from './tasks.ts';
+
+/** Options of a worker process. */
+export interface WorkerOptions {
+  /** Jobs run at once by this process (default 4). */
+  readonly concurrency?: number;
+  /** Poll for due jobs this often (ms, default 1000); new jobs also wake workers through LISTEN/NOTIFY. */
+  readonly pollIntervalMs?: number;
+  /** Look for jobs locked by dead worker processes this often (ms, default 30 s; also once at start). */
+  readonly recoveryIntervalMs?: number;
+  /** On stop, how long a running job may finish before it is aborted and released for a retry (ms, default 10 s). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/** A running worker process's job runner. */
+export interface RunningWorker {
+  /** Random per process; its advisory lock says the process is alive. */
+  readonly token: string;
+  /** graphile-worker's pool id: what `locked_by` holds for this process's jobs. */
+  readonly poolId: string;
+  /** Releases the jobs of dead worker processes now; returns how many jobs were released. */
+  recover(): Promise<number>;
+  /** Stops taking jobs, lets running ones finish (or aborts and releases them after the timeout). */
+  stop(): Promise<void>;
+}
+
+/** Advisory lock class of worker liveness locks: `(class, hashtext(token))`, held while the process lives. */
+const LIVENESS_LOCK_CLASS = 0x43534b57;
+
+/** A pool locking jobs without being registered for this long belongs to a process that died while starting. */
+const UNREGISTERED_GRACE = '2 minutes';
+
+/** graphile-worker's logger on pino: its per-job info lines go to debug. */
+export function graphileLogger(log?: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    if (!log) return;
+    const name = String(level);
+    const method = name === 'error' ? 'error' : name === 'warning' ? 'warn' : 'debug';
+    log[method]({ graphile: scope, ...(meta?.error !== undefined && { err: meta.error }) }, message);
+  });
+}
+
+/**
+ * Releases jobs locked by worker processes that are gone (graphile-worker itself would wait 4 hours).
+ * Every worker process holds a session advisory lock on its token while it lives and registers its
+ * pool in `automation_workers`; a token whose lock can be taken belongs to a dead process (SIGKILL,
+ * crash, lost host), so its pools' jobs are unlocked (`force_unlock_workers`) and run again. A re-run
+ * never texts twice: the task re-reads the booking and the `outbound_messages` ledger first.
+ */
+export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownToken?: string; log?: Logger } = {}): Promise<number> {
+  const { rows: locked } = await sql<{ pool: string; jobs: string; stale: boolean }>`
+    select locked_by as pool, count(*) as jobs, bool_and(locked_at < now() - ${UNREGISTERED_GRACE}::interval) as stale
+      from graphile_worker._private_jobs where locked_by is not null group by 1`.execute(db);
+  const registry = await db.selectFrom('automation_workers').select(['pool_id', 'token']).execute();
+  const tokenOf = new Map(registry.map((r) => [r.pool_id, r.token]));
+  const jobsOf = new Map(locked.map((l) => [l.pool, Number(l.jobs)]));
+  const unlock = async (q: Kysely<Database>, pools: string[]) => {
+    const jobs = pools.reduce((n, p) => n + (jobsOf.get(p) ?? 0), 0);
+    if (jobs === 0) return 0;
+    await sql`select graphile_worker.force_unlock_workers(${pools}::text[])`.execute(q);
+    options.log?.warn({ pools, jobs }, 'released the jobs of a dead worker');
+    return jobs;
+  };
+
+  let released = 0;
+  // A pool nobody registered (its process died between creating it and registering it) that has held
+  // its jobs for a long time.
+  const orphans = locked.filter((l) => !tokenOf.has(l.pool) && l.stale).map((l) => l.pool);
+  if (orphans.length) released += await unlock(db, orphans);
+
+  const tokens = new Set(registry.map((r) => r.token));
+  tokens.delete(options.ownToken ?? '');
+  for (const token of tokens) {
+    await db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ free: boolean }>`select pg_try_advisory_lock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token})) as free`.execute(conn);
+      if (!rows[0]?.free) return;
+      try {
+        released += await unlock(conn, registry.filter((r) => r.token === token).map((r) => r.pool_id));
+        await conn.deleteFrom('automation_workers').where('token', '=', token).execute();
+      } finally {
+        await sql`select pg_advisory_unlock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token}))`.execute(conn);
+      }
+    });
+  }
+  return released;
+}
+
+/**
+ * Starts this process's job runner (graphile-worker, `concurrency` jobs at once) and registers it for
+ * liveness (see {@link recoverDeadWorkers}). The workers of all processes share the queue
+ * (graphile-worker locks each job with SKIP LOCKED), so any number may run.
+ */
+export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions = {}): Promise<RunningWorker> {
+  await migrateJobQueue(deps.pool);
+  const log = deps.log?.child({ component: 'worker' });
+  const token = randomBytes(8).toString('hex');
+  const liveness = await deps.pool.connect();
+  liveness.on('error', (error) => log?.error({ err: error }, 'worker liveness connection lost'));
+  await liveness.query('select pg_advisory_lock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]);
+
+  // The pool id is only known once graphile-worker creates the pool (synchronously, before any job is
+  // taken); the registration follows at once, and is awaited before this returns.
+  const events: WorkerEvents = new EventEmitter();
+  let registered: Promise<unknown> | undefined;
+  let poolId = '';
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+    registered = deps.db.insertInto('automation_workers').values({ pool_id: poolId, token, pid: process.pid, host: hostname() }).execute();
+  });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: deps.pool,
+      concurrency: Math.max(1, options.concurrency ?? 4),
+      noHandleSignals: true,
+      pollInterval: options.pollIntervalMs ?? 1000,
+      gracefulShutdownAbortTimeout: options.shutdownTimeoutMs ?? 10_000,
+      taskList: taskList(deps),
+      // No cron: without this graphile-worker looks for a `crontab` file in the working directory.
+      parsedCronItems: parseCronItems([]),
+      logger: graphileLogger(log),
+      events,
+    });
+    await registered;
+  } catch (error) {
+    liveness.release();
+    throw error;
+  }
+
+  const recover = () => recoverDeadWorkers(deps.db, { ownToken: token, ...(log && { log }) });
+  const sweep = () => recover().catch((error: unknown) => log?.error({ err: error }, 'recovering the jobs of dead workers failed'));
+  await sweep();
+  const timer = setInterval(sweep, options.recoveryIntervalMs ?? 30_000);
+  timer.unref();
+  log?.info({ poolId, pid: process.pid, concurrency: options.concurrency ?? 4, messaging: deps.messaging.provider }, 'automation worker running');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    token,
+    poolId,
+    recover,
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(timer);
+        await runner.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
+        await releaseOwnJobs(deps.db, poolId, log);
+        await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
+        await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
+        liveness.release();
+      })()),
+  };
+}
+
+/**
+ * After the runner stopped, every task has ended; graphile-worker 0.17 writes their completion or failure
+ * without awaiting it, so give those writes a moment, then unlock whatever this pool still holds (a job
+ * whose completion was lost runs again and finds its message already sent).
+ */
+async function releaseOwnJobs(db: Kysely<Database>, poolId: string, log?: Logger): Promise<void> {
+  const held = async () =>
+    Number((await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where locked_by = ${poolId}`.execute(db)).rows[0]!.n);
+  try {
+    for (let i = 0; i < 40 && (await held()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const left = await held();
+    if (left > 0) {
+      await sql`select graphile_worker.force_unlock_workers(${[poolId]}::text[])`.execute(db);
+      log?.warn({ jobs: left }, 'released jobs still locked at shutdown');
+    }
+  } catch (error) {
+    log?.error({ err: error }, 'could not release the jobs locked at shutdown');
+  }
+}
+
+/** Options of {@link startAutomation}. */
+export interface AutomationOptions extends WorkerOptions {
+  /** Run the process manager here too (default true; one instance is active across processes). */
+  readonly processManager?: boolean;
+  /** Overrides the adapter chosen by MESSAGING (tests). */
+  readonly messaging?: Messaging;
+}
+
+/** The automation of one process: the job runners and (optionally) the process manager. */
+export interface RunningAutomation {
+  readonly worker: RunningWorker;
+  stop(): Promise<void>;
+}
+
+/** Starts the job runners, then the process manager (so the job queue schema exists before it queues). */
+export async function startAutomation(services: Services, options: AutomationOptions = {}): Promise<RunningAutomation> {
+  const messaging = options.messaging ?? createMessaging(services.config, services);
+  const worker = await startWorker({ ...services, messaging }, options);
+  const controller = new AbortController();
+  const manager = options.processManager === false ? undefined : runProcessManager(services, controller.signal);
+  let stopped: Promise<void> | undefined;
+  return {
+    worker,
+    stop: () =>
+      (stopped ??= (async () => {
+        controller.abort();
+        await manager;
+        await worker.stop();
+      })()),
+  };
+}

@@ -1,0 +1,88 @@
+import type { LeadEvent } from '../../domain/lead.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection } from '../projection.ts';
+
+/** What a timeline entry is about. */
+export type TimelineKind =
+  | 'missed_call'
+  | 'inbound_text'
+  | 'outbound_text'
+  | 'text_back'
+  | 'text_back_skipped'
+  | 'text_back_failed'
+  | 'status_change'
+  | 'booking';
+
+type TimelineEvent = Extract<LeadEvent, { type: (typeof TIMELINE_TYPES)[number] }>;
+
+/** Lead events that are entries of its timeline (opening, supersession and delivery reports are not). */
+const TIMELINE_TYPES = [
+  'MissedCallRecorded',
+  'InboundTextReceived',
+  'OutboundTextRecorded',
+  'TextBackSent',
+  'TextBackSkipped',
+  'TextBackFailed',
+  'LeadStatusChanged',
+  'LeadBookingLinked',
+] as const satisfies readonly LeadEvent['type'][];
+
+const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
+
+/** Kind, one-line summary and outbound message id of a timeline event. */
+function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; messageId: string | null } {
+  switch (event.type) {
+    case 'MissedCallRecorded':
+      return { kind: 'missed_call', summary: `missed call from ${event.data.from} (${event.data.callStatus})`, messageId: null };
+    case 'InboundTextReceived':
+      return { kind: 'inbound_text', summary: `text from ${event.data.from}: ${quote(event.data.body)}`, messageId: null };
+    case 'OutboundTextRecorded':
+      return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
+    case 'TextBackSent':
+      return { kind: 'text_back', summary: `text-back to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
+    case 'TextBackSkipped':
+      return { kind: 'text_back_skipped', summary: `text-back skipped: ${event.data.reason}`, messageId: null };
+    case 'TextBackFailed':
+      return { kind: 'text_back_failed', summary: `text-back failed: ${event.data.error}`, messageId: null };
+    case 'LeadStatusChanged':
+      return {
+        kind: 'status_change',
+        summary: `status ${event.data.from} → ${event.data.to}${event.data.reason ? ` (${event.data.reason})` : ''}`,
+        messageId: null,
+      };
+    case 'LeadBookingLinked':
+      return { kind: 'booking', summary: `booking ${event.data.bookingId} linked`, messageId: null };
+    default: {
+      const unknown: never = event;
+      throw new Error(`unexpected event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** `lead_timeline`: every call, text, booking and status change of a lead, with actor and time. */
+export const leadTimelineProjection: Projection = {
+  name: 'lead_timeline',
+  filter: { streamPrefixes: ['lead-'], eventTypes: TIMELINE_TYPES },
+  tables: ['lead_timeline'],
+  async apply(q, events) {
+    const values = (events as RecordedEvent<TimelineEvent>[]).map((event) => {
+      const { kind, summary, messageId } = describe(event);
+      const { leadId, ...details } = event.data;
+      return {
+        lead_id: leadId,
+        revision: event.revision,
+        org_id: event.metadata.orgId,
+        event_id: event.id,
+        event_type: event.type,
+        kind,
+        occurred_at: event.metadata.occurredAt,
+        actor: JSON.stringify(event.metadata.actor),
+        summary,
+        details: JSON.stringify(details),
+        message_id: messageId,
+      };
+    });
+    if (!values.length) return;
+    await q.insertInto('lead_timeline').values(values).onConflict((c) => c.columns(['lead_id', 'revision']).doNothing()).execute();
+  },
+};

@@ -1,0 +1,56 @@
+import { type LeadAggregate, type LeadEvent, type LeadState, evolve } from '../../domain/lead.ts';
+import { toEnvelope } from '../../eventstore/envelope.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection } from '../projection.ts';
+
+/** `leads`: one row per lead holding the aggregate, plus the columns the list query needs. */
+export const leadsProjection: Projection = {
+  name: 'leads',
+  filter: { streamPrefixes: ['lead-'] },
+  tables: ['leads'],
+  async apply(q, events) {
+    const ids = [...new Set(events.map((e) => (e.data as { leadId: string }).leadId))];
+    const rows = await q.selectFrom('leads').select(['id', 'state']).where('id', 'in', ids).execute();
+    const states = new Map<string, LeadState>(rows.map((r) => [r.id, r.state as LeadAggregate]));
+    for (const event of events as RecordedEvent<LeadEvent>[]) {
+      const id = event.data.leadId;
+      states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+    }
+    const values = [...states.values()]
+      .filter((l): l is LeadAggregate => l !== null)
+      .map((l) => ({
+        id: l.id,
+        org_id: l.orgId,
+        caller_phone: l.callerPhone,
+        generation: l.generation,
+        status: l.status,
+        missed_calls: l.counts.missedCalls,
+        inbound_texts: l.counts.inboundTexts,
+        outbound_texts: l.counts.outboundTexts,
+        bookings: l.counts.bookings,
+        last_activity_at: l.lastActivityAt,
+        state: JSON.stringify(l),
+        version: l.version,
+        created_at: l.createdAt,
+        updated_at: l.updatedAt,
+      }));
+    if (!values.length) return;
+    await q
+      .insertInto('leads')
+      .values(values)
+      .onConflict((c) =>
+        c.column('id').doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          missed_calls: eb.ref('excluded.missed_calls'),
+          inbound_texts: eb.ref('excluded.inbound_texts'),
+          outbound_texts: eb.ref('excluded.outbound_texts'),
+          bookings: eb.ref('excluded.bookings'),
+          last_activity_at: eb.ref('excluded.last_activity_at'),
+          state: eb.ref('excluded.state'),
+          version: eb.ref('excluded.version'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  },
+};
