@@ -54,7 +54,8 @@ await Promise.all(
 const snapshot = async () => (await database.db.selectFrom('bookings').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
 
 // `serve` with its projectors builds the live read model and answers queries throughout.
-const server: ChildProcess = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
+// No worker: automation would add evidence events to the bookings this test compares.
+const server: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-worker'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
 t.teardown(() => {
   server.kill('SIGTERM');
 });
