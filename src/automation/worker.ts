@@ -120,7 +120,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
     poolId = workerPool.id;
     registered = deps.db.insertInto('automation_workers').values({ pool_id: poolId, token, pid: process.pid, host: hostname() }).execute();
   });
-  let runner: Runner;
+  let runner: Runner | undefined;
   try {
     runner = await run({
       pgPool: deps.pool,
@@ -134,11 +134,14 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
       logger: graphileLogger(log),
       events,
     });
+    if (!registered) throw new Error('graphile-worker did not report its pool (pool:create); cannot register the worker for liveness');
     await registered;
   } catch (error) {
+    await runner?.stop().catch(() => {});
     liveness.release();
     throw error;
   }
+  const started = runner;
 
   const recover = () => recoverDeadWorkers(deps.db, { ownToken: token, ...(log && { log }) });
   const sweep = () => recover().catch((error: unknown) => log?.error({ err: error }, 'recovering the jobs of dead workers failed'));
@@ -155,7 +158,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(timer);
-        await runner.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
+        await started.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
         await releaseOwnJobs(deps.db, poolId, log);
         await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
         await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});

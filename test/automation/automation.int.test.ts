@@ -27,7 +27,7 @@ const integration = (orgId: string) => ({ orgId, actor: { type: 'integration' as
 const newOrg = (input: { timezone?: string } = {}) => app.createOrg({ name: 'Acme HVAC', phones: [BUSINESS], ...input });
 const iso = (d: Date) => d.toISOString();
 const projected = async (orgId: string, bookingId: string) => {
-  await app.catchUpAll();
+  await app.project();
   return (await getBooking(services.db, orgId, bookingId))!;
 };
 
@@ -399,7 +399,7 @@ t.test('the process manager never queues an event twice: not on a second catch-u
   const before = (await app.jobs()).map((j) => j.key);
   t.equal(await app.queue(), 0);
   const checkpoint = await readCheckpoint(services.db, PROCESS_MANAGER);
-  await app.catchUpAll();
+  await app.project();
   await rebuildProjection(services, bookingsProjection);
   t.same((await readCheckpoint(services.db, PROCESS_MANAGER)).position, checkpoint.position, 'a rebuild leaves the process manager checkpoint alone');
   t.equal(await app.queue(), 0);

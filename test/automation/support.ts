@@ -48,6 +48,8 @@ export interface AutomationTestApp extends TestApp {
   readonly deps: TaskDeps;
   /** Runs the process manager up to the store's head; returns the events handled. */
   queue(): Promise<number>;
+  /** Waits until every committed event is visible to subscribers, then runs every projection. */
+  project(): Promise<void>;
   jobs(options?: { task?: string }): Promise<QueuedJob[]>;
   /** Runs every job due at the test clock (once each); optionally through another messaging adapter. */
   runDue(options?: { messaging?: Messaging }): Promise<void>;
@@ -71,12 +73,32 @@ export async function automationApp(t: Teardown, options: { start?: string } = {
   const deps: TaskDeps = { ...services, messaging: logMessaging({ db: services.db, clock }) };
   const integration = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'integration', id: 'cred-test', label: 'Dispatch board' }, correlationId: randomUUID() });
   let phone = 5550200;
+  /**
+   * Subscribers only read events older than every running transaction, cluster-wide: another test
+   * file's open transaction can hide our last write for a moment.
+   */
+  const visible = async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await sql<{ n: string }>`select count(*) as n from es_events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`.execute(services.db);
+      if (rows[0]!.n === '0') return;
+      if (Date.now() > deadline) throw new Error('committed events stayed invisible for 60 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
 
   return {
     ...ctx,
     clock,
     deps,
-    queue: () => catchUpProcessManager(services),
+    async queue() {
+      await visible();
+      return catchUpProcessManager(services);
+    },
+    async project() {
+      await visible();
+      await ctx.catchUpAll();
+    },
     jobs: (o) => listJobs(services.db, o),
     async runDue(o = {}) {
       await sql`update graphile_worker._private_jobs set run_at = now() where run_at <= ${clock().toISOString()}::timestamptz and locked_at is null`.execute(services.db);

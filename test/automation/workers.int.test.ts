@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import t from 'tap';
-import { evidenceEventId } from '../../src/automation/keys.ts';
+import { evidenceEventId, jobKeys } from '../../src/automation/keys.ts';
 import { TASKS } from '../../src/automation/process-manager.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
@@ -13,6 +13,7 @@ import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { operator } from '../support/app.ts';
 import { testDatabase } from '../support/db.ts';
+import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from './fake-twilio.ts';
 
 /**
  * Real `callsnare worker` processes on one database, with the real clock. The bookings' reminders are
@@ -42,10 +43,10 @@ t.teardown(() => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
 });
 
-function startWorker(): Worker {
-  const child = spawn(process.execPath, ['bin/callsnare.js', 'worker', '--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'], {
+function startWorker(args: string[] = ['--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'], env: Record<string, string> = {}): Worker {
+  const child = spawn(process.execPath, ['bin/callsnare.js', 'worker', ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, LOG_LEVEL: 'info', MESSAGING: 'log' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const released: number[] = [];
@@ -212,4 +213,60 @@ t.test('4 workers × 1,000 bookings: every message sent exactly once, through a 
     [0, 0, 0],
     'the remaining workers stop cleanly on SIGTERM',
   );
+});
+
+t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts the send and releases the job for a retry', async (t) => {
+  const twilio = fakeTwilio();
+  const baseUrl = await twilio.listen();
+  t.teardown(() => twilio.close());
+  const env = { MESSAGING: 'twilio', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_API_BASE_URL: baseUrl };
+  const args = ['--concurrency', '1', '--shutdown-timeout', '1'];
+  const orgId = randomUUID();
+  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+  const caller = { orgId, actor: { type: 'integration' as const, id: 'sigterm', label: 'SIGTERM test' }, correlationId: 'sigterm' };
+  const window = { start: new Date(Date.now() + 5 * 86_400_000).toISOString(), end: new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString() };
+  const confirmationJob = async (bookingId: string) =>
+    (
+      await sql<{ attempts: number; locked_by: string | null; last_error: string | null }>`
+        select attempts, locked_by, last_error from graphile_worker._private_jobs where key = ${jobKeys.confirmation(bookingId)}`.execute(db)
+    ).rows;
+  const evidence = async (bookingId: string) =>
+    (await sql<{ event_type: string }>`select event_type from es_events where stream_id = ${`booking-${bookingId}`} order by stream_revision`.execute(db)).rows.map((r) => r.event_type);
+
+  // A slow Twilio: SIGTERM arrives while the text is in flight; the job finishes, then the worker exits.
+  twilio.delay(400);
+  const worker = startWorker(args, env);
+  await worker.ready;
+  const { booking: slow } = await createBooking(deps, caller, { customer: { name: 'Slow Lane', phone: '+15125550161' }, window });
+  await twilio.requests(1);
+  worker.child.kill('SIGTERM');
+  t.same(await worker.exited, { code: 0, signal: null }, 'exit 0 after the job finished');
+  t.same(await confirmationJob(slow.id), [], 'the job completed');
+  t.same(await evidence(slow.id), ['BookingCreated', 'ConfirmationSent']);
+
+  // A Twilio that never answers: after the shutdown timeout the send is aborted and the job released.
+  twilio.delay(Infinity);
+  const second = startWorker(args, env);
+  await second.ready;
+  const { booking: stuck } = await createBooking(deps, caller, { customer: { name: 'Stuck Lane', phone: '+15125550162' }, window });
+  await twilio.requests(2);
+  const signalled = Date.now();
+  second.child.kill('SIGTERM');
+  t.same(await second.exited, { code: 0, signal: null }, 'exit 0');
+  t.ok(Date.now() - signalled < 5000, `stopped within the shutdown timeout (${Date.now() - signalled} ms)`);
+  const [released] = await confirmationJob(stuck.id);
+  t.match(released, { attempts: 1, locked_by: null, last_error: /abort/i }, 'released, to be retried');
+  t.same(await evidence(stuck.id), ['BookingCreated'], 'nothing recorded');
+
+  // The retry, by a fresh worker with Twilio back, sends it once.
+  twilio.delay(0);
+  await sql`update graphile_worker._private_jobs set run_at = now() where key = ${jobKeys.confirmation(stuck.id)}`.execute(db);
+  const third = startWorker(args, env);
+  await third.ready;
+  await until('the retried confirmation', async () => (await evidence(stuck.id)).length === 2, 20_000);
+  t.same(await evidence(stuck.id), ['BookingCreated', 'ConfirmationSent']);
+  t.equal(twilio.received.filter((r) => r.form.To === '+15125550162').length, 2, 'one aborted POST, one that went through');
+  t.equal((await sql<{ n: string }>`select count(*) as n from outbound_messages where job_key = ${jobKeys.confirmation(stuck.id)}`.execute(db)).rows[0]!.n, '1');
+  third.child.kill('SIGTERM');
+  t.same(await third.exited, { code: 0, signal: null });
 });
