@@ -8,6 +8,7 @@ import type { EventOf } from '../domain/events/index.ts';
 import type { EventFilter, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
+import { whileLeader } from '../projections/runner.ts';
 
 /** Checkpoint row of this reactor in `projection_checkpoints`. */
 export const LEAD_BOOKING_LINK = 'reactor:lead-booking-link';
@@ -81,11 +82,13 @@ export async function runLeadBookingLink(deps: ReactorDeps, signal: AbortSignal)
   const log = deps.log?.child({ reactor: LEAD_BOOKING_LINK });
   while (!signal.aborted) {
     try {
-      const from = (await readCheckpoint(deps.db, LEAD_BOOKING_LINK)).position;
-      for await (const batch of deps.store.subscribe({ from, filter: FILTER, batchSize: 200, signal })) {
-        const handled = await handleBatch(deps, batch.events, batch.checkpoint);
-        if (handled) log?.debug({ handled }, 'linked bookings to leads');
-      }
+      await whileLeader(deps.db, LEAD_BOOKING_LINK, signal, async () => {
+        const from = (await readCheckpoint(deps.db, LEAD_BOOKING_LINK)).position;
+        for await (const batch of deps.store.subscribe({ from, filter: FILTER, batchSize: 200, signal })) {
+          const handled = await handleBatch(deps, batch.events, batch.checkpoint);
+          if (handled) log?.debug({ handled }, 'linked bookings to leads');
+        }
+      });
     } catch (error) {
       if (signal.aborted) break;
       log?.error({ err: error }, 'lead booking link failed; restarting in 1 s');

@@ -94,12 +94,11 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
     case 'BookingCreated': {
       const booking = evolveBooking(state.booking, event as Envelope<BookingEvent>)!;
       if (booking.orgId !== orgId) return [];
-      const intents: JobIntent[] = [];
-      if (org.settings.confirmations) {
-        const key = jobKeys.confirmation(booking.id);
-        intents.push({ op: 'add', key, task: TASKS.confirmation, runAt: at(event.occurredAt), payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause } });
-      }
-      return [...intents, ...reminderJobs(null, booking)];
+      // Queued even with confirmations off: the task then records ConfirmationSkipped, so the booking's
+      // confirmation status says "skipped" instead of staying "pending" for ever.
+      const key = jobKeys.confirmation(booking.id);
+      const confirmation: JobIntent = { op: 'add', key, task: TASKS.confirmation, runAt: at(event.occurredAt), payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause } };
+      return [confirmation, ...reminderJobs(null, booking)];
     }
     case 'BookingRescheduled': {
       const before = state.booking;

@@ -25,6 +25,8 @@ export function createPool(options: DbOptions): pg.Pool {
   });
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on('error', () => {});
+  // A checked-out client's socket error is reported to its query; the listener keeps it from crashing us.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

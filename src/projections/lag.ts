@@ -15,7 +15,7 @@ export interface ProjectionLag {
 }
 
 /** Lag of each projection (event counts from the PostgreSQL store; 0 on other stores). */
-export async function projectionLags(deps: { db: Db; store: EventStore }, projections: readonly Projection[]): Promise<ProjectionLag[]> {
+export async function projectionLags(deps: { db: Db; store: EventStore }, projections: readonly Pick<Projection, 'name'>[]): Promise<ProjectionLag[]> {
   return Promise.all(
     projections.map(async (projection) => {
       const checkpoint = await readCheckpoint(deps.db, projection.name);

@@ -76,11 +76,11 @@ t.test('a created booking gets a confirmation now and a reminder 24 h and 2 h be
     .then([confirmation(), reminder(1440, '2031-03-13T15:00:00.000Z'), reminder(120, '2031-03-14T13:00:00.000Z')]);
 });
 
-t.test('with confirmations off a created booking gets its reminders only', async (t) => {
+t.test('with confirmations off a created booking still queues its confirmation job, which records the skip', async (t) => {
   spec(t)
     .given({ org: [orgCreated, settings({ confirmations: false })] })
     .when(trigger(created()))
-    .then([reminder(1440, '2031-03-13T15:00:00.000Z'), reminder(120, '2031-03-14T13:00:00.000Z')]);
+    .then([confirmation(), reminder(1440, '2031-03-13T15:00:00.000Z'), reminder(120, '2031-03-14T13:00:00.000Z')]);
 });
 
 t.test('a reminder whose time has already passed is not queued', async (t) => {

@@ -94,7 +94,7 @@ t.test('projections status lists every projection with its lag', async (t) => {
   const run = await cli(['projections', 'status', '--json']);
   t.equal(run.code, 0, run.stderr);
   const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.same(rows.map((r: { name: string }) => r.name).sort(), ['bookings', 'credentials', 'lead_timeline', 'leads', 'orgs']);
+  t.same(rows.map((r: { name: string }) => r.name).sort(), ['automation:process-manager', 'bookings', 'credentials', 'lead_timeline', 'leads', 'orgs', 'reactor:lead-booking-link']);
   t.ok(rows.every((r: { lagEvents: number }) => typeof r.lagEvents === 'number'));
 });
 

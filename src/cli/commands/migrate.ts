@@ -11,7 +11,7 @@ export function registerMigrateCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withServices(
         async (services) => {
-          const applied = await migrateToLatest(services.db);
+          const applied = await migrateToLatest(services.db, { pool: services.pool });
           emit(!!opts.json, { applied }, applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
         },
         { migrate: false },

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { openServices, type OpenServices } from '../../app.ts';
 import { buildServer } from '../../api/server.ts';
+import { runLeadBookingLink } from '../../automation/lead-booking-link.ts';
 import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
 import { createLogger } from '../../logger.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
@@ -54,6 +55,8 @@ export async function runProcess(options: RunOptions): Promise<void> {
   services = await openServices(config, log, { migrate: options.migrate, beforeDatabaseStop: drain });
   if (options.projector) {
     for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
+    // Bookings move their leads to Booked: a reactor that runs beside the projectors.
+    running.push(runLeadBookingLink(services, controller.signal));
     log.info({ projections: PROJECTIONS.map((p) => p.name) }, 'projectors running');
   }
   if (options.worker) {
