@@ -37,11 +37,17 @@ export interface OpenServices extends Services {
 export async function openServices(config: Config, log: Logger, options: OpenOptions = {}): Promise<OpenServices> {
   let embedded: EmbeddedServer | undefined;
   let databaseUrl = config.DATABASE_URL;
+  // Whatever stops the embedded server (our close or its library's exit hook) first drains the
+  // service and closes our connections, so no session is cut off mid-query.
+  let releaseConnections: () => Promise<void> = async () => {};
   if (!databaseUrl) {
     embedded = await ensureEmbeddedPostgres({
       dataDir: config.dataDir,
       log: (message) => log.info(message),
-      ...(options.beforeDatabaseStop && { beforeStop: options.beforeDatabaseStop }),
+      beforeStop: async () => {
+        await options.beforeDatabaseStop?.();
+        await releaseConnections();
+      },
     });
     databaseUrl = embedded.url;
   }
@@ -57,6 +63,12 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     throw error;
   }
   const store = await openEventStore(config, pool, databaseUrl);
+  let released: Promise<void> | undefined;
+  releaseConnections = () =>
+    (released ??= (async () => {
+      await store.close();
+      await db.destroy();
+    })());
   return {
     config,
     log,
@@ -66,8 +78,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     clock: options.clock ?? (() => new Date()),
     databaseUrl,
     async close() {
-      await store.close();
-      await db.destroy();
+      await releaseConnections();
       await embedded?.stop();
     },
   };

@@ -162,6 +162,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
         await releaseOwnJobs(deps.db, poolId, log);
         await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
         await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
+        liveness.removeAllListeners('error');
         liveness.release();
       })()),
   };
