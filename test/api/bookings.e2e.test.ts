@@ -320,15 +320,15 @@ t.test('concurrent identical keyed PATCHes produce one event', async (t) => {
 
 t.test('a request whose key is still being processed gets 409 in-progress with Retry-After', async (t) => {
   const key = `slow-${randomUUID()}`;
-  const stream = `booking-${idFromKey(orgA, key)}`;
   // Hold the stream's row so the first append waits, as a slow database would make it.
   const blocker = await ctx.database.pool.connect();
-  // Every open transaction on the server holds back event visibility for all readers: keep this one short.
   const body = bookingBody();
   let first: ReturnType<typeof create>;
   try {
     await blocker.query('begin');
-    await blocker.query("insert into es_streams (stream_id, revision, last_hash) values ($1, -1, repeat('0', 64))", [stream]);
+    // A table lock, not a row write: it takes no transaction id, so it does not hold back every other
+    // reader's visibility horizon on the server while it waits (see waitForHead).
+    await blocker.query('lock table es_streams in exclusive mode');
     first = create(a.token, body, { 'idempotency-key': key });
     await new Promise((r) => setTimeout(r, 100));
     const second = await create(a.token, body, { 'idempotency-key': key });
