@@ -3,7 +3,7 @@ import { summarize } from '../domain/summary.ts';
 import type { DomainEvent } from '../domain/events/index.ts';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
-import { InvalidCursorError } from './bookings.ts';
+import { InvalidCursorError } from './cursor.ts';
 
 /** One event of an org's audit timeline. */
 export interface AuditEvent {

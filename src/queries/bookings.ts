@@ -1,10 +1,6 @@
 import type { Booking } from '../domain/booking.ts';
 import type { Db } from '../db/kysely.ts';
-
-/** A list cursor that does not decode (HTTP 400 on `cursor`). */
-export class InvalidCursorError extends Error {
-  override name = 'InvalidCursorError';
-}
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** One booking of an org, or undefined (absent and other-org look the same). */
 export async function getBooking(db: Db, orgId: string, bookingId: string): Promise<Booking | undefined> {
@@ -21,28 +17,6 @@ export interface ListBookingsInput {
   readonly cursor?: string;
 }
 
-function encodeCursor(booking: Booking): string {
-  return Buffer.from(JSON.stringify([booking.window.start, booking.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(value[1])
-    ) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError('cursor is not one this API returned');
-}
 
 /** Bookings whose window starts in [from, to), by window start then id, keyset-paginated. */
 export async function listBookings(db: Db, orgId: string, input: ListBookingsInput): Promise<{ data: Booking[]; nextCursor: string | null }> {
@@ -59,7 +33,7 @@ export async function listBookings(db: Db, orgId: string, input: ListBookingsInp
   }
   const rows = await query.orderBy('window_start').orderBy('id').limit(input.limit + 1).execute();
   const data = rows.slice(0, input.limit).map((r) => r.state as Booking);
-  return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!) : null };
+  return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!.window.start, data.at(-1)!.id) : null };
 }
 
 /** Windows of an org's scheduled bookings that overlap [from, to) (visits last at most 12 h). */

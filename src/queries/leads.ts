@@ -3,7 +3,7 @@ import { toLeadView } from '../domain/lead.ts';
 import type { LeadStatus } from '../domain/events/lead.ts';
 import type { Actor } from '../domain/values.ts';
 import type { Db } from '../db/kysely.ts';
-import { InvalidCursorError } from './bookings.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** One entry of a lead's timeline. */
 export interface TimelineEntry {
@@ -31,28 +31,6 @@ export interface ListLeadsInput {
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
-function encodeCursor(lead: Lead): string {
-  return Buffer.from(JSON.stringify([lead.lastActivityAt, lead.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(value[1])
-    ) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError('cursor is not one this API returned');
-}
 
 /** An org's leads, most recent activity first (then id), keyset-paginated. */
 export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): Promise<{ data: Lead[]; nextCursor: string | null }> {
@@ -64,7 +42,7 @@ export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): P
   }
   const rows = await query.orderBy('last_activity_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
   const data = rows.slice(0, input.limit).map((r) => toLeadView(r.state as LeadAggregate));
-  return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!) : null };
+  return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!.lastActivityAt, data.at(-1)!.id) : null };
 }
 
 /** One lead of an org with its timeline, or undefined (absent and other-org look the same). */

@@ -1,12 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { testDatabase } from '../support/db.ts';
+import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(root, 'bin/callsnare.js');
+const root = REPO_ROOT;
+const bin = CLI_BIN;
 const database = await testDatabase(t);
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url };
 
@@ -101,18 +100,9 @@ t.test('projections status lists every projection with its lag', async (t) => {
 t.test('serve answers the handoff curl, and a revoked token is refused at once', async (t) => {
   const { orgId } = json(await cli(['org', 'create', '--name', 'Served', '--json']));
   const token = json(await cli(['token', 'create', '--org', orgId, '--scopes', 'READ_BOOKINGS', '--label', 'curl', '--json']));
-  const server: ChildProcess = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
+  const { child: server, address } = await startServe(env);
   t.teardown(() => {
     server.kill('SIGTERM');
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    server.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /CallSnare listening on (http:\/\/[^"]+)"/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
   });
   const health = await fetch(`${address}/api/private/v1/health`, { headers: { authorization: `Bearer ${token.token}` } });
   t.equal(health.status, 200);

@@ -1,17 +1,16 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { testDatabase } from '../support/db.ts';
+import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
 import { operator } from '../support/app.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(root, 'bin/callsnare.js');
+const root = REPO_ROOT;
+const bin = CLI_BIN;
 const database = await testDatabase(t);
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, TZ: 'America/Chicago' };
 const store = new PostgresEventStore({ pool: database.pool, url: database.url });
@@ -55,18 +54,9 @@ const snapshot = async () => (await database.db.selectFrom('bookings').selectAll
 
 // `serve` with its projectors builds the live read model and answers queries throughout.
 // No worker: automation would add evidence events to the bookings this test compares.
-const server: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-worker'], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
+const { child: server, address } = await startServe(env, ['serve', '--no-worker']);
 t.teardown(() => {
   server.kill('SIGTERM');
-});
-const address = await new Promise<string>((resolve, reject) => {
-  let buffer = '';
-  server.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const match = /CallSnare listening on (http:\/\/[^"]+)"/.exec(buffer);
-    if (match) resolve(match[1]!);
-  });
-  server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
 });
 const listUrl = `${address}/api/private/v1/bookings?from=2030-01-01T00:00:00Z&to=2030-03-01T00:00:00Z&limit=200`;
 const list = () => fetch(listUrl, { headers: { authorization: `Bearer ${issued.token}` } });

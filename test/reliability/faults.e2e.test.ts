@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
@@ -11,24 +8,12 @@ import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { verifyProjection } from '../../src/projections/verify.ts';
 import { operator, testApp } from '../support/app.ts';
 import { testDatabase } from '../support/db.ts';
+import { startServe } from '../support/serve.ts';
 import { recordFigure } from '../support/figures.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(root, 'bin/callsnare.js');
 const API = '/api/private/v1';
 
-function startServer(url: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, [bin, 'serve'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /CallSnare listening on (http:\/\/[^"]+)"/.exec(buffer);
-      if (match) resolve({ child, address: match[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-}
+const startServer = (url: string) => startServe({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url });
 
 t.test('the server SIGKILLed during a write load: every acknowledged booking survives, nothing doubles', async (t) => {
   const database = await testDatabase(t);

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ConcurrencyConflictError, IdempotencyInProgressError, IdempotencyKeyReusedError, VersionMismatchError } from '../../commands/errors.ts';
 import { DomainRuleError, NotFoundError, StateConflictError } from '../../domain/errors.ts';
-import { InvalidCursorError } from '../../queries/bookings.ts';
+import { InvalidCursorError } from '../../queries/cursor.ts';
 import { type FieldError, ProblemError } from '../problem.ts';
 
 /** Renders a problem as application/problem+json with the request id. */
