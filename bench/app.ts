@@ -36,8 +36,9 @@ export function operator(orgId: string): CommandCaller {
   return { orgId, actor: { type: 'operator', id: 'bench', label: 'bench operator' }, correlationId: randomUUID() };
 }
 
-export async function openBenchApp(url: string): Promise<BenchApp> {
-  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
+/** `env`: further configuration variables (say PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN for webhooks). */
+export async function openBenchApp(url: string, options: { env?: Record<string, string> } = {}): Promise<BenchApp> {
+  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', ...options.env });
   const log = createLogger(config.LOG_LEVEL ?? 'silent');
   const { db, pool } = createDb({ url, max: APP_POOL_SIZE, applicationName: 'callsnare-bench-app' });
   const store = new PostgresEventStore({ pool, url });

@@ -10,6 +10,17 @@ export interface LoadOptions {
   readonly method?: 'GET' | 'POST';
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /**
+   * A body and headers of its own for every request: `module` (a file URL, imported by the child)
+   * exports `requestFactory(options)` returning a function called once per request (see
+   * {@link RequestFactoryModule}). Its headers are added to `headers`; its body replaces `body`.
+   */
+  readonly factory?: { readonly module: string; readonly options?: Record<string, unknown> };
+}
+
+/** What a {@link LoadOptions.factory} module exports. */
+export interface RequestFactoryModule {
+  requestFactory(options: Record<string, unknown>): () => { body: string; headers?: Record<string, string> };
 }
 
 export interface LoadResult {

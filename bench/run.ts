@@ -1,15 +1,22 @@
 // `npm run bench [-- NAME ...] [--quick]`: runs the benchmarks one after another on one freshly
 // recreated database, prints a table and writes bench/results/<YYYY-MM-DD>.json.
 //
-//   npm run bench                      every benchmark (≈ 5 minutes on 2 cores)
-//   npm run bench -- append            only the named ones: append, http-create, list-bookings
-//   npm run bench -- --quick           short durations and 10 k bookings; prints, writes nothing
+//   npm run bench                      every benchmark (≈ 9 minutes on 2 cores)
+//   npm run bench -- append            only the named ones: append, http-create, list-bookings,
+//                                      webhook, automation, rebuild
+//   npm run bench -- --quick           short durations and small data; prints, writes nothing
+//
+// automation and rebuild each work in fresh databases of their own beside the bench database (on the
+// same server), dropped when they finish.
 import os from 'node:os';
 import { loadConfig } from '../src/config.ts';
 import { appendBench } from './append.ts';
+import { automationBench } from './automation.ts';
 import type { Benchmark, Section } from './common.ts';
 import { httpCreateBench } from './http-create.ts';
 import { listBookingsBench } from './list-bookings.ts';
+import { rebuildBench } from './rebuild.ts';
+import { webhookBench } from './webhook.ts';
 import { environment, formatTable, writeResults } from './report.ts';
 import { openBenchDatabase } from './setup.ts';
 
@@ -17,6 +24,9 @@ const BENCHMARKS: Record<string, Benchmark> = {
   append: appendBench,
   'http-create': httpCreateBench,
   'list-bookings': listBookingsBench,
+  webhook: webhookBench,
+  automation: automationBench,
+  rebuild: rebuildBench,
 };
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);

@@ -90,3 +90,53 @@ async function recreate(adminUrl: string, database: string): Promise<void> {
   }
   await ensureDatabase(adminUrl, database);
 }
+
+/** A database of its own beside the bench database, on the same server (see {@link openScratchDatabase}). */
+export interface ScratchDatabase {
+  readonly url: string;
+  readonly database: string;
+  /** Drops the database (every connection to it must be closed first). */
+  drop(): Promise<void>;
+}
+
+/**
+ * Drops and recreates database `name` on the bench database's server and migrates it to the latest
+ * schema (with `jobQueue`, graphile-worker's schema too, as `openServices` does). For benchmarks that
+ * need a fresh database of their own (exact event counts, a process manager starting at position 0).
+ * Needs a role that may create databases (the embedded server's always may).
+ */
+export async function openScratchDatabase(benchUrl: string, name: string, options: { jobQueue?: boolean } = {}): Promise<ScratchDatabase> {
+  const admin = new URL(benchUrl);
+  admin.pathname = '/postgres';
+  const scratch = new URL(benchUrl);
+  scratch.pathname = `/${name}`;
+  try {
+    await recreate(admin.toString(), name);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '42501' || code === '3D000') {
+      throw new Error(`cannot create database ${name} beside the bench database (${(error as Error).message}); this benchmark needs a role that may create databases`);
+    }
+    throw error;
+  }
+  const url = scratch.toString();
+  const { db, pool } = createDb({ url, max: 2, applicationName: 'callsnare-bench-setup' });
+  try {
+    await migrateToLatest(db, options.jobQueue ? { pool } : {});
+  } finally {
+    await db.destroy();
+  }
+  return {
+    url,
+    database: name,
+    async drop() {
+      const client = new pg.Client({ connectionString: admin.toString() });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
