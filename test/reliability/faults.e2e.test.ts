@@ -101,10 +101,18 @@ t.test('a database connection dropped mid-request answers 503 problem, and the r
   const { token } = await ctx.token(orgId);
   const key = `drop-${randomUUID()}`;
   const body = { customer: { name: 'Dropped', phone: '+15125550111' }, window: { start: '2031-03-01T15:00:00Z', end: '2031-03-01T16:00:00Z' } };
-  const request = () =>
-    ctx.app.inject({ method: 'POST', url: `${API}/bookings`, headers: { authorization: `Bearer ${token}`, 'idempotency-key': key }, payload: body });
+  const address = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const request = async () => {
+    const res = await fetch(`${address}${API}/bookings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'idempotency-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { statusCode: res.status, headers: Object.fromEntries(res.headers), body: text, json: () => JSON.parse(text) as Record<string, unknown> };
+  };
 
-  // Park the request inside its append (a held row lock), then terminate its backend like a failover would.
+  // Park the request on a held table lock, then terminate its backend like a failover would.
   const blocker = await ctx.database.pool.connect();
   let terminated = 0;
   let inFlight: ReturnType<typeof request> | undefined;
@@ -112,14 +120,18 @@ t.test('a database connection dropped mid-request answers 503 problem, and the r
     await blocker.query('begin');
     // A table lock, not a row write: it takes no transaction id, so it does not hold back every other
     // reader's visibility horizon on the server while it waits (see waitForHead).
-    await blocker.query('lock table es_streams in exclusive mode');
+    await blocker.query('lock table es_events, es_streams in access exclusive mode');
     inFlight = request();
-      for (let i = 0; i < 750 && !terminated; i++) {
+    for (let i = 0; i < 750 && !terminated; i++) {
       await new Promise((r) => setTimeout(r, 20));
       const { rows } = await blocker.query<{ n: number }>(
         'select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))',
       );
       terminated = rows[0]!.n;
+    }
+    if (!terminated) {
+      const { rows } = await blocker.query('select pid, state, wait_event_type, wait_event, left(query, 80) as query from pg_stat_activity where datname = current_database()');
+      t.comment(`nothing waited on our lock; sessions: ${JSON.stringify(rows)}`);
     }
   } finally {
     await blocker.query('rollback').catch(() => {});
