@@ -51,9 +51,9 @@ export async function ensureEmbeddedPostgres(options: EmbeddedOptions): Promise<
   for (;;) {
     const running = await findRunning(clusterDir);
     if (running) {
-      const auth = await readAuth(options.dataDir);
-      const server = attached(auth, running.pid, running.port, database);
-      if (await canConnect(server.adminUrl)) {
+      const auth = await readAuth(options.dataDir).catch(() => undefined);
+      const server = auth && attached(auth, running.pid, running.port, database);
+      if (server && (await canConnect(server.adminUrl))) {
         await ensureDatabase(server.adminUrl, database);
         log(`attached to embedded PostgreSQL (pid ${running.pid}, port ${running.port})`);
         return server;
@@ -63,9 +63,47 @@ export async function ensureEmbeddedPostgres(options: EmbeddedOptions): Promise<
       await sleep(200);
       continue;
     }
-    const started = await start(options, clusterDir, database, log);
-    if (started) return started;
+    // One process initialises and starts the cluster; the others wait for it and attach.
+    const release = await tryLock(path.join(options.dataDir, 'pg.lock'));
+    if (release) {
+      try {
+        if (!(await findRunning(clusterDir))) {
+          const started = await start(options, clusterDir, database, log);
+          if (started) return started;
+        }
+      } finally {
+        await release();
+      }
+    } else {
+      await sleep(200);
+    }
     if (Date.now() > deadline) throw new Error(`could not start embedded PostgreSQL in ${clusterDir}`);
+  }
+}
+
+/** Takes an exclusive lock file (pid inside); a lock left by a dead process is taken over. */
+async function tryLock(file: string): Promise<(() => Promise<void>) | undefined> {
+  try {
+    const handle = await fs.open(file, 'wx');
+    await handle.writeFile(String(process.pid));
+    await handle.close();
+    return () => fs.rm(file, { force: true });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    const holder = Number(await fs.readFile(file, 'utf8').catch(() => ''));
+    let alive = false;
+    if (Number.isInteger(holder) && holder > 0) {
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    // An empty file is a lock being written right now, unless its writer died before writing.
+    const age = Date.now() - (await fs.stat(file).then((st) => st.mtimeMs).catch(() => Date.now()));
+    if (!alive && (holder > 0 || age > 10_000)) await fs.rm(file, { force: true });
+    return undefined;
   }
 }
 
