@@ -63,7 +63,7 @@ async function conflictOf(promise: Promise<unknown>): Promise<WrongExpectedRevis
  * older transaction on the server has finished (that is what keeps them from skipping), so a read right
  * after a write may briefly miss it while some other session's transaction is open.
  */
-export async function waitForHead(store: EventStore, position: Position, timeoutMs = 10_000): Promise<void> {
+export async function waitForHead(store: EventStore, position: Position, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (comparePositions(await store.headPosition(), position) < 0) {
     if (Date.now() > deadline) throw new Error(`position ${position.commit}.${position.prepare} not visible after ${timeoutMs} ms`);

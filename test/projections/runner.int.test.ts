@@ -5,6 +5,7 @@ import { readCheckpoint } from '../../src/projections/checkpoints.ts';
 import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
 import { applyBatch, runProjector } from '../../src/projections/runner.ts';
 import { testApp } from '../support/app.ts';
+import { waitForHead } from '../eventstore/store.conformance.ts';
 
 t.test('three projector instances on one database apply every event exactly once', async (t) => {
   const ctx = await testApp(t);
@@ -37,7 +38,8 @@ t.test('a batch already applied by another instance is skipped, not applied twic
   const ctx = await testApp(t);
   const orgId = await ctx.createOrg();
   const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'x' }, correlationId: 'c' };
-  await createBooking(ctx.services, caller, { customer: { name: 'C', phone: '+15125550100' }, window: { start: '2031-01-01T10:00:00Z', end: '2031-01-01T11:00:00Z' } });
+  const { position } = await createBooking(ctx.services, caller, { customer: { name: 'C', phone: '+15125550100' }, window: { start: '2031-01-01T10:00:00Z', end: '2031-01-01T11:00:00Z' } });
+  await waitForHead(ctx.services.store, position!);
   const page = await ctx.services.store.readAll({ filter: bookingsProjection.filter });
   t.equal(await applyBatch(ctx.services, bookingsProjection, page.events, page.checkpoint!), 1);
   t.equal(await applyBatch(ctx.services, bookingsProjection, page.events, page.checkpoint!), 0, 'the second runner finds the checkpoint already there');

@@ -85,7 +85,8 @@ export async function testApp(
       'select transaction_id::text as t, global_position::text as g from es_events order by transaction_id desc, global_position desc limit 1',
     );
     const until = rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
-    for (const p of PROJECTIONS) await catchUp(services, p, { until });
+    // Generous: on a loaded machine a commit may take a while to become visible to readers.
+    for (const p of PROJECTIONS) await catchUp(services, p, { until, timeoutMs: 60_000 });
   };
   return {
     database,
