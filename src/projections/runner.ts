@@ -39,7 +39,7 @@ export async function catchUp(
   options: { until?: Position | null; batchSize?: number; timeoutMs?: number } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 1000;
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let applied = 0;
   let from = (await readCheckpoint(deps.db, projection.name)).position;
   for (;;) {
