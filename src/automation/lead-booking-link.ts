@@ -8,7 +8,7 @@ import type { EventOf } from '../domain/events/index.ts';
 import type { EventFilter, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
-import { whileLeader } from '../projections/runner.ts';
+import { type CheckpointedSubscriber, catchUpSubscriber, runSubscriber } from '../projections/runner.ts';
 
 /** Checkpoint row of this reactor in `projection_checkpoints`. */
 export const LEAD_BOOKING_LINK = 'reactor:lead-booking-link';
@@ -63,36 +63,17 @@ async function handleBatch(deps: ReactorDeps, events: readonly RecordedEvent[], 
   return fresh.length;
 }
 
-/** Handles every booking created up to the store's head; returns how many were handled. */
-export async function catchUpLeadBookingLink(deps: ReactorDeps, batchSize = 200): Promise<number> {
-  let handled = 0;
-  let from = (await readCheckpoint(deps.db, LEAD_BOOKING_LINK)).position;
-  for (;;) {
-    const page = await deps.store.readAll({ from, limit: batchSize, filter: FILTER });
-    if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) {
-      handled += await handleBatch(deps, page.events, page.checkpoint);
-      from = page.checkpoint;
-    }
-    if (page.events.length < batchSize) return handled;
-  }
+/** The reactor as a checkpointed subscriber. */
+function subscriber(deps: ReactorDeps): CheckpointedSubscriber {
+  return { name: LEAD_BOOKING_LINK, filter: FILTER, handle: (events, checkpoint) => handleBatch(deps, events, checkpoint) };
 }
 
-/** Runs the reactor live until `signal` aborts (wire it next to the projectors); restarts after an error. */
-export async function runLeadBookingLink(deps: ReactorDeps, signal: AbortSignal): Promise<void> {
-  const log = deps.log?.child({ reactor: LEAD_BOOKING_LINK });
-  while (!signal.aborted) {
-    try {
-      await whileLeader(deps.db, LEAD_BOOKING_LINK, signal, async () => {
-        const from = (await readCheckpoint(deps.db, LEAD_BOOKING_LINK)).position;
-        for await (const batch of deps.store.subscribe({ from, filter: FILTER, batchSize: 200, signal })) {
-          const handled = await handleBatch(deps, batch.events, batch.checkpoint);
-          if (handled) log?.debug({ handled }, 'linked bookings to leads');
-        }
-      });
-    } catch (error) {
-      if (signal.aborted) break;
-      log?.error({ err: error }, 'lead booking link failed; restarting in 1 s');
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+/** Handles every booking created up to the store's head; returns how many were handled. */
+export function catchUpLeadBookingLink(deps: ReactorDeps, batchSize = 200): Promise<number> {
+  return catchUpSubscriber(deps, subscriber(deps), { batchSize });
+}
+
+/** Runs the reactor live until `signal` aborts (beside the projectors, as the elected instance); restarts after an error. */
+export function runLeadBookingLink(deps: ReactorDeps, signal: AbortSignal): Promise<void> {
+  return runSubscriber(deps, subscriber(deps), signal, { lockName: LEAD_BOOKING_LINK, batchSize: 200 });
 }

@@ -9,7 +9,7 @@ import { toEnvelope } from '../eventstore/envelope.ts';
 import { type EventFilter, type EventStore, type Position, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
-import { whileLeader } from '../projections/runner.ts';
+import { type CheckpointedSubscriber, catchUpSubscriber, runSubscriber } from '../projections/runner.ts';
 import { applyIntent } from './job-queue.ts';
 import { AUTOMATION_EVENT_TYPES, type AutomationEvent, type AutomationTrigger, type JobIntent, plan } from './process-manager.ts';
 
@@ -90,40 +90,20 @@ export async function handleBatch(deps: ProcessManagerDeps, events: readonly Rec
   });
 }
 
+/** The process manager as a checkpointed subscriber. */
+function subscriber(deps: ProcessManagerDeps): CheckpointedSubscriber {
+  return { name: PROCESS_MANAGER, filter: FILTER, handle: (events, checkpoint) => handleBatch(deps, events, checkpoint) };
+}
+
 /** Handles everything up to the store's head (tests, and one-off catch-up); returns the events handled. */
-export async function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200): Promise<number> {
-  let handled = 0;
-  let from = (await readCheckpoint(deps.db, PROCESS_MANAGER)).position;
-  for (;;) {
-    const page = await deps.store.readAll({ from, limit: batchSize, filter: FILTER });
-    if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) {
-      handled += await handleBatch(deps, page.events, page.checkpoint);
-      from = page.checkpoint;
-    }
-    if (page.events.length < batchSize) return handled;
-  }
+export function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200): Promise<number> {
+  return catchUpSubscriber(deps, subscriber(deps), { batchSize });
 }
 
 /**
  * Runs the process manager live until `signal` aborts. Of several processes one is active (advisory
  * lock, as projectors); the others take over when it goes. Restarts its subscription after an error.
  */
-export async function runProcessManager(deps: ProcessManagerDeps, signal: AbortSignal): Promise<void> {
-  const log = deps.log?.child({ processManager: PROCESS_MANAGER });
-  while (!signal.aborted) {
-    try {
-      await whileLeader(deps.db, PROCESS_MANAGER, signal, async () => {
-        log?.debug('active');
-        const from = (await readCheckpoint(deps.db, PROCESS_MANAGER)).position;
-        for await (const batch of deps.store.subscribe({ from, filter: FILTER, batchSize: 200, signal })) {
-          const handled = await handleBatch(deps, batch.events, batch.checkpoint);
-          if (handled) log?.debug({ handled }, 'queued jobs');
-        }
-      });
-    } catch (error) {
-      if (signal.aborted) break;
-      log?.error({ err: error }, 'process manager failed; restarting in 1 s');
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+export function runProcessManager(deps: ProcessManagerDeps, signal: AbortSignal): Promise<void> {
+  return runSubscriber(deps, subscriber(deps), signal, { lockName: PROCESS_MANAGER, batchSize: 200 });
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
-import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
+import type { EventFilter, EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints.ts';
 import type { Projection } from './projection.ts';
@@ -29,32 +29,58 @@ export async function applyBatch(deps: ProjectorDeps, projection: Projection, ev
 }
 
 /**
- * Brings a projection up to the store's visible head and returns the number of events applied.
+ * Anything that follows the store from a checkpoint row and handles batches: the projections, the
+ * process manager, reactors. `handle` applies a batch and moves the checkpoint to `checkpoint`
+ * (skipping what another instance already did), returning the events it handled.
+ */
+export interface CheckpointedSubscriber {
+  readonly name: string;
+  readonly filter: EventFilter;
+  handle(events: readonly RecordedEvent[], checkpoint: Position): Promise<number>;
+}
+
+/** A projection as a {@link CheckpointedSubscriber}. */
+function projector(deps: ProjectorDeps, projection: Projection): CheckpointedSubscriber {
+  return { name: projection.name, filter: projection.filter, handle: (events, checkpoint) => applyBatch(deps, projection, events, checkpoint) };
+}
+
+/**
+ * Brings a subscriber up to the store's visible head and returns the number of events handled.
  * With `until`, keeps going until the checkpoint reaches that position: a commit becomes visible to
  * readers only once older transactions on the server finish, so a just-written event may need a moment.
  */
-export async function catchUp(
-  deps: ProjectorDeps,
-  projection: Projection,
+export async function catchUpSubscriber(
+  deps: Pick<ProjectorDeps, 'db' | 'store'>,
+  subscriber: CheckpointedSubscriber,
   options: { until?: Position | null; batchSize?: number; timeoutMs?: number } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 1000;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let applied = 0;
-  let from = (await readCheckpoint(deps.db, projection.name)).position;
+  let handled = 0;
+  let from = (await readCheckpoint(deps.db, subscriber.name)).position;
   for (;;) {
-    const page = await deps.store.readAll({ from, limit: batchSize, filter: projection.filter });
+    const page = await deps.store.readAll({ from, limit: batchSize, filter: subscriber.filter });
     if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) {
-      applied += await applyBatch(deps, projection, page.events, page.checkpoint);
+      handled += await subscriber.handle(page.events, page.checkpoint);
       from = page.checkpoint;
     }
     if (page.events.length === batchSize) continue;
-    const current = (await readCheckpoint(deps.db, projection.name)).position;
-    if (!options.until || comparePositions(current, options.until) >= 0) return applied;
-    if (Date.now() > deadline) throw new Error(`projection ${projection.name} did not reach the written position in time`);
+    if (!options.until) return handled;
+    const current = (await readCheckpoint(deps.db, subscriber.name)).position;
+    if (comparePositions(current, options.until) >= 0) return handled;
+    if (Date.now() > deadline) throw new Error(`${subscriber.name} did not reach the written position in time`);
     from = current;
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Brings a projection up to the store's visible head (or to `until`); see {@link catchUpSubscriber}. */
+export function catchUp(
+  deps: ProjectorDeps,
+  projection: Projection,
+  options: { until?: Position | null; batchSize?: number; timeoutMs?: number } = {},
+): Promise<number> {
+  return catchUpSubscriber(deps, projector(deps, projection), options);
 }
 
 /**
@@ -82,25 +108,38 @@ export async function whileLeader(db: Kysely<Database>, name: string, signal: Ab
   }
 }
 
-/** Runs a projection live until `signal` aborts (as the elected instance); restarts its subscription after an error. */
-export async function runProjector(deps: ProjectorDeps, projection: Projection, signal: AbortSignal): Promise<void> {
-  const log = deps.log?.child({ projection: projection.name });
+/**
+ * Runs a subscriber live until `signal` aborts, as the instance elected under `lockName`; restarts its
+ * subscription after an error.
+ */
+export async function runSubscriber(
+  deps: ProjectorDeps,
+  subscriber: CheckpointedSubscriber,
+  signal: AbortSignal,
+  options: { lockName: string; batchSize: number },
+): Promise<void> {
+  const log = deps.log?.child({ subscriber: subscriber.name });
   while (!signal.aborted) {
     try {
-      await whileLeader(deps.db, `projector:${projection.name}`, signal, async () => {
+      await whileLeader(deps.db, options.lockName, signal, async () => {
         log?.debug('active');
-        const from = (await readCheckpoint(deps.db, projection.name)).position;
-        for await (const batch of deps.store.subscribe({ from, filter: projection.filter, batchSize: 500, signal })) {
-          const applied = await applyBatch(deps, projection, batch.events, batch.checkpoint);
-          if (applied) log?.debug({ applied }, 'projected');
+        const from = (await readCheckpoint(deps.db, subscriber.name)).position;
+        for await (const batch of deps.store.subscribe({ from, filter: subscriber.filter, batchSize: options.batchSize, signal })) {
+          const handled = await subscriber.handle(batch.events, batch.checkpoint);
+          if (handled) log?.debug({ handled }, 'handled');
         }
       });
     } catch (error) {
       if (signal.aborted) break;
-      log?.error({ err: error }, 'projector failed; restarting in 1 s');
+      log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/** Runs a projection live until `signal` aborts (as the elected instance). */
+export function runProjector(deps: ProjectorDeps, projection: Projection, signal: AbortSignal): Promise<void> {
+  return runSubscriber(deps, projector(deps, projection), signal, { lockName: `projector:${projection.name}`, batchSize: 500 });
 }
 
 /** Resolves once every named projection's checkpoint is at or past `position`; false on timeout. */
