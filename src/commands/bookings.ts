@@ -11,18 +11,14 @@ import { NotFoundError } from '../domain/errors.ts';
 import type { EventOf } from '../domain/events/index.ts';
 import type { TimeWindow } from '../domain/values.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
-import { type Position, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import type { Position, RecordedEvent } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { IdempotencyKeyReusedError, VersionMismatchError } from './errors.ts';
 import { type LoadedStream, execute } from './execute.ts';
-import { eventIdsFromKey, idFromKey } from './idempotency.ts';
+import { type IdempotencyInput, idFromKey } from './idempotency.ts';
 import { loadOrg } from './orgs.ts';
 
-/** An Idempotency-Key and the fingerprint of the request that carries it. */
-export interface IdempotencyInput {
-  readonly key: string;
-  readonly requestHash: string;
-}
+export type { IdempotencyInput };
 
 /** The answer to a booking write: the booking after it, where it landed, and whether it was replayed. */
 export interface BookingOutcome {
@@ -71,7 +67,7 @@ export async function createBooking(
     streamId,
     evolve,
     initial: null,
-    metadata: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.requestHash } : {},
+    idempotency,
     decide: (loaded, now) => {
       if (loaded.revision >= 0) {
         const replay = idempotency && keyedReplay(loaded, idempotency);
@@ -93,7 +89,7 @@ export async function createBooking(
         },
         null,
       );
-      return { append: events, ...(idempotency && { eventIds: eventIdsFromKey(caller.orgId, streamId, idempotency.key, events.length) }) };
+      return { append: events };
     },
   });
   if (result.kind === 'done') return result.result;
@@ -111,16 +107,11 @@ export async function changeBooking(
   const { idempotency, ifMatch } = options;
   const org = await loadOrg(deps, caller.orgId);
   const streamId = bookingStream(bookingId);
-  if (idempotency) {
-    // A key that created a booking cannot also name a change.
-    const createdStream = bookingStream(idFromKey(caller.orgId, idempotency.key));
-    if (createdStream !== streamId && (await streamExists(deps, createdStream))) throw new IdempotencyKeyReusedError();
-  }
   const result = await execute<BookingState, BookingEvent, BookingOutcome>(deps, caller, {
     streamId,
     evolve,
     initial: null,
-    metadata: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.requestHash } : {},
+    idempotency,
     decide: (loaded, now) => {
       const state = loaded.state;
       if (!state || state.orgId !== caller.orgId) throw new NotFoundError('booking not found');
@@ -144,19 +135,9 @@ export async function changeBooking(
               },
               state,
             );
-      return { append: events, ...(idempotency && { eventIds: eventIdsFromKey(caller.orgId, streamId, idempotency.key, events.length) }) };
+      return { append: events };
     },
   });
   if (result.kind === 'done') return result.result;
   return { booking: result.state!, position: result.position, replayed: false };
-}
-
-async function streamExists(deps: CommandDeps, streamId: string): Promise<boolean> {
-  try {
-    await deps.store.readStream(streamId, { maxCount: 1 });
-    return true;
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return false;
-    throw error;
-  }
 }

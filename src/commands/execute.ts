@@ -4,6 +4,7 @@ import { toEnvelope } from '../eventstore/envelope.ts';
 import {
   type AppendMetadata,
   type EventStore,
+  IdempotencyKeyClaimedError,
   type Position,
   type RecordedEvent,
   StreamNotFoundError,
@@ -11,7 +12,8 @@ import {
 } from '../eventstore/port.ts';
 import type { Envelope } from '../domain/envelope.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
-import { ConcurrencyConflictError } from './errors.ts';
+import { ConcurrencyConflictError, IdempotencyKeyReusedError } from './errors.ts';
+import { eventIdsFromKey, type IdempotencyInput } from './idempotency.ts';
 
 /** A stream read and folded: its events, state and last revision (-1: no stream). */
 export interface LoadedStream<S, E extends DomainEvent> {
@@ -60,6 +62,12 @@ export type Executed<S, E extends DomainEvent, R> =
  * Load → decide → append with the loaded revision. A concurrent writer makes the append conflict;
  * then the stream is re-read and the decision taken again, so a conflict surfaces only when the
  * decision itself changes (decide throws) or writers keep colliding past `retries`.
+ *
+ * With `idempotency`, the events carry the key and request hash, their ids derive from (key, request),
+ * and the store claims the key with the append. So whatever the interleaving, across processes too:
+ * the same request racing itself collapses into one append, and the loser re-reads and lets `decide`
+ * replay the winner's events; another request under the same key (here or on another stream) is
+ * refused with {@link IdempotencyKeyReusedError}.
  */
 export async function execute<S, E extends DomainEvent, R = never>(
   deps: CommandDeps,
@@ -70,6 +78,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
     readonly initial: S;
     readonly decide: (loaded: LoadedStream<S, E>, now: Date) => Decision<E, R>;
     readonly metadata?: Partial<AppendMetadata>;
+    readonly idempotency?: IdempotencyInput | undefined;
     readonly retries?: number;
   },
 ): Promise<Executed<S, E, R>> {
@@ -82,16 +91,27 @@ export async function execute<S, E extends DomainEvent, R = never>(
     if (decision.append.length === 0) {
       return { kind: 'appended', state: loaded.state, events: [], revision: loaded.revision, position: loaded.events.at(-1)?.position ?? null };
     }
-    const metadata = metadataFor(caller, now, options.metadata);
+    const idempotency = options.idempotency;
+    const metadata = metadataFor(caller, now, {
+      ...options.metadata,
+      ...(idempotency && { idempotencyKey: idempotency.key, requestHash: idempotency.requestHash }),
+    });
+    const ids = decision.eventIds ?? (idempotency && eventIdsFromKey(caller.orgId, options.streamId, idempotency, decision.append.length));
     try {
       const result = await deps.store.append(
         options.streamId,
-        decision.append.map((event, i) => ({ id: decision.eventIds?.[i] ?? randomUUID(), type: event.type, data: event.data, metadata })),
-        { expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision },
+        decision.append.map((event, i) => ({ id: ids?.[i] ?? randomUUID(), type: event.type, data: event.data, metadata })),
+        { expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision, ...(idempotency && { claim: idempotency }) },
       );
+      if (result.duplicate && idempotency) {
+        // The same request got there first (another process, or a retry): answer with what it recorded.
+        if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
+        continue;
+      }
       const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt } as Envelope<E>), loaded.state);
       return { kind: 'appended', state, events: decision.append, revision: result.nextRevision, position: result.position };
     } catch (error) {
+      if (error instanceof IdempotencyKeyClaimedError) throw new IdempotencyKeyReusedError();
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
     }

@@ -10,9 +10,19 @@ export function idFromKey(orgId: string, key: string): string {
   return uuidv5(`${orgId}\n${key}`, NAMESPACE);
 }
 
-/** Deterministic event ids for the events of a keyed write. */
-export function eventIdsFromKey(orgId: string, streamId: string, key: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${streamId}\n${key}\n${i}`, NAMESPACE));
+/** An Idempotency-Key and the fingerprint of the request that carries it. */
+export interface IdempotencyInput {
+  readonly key: string;
+  readonly requestHash: string;
+}
+
+/**
+ * Deterministic event ids for the events of a keyed write. They depend on the request, so only the
+ * same request retried collapses into a duplicate append; a different one under the same key conflicts.
+ */
+export function eventIdsFromKey(orgId: string, streamId: string, idempotency: IdempotencyInput, count: number): string[] {
+  const { key, requestHash } = idempotency;
+  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${streamId}\n${key}\n${requestHash}\n${i}`, NAMESPACE));
 }
 
 /** Fingerprint of a request: method, path and canonical JSON body. */

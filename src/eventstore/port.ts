@@ -13,6 +13,23 @@ export interface Position {
 /** Where an append expects the stream to be; a mismatch is a {@link WrongExpectedRevisionError}. */
 export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | number;
 
+/**
+ * An Idempotency-Key claimed together with an append: the first append that names (org, key) records
+ * the request's fingerprint and target stream; any later append naming the same (org, key) with another
+ * fingerprint or stream is refused with {@link IdempotencyKeyClaimedError}. The org is the events' org.
+ */
+export interface IdempotencyClaim {
+  readonly key: string;
+  readonly requestHash: string;
+}
+
+/** Options of `append`. */
+export interface AppendOptions {
+  readonly expectedRevision: ExpectedRevision;
+  /** Claim this key atomically with the append (PostgreSQL) or just before it, retry-safe (EventStoreDB). */
+  readonly claim?: IdempotencyClaim;
+}
+
 /** An event as handed to `append`: the store adds revision, position, hash chain and record time. */
 export interface EventToAppend<E extends DomainEvent = DomainEvent> {
   /** UUID; defaults to a random one. A deterministic id makes a retried append write nothing. */
@@ -109,7 +126,7 @@ export interface SubscriptionBatch {
 /** The event store port; `src/eventstore/postgres` and `src/eventstore/esdb` implement it. */
 export interface EventStore {
   readonly kind: 'postgres' | 'esdb';
-  append(streamId: string, events: readonly EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
   /** Throws {@link StreamNotFoundError} for a stream with no events. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
@@ -130,6 +147,17 @@ export class WrongExpectedRevisionError extends Error {
     readonly actual: number,
   ) {
     super(`stream ${streamId}: expected revision ${String(expected)}, actual ${actual === -1 ? 'no stream' : actual}`);
+  }
+}
+
+/** The append's Idempotency-Key is already claimed for another request or another stream; nothing was written. */
+export class IdempotencyKeyClaimedError extends Error {
+  override name = 'IdempotencyKeyClaimedError';
+  constructor(
+    readonly orgId: string,
+    readonly key: string,
+  ) {
+    super(`Idempotency-Key ${JSON.stringify(key)} of org ${orgId} is claimed by another request`);
   }
 }
 

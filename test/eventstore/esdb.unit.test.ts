@@ -14,6 +14,9 @@ import {
   chainEvents,
   decideAppend,
   type EsdbRecord,
+  claimEvent,
+  claimMatches,
+  claimStreamName,
   exactMatchRegex,
   fromEsdbPosition,
   isSystemEvent,
@@ -371,4 +374,18 @@ t.test('raw reads return data and metadata as stored, so audit verifies what was
   t.equal(verifyStreamChain(raw), null, 'the chain holds on the stored form');
   const tampered = { ...records[1]!, data: { ...(records[1]!.data as object), phone: '+15129999999' } };
   t.equal(verifyStreamChain([raw[0]!, toRecordedEvent(tampered, true)])?.reason, 'hash_mismatch');
+});
+
+t.test('Idempotency-Key claims: one stream per (org, key), hidden from reads, matched on request and target', async (t) => {
+  const stream = claimStreamName('o1', 'visit-4711');
+  t.equal(stream, claimStreamName('o1', 'visit-4711'), 'deterministic');
+  t.not(stream, claimStreamName('o2', 'visit-4711'), 'per org');
+  t.not(stream, claimStreamName('o1', 'visit-4712'), 'per key');
+  t.ok(isSystemEvent({ streamId: stream, type: 'IdempotencyKeyClaimed' }), 'claims are not domain events');
+  const event = claimEvent({ orgId: 'o1', key: 'visit-4711', requestHash: 'h1', streamId: 'booking-1' });
+  t.match(event, { type: 'IdempotencyKeyClaimed', data: { orgId: 'o1', key: 'visit-4711', requestHash: 'h1', streamId: 'booking-1' } });
+  t.ok(claimMatches(event.data, { key: 'visit-4711', requestHash: 'h1' }, 'booking-1'));
+  t.notOk(claimMatches(event.data, { key: 'visit-4711', requestHash: 'h2' }, 'booking-1'), 'another request');
+  t.notOk(claimMatches(event.data, { key: 'visit-4711', requestHash: 'h1' }, 'booking-2'), 'another stream');
+  t.notOk(claimMatches(undefined, { key: 'visit-4711', requestHash: 'h1' }, 'booking-1'), 'no claim read back');
 });

@@ -6,6 +6,7 @@ import {
   type AppendMetadata,
   type EventStore,
   type EventToAppend,
+  IdempotencyKeyClaimedError,
   type Position,
   type RecordedEvent,
   StreamNotFoundError,
@@ -316,5 +317,48 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
     await waitForHead(store, result.position);
     const head = await store.headPosition();
     t.ok(head && comparePositions(head, result.position) >= 0, 'head is at or after our append');
+  });
+
+  withStore('a claimed Idempotency-Key admits only the same request on the same stream', async (t, store, org, tag) => {
+    const key = `key-${tag}`;
+    const claim = { key, requestHash: 'hash-a' };
+    const ids = [randomUUID()];
+    const first = await store.append(`org-${tag}-m`, [phoneEvent(org, 1, ids[0])], { expectedRevision: 'no_stream', claim });
+    t.equal(first.duplicate, false);
+    const retry = await store.append(`org-${tag}-m`, [phoneEvent(org, 1, ids[0])], { expectedRevision: 'no_stream', claim });
+    t.equal(retry.duplicate, true, 'the same request retried collapses into a duplicate');
+    await t.rejects(
+      store.append(`org-${tag}-m`, [phoneEvent(org, 2)], { expectedRevision: 0, claim: { key, requestHash: 'hash-b' } }),
+      IdempotencyKeyClaimedError,
+      'another request under the key is refused',
+    );
+    await t.rejects(
+      store.append(`org-${tag}-other`, [phoneEvent(org, 3)], { expectedRevision: 'no_stream', claim }),
+      IdempotencyKeyClaimedError,
+      'the same request hash aimed at another stream is refused',
+    );
+    await t.rejects(store.readStream(`org-${tag}-other`), StreamNotFoundError, 'a refused claim writes nothing');
+    t.equal((await store.readStream(`org-${tag}-m`)).length, 1, 'one event on the claimed stream');
+    const otherOrg = randomUUID();
+    const elsewhere = await store.append(`org-${tag}-n`, [phoneEvent(otherOrg, 4)], { expectedRevision: 'no_stream', claim: { key, requestHash: 'hash-z' } });
+    t.equal(elsewhere.duplicate, false, 'keys are per org');
+  });
+
+  withStore('concurrent appends claiming one key: exactly one request wins, identical ones collapse', async (t, store, org, tag) => {
+    const key = `race-${tag}`;
+    const sameIds = [randomUUID()];
+    const attempts = await Promise.allSettled([
+      ...Array.from({ length: 4 }, () => store.append(`org-${tag}-r`, [phoneEvent(org, 1, sameIds[0])], { expectedRevision: 'no_stream', claim: { key, requestHash: 'same' } })),
+      ...Array.from({ length: 4 }, (_, i) => store.append(`org-${tag}-r`, [phoneEvent(org, 2 + i)], { expectedRevision: 'no_stream', claim: { key, requestHash: `other-${i}` } })),
+    ]);
+    const events = await store.readStream(`org-${tag}-r`);
+    t.equal(events.length, 1, 'one event written');
+    const winner = events[0]!.id === sameIds[0] ? 'same' : 'other';
+    const fulfilled = attempts.filter((a) => a.status === 'fulfilled').length;
+    if (winner === 'same') t.equal(fulfilled, 4, 'the identical requests all succeed (one append, three duplicates)');
+    else t.equal(fulfilled, 1, 'only the winning request succeeds');
+    for (const a of attempts) {
+      if (a.status === 'rejected') t.ok(a.reason instanceof IdempotencyKeyClaimedError || a.reason instanceof WrongExpectedRevisionError, String(a.reason));
+    }
   });
 }

@@ -23,12 +23,14 @@ import {
   type ReadStreamOptions as EsdbReadStreamOptions,
   type WrongExpectedVersionError,
 } from '@eventstore/db-client';
+import { createHash, randomUUID } from 'node:crypto';
 import { eventMetadata, readEventData } from '../../domain/events/index.ts';
 import type { PreparedEvent } from '../append-input.ts';
 import { chainHash } from '../hash.ts';
 import {
   type EventFilter,
   type ExpectedRevision,
+  type IdempotencyClaim,
   InvalidEventError,
   type Position,
   type ReadStreamOptions,
@@ -284,7 +286,38 @@ export function planStreamRead(options: ReadStreamOptions = {}): StreamReadPlan 
 
 /** EventStoreDB's own events (`$`-prefixed types, or any event in a `$` stream), never the domain's. */
 export function isSystemEvent(event: { readonly streamId: string; readonly type: string }): boolean {
-  return event.type.startsWith('$') || event.streamId.startsWith('$');
+  return event.type.startsWith('$') || event.streamId.startsWith('$') || event.streamId.startsWith(CLAIM_STREAM_PREFIX);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency-Key claims
+
+/** Claim streams are the adapter's own bookkeeping: reads, subscriptions and the head skip them. */
+const CLAIM_STREAM_PREFIX = 'idempotency-';
+const CLAIM_EVENT_TYPE = 'IdempotencyKeyClaimed';
+
+/** What a claim stream's only event records. */
+export interface ClaimRecord {
+  readonly orgId: string;
+  readonly key: string;
+  readonly requestHash: string;
+  readonly streamId: string;
+}
+
+/** The stream that holds the claim of (org, key): one per key, written once with `no_stream`. */
+export function claimStreamName(orgId: string, key: string): string {
+  return `${CLAIM_STREAM_PREFIX}${orgId}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/** The claim event appended to {@link claimStreamName}. */
+export function claimEvent(record: ClaimRecord): EsdbEventData {
+  return jsonEvent({ id: randomUUID(), type: CLAIM_EVENT_TYPE, data: { ...record } });
+}
+
+/** Whether a stored claim is this request's own (same fingerprint, same target stream). */
+export function claimMatches(stored: unknown, claim: IdempotencyClaim, streamId: string): boolean {
+  if (!isPlainObject(stored)) return false;
+  return stored.key === claim.key && stored.requestHash === claim.requestHash && stored.streamId === streamId;
 }
 
 /**

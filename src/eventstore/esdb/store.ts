@@ -6,6 +6,8 @@ import {
   FORWARDS,
   InvalidArgumentError,
   isCommandError,
+  NO_STREAM,
+  START,
   StreamDeletedError,
   StreamNotFoundError as EsdbStreamNotFoundError,
   UnsupportedError,
@@ -16,11 +18,13 @@ import {
 import { GENESIS_HASH } from '../../domain/events/index.ts';
 import { prepareEvents } from '../append-input.ts';
 import {
+  type AppendOptions,
   type AppendResult,
   type EventFilter,
   type EventStore,
   type EventToAppend,
-  type ExpectedRevision,
+  type IdempotencyClaim,
+  IdempotencyKeyClaimedError,
   type InvalidEventError,
   type Position,
   type ReadAllOptions,
@@ -39,6 +43,9 @@ import {
   appendRetryDelayMs,
   assertExpectedRevision,
   chainEvents,
+  claimEvent,
+  claimMatches,
+  claimStreamName,
   decideAppend,
   fromEsdbPosition,
   isSystemEvent,
@@ -118,10 +125,13 @@ export class EsdbEventStore implements EventStore {
     this.#checkpointInterval = Math.max(1, options.checkpointInterval ?? 1);
   }
 
-  async append(streamId: string, events: readonly EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  async append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult> {
     const prepared = prepareEvents(streamId, events);
     const expected = options.expectedRevision;
     assertExpectedRevision(expected);
+    // Claim, then append. A crash in between leaves a claim without events; the retry of the same request
+    // finds its own claim and appends (its event ids are deterministic), any other request is refused.
+    if (options.claim) await this.#claim(prepared[0]!.metadata.orgId, options.claim, streamId);
     const ids = prepared.map((e) => e.id);
     // A lost race under an exact expectation is re-read once, only to tell a concurrent identical retry
     // (a duplicate) from a real conflict; `any`/`stream_exists` keep re-reading and re-linking.
@@ -324,6 +334,22 @@ export class EsdbEventStore implements EventStore {
       if (!drained) await read.cancel().catch(() => {});
     }
     return tail ? { revision: tail.revision, lastHash: tail.hash } : { revision: -1, lastHash: GENESIS_HASH };
+  }
+
+  /** Records (org, key) → (request, stream) once; throws {@link IdempotencyKeyClaimedError} when another request holds it. */
+  async #claim(orgId: string, claim: IdempotencyClaim, streamId: string): Promise<void> {
+    const claimStream = claimStreamName(orgId, claim.key);
+    try {
+      const result = await this.#client.appendToStream(claimStream, claimEvent({ orgId, key: claim.key, requestHash: claim.requestHash, streamId }), {
+        expectedRevision: NO_STREAM,
+      });
+      // `success` is false only with `throwOnAppendFailure=false`: the stream exists, as below
+      if (result.success) return;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+    }
+    const [first] = await collect(this.#client.readStream(claimStream, { fromRevision: START, maxCount: 1 }));
+    if (!claimMatches(first?.event?.data, claim, streamId)) throw new IdempotencyKeyClaimedError(orgId, claim.key);
   }
 
   /** $all position of the event at `revision` of a stream, as a stream read reports it (22.6+). */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { eventMetadata, readEventData, type EventMetadata } from '../../domain/events/index.ts';
 import { prepareEvents } from '../append-input.ts';
 import {
+  type AppendOptions,
   type AppendResult,
   type EventFilter,
   type EventStore,
@@ -14,6 +15,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
   type SubscriptionBatch,
+  IdempotencyKeyClaimedError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../port.ts';
@@ -66,7 +68,7 @@ export class PostgresEventStore implements EventStore {
     this.#validate = options.validateOnRead ?? true;
   }
 
-  async append(streamId: string, events: readonly EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  async append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult> {
     const prepared = prepareEvents(streamId, events);
     const expected = options.expectedRevision;
     const code = typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
@@ -74,8 +76,12 @@ export class PostgresEventStore implements EventStore {
       throw new RangeError(`expected revision must be a non-negative integer, got ${expected}`);
     }
     try {
+      const claim = options.claim;
+      // With a claim, the key is recorded in the same statement (and so the same transaction) as the events.
       const result = await this.#pool.query<{ r_status: string; r_revision: string; r_commit: string; r_position: string }>(
-        'select * from es_append($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)',
+        claim
+          ? 'select * from es_append_claimed($10, $11, $1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)'
+          : 'select * from es_append($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)',
         [
           streamId,
           code,
@@ -86,6 +92,7 @@ export class PostgresEventStore implements EventStore {
           prepared.map((e) => JSON.stringify(e.metadata)),
           prepared.map((e) => e.digest),
           prepared[0]!.metadata.orgId,
+          ...(claim ? [claim.key, claim.requestHash] : []),
         ],
       );
       const row = result.rows[0]!;
@@ -98,6 +105,7 @@ export class PostgresEventStore implements EventStore {
     } catch (error) {
       const pgError = error as { code?: string; detail?: string };
       if (pgError.code === 'CS409') throw new WrongExpectedRevisionError(streamId, expected, Number(pgError.detail));
+      if (pgError.code === 'CS422') throw new IdempotencyKeyClaimedError(prepared[0]!.metadata.orgId, options.claim!.key);
       throw error;
     }
   }
