@@ -22,6 +22,8 @@ const schema = z.object({
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   MESSAGING: onOff.default('log'),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
 });
 
 /** The service configuration: every variable of CONTRACT §1, parsed once and frozen. */

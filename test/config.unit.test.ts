@@ -17,6 +17,9 @@ t.test('a bad value names its variable', async (t) => {
   t.throws(() => loadConfig({ EVENT_STORE: 'kafka' }), { message: /^invalid EVENT_STORE:/ });
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: /^invalid LOG_LEVEL:/ });
   t.throws(() => loadConfig({ TWILIO_ACCOUNT_SID: 'nope' }), { message: /^invalid TWILIO_ACCOUNT_SID:/ });
+  t.throws(() => loadConfig({ METRICS_TOKEN: 'short' }), { message: /^invalid METRICS_TOKEN: must be at least 16 characters/ });
+  t.throws(() => loadConfig({ METRICS_TOKEN: 'has a space in the middle' }), { message: /^invalid METRICS_TOKEN:/ });
+  t.equal(loadConfig({ METRICS_TOKEN: 'abcdefghijklmnop' }).METRICS_TOKEN, 'abcdefghijklmnop');
 });
 
 t.test('choices that need a companion variable say which', async (t) => {

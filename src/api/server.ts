@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import { actionsRoute, routeRegistryPlugin } from './actions.ts';
-import { errorsPlugin } from './plugins/errors.ts';
+import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestContextPlugin } from './plugins/request-context.ts';
 import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
+import { validatorCompiler } from './validation.ts';
 import { webhooks } from './webhooks/index.ts';
 
 declare module 'fastify' {
@@ -30,6 +31,8 @@ export async function buildServer(services: Services, options: ServerOptions = {
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    // A URL that does not decode is refused before routing: still a problem document like every other error.
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error)),
   });
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);

@@ -19,10 +19,14 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
-/** An ISO-8601 instant with a zone designator, normalised to UTC (`...Z`, milliseconds). */
+/**
+ * An ISO-8601 instant with a zone designator, normalised to UTC (`...Z`, milliseconds), in the years
+ * 0001-9999 once in UTC (PostgreSQL has no year 0 and JavaScript writes other years in an extended form).
+ */
 export const instant = z.iso
   .datetime({ offset: true })
-  .transform((value) => new Date(value).toISOString());
+  .transform((value) => new Date(value).toISOString())
+  .refine((value) => /^(?!0000)\d{4}-/.test(value), 'must be between the years 0001 and 9999 in UTC');
 
 /** A visit's arrival window in UTC instants. */
 export const timeWindow = z.object({ start: instant, end: instant }).strict();

@@ -14,9 +14,13 @@ export function formatPosition(position: Position): string {
   return `${position.commit}.${position.prepare}`;
 }
 
-/** Parses {@link formatPosition}'s form; undefined for anything else. */
+/** Largest part of a position: PostgreSQL keeps them as `xid8`/`bigint`, EventStoreDB as log offsets. */
+const MAX_POSITION_PART = 2n ** 63n - 1n;
+
+/** Parses {@link formatPosition}'s form; undefined for anything else, parts past a signed 64-bit integer included. */
 export function parsePosition(text: string): Position | undefined {
   const match = /^(\d{1,20})\.(\d{1,20})$/.exec(text);
   if (!match) return undefined;
-  return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+  const position = { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+  return position.commit <= MAX_POSITION_PART && position.prepare <= MAX_POSITION_PART ? position : undefined;
 }

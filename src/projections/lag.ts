@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/kysely.ts';
-import type { EventStore, Position } from '../eventstore/port.ts';
-import { readCheckpoint, type Checkpoint } from './checkpoints.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { Checkpoint } from './checkpoints.ts';
 import type { Projection } from './projection.ts';
 
 /** How far a projection trails the store. */
@@ -14,22 +14,36 @@ export interface ProjectionLag {
   readonly seconds: number;
 }
 
-/** Lag of each projection (event counts from the PostgreSQL store; 0 on other stores). */
+/**
+ * Lag of each projection (event counts from the PostgreSQL store; 0 on other stores), in one query
+ * whatever the number of projections: `/metrics` and `projections status` read it often.
+ */
 export async function projectionLags(deps: { db: Db; store: EventStore }, projections: readonly Pick<Projection, 'name'>[]): Promise<ProjectionLag[]> {
-  return Promise.all(
-    projections.map(async (projection) => {
-      const checkpoint = await readCheckpoint(deps.db, projection.name);
-      const lag = deps.store.kind === 'postgres' ? await eventsAfter(deps.db, checkpoint.position) : { events: 0, seconds: 0 };
-      return { name: projection.name, checkpoint, ...lag };
-    }),
-  );
-}
-
-async function eventsAfter(db: Db, position: Position | null): Promise<{ events: number; seconds: number }> {
-  const { rows } = await sql<{ n: string; oldest: Date | null }>`
-    select count(*) as n, min(recorded_at) as oldest from es_events
-     where (transaction_id, global_position) > (${(position?.commit ?? 0n).toString()}::xid8, ${(position?.prepare ?? 0n).toString()}::bigint)
-       and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`.execute(db);
-  const oldest = rows[0]?.oldest;
-  return { events: Number(rows[0]?.n ?? 0), seconds: oldest ? Math.max(0, (Date.now() - new Date(oldest).getTime()) / 1000) : 0 };
+  const names = projections.map((p) => p.name);
+  const counted = deps.store.kind === 'postgres';
+  const { rows } = await sql<{ name: string; commit_position: string | null; prepare_position: string | null; events_handled: string | null; updated_at: Date | null; n: string | null; oldest: Date | null }>`
+    select p.name, c.commit_position::text, c.prepare_position::text, c.events_handled, c.updated_at, l.n, l.oldest
+      from unnest(${names}::text[]) with ordinality as p(name, ord)
+      left join projection_checkpoints c on c.name = p.name
+      left join lateral (
+        select count(*) as n, min(recorded_at) as oldest from es_events
+         where (transaction_id, global_position) > (coalesce(c.commit_position, 0)::text::xid8, coalesce(c.prepare_position, 0)::bigint)
+           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ) l on ${counted}
+     order by p.ord`.execute(deps.db);
+  return rows.map((row) => {
+    const checkpoint: Checkpoint = {
+      name: row.name,
+      position: row.commit_position === null || row.prepare_position === null ? null : { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
+      eventsHandled: Number(row.events_handled ?? 0),
+      updatedAt: row.updated_at ?? new Date(0),
+    };
+    const oldest = row.oldest;
+    return {
+      name: row.name,
+      checkpoint,
+      events: Number(row.n ?? 0),
+      seconds: oldest ? Math.max(0, (Date.now() - new Date(oldest).getTime()) / 1000) : 0,
+    };
+  });
 }

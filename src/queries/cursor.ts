@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { instant, uuid } from '../domain/values.ts';
+
 /** A list cursor that does not decode (HTTP 400 on `cursor`). */
 export class InvalidCursorError extends Error {
   override name = 'InvalidCursorError';
@@ -8,22 +11,18 @@ export function encodeCursor(instant: string, id: string): string {
   return Buffer.from(JSON.stringify([instant, id])).toString('base64url');
 }
 
+/** What {@link encodeCursor} writes: values the database can compare against (a forged one is a 400, never a query error). */
+const cursorContent = z.tuple([instant, uuid]);
+
 /** Decodes {@link encodeCursor}'s form; anything else is an {@link InvalidCursorError}. */
 export function decodeCursor(cursor: string): [instant: string, id: string] {
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(value[1])
-    ) {
-      return [value[0], value[1]];
-    }
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    throw new InvalidCursorError('cursor is not one this API returned');
   }
-  throw new InvalidCursorError('cursor is not one this API returned');
+  const parsed = cursorContent.safeParse(value);
+  if (!parsed.success) throw new InvalidCursorError('cursor is not one this API returned');
+  return parsed.data;
 }

@@ -69,8 +69,9 @@ export function toProblem(error: unknown): ProblemError {
   }
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     const isJson = fastifyError.code?.startsWith('FST_ERR_CTP') || error instanceof SyntaxError;
+    const path = isJson ? 'body' : fastifyError.code === 'FST_ERR_BAD_URL' ? 'url' : 'request';
     return new ProblemError(fastifyError.statusCode, 'bad_request', 'Bad request', fastifyError.message, {
-      errors: [{ path: isJson ? 'body' : 'request', message: fastifyError.message }],
+      errors: [{ path, message: fastifyError.message }],
     });
   }
   if (isDatabaseUnavailable(error)) return new ProblemError(503, 'service_unavailable', 'Service unavailable', 'the database is unavailable; retry shortly', { headers: { 'retry-after': '1' } });

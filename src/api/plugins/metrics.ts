@@ -1,13 +1,80 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { projectionLags } from '../../projections/lag.ts';
+import type { Db } from '../../db/kysely.ts';
+import type { EventStore } from '../../eventstore/port.ts';
+import { projectionLags, type ProjectionLag } from '../../projections/lag.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
+import { problems } from '../problem.ts';
+
+/** How long database gauges are reused: a burst of scrapes (several Prometheus servers, retries) costs one read. */
+export const GAUGE_CACHE_MS = 5000;
+const JOB_STATES = ['queued', 'scheduled', 'running', 'failed'] as const;
+const REALM = 'Bearer realm="callsnare-metrics"';
+
+/** The database figures of one scrape. */
+interface GaugeSnapshot {
+  readonly lags: readonly ProjectionLag[];
+  /** Null on EventStoreDB (the store's head is not in PostgreSQL). */
+  readonly eventsAppended: number | null;
+  /** Null until graphile-worker has installed its schema. */
+  readonly jobs: Readonly<Record<(typeof JOB_STATES)[number], number>> | null;
+}
+
+/** Reads every database gauge: three queries whatever the number of projections. */
+async function readGauges(db: Db, store: EventStore): Promise<GaugeSnapshot> {
+  const lags = await projectionLags({ db, store }, PROJECTIONS);
+  const { rows: heads } = await sql<{ appended: string; jobs: string | null }>`
+    select coalesce((select max(global_position) from es_events), 0) as appended, to_regclass('graphile_worker.jobs')::text as jobs`.execute(db);
+  let jobs: GaugeSnapshot['jobs'] = null;
+  if (heads[0]?.jobs) {
+    const { rows } = await sql<{ state: string; n: string }>`
+      select case when locked_at is not null then 'running'
+                  when attempts >= max_attempts then 'failed'
+                  when run_at > now() then 'scheduled'
+                  else 'queued' end as state, count(*) as n
+        from graphile_worker.jobs group by 1`.execute(db);
+    jobs = Object.fromEntries(JOB_STATES.map((state) => [state, Number(rows.find((r) => r.state === state)?.n ?? 0)])) as GaugeSnapshot['jobs'];
+  }
+  return { lags, eventsAppended: store.kind === 'postgres' ? Number(heads[0]?.appended ?? 0) : null, jobs };
+}
+
+/** `read`, shared by every caller for `ttlMs` of `clock` (and while it runs); a failed read is not kept. */
+function cachedFor<T>(ttlMs: number, clock: () => Date, read: () => Promise<T>): () => Promise<T> {
+  let current: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = clock().getTime();
+    if (!current || now - current.at >= ttlMs || now < current.at) {
+      const entry = { at: now, value: read() };
+      entry.value.catch(() => {
+        if (current === entry) current = undefined;
+      });
+      current = entry;
+    }
+    return current.value;
+  };
+}
+
+/** SHA-256 of a token: equal-length inputs for a constant-time comparison. */
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/** onRequest of `/metrics` when `METRICS_TOKEN` is set: `Authorization: Bearer <METRICS_TOKEN>` or 401. */
+function requireMetricsToken(token: string) {
+  const expected = digest(token);
+  return async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
+    if (!match) throw problems.unauthorized(REALM, 'send Authorization: Bearer <METRICS_TOKEN>');
+    if (!timingSafeEqual(digest(match[1]!), expected)) throw problems.unauthorized(`${REALM}, error="invalid_token"`, 'the metrics token is not valid');
+  };
+}
 
 /**
  * `GET /metrics` in Prometheus text: requests by route and status, projection lag, events appended
- * and jobs by state. Database figures are read at scrape time, so every process reports the same.
+ * and jobs by state. Database figures are read at scrape time (at most once per {@link GAUGE_CACHE_MS}),
+ * so every process reports the same. With `METRICS_TOKEN` set, scrapes need it as a Bearer token.
  */
 export const metricsPlugin = fp(async (app: FastifyInstance) => {
   const registry = new Registry();
@@ -19,14 +86,15 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const { db, store } = app.services;
+  const { db, store, config, clock } = app.services;
+  const snapshot = cachedFor(GAUGE_CACHE_MS, clock, () => readGauges(db, store));
   new Gauge({
     name: 'callsnare_projection_lag_events',
     help: 'Events appended after the projection checkpoint',
     labelNames: ['projection'],
     registers: [registry],
     async collect() {
-      for (const lag of await projectionLags({ db, store }, PROJECTIONS)) this.set({ projection: lag.name }, lag.events);
+      for (const lag of (await snapshot()).lags) this.set({ projection: lag.name }, lag.events);
     },
   });
   new Gauge({
@@ -35,7 +103,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     labelNames: ['projection'],
     registers: [registry],
     async collect() {
-      for (const lag of await projectionLags({ db, store }, PROJECTIONS)) this.set({ projection: lag.name }, lag.seconds);
+      for (const lag of (await snapshot()).lags) this.set({ projection: lag.name }, lag.seconds);
     },
   });
   new Gauge({
@@ -43,9 +111,8 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     help: 'Events in the PostgreSQL event store (its last global position)',
     registers: [registry],
     async collect() {
-      if (store.kind !== 'postgres') return;
-      const { rows } = await sql<{ n: string }>`select coalesce(max(global_position), 0) as n from es_events`.execute(db);
-      this.set(Number(rows[0]!.n));
+      const { eventsAppended } = await snapshot();
+      if (eventsAppended !== null) this.set(eventsAppended);
     },
   });
   new Gauge({
@@ -54,16 +121,10 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      const { rows: exists } = await sql<{ t: string | null }>`select to_regclass('graphile_worker.jobs')::text as t`.execute(db);
-      if (!exists[0]?.t) return;
-      const { rows } = await sql<{ state: string; n: string }>`
-        select case when locked_at is not null then 'running'
-                    when attempts >= max_attempts then 'failed'
-                    when run_at > now() then 'scheduled'
-                    else 'queued' end as state, count(*) as n
-          from graphile_worker.jobs group by 1`.execute(db);
+      const { jobs } = await snapshot();
+      if (!jobs) return;
       this.reset();
-      for (const state of ['queued', 'scheduled', 'running', 'failed']) this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+      for (const state of JOB_STATES) this.set({ state }, jobs[state]);
     },
   });
 
@@ -72,7 +133,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, ...(config.METRICS_TOKEN && { onRequest: requireMetricsToken(config.METRICS_TOKEN) }) }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

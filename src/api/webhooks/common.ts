@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { CommandCaller } from '../../commands/context.ts';
 import { type FieldError, ProblemError, problems } from '../problem.ts';
+import { unstorableText } from '../validation.ts';
 
 /** Signature missing or wrong (403): nothing is recorded. */
 export function invalidSignature(detail: string): ProblemError {
@@ -13,8 +14,13 @@ export function notConfigured(detail: string): ProblemError {
   return new ProblemError(503, 'webhook_not_configured', 'Service unavailable', detail, { headers: { 'retry-after': '60' } });
 }
 
-/** Parses a verified provider payload; a mismatch is a 400 naming each field under `body.`. */
+/**
+ * Parses a verified provider payload; a mismatch, or text PostgreSQL cannot store (a NUL or an unpaired
+ * surrogate), is a 400 naming each field under `body.`.
+ */
 export function parsePayload<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const unstorable = unstorableText(value ?? {}, 'body');
+  if (unstorable.length > 0) throw problems.validation(unstorable, 'the webhook payload is not valid');
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   const errors: FieldError[] = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message }));

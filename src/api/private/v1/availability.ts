@@ -6,7 +6,6 @@ import { instant } from '../../../domain/values.ts';
 import { scheduledWindowsBetween } from '../../../queries/bookings.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
 import { requireEnabled } from '../../planned-actions.ts';
-import { problemResource } from './schemas.ts';
 
 const MAX_RANGE_MS = 31 * 86_400_000;
 
@@ -47,7 +46,7 @@ export const availabilityRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Open arrival windows (planned action; enabled per org)',
         operationId: 'getAvailability',
         querystring: availabilityQuery,
-        response: { 200: availabilityResource, 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource },
+        response: { 200: availabilityResource },
       },
       config: { action: { name: 'availability', status: 'planned', permissions: ['READ_AVAILABILITY'], idempotency: 'safe' } },
     },

@@ -8,12 +8,10 @@ import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { parseIdempotencyKey } from '../../plugins/idempotency.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
 import { ProblemError } from '../../problem.ts';
-import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody, problemResource } from './schemas.ts';
+import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody } from './schemas.ts';
 
 const PREFIX = '/api/private/v1';
 const READ_MODELS = ['bookings'];
-
-const errors = { 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource };
 
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
@@ -48,7 +46,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       preHandler: read,
       config: { action: { name: 'list_bookings', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
-      schema: { summary: 'List bookings by window start', operationId: 'listBookings', querystring: listBookingsQuery, response: { 200: bookingList, ...errors } },
+      schema: { summary: 'List bookings by window start', operationId: 'listBookings', querystring: listBookingsQuery, response: { 200: bookingList } },
     },
     async (request) => {
       await awaitConsistency(request, READ_MODELS);
@@ -68,7 +66,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       preHandler: read,
       config: { action: { name: 'get_booking', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
-      schema: { summary: 'Get a booking', operationId: 'getBooking', params: bookingParams, response: { 200: bookingResource, ...errors } },
+      schema: { summary: 'Get a booking', operationId: 'getBooking', params: bookingParams, response: { 200: bookingResource } },
     },
     async (request, reply) => {
       await awaitConsistency(request, READ_MODELS);
@@ -88,7 +86,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Create a booking',
         operationId: 'createBooking',
         body: createBookingBody,
-        response: { 201: bookingResource, 409: problemResource, 413: problemResource, ...errors },
+        response: { 201: bookingResource },
       },
     },
     async (request, reply) => {
@@ -116,7 +114,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'updateBooking',
         params: bookingParams,
         body: patchBookingBody,
-        response: { 200: bookingResource, 409: problemResource, 412: problemResource, 413: problemResource, ...errors },
+        response: { 200: bookingResource },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authOf } from '../../plugins/auth.ts';
-import { healthResource, problemResource } from './schemas.ts';
+import { healthResource } from './schemas.ts';
 
 /** GET /health: which credential this is (any valid token). */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -11,7 +11,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Check a credential',
         operationId: 'health',
-        response: { 200: healthResource, 401: problemResource },
+        response: { 200: healthResource },
       },
     },
     async (request) => {

@@ -7,6 +7,7 @@ import { availabilityRoutes } from './availability.ts';
 import { bookingRoutes } from './bookings.ts';
 import { healthRoutes } from './health.ts';
 import { leadSummaryRoutes } from './lead-summary.ts';
+import { documentResponses } from './responses.ts';
 
 /** Per-credential request budget of the protected API. */
 export interface RateLimitOptions {
@@ -28,7 +29,8 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // Errors, their problem+json content and every header come from one table, not from each route.
+    transformObject: (input) => documentResponses(jsonSchemaTransformObject(input)),
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -6,7 +6,6 @@ import { awaitConsistency } from '../../consistency.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
 import { requireEnabled } from '../../planned-actions.ts';
 import { ProblemError } from '../../problem.ts';
-import { problemResource } from './schemas.ts';
 
 const leadSummaryResource = z
   .object({
@@ -34,7 +33,7 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Lead summary with a next-action hint (planned action; enabled per org)',
         operationId: 'getLeadSummary',
         params: z.object({ leadId: z.uuid() }).strict(),
-        response: { 200: leadSummaryResource, 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource },
+        response: { 200: leadSummaryResource },
       },
     },
     async (request) => {

@@ -83,7 +83,7 @@ export const bookingResource = z
 
 export const bookingList = z.object({ data: z.array(bookingResource), nextCursor: z.string().nullable() });
 
-/** RFC 9457 problem document. */
+/** RFC 9457 problem document: every error response of the OpenAPI document refers to it (see responses.ts). */
 export const problemResource = z
   .object({
     type: z.string(),
