@@ -3,10 +3,12 @@ import t, { type Test } from 'tap';
 import { issueCredential, revokeCredential } from '../../src/commands/credentials.ts';
 import { idFromKey } from '../../src/commands/idempotency.ts';
 import { testApp, operator } from '../support/app.ts';
+import { checkResponsesAgainstOpenApi } from '../support/openapi.ts';
 
 const API = '/api/private/v1';
 const ctx = await testApp(t, { liveProjectors: true, server: { rateLimit: { max: 10_000, timeWindowMs: 60_000 } } });
 const { app, services } = ctx;
+const conformance = await checkResponsesAgainstOpenApi(app);
 
 const orgA = await ctx.createOrg({ name: 'Acme HVAC' });
 const orgB = await ctx.createOrg({ name: 'Borealis Heating', timezone: 'America/Denver' });
@@ -378,4 +380,9 @@ t.test('rate limit per credential answers 429 with Retry-After and RateLimit hea
   t.equal(res.headers['ratelimit-limit'], '3');
   t.equal(res.headers['ratelimit-remaining'], '0');
   t.equal((await call(two.token)).statusCode, 200, 'another credential has its own budget');
+});
+
+t.test('every response of this file conforms to the published OpenAPI document', async (t) => {
+  t.ok(conformance.checked() > 50, `${conformance.checked()} responses checked`);
+  t.same(conformance.problems(), [], 'status, content type, headers and body as documented');
 });

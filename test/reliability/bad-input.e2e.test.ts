@@ -6,6 +6,7 @@ import { configureOrg } from '../../src/commands/orgs.ts';
 import { recordMissedCall } from '../../src/commands/leads.ts';
 import { recordFigure } from '../support/figures.ts';
 import { operator, testApp } from '../support/app.ts';
+import { checkResponsesAgainstOpenApi } from '../support/openapi.ts';
 import { postStripe, postTwilio, PROVIDER_ENV, sid } from '../webhooks/fixtures/providers.ts';
 
 const API = '/api/private/v1';
@@ -29,6 +30,7 @@ const provider = { orgId: orgA, actor: { type: 'provider' as const, id: 'twilio'
 const { lead } = await recordMissedCall(ctx.services, provider, { callSid: sid('CA'), from: '+15125550199', to: BUSINESS, callStatus: 'no-answer', calledAt: new Date().toISOString() });
 const leadId = lead!.id;
 await ctx.catchUpAll();
+const conformance = await checkResponsesAgainstOpenApi(ctx.app);
 
 /** Statuses the contract documents for a bad request (CONTRACT §3, plus 415 for a non-JSON body). */
 const DOCUMENTED = new Set([400, 401, 403, 404, 409, 412, 413, 415, 429]);
@@ -194,6 +196,7 @@ t.test('protected API: any text, edge numbers and forged cursors only ever get d
   );
   t.ok(![...statuses.keys()].some((s) => s >= 500), 'never a 5xx');
   t.ok((statuses.get(400) ?? 0) > 100, 'most inputs are refused as 400');
+  t.same(conformance.problems().slice(0, 20), [], 'every answer of a documented route is as the OpenAPI document says');
   recordFigure(t, 'bad-input', figures(tried, statuses));
 });
 

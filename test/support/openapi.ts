@@ -1,5 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 
 // ajv-formats is CommonJS: under ESM its function arrives as the default export's `default`.
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as unknown as FormatsPlugin;
@@ -106,4 +107,37 @@ export function openApiResponseValidator(document: Document) {
     }
     return problems;
   };
+}
+
+/** What {@link checkResponsesAgainstOpenApi} found so far. */
+export interface OpenApiConformance {
+  /** Responses of documented operations checked. */
+  readonly checked: () => number;
+  /** Every violation, `METHOD path → status: what`. */
+  readonly problems: () => string[];
+}
+
+/**
+ * From now on, every response `app.inject` returns for an operation of the protected API's published
+ * document is checked against it (see {@link openApiResponseValidator}), so a test file's own requests,
+ * whatever they are, also test the document. Requests to undocumented paths are left alone.
+ */
+export async function checkResponsesAgainstOpenApi(app: FastifyInstance, documentUrl = '/api/private/v1/openapi.json'): Promise<OpenApiConformance> {
+  const document = (await app.inject({ method: 'GET', url: documentUrl })).json() as Document;
+  const check = openApiResponseValidator(document);
+  const problems: string[] = [];
+  let checked = 0;
+  const inject = app.inject.bind(app) as (options: InjectOptions) => Promise<LightMyRequestResponse>;
+  const wrapped = async (options: InjectOptions) => {
+    const res = await inject(options);
+    const method = String(options.method ?? 'GET').toUpperCase();
+    const url = typeof options.url === 'string' ? options.url : String(options.path ?? '');
+    const found = check(method, url, res);
+    if (found.length === 1 && (found[0]!.endsWith('is not documented') || found[0]!.includes("outside the document's server"))) return res;
+    checked++;
+    problems.push(...found);
+    return res;
+  };
+  (app as unknown as { inject: unknown }).inject = (options?: InjectOptions) => (options === undefined ? inject(options as never) : wrapped(options));
+  return { checked: () => checked, problems: () => [...problems] };
 }
