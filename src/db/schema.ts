@@ -30,6 +30,8 @@ export interface ProjectionCheckpointsTable {
   prepare_position: string | null;
   events_handled: ColumnType<string, string | number | undefined, string | number>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** Set the position to the store's head when a process first opens the store (migration 011). */
+  seed_at_head: Generated<boolean>;
 }
 
 /** Row of `orgs`. */
@@ -146,6 +148,30 @@ export interface AutomationWorkersTable {
   started_at: Generated<Date>;
 }
 
+/** Row of `org_phone_claims`: the one org a business number routes to (claimed atomically). */
+export interface OrgPhoneClaimsTable {
+  phone: string;
+  org_id: string;
+  /** The org the number was moved away from with --move-phone, until that org recorded the move. */
+  moved_from: string | null;
+  claimed_at: Generated<Date>;
+}
+
+/** A Stripe subscription event kept until its customer is linked to an org. */
+export interface PendingStripeEvent {
+  readonly eventId: string;
+  readonly created: string;
+  readonly status: string;
+}
+
+/** Row of `stripe_customer_links`: the org a Stripe customer belongs to, and events waiting for the link. */
+export interface StripeCustomerLinksTable {
+  customer_id: string;
+  org_id: string | null;
+  pending: ColumnType<PendingStripeEvent[], string | undefined, string>;
+  updated_at: Generated<Date>;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
@@ -160,4 +186,6 @@ export interface Database {
   projection_checkpoints: ProjectionCheckpointsTable;
   outbound_messages: OutboundMessagesTable;
   automation_workers: AutomationWorkersTable;
+  org_phone_claims: OrgPhoneClaimsTable;
+  stripe_customer_links: StripeCustomerLinksTable;
 }
