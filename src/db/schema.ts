@@ -125,7 +125,8 @@ export interface LeadTimelineTable {
 /** Row of `outbound_messages`: every text the automation sent (one per job key), whatever the adapter. */
 export interface OutboundMessagesTable {
   job_key: string;
-  message_id: string;
+  /** Null while `sending`. */
+  message_id: string | null;
   org_id: string;
   provider: string;
   kind: string;
@@ -134,9 +135,14 @@ export interface OutboundMessagesTable {
   body: string;
   /** Stream the message is about (`booking-<id>`, `lead-<id>`). */
   subject: string;
-  sent_at: Date | string;
+  sent_at: Date | string | null;
   created_at: Generated<Date>;
   requests: Generated<number>;
+  /** `sending`: intent recorded, outcome not (yet) known; `sent`: the provider accepted it. */
+  state: Generated<'sending' | 'sent'>;
+  /** The graphile-worker job and pool that recorded the intent (fencing). */
+  job_id: string | null;
+  holder: string | null;
 }
 
 /** Row of `automation_workers`: a graphile-worker pool and the worker process (liveness token) it runs in. */
