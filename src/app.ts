@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from './config.ts';
+import { seedCheckpoints } from './automation/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { createDb, type Db } from './db/kysely.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -63,6 +64,15 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     throw error;
   }
   const store = await openEventStore(config, pool, databaseUrl);
+  // Right after migrating: the process manager of a new EventStoreDB deployment starts at the head.
+  if (options.migrate !== false) {
+    await seedCheckpoints({ db, store }).catch(async (error: unknown) => {
+      await store.close();
+      await db.destroy();
+      await embedded?.stop();
+      throw error;
+    });
+  }
   let released: Promise<void> | undefined;
   releaseConnections = () =>
     (released ??= (async () => {

@@ -10,6 +10,7 @@ import { type EventFilter, type EventStore, type Position, type RecordedEvent, S
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
 import { type CheckpointedSubscriber, catchUpSubscriber, runSubscriber } from '../projections/runner.ts';
+import { seedCheckpoints } from './checkpoint-seed.ts';
 import { applyIntent } from './job-queue.ts';
 import { AUTOMATION_EVENT_TYPES, type AutomationEvent, type AutomationTrigger, type JobIntent, plan } from './process-manager.ts';
 
@@ -96,7 +97,8 @@ function subscriber(deps: ProcessManagerDeps): CheckpointedSubscriber {
 }
 
 /** Handles everything up to the store's head (tests, and one-off catch-up); returns the events handled. */
-export function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200): Promise<number> {
+export async function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200): Promise<number> {
+  await seedCheckpoints(deps);
   return catchUpSubscriber(deps, subscriber(deps), { batchSize });
 }
 
@@ -104,6 +106,16 @@ export function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200)
  * Runs the process manager live until `signal` aborts. Of several processes one is active (advisory
  * lock, as projectors); the others take over when it goes. Restarts its subscription after an error.
  */
-export function runProcessManager(deps: ProcessManagerDeps, signal: AbortSignal): Promise<void> {
+export async function runProcessManager(deps: ProcessManagerDeps, signal: AbortSignal): Promise<void> {
+  // Before the first read of the checkpoint: with EventStoreDB it starts at the head, not at nothing.
+  while (!signal.aborted) {
+    try {
+      await seedCheckpoints(deps);
+      break;
+    } catch (error) {
+      deps.log?.error({ err: error }, 'seeding the process manager checkpoint failed; retrying in 1 s');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   return runSubscriber(deps, subscriber(deps), signal, { lockName: PROCESS_MANAGER, batchSize: 200 });
 }

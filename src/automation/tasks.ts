@@ -14,7 +14,7 @@ import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideTextBa
 import { MAX_ATTEMPTS } from './job-queue.ts';
 import { evidenceEventId } from './keys.ts';
 import { canceledBody, confirmationBody, reminderBody, rescheduledBody, textBackBody } from './messages.ts';
-import { type Messaging, type OutboundMessage, PermanentMessagingError, type SentMessage } from './messaging/port.ts';
+import { LeaseLostError, type Messaging, type OutboundMessage, PermanentMessagingError, type SendLease, type SentMessage } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { nextAllowed } from './quiet-hours.ts';
 
@@ -30,6 +30,8 @@ export interface TaskRun {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly signal?: AbortSignal;
+  /** The job and the worker pool holding it: sends are fenced by it (see OutboundLedger). */
+  readonly lease?: SendLease;
   /** Queues the same payload (without the job key) to run at `runAt`. */
   defer(runAt: string): Promise<void>;
 }
@@ -66,9 +68,10 @@ function visitStarted(booking: Booking, now: Date): string | undefined {
 /** Sends; a permanent refusal, or any error on the last attempt, becomes a failure to record. Otherwise throws (retry). */
 async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<{ sent: SentMessage } | { failed: string }> {
   try {
-    return { sent: await deps.messaging.send(message, run.signal ? { signal: run.signal } : {}) };
+    return { sent: await deps.messaging.send(message, { ...(run.signal && { signal: run.signal }), ...(run.lease && { lease: run.lease }) }) };
   } catch (error) {
-    if (run.signal?.aborted) throw error;
+    // Aborted, or fenced off: another worker owns the job now; never record an outcome from here.
+    if (run.signal?.aborted || error instanceof LeaseLostError) throw error;
     const text = (error as Error).message;
     if (error instanceof PermanentMessagingError) return { failed: text };
     if (run.attempt >= run.maxAttempts) return { failed: `gave up after ${run.attempt} attempts: ${text}` };
@@ -270,8 +273,12 @@ export const jobPayload = z.discriminatedUnion('task', [
   z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
 ]) satisfies z.ZodType<JobPayload>;
 
-/** graphile-worker's task list: one task per {@link TASKS} entry, all through {@link runJob}. */
-export function taskList(deps: TaskDeps): TaskList {
+/**
+ * graphile-worker's task list: one task per {@link TASKS} entry, all through {@link runJob}. A send is
+ * aborted when graphile-worker aborts the job or when `fence` aborts (the worker lost its liveness), and
+ * is fenced by the job's lease (`locked_by`).
+ */
+export function taskList(deps: TaskDeps, options: { fence?: AbortSignal } = {}): TaskList {
   const task =
     (name: TaskName): Task =>
     async (raw, helpers) => {
@@ -280,7 +287,8 @@ export function taskList(deps: TaskDeps): TaskList {
       const result = await runJob(deps, payload, {
         attempt: helpers.job.attempts,
         maxAttempts: helpers.job.max_attempts,
-        signal: helpers.abortSignal,
+        signal: options.fence ? AbortSignal.any([helpers.abortSignal, options.fence]) : helpers.abortSignal,
+        ...(helpers.job.locked_by && { lease: { jobId: String(helpers.job.id), holder: helpers.job.locked_by } }),
         defer: async (runAt) => {
           await helpers.addJob(name, payload, { runAt: new Date(runAt), maxAttempts: MAX_ATTEMPTS });
         },

@@ -98,17 +98,30 @@ export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownTok
   return released;
 }
 
-/**
- * Starts this process's job runner (graphile-worker, `concurrency` jobs at once) and registers it for
- * liveness (see {@link recoverDeadWorkers}). The workers of all processes share the queue
- * (graphile-worker locks each job with SKIP LOCKED), so any number may run.
- */
-export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions = {}): Promise<RunningWorker> {
-  await migrateJobQueue(deps.pool);
-  const log = deps.log?.child({ component: 'worker' });
+/** One life of a worker: a liveness token and connection, a graphile-worker pool registered under it. */
+interface Generation {
+  readonly token: string;
+  readonly poolId: string;
+  /** Aborts every send of this generation's jobs: the generation can no longer prove it is alive. */
+  readonly fence: AbortController;
+  recover(): Promise<number>;
+  /** Stops the runner (after `fence` aborted: at once), releases what it holds, ends the liveness session. */
+  stop(): Promise<void>;
+}
+
+/** How often the liveness connection is pinged, and how long a ping may take before the worker fences itself. */
+const HEARTBEAT_MS = 1000;
+const HEARTBEAT_TIMEOUT_MS = 5000;
+
+async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions, log: Logger | undefined, onLost: (generation: Generation, reason: string) => void): Promise<Generation> {
   const token = randomBytes(8).toString('hex');
+  const fence = new AbortController();
   const liveness = await deps.pool.connect();
-  liveness.on('error', (error) => log?.error({ err: error }, 'worker liveness connection lost'));
+  let lost: ((reason: string) => void) | undefined;
+  let pendingLoss: string | undefined;
+  const loseLiveness = (reason: string) => (lost ? lost(reason) : (pendingLoss ??= reason));
+  liveness.on('error', (error) => loseLiveness(`liveness connection error: ${error.message}`));
+  liveness.on('end', () => loseLiveness('liveness connection ended'));
   await liveness.query('select pg_advisory_lock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]);
 
   // The pool id is only known once graphile-worker creates the pool (synchronously, before any job is
@@ -128,7 +141,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 1000,
       gracefulShutdownAbortTimeout: options.shutdownTimeoutMs ?? 10_000,
-      taskList: taskList(deps),
+      taskList: taskList(deps, { fence: fence.signal }),
       // No cron: without this graphile-worker looks for a `crontab` file in the working directory.
       parsedCronItems: parseCronItems([]),
       logger: graphileLogger(log),
@@ -138,7 +151,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
     await registered;
   } catch (error) {
     await runner?.stop().catch(() => {});
-    liveness.release();
+    liveness.release(true);
     throw error;
   }
   const started = runner;
@@ -148,22 +161,107 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
   await sweep();
   const timer = setInterval(sweep, options.recoveryIntervalMs ?? 30_000);
   timer.unref();
-  log?.info({ poolId, pid: process.pid, concurrency: options.concurrency ?? 4, messaging: deps.messaging.provider }, 'automation worker running');
+  // The advisory lock lives as long as this session: a ping that fails or hangs means others may take it
+  // (and this worker's jobs) at any moment, so the worker fences itself before they can.
+  let pinging = false;
+  const heartbeat = setInterval(() => {
+    if (pinging) return;
+    pinging = true;
+    let timeout: NodeJS.Timeout | undefined;
+    Promise.race([
+      liveness.query('select 1'),
+      new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${HEARTBEAT_TIMEOUT_MS} ms`)), HEARTBEAT_TIMEOUT_MS))),
+    ])
+      .catch((error: unknown) => loseLiveness(`liveness ping failed: ${(error as Error).message}`))
+      .finally(() => {
+        clearTimeout(timeout);
+        pinging = false;
+      });
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
 
   let stopped: Promise<void> | undefined;
-  return {
+  let broken = false;
+  let finished = false;
+  const generation: Generation = {
     token,
     poolId,
+    fence,
     recover,
     stop: () =>
       (stopped ??= (async () => {
+        finished = true;
         clearInterval(timer);
+        clearInterval(heartbeat);
         await started.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
         await releaseOwnJobs(deps.db, poolId, log);
         await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
-        await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
+        if (!broken) await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
         liveness.removeAllListeners('error');
-        liveness.release();
+        liveness.removeAllListeners('end');
+        liveness.on('error', () => {});
+        liveness.release(broken || undefined);
+      })()),
+  };
+  lost = (reason) => {
+    if (broken || finished) return;
+    broken = true;
+    fence.abort(new Error(`worker lost its database liveness (${reason})`));
+    onLost(generation, reason);
+  };
+  if (pendingLoss) lost(pendingLoss);
+  return generation;
+}
+
+/**
+ * Starts this process's job runner (graphile-worker, `concurrency` jobs at once) and registers it for
+ * liveness (see {@link recoverDeadWorkers}). The workers of all processes share the queue
+ * (graphile-worker locks each job with SKIP LOCKED), so any number may run.
+ *
+ * Fencing: a worker whose liveness session is gone (its connection dropped, or a ping failed or hung) can
+ * no longer prove it is alive, and others may release its jobs at any moment. It aborts every in-flight
+ * send at once (the job's AbortSignal), stops that runner, and starts again with a new liveness session.
+ * Independently, every send first records its intent in `outbound_messages` only while its pool still
+ * holds the job, so a reclaimed job is never sent twice.
+ */
+export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions = {}): Promise<RunningWorker> {
+  await migrateJobQueue(deps.pool);
+  const log = deps.log?.child({ component: 'worker' });
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+  const onLost = (lostGeneration: Generation, reason: string) => {
+    log?.error({ poolId: lostGeneration.poolId, reason }, 'worker lost its database liveness: in-flight sends aborted; restarting the runner');
+    restarting = (async () => {
+      await lostGeneration.stop();
+      for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
+        try {
+          current = await startGeneration(deps, options, log, onLost);
+          log?.info({ poolId: current.poolId }, 'automation worker running again');
+          return;
+        } catch (error) {
+          log?.error({ err: error }, `worker could not restart; retrying in ${delay} ms`);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })();
+  };
+  let current = await startGeneration(deps, options, log, onLost);
+  log?.info({ poolId: current.poolId, pid: process.pid, concurrency: options.concurrency ?? 4, messaging: deps.messaging.provider }, 'automation worker running');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    get token() {
+      return current.token;
+    },
+    get poolId() {
+      return current.poolId;
+    },
+    recover: () => current.recover(),
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        await restarting;
+        await current.stop();
       })()),
   };
 }

@@ -7,6 +7,8 @@ import * as m003 from './migrations/003_read_models.ts';
 import * as m004 from './migrations/004_leads.ts';
 import * as m005 from './migrations/005_automation.ts';
 import * as m010 from './migrations/010_idempotency_keys.ts';
+import * as m011 from './migrations/011_claims_and_seeds.ts';
+import * as m012 from './migrations/012_send_intents.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '004_leads': m004,
   '005_automation': m005,
   '010_idempotency_keys': m010,
+  '011_claims_and_seeds': m011,
+  '012_send_intents': m012,
 };
 
 /** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */

@@ -30,6 +30,8 @@ export interface ProjectionCheckpointsTable {
   prepare_position: string | null;
   events_handled: ColumnType<string, string | number | undefined, string | number>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** Set the position to the store's head when a process first opens the store (migration 011). */
+  seed_at_head: Generated<boolean>;
 }
 
 /** Row of `orgs`. */
@@ -123,7 +125,8 @@ export interface LeadTimelineTable {
 /** Row of `outbound_messages`: every text the automation sent (one per job key), whatever the adapter. */
 export interface OutboundMessagesTable {
   job_key: string;
-  message_id: string;
+  /** Null while `sending`. */
+  message_id: string | null;
   org_id: string;
   provider: string;
   kind: string;
@@ -132,9 +135,14 @@ export interface OutboundMessagesTable {
   body: string;
   /** Stream the message is about (`booking-<id>`, `lead-<id>`). */
   subject: string;
-  sent_at: Date | string;
+  sent_at: Date | string | null;
   created_at: Generated<Date>;
   requests: Generated<number>;
+  /** `sending`: intent recorded, outcome not (yet) known; `sent`: the provider accepted it. */
+  state: Generated<'sending' | 'sent'>;
+  /** The graphile-worker job and pool that recorded the intent (fencing). */
+  job_id: string | null;
+  holder: string | null;
 }
 
 /** Row of `automation_workers`: a graphile-worker pool and the worker process (liveness token) it runs in. */
@@ -144,6 +152,30 @@ export interface AutomationWorkersTable {
   pid: number;
   host: string;
   started_at: Generated<Date>;
+}
+
+/** Row of `org_phone_claims`: the one org a business number routes to (claimed atomically). */
+export interface OrgPhoneClaimsTable {
+  phone: string;
+  org_id: string;
+  /** The org the number was moved away from with --move-phone, until that org recorded the move. */
+  moved_from: string | null;
+  claimed_at: Generated<Date>;
+}
+
+/** A Stripe subscription event kept until its customer is linked to an org. */
+export interface PendingStripeEvent {
+  readonly eventId: string;
+  readonly created: string;
+  readonly status: string;
+}
+
+/** Row of `stripe_customer_links`: the org a Stripe customer belongs to, and events waiting for the link. */
+export interface StripeCustomerLinksTable {
+  customer_id: string;
+  org_id: string | null;
+  pending: ColumnType<PendingStripeEvent[], string | undefined, string>;
+  updated_at: Generated<Date>;
 }
 
 /** The database as kysely sees it. */
@@ -160,4 +192,6 @@ export interface Database {
   projection_checkpoints: ProjectionCheckpointsTable;
   outbound_messages: OutboundMessagesTable;
   automation_workers: AutomationWorkersTable;
+  org_phone_claims: OrgPhoneClaimsTable;
+  stripe_customer_links: StripeCustomerLinksTable;
 }

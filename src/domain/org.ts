@@ -61,11 +61,17 @@ export interface Org {
 
 export type OrgState = Org | null;
 
-export type OrgEvent = EventOf<'OrgCreated' | 'OrgPhoneAdded' | 'OrgSettingsChanged' | 'OrgStripeCustomerLinked' | 'OrgBillingStatusChanged' | 'MemberAdded'>;
+export type OrgEvent = EventOf<'OrgCreated' | 'OrgPhoneAdded' | 'OrgPhoneRemoved' | 'OrgSettingsChanged' | 'OrgStripeCustomerLinked' | 'OrgBillingStatusChanged' | 'MemberAdded'>;
 
 export type OrgCommand =
   | { type: 'CreateOrg'; now: string; data: { orgId: string; name: string; timezone: string; phones: string[] } }
-  | { type: 'ConfigureOrg'; now: string; data: { orgId: string; changes: z.output<typeof orgSettingsPatch>; addPhones?: string[] } }
+  | {
+      type: 'ConfigureOrg';
+      now: string;
+      /** `movedFrom`: phone → the org it is being moved away from. */
+      data: { orgId: string; changes: z.output<typeof orgSettingsPatch>; addPhones?: string[]; movedFrom?: Record<string, string> };
+    }
+  | { type: 'ReleasePhone'; now: string; data: { orgId: string; phone: string; movedTo: string } }
   | { type: 'LinkStripeCustomer'; now: string; data: { orgId: string; stripeCustomerId: string } }
   | { type: 'ChangeBillingStatus'; now: string; data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string } }
   | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } };
@@ -78,10 +84,10 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
   if (!state) throw new NotFoundError('org not found');
   switch (command.type) {
     case 'ConfigureOrg': {
-      const { orgId, changes, addPhones = [] } = command.data;
+      const { orgId, changes, addPhones = [], movedFrom = {} } = command.data;
       const events: OrgEvent[] = [...new Set(addPhones)]
         .filter((phone) => !state.phones.includes(phone))
-        .map((phone) => ({ type: 'OrgPhoneAdded' as const, data: { orgId, phone } }));
+        .map((phone) => ({ type: 'OrgPhoneAdded' as const, data: { orgId, phone, ...(movedFrom[phone] && { movedFrom: movedFrom[phone] }) } }));
       const effective = Object.fromEntries(
         Object.entries(changes).filter(([key, value]) => {
           if (value === undefined) return false;
@@ -92,6 +98,9 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       if (Object.keys(effective).length) events.push({ type: 'OrgSettingsChanged', data: { orgId, changes: effective } });
       return events;
     }
+    case 'ReleasePhone':
+      if (!state.phones.includes(command.data.phone)) return [];
+      return [{ type: 'OrgPhoneRemoved', data: command.data }];
     case 'LinkStripeCustomer':
       if (state.stripeCustomerId === command.data.stripeCustomerId) return [];
       return [{ type: 'OrgStripeCustomerLinked', data: command.data }];
@@ -127,6 +136,8 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
   switch (event.type) {
     case 'OrgPhoneAdded':
       return { ...next, phones: [...state.phones, event.data.phone] };
+    case 'OrgPhoneRemoved':
+      return { ...next, phones: state.phones.filter((phone) => phone !== event.data.phone) };
     case 'OrgSettingsChanged': {
       const { timezone, ...settings } = event.data.changes;
       const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));

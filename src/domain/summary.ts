@@ -50,7 +50,9 @@ export function summarize(event: DomainEvent): string {
     case 'OrgCreated':
       return `org "${event.data.name}" created (${event.data.timezone})`;
     case 'OrgPhoneAdded':
-      return `business number ${event.data.phone} added`;
+      return `business number ${event.data.phone} added${event.data.movedFrom ? ` (moved from org ${event.data.movedFrom})` : ''}`;
+    case 'OrgPhoneRemoved':
+      return `business number ${event.data.phone} moved to org ${event.data.movedTo}`;
     case 'OrgSettingsChanged':
       return `settings changed: ${Object.keys(event.data.changes).join(', ')}`;
     case 'OrgStripeCustomerLinked':

@@ -104,11 +104,11 @@ t.test('a subscription whose metadata names the org links it when the customer i
   t.same(await billing(orgId), { status: 'trialing', customer });
 });
 
-t.test('an event for a customer no org is linked to is acknowledged and records nothing', async (t) => {
+t.test('an event for a customer no org is linked to is acknowledged, held until a checkout links it, and records no event', async (t) => {
   const before = await eventCount(database);
   const res = await postStripe(app, subscriptionEvent({ customer: customerId(), status: 'canceled', metadata: { orgId: '00000000-0000-4000-8000-000000000000' } }));
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { received: true, ignored: 'unknown_customer' });
+  t.same(res.json(), { received: true, result: 'held_until_customer_linked' });
   const other = await postStripe(app, { ...subscriptionEvent({ customer: customerId(), status: 'active' }), type: 'invoice.paid' });
   t.same(other.json(), { received: true, ignored: 'event_type_not_used' });
   t.equal(await eventCount(database), before);

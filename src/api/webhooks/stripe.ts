@@ -2,11 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import { applyStripeBilling } from '../../commands/billing.ts';
-import { loadOrg } from '../../commands/orgs.ts';
-import { NotFoundError } from '../../domain/errors.ts';
+import { forgetHeld, routeStripeEvent } from '../../commands/stripe-links.ts';
+import { orgIdByStripeCustomer } from '../../queries/settings.ts';
 import { billingStatus } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
-import { orgIdByStripeCustomer } from '../../queries/settings.ts';
 import { depsOf } from '../caller.ts';
 import { problems } from '../problem.ts';
 import { setConsistencyToken } from '../consistency.ts';
@@ -71,25 +70,6 @@ function verifiedEvent(request: FastifyRequest): unknown {
 
 const customerIdOf = (object: StripeObject) => (typeof object.customer === 'string' ? object.customer : (object.customer?.id ?? undefined));
 
-/**
- * The org of a Stripe object: the one its customer is linked to, else the org its metadata
- * (`orgId`) or checkout `client_reference_id` names, if that org exists.
- */
-async function routeOrg(request: FastifyRequest, object: StripeObject, customerId: string | undefined): Promise<string | undefined> {
-  if (customerId) {
-    const linked = await orgIdByStripeCustomer(request.server.services.db, customerId);
-    if (linked) return linked;
-  }
-  const hint = object.metadata?.orgId ?? object.metadata?.callsnare_org_id ?? object.client_reference_id ?? undefined;
-  if (!hint || !uuid.safeParse(hint).success) return undefined;
-  try {
-    return (await loadOrg(depsOf(request), hint)).id;
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-}
-
 /** `/webhooks/stripe`: raw JSON body, signed; subscription events set the org's billing status. */
 export async function stripeWebhooks(app: FastifyInstance): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -109,18 +89,44 @@ export async function stripeWebhooks(app: FastifyInstance): Promise<void> {
       return { received: true, ignored: 'event_type_not_used' };
     }
     if (!status && !customerId) return { received: true, ignored: 'no_customer' };
-    const orgId = await routeOrg(request, object, customerId);
-    if (!orgId) {
+    const hint = object.metadata?.orgId ?? object.metadata?.callsnare_org_id ?? object.client_reference_id ?? undefined;
+    const created = new Date(event.created * 1000).toISOString();
+    const legacy = customerId ? await orgIdByStripeCustomer(request.server.services.db, customerId) : undefined;
+    const route = await routeStripeEvent(request.server.services, {
+      ...(customerId && { customerId }),
+      ...(hint && uuid.safeParse(hint).success && { hintOrgId: hint }),
+      ...(legacy && { legacyOrgId: legacy }),
+      ...(status && { hold: { eventId: event.id, created, status } }),
+    });
+    if ('held' in route) {
+      // Kept on the customer's row: applied to the org as soon as a checkout links the customer.
+      request.log.info({ stripeEventId: event.id, customerId }, 'Stripe event for a customer not linked yet; held until the link');
+      return { received: true, result: 'held_until_customer_linked' };
+    }
+    if ('unknown' in route) {
       request.log.warn({ stripeEventId: event.id, customerId }, 'Stripe event for a customer no org is linked to; ignored');
       return { received: true, ignored: 'unknown_customer' };
     }
-    const outcome = await applyStripeBilling(depsOf(request), providerCaller(request, orgId, 'stripe', event.id), {
+    const deps = depsOf(request);
+    // Events that arrived before the link, oldest first (an older one never undoes a newer one).
+    const held = [...route.pending].filter((p) => p.eventId !== event.id).sort((a, b) => a.created.localeCompare(b.created));
+    let position = null;
+    for (const earlier of held) {
+      ({ position } = await applyStripeBilling(deps, providerCaller(request, route.orgId, 'stripe', earlier.eventId), {
+        eventId: earlier.eventId,
+        created: earlier.created,
+        ...(customerId && { customerId }),
+        status: billingStatus.parse(earlier.status),
+      }));
+    }
+    const outcome = await applyStripeBilling(deps, providerCaller(request, route.orgId, 'stripe', event.id), {
       eventId: event.id,
-      created: new Date(event.created * 1000).toISOString(),
+      created,
       ...(customerId && { customerId }),
       ...(status && { status }),
     });
-    setConsistencyToken(reply, outcome.position);
+    if (customerId) await forgetHeld(request.server.services.db, customerId, route.pending.map((p) => p.eventId));
+    setConsistencyToken(reply, outcome.position ?? position);
     return { received: true, result: outcome.result };
   });
 }

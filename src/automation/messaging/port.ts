@@ -24,10 +24,24 @@ export interface SentMessage {
   readonly duplicate: boolean;
 }
 
+/**
+ * The job a send runs under and the worker pool holding it (graphile-worker's `locked_by`). A send with a
+ * lease is made only if, when its intent is recorded, that pool still holds that job (fencing).
+ */
+export interface SendLease {
+  readonly jobId: string;
+  readonly holder: string;
+}
+
 /** The messaging port: `log` (default) and `twilio` adapters implement it. */
 export interface Messaging {
   readonly provider: 'log' | 'twilio';
-  send(message: OutboundMessage, options?: { signal?: AbortSignal }): Promise<SentMessage>;
+  send(message: OutboundMessage, options?: { signal?: AbortSignal; lease?: SendLease }): Promise<SentMessage>;
+}
+
+/** This worker no longer holds the job (its lease was lost and the job reclaimed): nothing was sent. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
 }
 
 /** The provider refused the message for good (a 4xx other than 429): retrying cannot help. */
@@ -42,6 +56,14 @@ export class PermanentMessagingError extends Error {
   }
 }
 
+/**
+ * An earlier send of this message recorded its intent and never its outcome (its worker lost the lease
+ * mid-send): the customer may have it. It is not sent again; the job records the failure for operators.
+ */
+export class DeliveryUnknownError extends PermanentMessagingError {
+  override name = 'DeliveryUnknownError';
+}
+
 /** The provider could not take the message now (429, 5xx, network): the job is retried later. */
 export class TransientMessagingError extends Error {
   override name = 'TransientMessagingError';
@@ -49,6 +71,8 @@ export class TransientMessagingError extends Error {
     message: string,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    /** The provider certainly did not take it (it answered an error, or no connection was made). */
+    readonly notSent = status !== undefined,
   ) {
     super(message);
   }

@@ -91,13 +91,22 @@ export class TwilioClient {
       } catch (caught) {
         if (caught instanceof PermanentMessagingError) throw caught;
         if (signal?.aborted) throw caught;
-        error = caught instanceof TransientMessagingError ? caught : new TransientMessagingError(`Twilio request failed: ${(caught as Error).message}`);
+        error =
+          caught instanceof TransientMessagingError
+            ? caught
+            : new TransientMessagingError(`Twilio request failed: ${(caught as Error).message}`, undefined, undefined, neverConnected(caught));
       }
       if (attempt >= attempts) throw error;
       await sleep(Math.min(error.retryAfterMs ?? backoff, maxDelay), signal);
       backoff *= 2;
     }
   }
+}
+
+/** A fetch error from which Twilio cannot have received the request (no connection was made). */
+function neverConnected(error: unknown): boolean {
+  const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {
@@ -110,21 +119,30 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 }
 
 /**
- * The Twilio adapter. Looks the job key up in `outbound_messages` first (a retried job after a
- * successful send returns that message), sends, then records the SID there too, so operators see
- * every text in one place and delivery reports (message-status webhook) find the message.
+ * The Twilio adapter. Records the intent in `outbound_messages` first, fenced by the job's lease (see
+ * {@link OutboundLedger}): a key already sent returns that message, a key whose earlier send has an
+ * unknown outcome is not sent again. Then it sends and records the SID, so operators see every text in
+ * one place and delivery reports (message-status webhook) find the message. When Twilio certainly did
+ * not take the text (it answered an error, or no connection was made) the intent is withdrawn for a retry.
  */
 export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date; log?: Logger; client: TwilioClient }): Messaging {
   const ledger = new OutboundLedger(deps.db);
   return {
     provider: 'twilio',
     async send(message, options = {}) {
-      const already = await ledger.find(message.key);
-      if (already) return already;
       if (!message.from) throw new PermanentMessagingError('the org has no business phone number to send from');
-      const sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
+      const claimed = await ledger.claim(message, 'twilio', options.lease);
+      if ('existing' in claimed) return claimed.existing;
+      let sent: TwilioMessage;
+      try {
+        sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
+      } catch (error) {
+        const notSent = (error instanceof PermanentMessagingError && error.status !== undefined) || (error instanceof TransientMessagingError && error.notSent);
+        if (notSent) await ledger.abandon(message.key);
+        throw error;
+      }
       deps.log?.info({ messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId }, 'text sent through Twilio');
-      return ledger.record(message, 'twilio', sent.sid, deps.clock().toISOString());
+      return ledger.complete(message.key, sent.sid, deps.clock().toISOString());
     },
   };
 }

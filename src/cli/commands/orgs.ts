@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { configureOrg, createOrg, loadOrg } from '../../commands/orgs.ts';
+import { PhoneClaimedError } from '../../commands/phone-claims.ts';
 import { settingsOf } from '../../domain/org.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { blackoutDate, businessHours, e164, plannedAction, quietHours, timeZone, uuid, WEEKDAYS } from '../../domain/values.ts';
@@ -21,15 +22,16 @@ export function registerOrgCommands(program: Command): void {
     .description('create an organization')
     .requiredOption('--name <name>', 'business name')
     .option('--timezone <tz>', 'IANA time zone', 'America/Chicago')
-    .option('--phone <e164>', 'business number provider webhooks are routed by (repeatable)', collect)
+    .option('--phone <e164>', 'business number provider webhooks are routed by (repeatable); refused if another org has it', collect)
+    .option('--move-phone', 'move a --phone number another org has to this one (recorded on both orgs)')
     .option('--json', 'machine output')
-    .action(async (opts: { name: string; timezone: string; phone?: string[]; json?: boolean }) => {
+    .action(async (opts: { name: string; timezone: string; phone?: string[]; movePhone?: boolean; json?: boolean }) => {
       const name = parseOption('--name', z.string().trim().min(1, 'must not be empty').max(200), opts.name);
       const timezone = parseOption('--timezone', timeZone, opts.timezone);
       const phones = (opts.phone ?? []).map((p) => parseOption('--phone', e164, p));
       await withServices(async (services) => {
         const orgId = randomUUID();
-        const { position } = await createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones });
+        const { position } = await refusingClaimedPhones(() => createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones, movePhones: !!opts.movePhone }));
         await catchUp(services, orgsProjection, { until: position });
         emit(!!opts.json, { orgId, name, timezone, phones }, `created org ${orgId} (${name}, ${timezone})`);
       });
@@ -45,7 +47,8 @@ export function registerOrgCommands(program: Command): void {
     .option('--text-back-template <text>', 'text-back message; {{business}} is replaced by the org name')
     .option('--quiet-hours <HH:MM-HH:MM|off>', 'no messages in this local time range (deferred, never dropped)')
     .option('--timezone <tz>', 'IANA time zone')
-    .option('--phone <e164>', 'add a business number (repeatable)', collect)
+    .option('--phone <e164>', 'add a business number (repeatable); refused if another org has it', collect)
+    .option('--move-phone', 'move a --phone number another org has to this one (recorded on both orgs)')
     .option('--business-hours <spec>', 'opening hours, e.g. "mon-fri=08:00-17:00;sat=09:00-12:00" (days not named are closed)')
     .option('--crew-capacity <n>', 'visits the crew can take per arrival window')
     .option('--blackout <date[=reason]>', 'a closed day, e.g. 2026-12-25=Christmas (repeatable; replaces the list; "none" clears it)', collect)
@@ -95,7 +98,7 @@ export function registerOrgCommands(program: Command): void {
             const current = settingsOf(await loadOrg(services, orgId)).enabledActions;
             changes.enabledActions = [...new Set([...current, ...enable])].filter((a) => !disable.includes(a));
           }
-          const { org, position } = await configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones });
+          const { org, position } = await refusingClaimedPhones(() => configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones, movePhones: opts.movePhone === true }));
           await catchUp(services, orgsProjection, { until: position });
           emit(!!opts.json, { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones }, () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`);
         } catch (error) {
@@ -104,6 +107,18 @@ export function registerOrgCommands(program: Command): void {
         }
       });
     });
+}
+
+/** A number another org has becomes one line naming that org and the way to move it. */
+async function refusingClaimedPhones<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof PhoneClaimedError) {
+      throw new CliError(`--phone ${error.phone} already belongs to org ${error.ownerOrgId}; pass --move-phone to move it to this org`);
+    }
+    throw error;
+  }
 }
 
 /** Parses "mon-fri=08:00-17:00;sat=09:00-12:00" (or "closed") into business hours. */

@@ -8,6 +8,8 @@ import { createLogger } from '../../logger.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
 import { runProjector } from '../../projections/runner.ts';
 import { configOrExit } from '../context.ts';
+import { CliError } from '../output.ts';
+import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
 
 interface RunOptions {
   readonly http: boolean;
@@ -53,6 +55,13 @@ export async function runProcess(options: RunOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   services = await openServices(config, log, { migrate: options.migrate, beforeDatabaseStop: drain });
+  if (services.store.kind === 'postgres') {
+    const restored = await positionsAheadOfServer(services.db);
+    if (restored) {
+      await services.close();
+      throw new CliError(restored);
+    }
+  }
   if (options.projector) {
     for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
     // Bookings move their leads to Booked: a reactor that runs beside the projectors.

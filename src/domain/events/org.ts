@@ -30,7 +30,10 @@ export const orgSettingsPatch = z
 /** Org stream events, version 1 each. */
 export const orgEvents = {
   OrgCreated: z.object({ orgId: uuid, name: z.string().trim().min(1).max(200), timezone: timeZone, phones: z.array(e164).max(20) }).strict(),
-  OrgPhoneAdded: z.object({ orgId: uuid, phone: e164 }).strict(),
+  /** `movedFrom`: the org the number was moved away from (`--move-phone`). */
+  OrgPhoneAdded: z.object({ orgId: uuid, phone: e164, movedFrom: uuid.optional() }).strict(),
+  /** The number now belongs to `movedTo` (moved explicitly by an operator). */
+  OrgPhoneRemoved: z.object({ orgId: uuid, phone: e164, movedTo: uuid }).strict(),
   OrgSettingsChanged: z.object({ orgId: uuid, changes: orgSettingsPatch }).strict(),
   OrgStripeCustomerLinked: z.object({ orgId: uuid, stripeCustomerId: z.string().min(1).max(100) }).strict(),
   OrgBillingStatusChanged: z

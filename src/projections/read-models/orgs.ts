@@ -12,14 +12,16 @@ export const orgsProjection: Projection = {
     const ids = [...new Set(events.map((e) => (e.data as { orgId: string }).orgId))];
     const rows = await q.selectFrom('orgs').select(['id', 'state']).where('id', 'in', ids).execute();
     const states = new Map<string, OrgState>(rows.map((r) => [r.id, r.state as Org]));
-    const phones: { phone: string; org_id: string }[] = [];
+    // The last claim or release of each number in this batch decides its row.
+    const phones = new Map<string, string | null>();
     const updatedAt = new Map<string, string>();
     for (const event of events as RecordedEvent<OrgEvent>[]) {
       const id = event.data.orgId;
       states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
       updatedAt.set(id, event.metadata.occurredAt);
-      if (event.type === 'OrgCreated') phones.push(...event.data.phones.map((phone) => ({ phone, org_id: id })));
-      if (event.type === 'OrgPhoneAdded') phones.push({ phone: event.data.phone, org_id: id });
+      if (event.type === 'OrgCreated') for (const phone of event.data.phones) phones.set(phone, id);
+      if (event.type === 'OrgPhoneAdded') phones.set(event.data.phone, id);
+      if (event.type === 'OrgPhoneRemoved' && phones.get(event.data.phone) !== event.data.movedTo) phones.set(event.data.phone, null);
     }
     const values = [...states.values()]
       .filter((o): o is Org => o !== null)
@@ -51,8 +53,13 @@ export const orgsProjection: Projection = {
         )
         .execute();
     }
-    // A number moves to the org that claimed it last.
-    const latest = [...new Map(phones.map((p) => [p.phone, p])).values()];
+    // A number moves to the org that claimed it last; a released one leaves its org (unless claimed since).
+    const latest = [...phones].filter(([, org]) => org !== null).map(([phone, org]) => ({ phone, org_id: org! }));
+    for (const [phone, org] of phones) {
+      if (org !== null) continue;
+      const released = events.filter((e) => e.type === 'OrgPhoneRemoved' && (e.data as { phone: string }).phone === phone).at(-1)!;
+      await q.deleteFrom('org_phones').where('phone', '=', phone).where('org_id', '=', (released.data as { orgId: string }).orgId).execute();
+    }
     if (latest.length) {
       await q.insertInto('org_phones').values(latest).onConflict((c) => c.column('phone').doUpdateSet((eb) => ({ org_id: eb.ref('excluded.org_id') }))).execute();
     }
