@@ -9,7 +9,7 @@ import type { Services } from '../app.ts';
 import { migrateJobQueue } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 import { createMessaging } from './messaging/index.ts';
-import type { Messaging } from './messaging/port.ts';
+import { LeaseLostError, type Messaging } from './messaging/port.ts';
 import { runProcessManager } from './process-manager-runner.ts';
 import { type TaskDeps, taskList } from './tasks.ts';
 
@@ -206,7 +206,7 @@ async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, opti
   lost = (reason) => {
     if (broken || finished) return;
     broken = true;
-    fence.abort(new Error(`worker lost its database liveness (${reason})`));
+    fence.abort(new LeaseLostError(`worker lost its database liveness (${reason})`));
     onLost(generation, reason);
   };
   if (pendingLoss) lost(pendingLoss);

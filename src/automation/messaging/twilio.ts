@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema.ts';
 import { OutboundLedger } from './ledger.ts';
-import { type Messaging, PermanentMessagingError, TransientMessagingError } from './port.ts';
+import { LeaseLostError, type Messaging, PermanentMessagingError, TransientMessagingError } from './port.ts';
 
 /** Settings of the Twilio Messages REST client. */
 export interface TwilioClientOptions {
@@ -138,7 +138,10 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
         sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
       } catch (error) {
         const notSent = (error instanceof PermanentMessagingError && error.status !== undefined) || (error instanceof TransientMessagingError && error.notSent);
-        if (notSent) await ledger.abandon(message.key);
+        // Aborted at shutdown (the worker still holds the job): released for a retry, as before. Aborted by
+        // the fence (the job may be someone else's now): the intent stays, the outcome is unknown.
+        const shutdown = options.signal?.aborted && !(options.signal.reason instanceof LeaseLostError);
+        if (notSent || shutdown) await ledger.abandon(message.key);
         throw error;
       }
       deps.log?.info({ messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId }, 'text sent through Twilio');
