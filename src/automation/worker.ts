@@ -111,7 +111,7 @@ interface Generation {
 
 /** How often the liveness connection is pinged, and how long a ping may take before the worker fences itself. */
 const HEARTBEAT_MS = 1000;
-const HEARTBEAT_TIMEOUT_MS = 5000;
+const HEARTBEAT_TIMEOUT_MS = 15_000;
 
 async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions, log: Logger | undefined, onLost: (generation: Generation, reason: string) => void): Promise<Generation> {
   const token = randomBytes(8).toString('hex');

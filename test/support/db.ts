@@ -88,8 +88,14 @@ export async function testDatabase(t: Teardown, options: { migrate?: boolean } =
   u.pathname = `/${name}`;
   const url = u.toString();
   const { db, pool } = createDb({ url, max: 20, applicationName: 'callsnare-test' });
+  // The shared embedded server stops after 15 s without a client; a file waiting on spawned processes
+  // (slow to start on a loaded machine) while its pool has closed its idle connections must not look idle.
+  const keeper = new pg.Client({ connectionString: url, application_name: 'callsnare-test-keeper' });
+  keeper.on('error', () => {});
+  await keeper.connect();
   if (options.migrate !== false) await migrateToLatest(db);
   t.teardown(async () => {
+    await keeper.end().catch(() => {});
     await db.destroy();
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
