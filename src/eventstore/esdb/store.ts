@@ -95,6 +95,8 @@ class SubscriptionDroppedError extends Error {
  *   same ids at an allowed place are a duplicate (nothing written), anything else reusing it a conflict.
  *   That scan reads the whole stream when the id is not there, so appends cost O(stream length): fine
  *   for the short aggregate streams of DESIGN.md, not for huge streams.
+ * - An append with a `claim` first writes the claim stream of (org, key) with `no_stream` (or finds its own
+ *   claim there), then appends; claim streams are bookkeeping that reads, subscriptions and the head skip.
  * - Positions are the $all commit/prepare positions of the events as reads and subscriptions see them.
  * - `readAll` filters client-side (the 6.x client sends no filter with `readAll`); `subscribe` filters
  *   server-side (stream prefixes, else event types, else excluding system events) and completes the
