@@ -6,6 +6,7 @@ import * as m002 from './migrations/002_projections.ts';
 import * as m003 from './migrations/003_read_models.ts';
 import * as m004 from './migrations/004_leads.ts';
 import * as m005 from './migrations/005_automation.ts';
+import * as m006 from './migrations/006_inbox.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '003_read_models': m003,
   '004_leads': m004,
   '005_automation': m005,
+  '006_inbox': m006,
 };
 
 /** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */

@@ -21,9 +21,10 @@ export function requireRole(allowed: readonly MemberRole[]) {
   };
 }
 
-/** Catalog entries of the internal API (CONTRACT §6: 4 live internal actions). */
+/** Catalog entries of the internal API (CONTRACT §6 counts the live internal actions). */
 export const ACTIONS = {
   readLeads: { name: 'read_leads', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
+  markLeadRead: { name: 'mark_lead_read', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   moveLeadStatus: { name: 'move_lead_status', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   readAuditEvents: { name: 'read_audit_events', status: 'live_internal', permissions: ROLES.audit, idempotency: 'safe' },
   orgSettings: { name: 'org_settings', status: 'live_internal', permissions: ROLES.settings, idempotency: 'idempotent' },

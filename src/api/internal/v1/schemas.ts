@@ -10,8 +10,10 @@ export const listLeadsQuery = z
   .object({
     status: z
       .string()
-      .regex(/^(active|booked|won|lost)(,(active|booked|won|lost))*$/, 'must be active, booked, won or lost, comma-separated')
+      .regex(/^(active|booked|won|lost|all)(,(active|booked|won|lost|all))*$/, 'must be active, booked, won, lost or all, comma-separated')
       .optional(),
+    q: z.string().trim().min(1, 'must not be empty').max(100).optional().describe('part of the caller\'s phone number or of the customer name'),
+    order: z.enum(['newest', 'waiting']).default('newest'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().min(1).max(500).optional(),
   })
