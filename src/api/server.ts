@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
@@ -10,6 +11,7 @@ import { requestContextPlugin } from './plugins/request-context.ts';
 import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
 import { webhooks } from './webhooks/index.ts';
+import { webApp } from '../web/routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,6 +41,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(errorsPlugin);
   await app.register(idempotencyPlugin);
   await app.register(metricsPlugin);
+  await app.register(fastifyCookie);
   await app.register(privateApiV1, {
     prefix: '/api/private/v1',
     rateLimit: options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 },
@@ -46,6 +49,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(internalApiV1, { prefix: '/api/internal/v1' });
   await app.register(webhooks, { prefix: '/webhooks' });
   await app.register(actionsRoute);
+  await app.register(webApp);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;
 }

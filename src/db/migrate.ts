@@ -7,6 +7,8 @@ import * as m003 from './migrations/003_read_models.ts';
 import * as m004 from './migrations/004_leads.ts';
 import * as m005 from './migrations/005_automation.ts';
 import * as m006 from './migrations/006_inbox.ts';
+import * as m008 from './migrations/008_member_logins.ts';
+import * as m009 from './migrations/009_web_sessions.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '004_leads': m004,
   '005_automation': m005,
   '006_inbox': m006,
+  '008_member_logins': m008,
+  '009_web_sessions': m009,
 };
 
 /** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */
