@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { changeLeadStatus } from '../../../commands/leads.ts';
+import { changeLeadStatus, requestOutboundText } from '../../../commands/leads.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
@@ -9,7 +9,7 @@ import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
-import { changeLeadStatusBody, leadParams, listLeadsQuery } from './schemas.ts';
+import { changeLeadStatusBody, leadParams, listLeadsQuery, sendMessageBody } from './schemas.ts';
 
 const READ_MODELS = ['leads', 'lead_timeline', 'bookings'];
 
@@ -46,6 +46,18 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     if (!(await markLeadRead(request.server.services.db, authOf(request).orgId, request.params.leadId, readerOf(request)))) throw problems.notFound('lead');
     return reply.code(204).send();
   });
+
+  app.post(
+    '/leads/:leadId/messages',
+    { preHandler: allowed, config: { action: ACTIONS.replyByText }, schema: { params: leadParams, body: sendMessageBody } },
+    async (request, reply) => {
+      const { leadId } = request.params;
+      const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, request.body);
+      setConsistencyToken(reply, outcome.position);
+      const { messageId, ...message } = outcome.message;
+      return reply.code(202).send({ id: messageId, leadId, ...message });
+    },
+  );
 
   app.post('/leads/:leadId/status', { preHandler: allowed, config: { action: ACTIONS.moveLeadStatus }, schema: { params: leadParams, body: changeLeadStatusBody } }, async (request, reply) => {
     const { status, reason } = request.body;

@@ -25,6 +25,7 @@ export function requireRole(allowed: readonly MemberRole[]) {
 export const ACTIONS = {
   readLeads: { name: 'read_leads', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
   markLeadRead: { name: 'mark_lead_read', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
+  replyByText: { name: 'reply_by_text', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotency_key' },
   moveLeadStatus: { name: 'move_lead_status', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   readAuditEvents: { name: 'read_audit_events', status: 'live_internal', permissions: ROLES.audit, idempotency: 'safe' },
   orgSettings: { name: 'org_settings', status: 'live_internal', permissions: ROLES.settings, idempotency: 'idempotent' },

@@ -22,6 +22,18 @@ export const listLeadsQuery = z
 /** POST /leads/:leadId/status body. */
 export const changeLeadStatusBody = z.object({ status: leadStatus, reason: z.string().trim().min(1).max(1000).optional() }).strict();
 
+/** POST /leads/:leadId/messages body: the text, and the id the page made for this one click (a repeat sends nothing more). */
+export const sendMessageBody = z
+  .object({
+    body: z.string().trim().min(1, 'must not be empty').max(1600, 'must be at most 1600 characters'),
+    clientMessageId: z
+      .string()
+      .min(8, 'must be at least 8 characters (a UUID per click works)')
+      .max(100)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'must be letters, digits, and . _ : -'),
+  })
+  .strict();
+
 /** GET /audit/events query: `since` inclusive, `until` exclusive (event time). */
 export const auditQuery = z
   .object({
