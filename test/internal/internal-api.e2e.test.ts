@@ -282,6 +282,13 @@ t.test('the action catalog lists the live internal actions with their roles', as
       ['mark_lead_read', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/read']],
       ['reply_by_text', ['owner', 'admin', 'member'], 'idempotency_key', ['POST /api/internal/v1/leads/:leadId/messages']],
       ['move_lead_status', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/status']],
+      [
+        'read_team_bookings',
+        ['owner', 'admin', 'member'],
+        'safe',
+        ['GET /api/internal/v1/availability', 'GET /api/internal/v1/bookings', 'GET /api/internal/v1/bookings/:bookingId'],
+      ],
+      ['write_team_bookings', ['owner', 'admin', 'member'], 'idempotency_key', ['PATCH /api/internal/v1/bookings/:bookingId', 'POST /api/internal/v1/bookings']],
       ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events']],
       ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
     ],

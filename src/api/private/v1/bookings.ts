@@ -15,7 +15,8 @@ const READ_MODELS = ['bookings'];
 
 const errors = { 400: problemResource, 401: problemResource, 403: problemResource, 404: problemResource, 429: problemResource };
 
-function parseIfMatch(header: string | undefined): number | undefined {
+/** Parses If-Match (a version ETag such as "3"; `*` or absent: no precondition). */
+export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!match) {
@@ -26,7 +27,8 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
+/** Sends a booking write: Consistency-Token, ETag, Idempotent-Replayed, the booking. */
+export function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
   setConsistencyToken(reply, outcome.position);
   reply.header('etag', `"${outcome.booking.version}"`);
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
@@ -34,7 +36,7 @@ function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: numbe
 }
 
 /** Runs a keyed write one at a time per (org, key) in this process. */
-function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+export function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
   return key ? request.server.inFlightKeys.run(`${authOf(request).orgId}\n${key}`, fn) : fn();
 }
 
