@@ -162,7 +162,7 @@ t.test('tenancy, roles and bad input on the inbox routes', async (t) => {
   }
   const listB = await get(`${API}/leads?status=all&limit=200`, memberB.token);
   t.notOk(listB.data.some((l: Json) => l.id === leadId));
-  for (const [query, path] of [['order=oldest', 'querystring.order'], ['status=all,open', 'querystring.status'], ['q=', 'querystring.q'], [`q=${'x'.repeat(101)}`, 'querystring.q']]) {
+  for (const [query, path] of [['order=oldest', 'querystring.order'], ['status=all,open', 'querystring.status'], ['q=', 'querystring.q'], [`q=${'x'.repeat(101)}`, 'querystring.q']] as const) {
     const res = await app.inject({ method: 'GET', url: `${API}/leads?${query}`, headers: bearer(member.token) });
     t.equal(res.statusCode, 400, query);
     t.match(res.json(), { code: 'validation_failed', errors: [{ path }] });

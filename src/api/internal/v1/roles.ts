@@ -30,5 +30,9 @@ export const ACTIONS = {
   readBookings: { name: 'read_team_bookings', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
   writeBookings: { name: 'write_team_bookings', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotency_key' },
   readAuditEvents: { name: 'read_audit_events', status: 'live_internal', permissions: ROLES.audit, idempotency: 'safe' },
+  manageMembers: { name: 'manage_members', status: 'live_internal', permissions: ROLES.settings, idempotency: 'idempotent' },
+  inviteMember: { name: 'invite_member', status: 'live_internal', permissions: ROLES.settings, idempotency: 'none' },
+  manageTokens: { name: 'manage_integration_tokens', status: 'live_internal', permissions: ROLES.settings, idempotency: 'idempotent' },
+  issueToken: { name: 'issue_integration_token', status: 'live_internal', permissions: ROLES.settings, idempotency: 'none' },
   orgSettings: { name: 'org_settings', status: 'live_internal', permissions: ROLES.settings, idempotency: 'idempotent' },
 } as const satisfies Record<string, ActionMeta>;

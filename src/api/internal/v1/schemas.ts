@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { leadStatus } from '../../../domain/events/lead.ts';
-import { orgSettingsPatch } from '../../../domain/events/org.ts';
+import { scope } from '../../../domain/events/credential.ts';
+import { memberRole, orgSettingsPatch } from '../../../domain/events/org.ts';
 import { instant } from '../../../domain/values.ts';
 
 export const leadParams = z.object({ leadId: z.uuid() }).strict();
@@ -51,5 +52,27 @@ export const auditQuery = z
     if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
   });
 
-/** PUT /settings body: the settings to change; omitted ones stay as they are. */
-export const settingsBody = orgSettingsPatch.refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+/** PUT /settings body: the settings to change; omitted ones stay as they are. Planned actions are not here (operator only). */
+export const settingsBody = orgSettingsPatch.omit({ enabledActions: true }).refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+
+export const memberParams = z.object({ memberId: z.uuid() }).strict();
+
+/** PUT /members/:memberId/role body. */
+export const memberRoleBody = z.object({ role: memberRole }).strict();
+
+/** POST /members/invitations body. */
+export const invitationBody = z.object({ email: z.email().max(254), role: memberRole }).strict();
+
+export const tokenParams = z.object({ tokenId: z.uuid() }).strict();
+
+/** POST /tokens body: an integration token for the org's systems. */
+export const issueTokenBody = z
+  .object({
+    label: z.string().trim().min(1).max(200),
+    scopes: z.array(scope).min(1, 'name at least one scope').max(10),
+    expiresAt: instant.optional(),
+  })
+  .strict();
+
+/** DELETE /tokens/:tokenId body (optional). */
+export const revokeTokenBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict().nullish();
