@@ -50,7 +50,9 @@ t.test('sign-in is throttled per account: after 5 failures even the right passwo
 });
 
 t.test('a state-changing request with the session cookie but without its CSRF token is 403 and changes nothing', async (t) => {
-  // Signed in as member@acme.test from the previous test.
+  await signOutAll();
+  await signIn(page, app.address, 'member@acme.test');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
   const url = `${app.address}/api/internal/v1/leads/${leadA.id}/status`;
   const missing = await page.request.post(url, { data: { status: 'won', reason: 'forged' } });
   t.equal(missing.status(), 403);
@@ -65,6 +67,9 @@ t.test('a state-changing request with the session cookie but without its CSRF to
 });
 
 t.test('a member cannot open settings: the server says 403 and the page says why', async (t) => {
+  await signOutAll();
+  await signIn(page, app.address, 'member@acme.test');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
   const api = await page.request.get(`${app.address}/api/internal/v1/settings`);
   t.equal(api.status(), 403);
   await page.goto(`${app.address}/app/settings`);

@@ -132,7 +132,7 @@ t.test('settings: an admin sees automation, members and tokens; a new token is s
   await screenshot(page, '09-settings');
   await page.reload();
   await page.getByRole('heading', { name: 'Settings for Acme HVAC' }).waitFor();
-  await page.getByRole('cell', { name: 'Dispatch board' }).waitFor();
+  await page.getByRole('cell', { name: 'Dispatch board', exact: true }).waitFor();
   t.equal(await page.getByTestId('token-secret').count(), 0, 'the secret is not shown again');
 });
 
