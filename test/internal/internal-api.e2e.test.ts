@@ -289,7 +289,7 @@ t.test('the action catalog lists the live internal actions with their roles', as
         ['GET /api/internal/v1/availability', 'GET /api/internal/v1/bookings', 'GET /api/internal/v1/bookings/:bookingId'],
       ],
       ['write_team_bookings', ['owner', 'admin', 'member'], 'idempotency_key', ['PATCH /api/internal/v1/bookings/:bookingId', 'POST /api/internal/v1/bookings']],
-      ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events']],
+      ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state']],
       ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
       ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
       ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { type AnyEventType, EVENT_TYPES } from '../../../domain/events/index.ts';
+import { parsePosition } from '../../../eventstore/position.ts';
 import { leadStatus } from '../../../domain/events/lead.ts';
 import { scope } from '../../../domain/events/credential.ts';
 import { memberRole, orgSettingsPatch } from '../../../domain/events/org.ts';
@@ -35,13 +37,16 @@ export const sendMessageBody = z
   })
   .strict();
 
-/** GET /audit/events query: `since` inclusive, `until` exclusive (event time). */
+const streamName = z
+  .string()
+  .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>');
+
+/** GET /audit/events query: `since` inclusive, `until` exclusive (event time); `type` and `actor` (id) narrow it. */
 export const auditQuery = z
   .object({
-    stream: z
-      .string()
-      .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>')
-      .optional(),
+    stream: streamName.optional(),
+    type: z.enum(EVENT_TYPES as [AnyEventType, ...AnyEventType[]], 'must be an event type such as MissedCallRecorded').optional(),
+    actor: z.string().min(1).max(200).optional().describe('actor id: a member id, a credential id, twilio, automation, ...'),
     since: instant.optional(),
     until: instant.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -51,6 +56,18 @@ export const auditQuery = z
   .superRefine((q, ctx) => {
     if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
   });
+
+/** GET /audit/state query: one stream folded up to an instant (event time, inclusive) or a position from the timeline. */
+export const auditStateQuery = z
+  .object({
+    stream: streamName,
+    asOf: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((v) => parsePosition(v) !== undefined || !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 instant or a position such as 123.45'),
+  })
+  .strict();
 
 /** PUT /settings body: the settings to change; omitted ones stay as they are. Planned actions are not here (operator only). */
 export const settingsBody = orgSettingsPatch.omit({ enabledActions: true }).refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
