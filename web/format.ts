@@ -41,3 +41,9 @@ export function toInstant(date: string, time: string, zone: string): string | nu
   const dt = DateTime.fromISO(`${date}T${time}`, { zone });
   return dt.isValid ? dt.toUTC().toISO({ suppressMilliseconds: true }) : null;
 }
+
+/** "5 min ago", or "just now". */
+export function ago(iso: string, now: number = Date.now()): string {
+  const s = since(iso, now);
+  return s === 'just now' ? s : `${s} ago`;
+}

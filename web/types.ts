@@ -64,7 +64,12 @@ export interface Booking {
 export interface LeadDetail extends Lead {
   timeline: TimelineEntry[];
   openBookings?: Booking[];
-  summary?: { lastContact?: string; happened?: string; recent?: string; nextAction?: { code: string; hint: string } } | null;
+  summary?: {
+    lastContact: { at: string; kind: string; direction: string } | null;
+    happened: { missedCalls: number; inboundTexts: number; outboundTexts: number; bookings: number };
+    recent: { kind: string; occurredAt: string; summary: string }[];
+    nextAction: { code: string; hint: string };
+  } | null;
 }
 
 export interface Page<T> {

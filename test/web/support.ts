@@ -98,6 +98,8 @@ export async function openBrowser(t: Tap): Promise<BrowserContext> {
     bypassCSP: true,
   });
   context.setDefaultTimeout(30_000);
+  // A script error in the page is a test failure's likeliest cause: show it in the test output.
+  context.on('page', (page) => page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`)));
   t.teardown(async () => {
     await context.close();
     rmSync(profile, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DateTime } from 'luxon';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, describeError } from '../api.ts';
-import { phone, since, timeOfDay, toInstant, when, zoneName } from '../format.ts';
+import { ago, phone, since, timeOfDay, toInstant, when, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { Booking, Lead, LeadDetail, Me, Page } from '../types.ts';
 import { LoadError } from './problems.tsx';
@@ -207,9 +207,13 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
       {lead.summary && (
         <section aria-labelledby="summary-title">
           <h3 id="summary-title">Summary</h3>
-          {lead.summary.happened && <p>{lead.summary.happened}</p>}
-          {lead.summary.recent && <p>{lead.summary.recent}</p>}
-          {lead.summary.nextAction && (
+          <p>{describeHappened(lead.summary.happened)}</p>
+          {lead.summary.lastContact && (
+            <p>
+              Last contact: {lead.summary.lastContact.kind.replace(/_/g, ' ')} ({lead.summary.lastContact.direction}), {ago(lead.summary.lastContact.at)}
+            </p>
+          )}
+          {lead.summary.nextAction && lead.summary.nextAction.code !== 'none' && (
             <p className="next-action">
               <strong>Next:</strong> {lead.summary.nextAction.hint}
             </p>
@@ -234,6 +238,11 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
       <MoveStatus lead={lead} />
     </>
   );
+}
+
+function describeHappened(h: { missedCalls: number; inboundTexts: number; outboundTexts: number; bookings: number }): string {
+  const part = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return [part(h.missedCalls, 'missed call', 'missed calls'), part(h.inboundTexts, 'text in', 'texts in'), part(h.outboundTexts, 'text out', 'texts out'), part(h.bookings, 'booking', 'bookings')].join(' · ');
 }
 
 function MoveStatus({ lead }: { lead: LeadDetail }) {
