@@ -355,11 +355,10 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
         </>
       )}
       {!slot && (
-        <div className="row">
-          <div>
-            <label htmlFor="book-date">Date</label>
-            <input id="book-date" type="date" value={date} required onChange={(e) => setDate(e.target.value)} />
-          </div>
+        <>
+          <label htmlFor="book-date">Date</label>
+          <input id="book-date" type="date" value={date} required onChange={(e) => setDate(e.target.value)} />
+          <div className="row">
           <div>
             <label htmlFor="book-start">From</label>
             <input id="book-start" type="time" value={start} required onChange={(e) => setStart(e.target.value)} />
@@ -368,7 +367,8 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
             <label htmlFor="book-end">To</label>
             <input id="book-end" type="time" value={end} required onChange={(e) => setEnd(e.target.value)} />
           </div>
-        </div>
+          </div>
+        </>
       )}
       <p className="hint">Times in {zoneName(me.timezone)}.</p>
       <label htmlFor="book-summary">What for (optional)</label>
