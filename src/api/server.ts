@@ -11,6 +11,7 @@ import { requestContextPlugin } from './plugins/request-context.ts';
 import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
 import { webhooks } from './webhooks/index.ts';
+import { liveEventsRoute } from '../web/events-route.ts';
 import { webApp } from '../web/routes.ts';
 
 declare module 'fastify' {
@@ -50,6 +51,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(webhooks, { prefix: '/webhooks' });
   await app.register(actionsRoute);
   await app.register(webApp);
+  await app.register(liveEventsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;
 }
