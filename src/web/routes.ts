@@ -116,13 +116,16 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     });
   });
 
-  app.get('/app/invitations/:token', { schema: { params: inviteParams, hide: true } }, async (request) => {
+  // The invite token is in these URLs, and request logs carry the URL: log these routes only from warn up.
+  const quiet = { logLevel: 'warn' as const };
+
+  app.get('/app/invitations/:token', { ...quiet, schema: { params: inviteParams, hide: true } }, async (request) => {
     const invite = await findOpenInvite(db, request.params.token, clock());
     if (!invite) throw problems.notFound('invite (used, expired or unknown)');
     return { email: invite.email, expiresAt: invite.expires_at.toISOString() };
   });
 
-  app.post('/app/invitations/:token', { schema: { params: inviteParams, body: acceptBody, hide: true } }, async (request, reply) => {
+  app.post('/app/invitations/:token', { ...quiet, schema: { params: inviteParams, body: acceptBody, hide: true } }, async (request, reply) => {
     requireSameOrigin(request);
     try {
       checkPassword(request.body.password);
@@ -169,6 +172,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
   };
   app.get('/app', { schema: { hide: true } }, page);
   app.get('/app/*', { schema: { hide: true } }, page);
+  app.get('/app/invite/:token', { ...quiet, schema: { hide: true } }, page);
 
   app.addHook('onReady', async () => {
     currentBuild().catch((error: unknown) => log.error({ err: error }, 'web app build failed'));

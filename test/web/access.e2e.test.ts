@@ -3,6 +3,9 @@
 import t from 'tap';
 import { checkAccessibility, openBrowser, PASSWORD, screenshot, signIn, startWebApp } from './support.ts';
 
+// A real browser on a loaded 2-core machine: more room than tap's default per-file limit.
+t.setTimeout(600_000);
+
 const BUSINESS_A = '+15125550100';
 const BUSINESS_B = '+15125550111';
 const app = await startWebApp(t);
@@ -155,4 +158,17 @@ t.test('an invite link lets a person choose a password once', async (t) => {
   await page.getByRole('heading', { name: 'This invite link no longer works' }).waitFor();
   await signIn(page, app.address, 'new.dispatcher@acme.test', 'a long new password');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  const session = (await context.cookies(app.address)).find((c) => c.name === 'cs_session')!.value;
+  const logs = app.logs();
+  t.match(logs, /"msg":"signed in"/, 'the server logged requests');
+  t.notOk(logs.includes(link.pathname.split('/').at(-1)!), 'the invite token is not logged');
+  t.notOk(logs.includes('a long new password') || logs.includes(PASSWORD), 'no password is logged');
+  t.notOk(logs.includes(session), 'the session id is not logged');
+});
+
+t.test('the CLI refuses a short password and an email that signs in to another org, recording nothing', async (t) => {
+  await t.rejects(app.cli(['member', 'create', '--org', orgA, '--email', 'short@acme.test', '--role', 'member', '--password-stdin'], 'short\n'), /at least 10 characters/);
+  await t.rejects(app.cli(['member', 'invite', '--org', orgA, '--email', 'member@borealis.test', '--role', 'member']), /already signs in to another org/);
+  const { rows } = await app.database.pool.query(`select count(*)::int as n from es_events where event_type = 'MemberAdded' and data->>'email' in ('short@acme.test', 'member@borealis.test')`);
+  t.equal(rows[0].n, 1, 'only the Borealis membership exists');
 });

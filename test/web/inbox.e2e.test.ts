@@ -4,6 +4,9 @@ import { DateTime } from 'luxon';
 import t from 'tap';
 import { checkAccessibility, openBrowser, screenshot, signIn, startWebApp } from './support.ts';
 
+// A real browser on a loaded 2-core machine: more room than tap's default per-file limit.
+t.setTimeout(600_000);
+
 const BUSINESS = '+15125550100';
 const CALLER = '+15125550177';
 const app = await startWebApp(t);

@@ -27,6 +27,8 @@ export interface WebApp {
   org(name: string, phone: string, timezone?: string): Promise<string>;
   /** Creates a member who can sign in; returns their id and member token. */
   member(orgId: string, email: string, role: string, password?: string): Promise<{ memberId: string; token: string }>;
+  /** Everything `serve` logged so far (pino JSON lines). */
+  logs(): string;
   /** Posts a signed Twilio missed-call callback, as Twilio would. */
   missedCall(from: string, to: string): Promise<number>;
 }
@@ -37,6 +39,9 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
   const database = await testDatabase(t);
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, ...PROVIDER_ENV };
   const { child, address } = await startServe(env);
+  let logs = '';
+  child.stdout!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   t.teardown(
     () =>
       new Promise<void>((resolve) => {
@@ -58,6 +63,7 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
     address,
     env,
     cli,
+    logs: () => logs,
     async org(name, phone, timezone = 'America/Chicago') {
       return (JSON.parse(await cli(['org', 'create', '--name', name, '--timezone', timezone, '--phone', phone, '--json'])) as { orgId: string }).orgId;
     },
