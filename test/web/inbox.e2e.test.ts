@@ -166,7 +166,7 @@ t.test('the inbox works at phone width, one pane at a time, with j/k and / from 
   await screenshot(page, '12-phone-thread');
   await page.getByRole('link', { name: '← All leads' }).click();
   await page.locator('body').press('/');
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'lead-search', '/ focuses the search');
+  t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'lead-search', '/ focuses the search');
   await page.keyboard.type('Dana');
   await page.getByTestId('lead-list').getByRole('link', { name: /Dana Whitfield/ }).waitFor();
   await page.setViewportSize({ width: 1280, height: 860 });

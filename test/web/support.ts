@@ -11,7 +11,7 @@ import { PROVIDER_ENV, twilioSignature } from '../webhooks/fixtures/providers.ts
 
 interface Tap {
   teardown(fn: () => unknown): void;
-  same(found: unknown, wanted: unknown, message?: string): void;
+  same(found: any, wanted: any, ...rest: any[]): any;
 }
 
 /** Where screenshots go (git-ignored) so a person can look at each screen. */
@@ -116,12 +116,12 @@ export async function openBrowser(t: Tap): Promise<BrowserContext> {
 /** Runs axe-core in the page; serious and critical violations fail the test. */
 export async function checkAccessibility(t: Tap, page: Page, screen: string): Promise<void> {
   await page.addScriptTag({ path: path.join(REPO_ROOT, 'node_modules/axe-core/axe.min.js') });
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe.run(document, {
-      resultTypes: ['violations'],
-    });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)).slice(0, 5) }));
-  });
+  // Runs in the page (browser globals), hence the loose typing.
+  const violations = (await page.evaluate(async () => {
+    const g = globalThis as any;
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)).slice(0, 5) }));
+  })) as { id: string; impact: string; help: string; targets: string[] }[];
   t.same(
     violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
     [],
