@@ -46,6 +46,7 @@ t.test('a wrong password is refused on the page; the right one opens the inbox',
   const cookie = (await context.cookies(app.address)).find((c) => c.name === 'cs_session');
   t.ok(cookie?.httpOnly, 'the session cookie is HttpOnly');
   t.equal(cookie?.sameSite, 'Lax');
+  t.ok(cookie?.secure, 'Secure, as PUBLIC_BASE_URL is https');
 });
 
 t.test('a signed missed-call webhook makes the caller appear in the open inbox without a reload', async (t) => {

@@ -96,7 +96,7 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
 export async function openBrowser(t: Tap): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'callsnare-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     viewport: { width: 1280, height: 860 },
