@@ -1,18 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { type BookingChange, changeBooking, createBooking } from '../../../commands/bookings.ts';
+import { createBooking } from '../../../commands/bookings.ts';
 import { requestHash } from '../../../commands/idempotency.ts';
 import { loadLead } from '../../../commands/leads.ts';
-import { computeAvailability } from '../../../domain/availability.ts';
-import { settingsOf } from '../../../domain/org.ts';
-import { bookingEvidence, getBooking, listBookings, scheduledWindowsBetween } from '../../../queries/bookings.ts';
+import { bookingEvidence, getBooking, listBookings } from '../../../queries/bookings.ts';
 import { getOrg } from '../../../queries/orgs.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency } from '../../consistency.ts';
 import { requireEnabled } from '../../planned-actions.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { parseIdempotencyKey } from '../../plugins/idempotency.ts';
-import { availabilityQuery } from '../../private/v1/availability.ts';
-import { parseIfMatch, sendOutcome, withKey } from '../../private/v1/bookings.ts';
+import { answerAvailability, availabilityQuery } from '../../private/v1/availability.ts';
+import { patchBooking, sendOutcome, withKey } from '../../private/v1/bookings.ts';
 import { bookingParams, createBookingBody, listBookingsQuery, patchBookingBody } from '../../private/v1/schemas.ts';
 import { problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
@@ -71,23 +69,7 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/bookings/:bookingId',
     { preHandler: allowed, config: { action: ACTIONS.writeBookings }, schema: { params: bookingParams, body: patchBookingBody } },
-    async (request, reply) => {
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const ifMatch = parseIfMatch(request.headers['if-match']);
-      const body = request.body;
-      const change: BookingChange =
-        'status' in body
-          ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) }
-          : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
-      const { bookingId } = request.params;
-      const outcome = await withKey(request, key, () =>
-        changeBooking(depsOf(request), callerOf(request), bookingId, change, {
-          ...(ifMatch !== undefined && { ifMatch }),
-          ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${PREFIX}/bookings/${bookingId}`, body) } }),
-        }),
-      );
-      return sendOutcome(reply, outcome, 200);
-    },
+    (request, reply) => patchBooking(request, reply, PREFIX, request.params.bookingId, request.body),
   );
 
   app.get(
@@ -101,19 +83,6 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { action: ACTIONS.readBookings },
       schema: { querystring: availabilityQuery },
     },
-    async (request) => {
-      const org = await requireEnabled(request, 'availability');
-      const { from, to, duration } = request.query;
-      const bookings = await scheduledWindowsBetween(request.server.services.db, authOf(request).orgId, from, to);
-      return computeAvailability({
-        from,
-        to,
-        durationMinutes: duration,
-        now: request.server.services.clock().toISOString(),
-        timezone: org.timezone,
-        settings: settingsOf(org),
-        bookings,
-      });
-    },
+    (request) => answerAvailability(request, request.query),
   );
 };

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
 import { requestHash } from '../../../commands/idempotency.ts';
 import { getBooking, listBookings } from '../../../queries/bookings.ts';
@@ -121,20 +122,24 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: bookingResource, 409: problemResource, 412: problemResource, 413: problemResource, ...errors },
       },
     },
-    async (request, reply) => {
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const ifMatch = parseIfMatch(request.headers['if-match']);
-      const body = request.body;
-      const change: BookingChange =
-        'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
-      const { bookingId } = request.params;
-      const outcome = await withKey(request, key, () =>
-        changeBooking(depsOf(request), callerOf(request), bookingId, change, {
-          ...(ifMatch !== undefined && { ifMatch }),
-          ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${PREFIX}/bookings/${bookingId}`, body) } }),
-        }),
-      );
-      return sendOutcome(reply, outcome, 200);
-    },
+    (request, reply) => patchBooking(request, reply, PREFIX, request.params.bookingId, request.body),
   );
 };
+
+/**
+ * PATCH /bookings/:bookingId (reschedule or cancel, with If-Match and Idempotency-Key), for the protected
+ * API and the internal one; `prefix` is the API's path prefix, part of the request's fingerprint.
+ */
+export async function patchBooking(request: FastifyRequest, reply: FastifyReply, prefix: string, bookingId: string, body: z.infer<typeof patchBookingBody>) {
+  const key = parseIdempotencyKey(request.headers['idempotency-key']);
+  const ifMatch = parseIfMatch(request.headers['if-match']);
+  const change: BookingChange =
+    'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
+  const outcome = await withKey(request, key, () =>
+    changeBooking(depsOf(request), callerOf(request), bookingId, change, {
+      ...(ifMatch !== undefined && { ifMatch }),
+      ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${prefix}/bookings/${bookingId}`, body) } }),
+    }),
+  );
+  return sendOutcome(reply, outcome, 200);
+}
