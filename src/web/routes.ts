@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -144,8 +146,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     const build = await currentBuild();
     const type = build.files.get(request.params.name);
     if (!type) throw problems.notFound('asset');
-    const { readFile } = await import('node:fs/promises');
-    const body = await readFile(`${build.dir}/${request.params.name}`);
+    const body = await readFile(path.join(build.dir, request.params.name));
     return reply.header('content-type', type).header('cache-control', 'public, max-age=31536000, immutable').send(body);
   });
 

@@ -2,9 +2,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DateTime } from 'luxon';
 import { type FormEvent, useState } from 'react';
 import { api, describeError } from '../api.ts';
-import { isoWeekOf, phone, toInstant, when, zoneName } from '../format.ts';
+import { isoWeekOf, phone, when, zoneName } from '../format.ts';
 import { Link } from '../router.tsx';
 import type { Booking, Me } from '../types.ts';
+import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { LoadError } from './problems.tsx';
 
 /** One booking: its window, confirmation and reminder evidence; reschedule or cancel it. */
@@ -121,9 +122,7 @@ function Reschedule({ booking, zone }: { booking: Booking; zone: string }) {
   const queryClient = useQueryClient();
   const s = DateTime.fromISO(booking.window.start, { zone });
   const e = DateTime.fromISO(booking.window.end, { zone });
-  const [date, setDate] = useState(s.toISODate()!);
-  const [start, setStart] = useState(s.toFormat('HH:mm'));
-  const [end, setEnd] = useState(e.toFormat('HH:mm'));
+  const [local, setLocal] = useState<LocalWindow>({ date: s.toISODate()!, start: s.toFormat('HH:mm'), end: e.toFormat('HH:mm') });
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
   const move = useMutation({
@@ -137,26 +136,14 @@ function Reschedule({ booking, zone }: { booking: Booking; zone: string }) {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setError(null);
-    const from = toInstant(date, start, zone);
-    const to = toInstant(date, end, zone);
-    if (!from || !to) return setError('choose a date and times');
-    move.mutate({ start: from, end: to });
+    const window = windowOf(local, zone);
+    if (!window) return setError('choose a date and times');
+    move.mutate(window);
   };
   return (
     <form className="card" onSubmit={submit} aria-labelledby="reschedule-title">
       <h2 id="reschedule-title">Reschedule</h2>
-      <label htmlFor="reschedule-date">Date</label>
-      <input id="reschedule-date" type="date" value={date} required onChange={(e) => setDate(e.target.value)} />
-      <div className="row">
-        <div>
-          <label htmlFor="reschedule-start">From</label>
-          <input id="reschedule-start" type="time" value={start} required onChange={(e) => setStart(e.target.value)} />
-        </div>
-        <div>
-          <label htmlFor="reschedule-end">To</label>
-          <input id="reschedule-end" type="time" value={end} required onChange={(e) => setEnd(e.target.value)} />
-        </div>
-      </div>
+      <WindowFields id="reschedule" value={local} onChange={setLocal} />
       <p className="hint">Times in {zoneName(zone)}. Reminders move with the visit.</p>
       <label htmlFor="reschedule-reason">Reason (optional)</label>
       <input id="reschedule-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />

@@ -2,9 +2,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DateTime } from 'luxon';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, describeError } from '../api.ts';
-import { ago, phone, since, timeOfDay, toInstant, when, zoneName } from '../format.ts';
+import { ago, phone, since, timeOfDay, when, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { Booking, Lead, LeadDetail, Me, Page } from '../types.ts';
+import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { LoadError } from './problems.tsx';
 
 const FILTERS = [
@@ -288,9 +289,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
   const { navigate } = useRouter();
   const tomorrow = DateTime.now().setZone(me.timezone).plus({ days: 1 }).toISODate()!;
   const [name, setName] = useState(lead.callerName ?? '');
-  const [date, setDate] = useState(tomorrow);
-  const [start, setStart] = useState('09:00');
-  const [end, setEnd] = useState('11:00');
+  const [local, setLocal] = useState<LocalWindow>({ date: tomorrow, start: '09:00', end: '11:00' });
   const [slot, setSlot] = useState('');
   const [summary, setSummary] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -328,9 +327,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
       const w = windows.find((w) => w.start === slot);
       if (w) window = { start: w.start, end: w.end };
     } else {
-      const s = toInstant(date, start, me.timezone);
-      const e = toInstant(date, end, me.timezone);
-      if (s && e) window = { start: s, end: e };
+      window = windowOf(local, me.timezone);
     }
     if (!window) return setError('choose a date and a time window');
     if (!name.trim()) return setError('enter the customer name');
@@ -354,22 +351,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
           </select>
         </>
       )}
-      {!slot && (
-        <>
-          <label htmlFor="book-date">Date</label>
-          <input id="book-date" type="date" value={date} required onChange={(e) => setDate(e.target.value)} />
-          <div className="row">
-          <div>
-            <label htmlFor="book-start">From</label>
-            <input id="book-start" type="time" value={start} required onChange={(e) => setStart(e.target.value)} />
-          </div>
-          <div>
-            <label htmlFor="book-end">To</label>
-            <input id="book-end" type="time" value={end} required onChange={(e) => setEnd(e.target.value)} />
-          </div>
-          </div>
-        </>
-      )}
+      {!slot && <WindowFields id="book" value={local} onChange={setLocal} />}
       <p className="hint">Times in {zoneName(me.timezone)}.</p>
       <label htmlFor="book-summary">What for (optional)</label>
       <input id="book-summary" value={summary} maxLength={500} onChange={(e) => setSummary(e.target.value)} />
