@@ -12,12 +12,13 @@ export type LiveState = 'connecting' | 'live' | 'reconnecting';
 export function useLiveEvents(enabled: boolean): LiveState {
   const queryClient = useQueryClient();
   const [state, setState] = useState<LiveState>('connecting');
+  // Bumped when the server says our resume point is too old: a fresh EventSource sends no Last-Event-ID.
+  const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (!enabled) return;
     const source = new EventSource('/app/events');
     let pending: ReturnType<typeof setTimeout> | undefined;
-    const onEvent = (event: MessageEvent) => {
-      rememberPosition(event.lastEventId);
+    const refetch = () => {
       // One refetch for a burst of events.
       if (pending) return;
       pending = setTimeout(() => {
@@ -25,47 +26,67 @@ export function useLiveEvents(enabled: boolean): LiveState {
         void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
       }, 150);
     };
-    source.onopen = () => setState('live');
+    const onEvent = (event: MessageEvent) => {
+      rememberPosition(event.lastEventId);
+      refetch();
+    };
+    source.onopen = () => {
+      setState('live');
+      // Events between the page's load and this connection are not replayed: catch up once.
+      refetch();
+    };
     source.onerror = () => setState('reconnecting');
     source.onmessage = onEvent;
-    // Events may be named after their type; listen to the ones the pages show.
+    // The server names each message after its event type; listen to the ones the pages show.
     for (const type of LIVE_TYPES) source.addEventListener(type, onEvent as EventListener);
+    source.addEventListener('reset', () => {
+      source.close();
+      refetch();
+      setGeneration((g) => g + 1);
+    });
     return () => {
       if (pending) clearTimeout(pending);
       source.close();
     };
-  }, [enabled, queryClient]);
+  }, [enabled, queryClient, generation]);
   return state;
 }
 
+// The event catalog's types (src/domain/events); the browser bundle does not carry the zod catalog itself.
 const LIVE_TYPES = [
-  'MissedCallRecorded',
-  'InboundTextReceived',
-  'OutboundTextSent',
-  'OutboundTextFailed',
-  'OutboundTextRequested',
-  'MessageStatusUpdated',
-  'TextBackSent',
-  'TextBackSkipped',
-  'TextBackFailed',
-  'LeadCreated',
-  'LeadOpened',
-  'LeadStatusChanged',
-  'LeadBookingLinked',
-  'BookingCreated',
-  'BookingRescheduled',
   'BookingCanceled',
+  'BookingCreated',
+  'BookingNoticeSent',
+  'BookingRescheduled',
+  'ConfirmationFailed',
   'ConfirmationSent',
   'ConfirmationSkipped',
-  'ConfirmationFailed',
-  'ReminderSent',
-  'ReminderSkipped',
-  'ReminderFailed',
-  'OrgSettingsChanged',
-  'MemberAdded',
-  'MemberRoleChanged',
   'CredentialIssued',
   'CredentialRevoked',
+  'InboundTextReceived',
+  'LeadBookingLinked',
+  'LeadOpened',
+  'LeadStatusChanged',
+  'LeadSuperseded',
+  'MemberAdded',
+  'MemberRoleChanged',
+  'MessageDeliveryUpdated',
+  'MissedCallRecorded',
+  'OrgBillingStatusChanged',
+  'OrgCreated',
+  'OrgPhoneAdded',
+  'OrgSettingsChanged',
+  'OrgStripeCustomerLinked',
+  'OutboundTextFailed',
+  'OutboundTextRecorded',
+  'OutboundTextRequested',
+  'OutboundTextSent',
+  'ReminderFailed',
+  'ReminderSent',
+  'ReminderSkipped',
+  'TextBackFailed',
+  'TextBackSent',
+  'TextBackSkipped',
 ];
 
 /** The connection indicator in the header (a live region, so screen readers hear changes). */
