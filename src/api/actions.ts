@@ -9,8 +9,8 @@ export interface ActionMeta {
   readonly status: 'live_protected' | 'live_internal' | 'planned';
   /** Scopes (protected, planned) or roles (internal) that may call it. */
   readonly permissions: readonly string[];
-  /** `safe` (read), `idempotency_key` (honours Idempotency-Key), `idempotent` (repeatable as is). */
-  readonly idempotency: 'safe' | 'idempotency_key' | 'idempotent';
+  /** `safe` (read), `idempotency_key` (honours Idempotency-Key), `idempotent` (repeatable as is), `none` (a repeat acts again, e.g. mints another secret). */
+  readonly idempotency: 'safe' | 'idempotency_key' | 'idempotent' | 'none';
 }
 
 declare module 'fastify' {

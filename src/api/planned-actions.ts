@@ -7,7 +7,7 @@ import { ProblemError } from './problem.ts';
 
 /** How an operator switches a planned action on (shown in the problem and the catalog). */
 export function howToEnable(action: PlannedAction): string {
-  return `an operator enables it per org: npx callsnare org configure --org <ORG_ID> --enable-action ${action} (or PUT /api/internal/v1/settings {"enabledActions":[...]})`;
+  return `an operator enables it per org: npx callsnare org configure --org <ORG_ID> --enable-action ${action}`;
 }
 
 /** The caller's org if it has the planned action switched on; otherwise 404 `action_not_enabled`. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
@@ -11,6 +12,8 @@ import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
 import { validatorCompiler } from './validation.ts';
 import { webhooks } from './webhooks/index.ts';
+import { liveEventsRoute } from '../web/events-route.ts';
+import { webApp } from '../web/routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +45,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(errorsPlugin);
   await app.register(idempotencyPlugin);
   await app.register(metricsPlugin);
+  await app.register(fastifyCookie);
   await app.register(privateApiV1, {
     prefix: '/api/private/v1',
     rateLimit: options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 },
@@ -49,6 +53,8 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(internalApiV1, { prefix: '/api/internal/v1' });
   await app.register(webhooks, { prefix: '/webhooks' });
   await app.register(actionsRoute);
+  await app.register(webApp);
+  await app.register(liveEventsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;
 }

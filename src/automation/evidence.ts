@@ -95,3 +95,17 @@ export function decideTextBackEvidence(
     }
   }
 }
+
+/** A member's text's outcome on the lead stream, while the message is still queued (one event per message). */
+export function decideReplyEvidence(
+  command: { readonly eventId: string; readonly leadId: string; readonly messageId: string; readonly to: string; readonly body: string; readonly outcome: Exclude<Outcome, { kind: 'skipped' }> },
+  state: { readonly recorded: ReadonlySet<string>; readonly messageState: 'queued' | 'sent' | 'failed' | undefined },
+): LeadEvent[] {
+  if (state.recorded.has(command.eventId) || state.messageState === undefined) return [];
+  const { leadId, messageId, outcome } = command;
+  if (outcome.kind === 'sent') {
+    return [{ type: 'OutboundTextSent', data: { leadId, messageId, providerMessageId: outcome.messageId, to: outcome.to, body: command.body, sentAt: outcome.sentAt } }];
+  }
+  if (state.messageState !== 'queued') return [];
+  return [{ type: 'OutboundTextFailed', data: { leadId, messageId, error: clip(outcome.error) } }];
+}

@@ -13,6 +13,7 @@ export const jobKeys = {
   rescheduledNotice: (bookingId: string, revision: number) => `notice:${bookingId}:rescheduled:${revision}`,
   canceledNotice: (bookingId: string) => `notice:${bookingId}:canceled`,
   textBack: (leadId: string, callSid: string) => `text-back:${leadId}:${callSid}`,
+  reply: (leadId: string, messageId: string) => `reply:${leadId}:${messageId}`,
 } as const;
 
 /** Namespace of evidence event ids. */

@@ -19,6 +19,7 @@ export const TASKS = {
   reminder: 'booking-reminder',
   notice: 'booking-notice',
   textBack: 'text-back',
+  reply: 'lead-reply',
 } as const;
 export type TaskName = (typeof TASKS)[keyof typeof TASKS];
 
@@ -33,7 +34,8 @@ export type JobPayload =
   | { task: typeof TASKS.confirmation; key: string; orgId: string; bookingId: string; cause: JobCause }
   | { task: typeof TASKS.reminder; key: string; orgId: string; bookingId: string; offsetMinutes: number; dueAt: string; cause: JobCause }
   | { task: typeof TASKS.notice; key: string; orgId: string; bookingId: string; kind: 'rescheduled' | 'canceled'; windowStart: string; cause: JobCause }
-  | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause };
+  | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause }
+  | { task: typeof TASKS.reply; key: string; orgId: string; leadId: string; messageId: string; cause: JobCause };
 
 /**
  * A change to the job queue. `add` and `replace` are both graphile-worker's `add_job` with the job key
@@ -45,10 +47,10 @@ export type JobIntent =
   | { op: 'remove'; key: string };
 
 /** Events the process manager reacts to. */
-export type AutomationEvent = EventOf<'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded'>;
+export type AutomationEvent = EventOf<'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested'>;
 
 /** Types of {@link AutomationEvent}, for subscription filters. */
-export const AUTOMATION_EVENT_TYPES = ['BookingCreated', 'BookingRescheduled', 'BookingCanceled', 'MissedCallRecorded'] as const satisfies readonly AutomationEvent['type'][];
+export const AUTOMATION_EVENT_TYPES = ['BookingCreated', 'BookingRescheduled', 'BookingCanceled', 'MissedCallRecorded', 'OutboundTextRequested'] as const satisfies readonly AutomationEvent['type'][];
 
 /** An event as the process manager sees it: the envelope plus its identity in the store. */
 export type AutomationTrigger = Envelope<AutomationEvent> & { readonly id: string; readonly revision: number; readonly correlationId: string };
@@ -139,6 +141,12 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
       const key = jobKeys.textBack(leadId, callSid);
       // The caller is texted from the number they called (replies then reach the same lead).
       return [{ op: 'add', key, task: TASKS.textBack, runAt: at(event.occurredAt), payload: { task: TASKS.textBack, key, orgId, leadId, callSid, to: from, from: to, cause } }];
+    }
+    case 'OutboundTextRequested': {
+      // A member's text: queued at once (or when the quiet hours end); the task reads the text from the lead.
+      const { leadId, messageId } = event.data;
+      const key = jobKeys.reply(leadId, messageId);
+      return [{ op: 'add', key, task: TASKS.reply, runAt: at(event.occurredAt), payload: { task: TASKS.reply, key, orgId, leadId, messageId, cause } }];
     }
     default: {
       const unknown: never = event;

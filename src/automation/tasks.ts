@@ -10,7 +10,7 @@ import { type Booking, type BookingEvent, type BookingState, bookingStream, evol
 import { NotFoundError } from '../domain/errors.ts';
 import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
 import { BILLING_INACTIVE, type Org } from '../domain/org.ts';
-import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideTextBackEvidence } from './evidence.ts';
+import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
 import { MAX_ATTEMPTS } from './job-queue.ts';
 import { evidenceEventId } from './keys.ts';
 import { canceledBody, confirmationBody, reminderBody, rescheduledBody, textBackBody } from './messages.ts';
@@ -244,6 +244,43 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
   return record(outcomeOf(p.to, result));
 }
 
+/**
+ * A member's text to the caller of a lead: defers in quiet hours, sends under the job key (the ledger and
+ * the provider's own idempotency make a retried job return the message already sent), then records
+ * `OutboundTextSent` / `OutboundTextFailed` under the key's one evidence event id.
+ */
+async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply' }>, run: TaskRun): Promise<TaskResult> {
+  const loaded = await loadStream<LeadState, LeadEvent>(deps.store, leadStream(p.leadId), evolveLead, null);
+  const lead = loaded.state;
+  if (!lead || lead.orgId !== p.orgId) return noop('lead not found');
+  const eventId = evidenceEventId(p.key);
+  if (loaded.events.some((e) => e.id === eventId)) return noop('text already recorded');
+  const message = lead.requested?.[p.messageId];
+  if (!message) return noop('no such text requested');
+  if (message.state !== 'queued') return noop(`text already ${message.state}`);
+  const org = await loadOrgOrNull(deps, p.orgId);
+  if (!org) return noop('org not found');
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
+  const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];
+  const result = await deliver(deps, run, { key: p.key, orgId: p.orgId, kind: 'reply', to: message.to, ...(from && { from }), body: message.body, subject: leadStream(p.leadId) });
+  const outcome = 'sent' in result ? ({ kind: 'sent', messageId: result.sent.messageId, to: message.to, sentAt: result.sent.sentAt } as const) : ({ kind: 'failed', error: result.failed } as const);
+  await execute<LeadState, LeadEvent>(deps, callerOf(p), {
+    streamId: leadStream(p.leadId),
+    evolve: evolveLead,
+    initial: null,
+    decide: (l) => ({
+      append: decideReplyEvidence(
+        { eventId, leadId: p.leadId, messageId: p.messageId, to: message.to, body: message.body, outcome },
+        { recorded: new Set(l.events.map((e) => e.id)), messageState: l.state?.requested?.[p.messageId]?.state },
+      ),
+      eventIds: [eventId],
+    }),
+  });
+  return resultOf(outcome);
+}
+
 /** Runs one job: re-reads current state, skips, defers or sends, and records the evidence. */
 export async function runJob(deps: TaskDeps, payload: JobPayload, run: TaskRun): Promise<TaskResult> {
   switch (payload.task) {
@@ -255,6 +292,8 @@ export async function runJob(deps: TaskDeps, payload: JobPayload, run: TaskRun):
       return notice(deps, payload, run);
     case TASKS.textBack:
       return textBack(deps, payload, run);
+    case TASKS.reply:
+      return reply(deps, payload, run);
     default: {
       const unknown: never = payload;
       throw new Error(`unknown task ${JSON.stringify(unknown)}`);
@@ -271,6 +310,7 @@ export const jobPayload = z.discriminatedUnion('task', [
   z.object({ task: z.literal(TASKS.reminder), ...common, bookingId: z.uuid(), offsetMinutes: z.number().int().positive(), dueAt: z.string() }),
   z.object({ task: z.literal(TASKS.notice), ...common, bookingId: z.uuid(), kind: z.enum(['rescheduled', 'canceled']), windowStart: z.string() }),
   z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
+  z.object({ task: z.literal(TASKS.reply), ...common, leadId: z.uuid(), messageId: z.uuid() }),
 ]) satisfies z.ZodType<JobPayload>;
 
 /**

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerMemberCommands } from './commands/members.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerOrgCommands } from './commands/orgs.ts';
 import { registerProjectionCommands } from './commands/projections.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerOrgCommands(program);
   registerTokenCommands(program);
+  registerMemberCommands(program);
   registerProjectionCommands(program);
   registerAuditCommands(program);
   for (const command of program.commands) {

@@ -7,6 +7,7 @@ import {
   type LeadEvent,
   type LeadIdentity,
   type LeadState,
+  type RequestedMessage,
   alreadyRecorded,
   decide,
   evolve,
@@ -209,6 +210,39 @@ export function recordOutboundText(
   text: { leadId: string; messageId: string; to: string; body: string; kind: 'text_back' | 'manual'; sentAt: string },
 ): Promise<LeadOutcome> {
   return onLead(deps, caller, text.leadId, (now) => ({ type: 'RecordOutboundText', now, data: text }), `outbound\n${text.messageId}`);
+}
+
+/**
+ * The id of the text a member asks for with `clientMessageId` on a lead: every API process derives the
+ * same one, so a repeated click (or two processes racing) names one message.
+ */
+export function requestedMessageId(orgId: string, leadId: string, clientMessageId: string): string {
+  return leadEventIds(orgId, `reply\n${leadId}\n${clientMessageId}`, 1)[0]!;
+}
+
+/** The answer to a text request: the message as it stands, and whether this request added it. */
+export interface MessageRequestOutcome extends LeadOutcome {
+  readonly message: RequestedMessage;
+}
+
+/**
+ * A team member asks to text the caller of a lead. Records `OutboundTextRequested` with a deterministic
+ * message id and event id; the process manager queues the send (job key per message) and the job records
+ * `OutboundTextSent` or `OutboundTextFailed`. The same clientMessageId again records nothing and answers
+ * the same message; with a different body it is a conflict.
+ */
+export async function requestOutboundText(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  input: { body: string; clientMessageId: string; from?: string },
+): Promise<MessageRequestOutcome> {
+  const messageId = requestedMessageId(caller.orgId, leadId, input.clientMessageId);
+  const data = { leadId, messageId, clientMessageId: input.clientMessageId, body: input.body, ...(input.from && { from: input.from }) };
+  const outcome = await onLead(deps, caller, leadId, (now) => ({ type: 'RequestOutboundText', now, data }), `reply-requested\n${messageId}`);
+  const message = outcome.lead.requested?.[messageId];
+  if (!message) throw new NotFoundError('lead not found');
+  return { ...outcome, message };
 }
 
 /**

@@ -80,3 +80,15 @@ export function configureOrg(
 export function addMember(deps: CommandDeps, caller: CommandCaller, data: { orgId: string; memberId: string; email: string; role: Org['members'][number]['role'] }) {
   return run(deps, caller, data.orgId, (now) => ({ type: 'AddMember', now, data }));
 }
+
+/**
+ * Changes a member's role (`byRole`: the role of who asks; only an owner makes or unmakes owners, and the
+ * last owner stays). The same role again records nothing.
+ */
+export function changeMemberRole(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  data: { orgId: string; memberId: string; role: Org['members'][number]['role']; byRole: Org['members'][number]['role'] | 'operator' },
+) {
+  return run(deps, caller, data.orgId, (now) => ({ type: 'ChangeMemberRole', now, data }));
+}

@@ -6,6 +6,9 @@ import * as m002 from './migrations/002_projections.ts';
 import * as m003 from './migrations/003_read_models.ts';
 import * as m004 from './migrations/004_leads.ts';
 import * as m005 from './migrations/005_automation.ts';
+import * as m006 from './migrations/006_inbox.ts';
+import * as m008 from './migrations/008_member_logins.ts';
+import * as m009 from './migrations/009_web_sessions.ts';
 import * as m010 from './migrations/010_idempotency_keys.ts';
 import * as m011 from './migrations/011_claims_and_seeds.ts';
 import * as m012 from './migrations/012_send_intents.ts';
@@ -17,6 +20,9 @@ const migrations: Record<string, Migration> = {
   '003_read_models': m003,
   '004_leads': m004,
   '005_automation': m005,
+  '006_inbox': m006,
+  '008_member_logins': m008,
+  '009_web_sessions': m009,
   '010_idempotency_keys': m010,
   '011_claims_and_seeds': m011,
   '012_send_intents': m012,

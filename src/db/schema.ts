@@ -101,10 +101,22 @@ export interface LeadsTable {
   outbound_texts: number;
   bookings: number;
   last_activity_at: Date | string;
+  /** The caller's unanswered last contact (see Lead.waitingSince); null when nothing waits. */
+  waiting_since: Date | string | null;
+  last_inbound_at: Date | string | null;
   state: unknown;
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
+}
+
+/** Row of `lead_reads`: how far a member has read a lead (per-member UI state, not an event). */
+export interface LeadReadsTable {
+  member_id: string;
+  lead_id: string;
+  org_id: string;
+  read_up_to: Date | string;
+  updated_at: Generated<Date>;
 }
 
 /** Row of `lead_timeline`: one call, text, booking link or status change of a lead. */
@@ -187,6 +199,7 @@ export interface Database {
   bookings: BookingsTable;
   leads: LeadsTable;
   lead_timeline: LeadTimelineTable;
+  lead_reads: LeadReadsTable;
   es_events: EsEventsTable;
   es_streams: EsStreamsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

@@ -21,6 +21,14 @@ export interface Lead {
   counts: { missedCalls: number; inboundTexts: number; outboundTexts: number; bookings: number };
   bookingIds: string[];
   lastActivityAt: string;
+  /** When the caller last called or texted (missed call, inbound text). */
+  lastInboundAt?: string;
+  /**
+   * The caller's last contact while nobody from the team has answered it: set by a missed call or a text
+   * from them, cleared by a text a team member sends (the automatic text-back is not an answer), by a
+   * booking, and when the lead closes (won, lost). Null: we spoke last, or nothing to answer.
+   */
+  waitingSince?: string | null;
   /** Lifecycle timestamps: each set the first time the status is reached, never moved. */
   activeAt?: string;
   bookedAt?: string;
@@ -37,6 +45,19 @@ export interface Delivery {
   errorCode?: string;
 }
 
+/** Where a text a team member asked for stands. */
+export interface RequestedMessage {
+  messageId: string;
+  clientMessageId: string;
+  to: string;
+  body: string;
+  state: 'queued' | 'sent' | 'failed';
+  requestedAt: string;
+  providerMessageId?: string;
+  sentAt?: string;
+  error?: string;
+}
+
 /** The aggregate: the lead plus what `decide` needs to recognise a provider retry. */
 export interface LeadAggregate extends Lead {
   /** `<CallSid>:<status>` of every recorded missed call. */
@@ -49,6 +70,8 @@ export interface LeadAggregate extends Lead {
   deliveries: Record<string, Delivery>;
   /** `<MessageSid>:<status>` of every delivery report recorded. */
   deliveryKeys: string[];
+  /** Texts team members asked for, by message id (a repeated request finds its message here). */
+  requested?: Record<string, RequestedMessage>;
 }
 
 export type LeadState = LeadAggregate | null;
@@ -59,6 +82,9 @@ export type LeadEvent = EventOf<
   | 'MissedCallRecorded'
   | 'InboundTextReceived'
   | 'OutboundTextRecorded'
+  | 'OutboundTextRequested'
+  | 'OutboundTextSent'
+  | 'OutboundTextFailed'
   | 'TextBackSent'
   | 'TextBackSkipped'
   | 'TextBackFailed'
@@ -86,6 +112,7 @@ export type LeadCommand =
     }
   | { type: 'ReceiveInboundText'; now: string; data: { lead: LeadIdentity; messageSid: string; from: string; to: string; body: string; receivedAt: string } }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
+  | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }
   | { type: 'UpdateMessageDelivery'; now: string; data: EventOf<'MessageDeliveryUpdated'>['data'] }
   | { type: 'ChangeLeadStatus'; now: string; data: { leadId: string; to: LeadStatus; reason?: string } }
   | { type: 'LinkBooking'; now: string; data: { leadId: string; bookingId: string } }
@@ -139,6 +166,8 @@ export function alreadyRecorded(command: LeadCommand, state: LeadState): boolean
       return state.deliveryKeys.includes(deliveryKey(command.data.messageSid, command.data.status));
     case 'LinkBooking':
       return state.bookingIds.includes(command.data.bookingId);
+    case 'RequestOutboundText':
+      return state.requested?.[command.data.messageId] !== undefined;
     default:
       return false;
   }
@@ -185,6 +214,17 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
       if (!state) throw new NotFoundError('lead not found');
       if (alreadyRecorded(command, state)) return [];
       return [{ type: 'OutboundTextRecorded', data: command.data }];
+    }
+    case 'RequestOutboundText': {
+      if (!state) throw new NotFoundError('lead not found');
+      const existing = state.requested?.[command.data.messageId];
+      if (existing) {
+        if (existing.body !== command.data.body) {
+          throw new StateConflictError('client_message_id_reused', `clientMessageId ${command.data.clientMessageId} already sent a different text`);
+        }
+        return [];
+      }
+      return [{ type: 'OutboundTextRequested', data: { ...command.data, to: state.callerPhone } }];
     }
     case 'UpdateMessageDelivery': {
       if (!state) throw new NotFoundError('lead not found');
@@ -258,26 +298,49 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
   const next = { ...state, updatedAt: at, version: state.version + 1 };
   const touched = { ...next, lastActivityAt: at };
   const counts = (change: Partial<Lead['counts']>) => ({ ...state.counts, ...change });
+  // The caller spoke: waiting since now (open leads only); a team member's text answers them.
+  const heard = { ...touched, lastInboundAt: at, waitingSince: isOpen(state.status) ? at : null };
+  const answered = { ...touched, waitingSince: null };
+  const requested = (messageId: string, change: Partial<RequestedMessage>) => {
+    const current = state.requested?.[messageId];
+    return current ? { ...state.requested, [messageId]: { ...current, ...change } } : state.requested;
+  };
   switch (event.type) {
     case 'MissedCallRecorded':
       return {
-        ...touched,
+        ...heard,
         counts: counts({ missedCalls: state.counts.missedCalls + 1 }),
         callKeys: [...state.callKeys, callKey(event.data.callSid, event.data.callStatus)],
       };
     case 'InboundTextReceived':
       return {
-        ...touched,
+        ...heard,
         counts: counts({ inboundTexts: state.counts.inboundTexts + 1 }),
         inboundMessageSids: [...state.inboundMessageSids, event.data.messageSid],
       };
     case 'OutboundTextRecorded':
     case 'TextBackSent':
       return {
-        ...touched,
+        ...(event.type === 'OutboundTextRecorded' && event.data.kind === 'manual' ? answered : touched),
         counts: counts({ outboundTexts: state.counts.outboundTexts + 1 }),
         outboundMessageIds: [...state.outboundMessageIds, event.data.messageId],
       };
+    case 'OutboundTextRequested': {
+      const { messageId, clientMessageId, to, body } = event.data;
+      const message: RequestedMessage = { messageId, clientMessageId, to, body, state: 'queued', requestedAt: at };
+      return { ...answered, requested: { ...state.requested, [messageId]: message } };
+    }
+    case 'OutboundTextSent': {
+      const { messageId, providerMessageId, sentAt } = event.data;
+      return {
+        ...touched,
+        counts: counts({ outboundTexts: state.counts.outboundTexts + 1 }),
+        outboundMessageIds: [...state.outboundMessageIds, providerMessageId],
+        requested: requested(messageId, { state: 'sent', providerMessageId, sentAt }),
+      };
+    }
+    case 'OutboundTextFailed':
+      return { ...next, requested: requested(event.data.messageId, { state: 'failed', error: event.data.error }) };
     case 'TextBackSkipped':
     case 'TextBackFailed':
       return next;
@@ -290,10 +353,10 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
     }
     case 'LeadStatusChanged': {
       const key = STATUS_AT[event.data.to];
-      return { ...touched, status: event.data.to, ...(state[key] === undefined && { [key]: at }) };
+      return { ...touched, status: event.data.to, ...(!isOpen(event.data.to) && { waitingSince: null }), ...(state[key] === undefined && { [key]: at }) };
     }
     case 'LeadBookingLinked':
-      return { ...touched, counts: counts({ bookings: state.counts.bookings + 1 }), bookingIds: [...state.bookingIds, event.data.bookingId] };
+      return { ...answered, counts: counts({ bookings: state.counts.bookings + 1 }), bookingIds: [...state.bookingIds, event.data.bookingId] };
     case 'LeadSuperseded':
       return { ...next, supersededBy: event.data.nextLeadId };
     default: {
@@ -310,6 +373,6 @@ export function foldLead(events: readonly Envelope<LeadEvent>[]): LeadState {
 
 /** The API view of the aggregate (dedupe bookkeeping left out). */
 export function toLeadView(state: LeadAggregate): Lead {
-  const { callKeys: _c, inboundMessageSids: _i, outboundMessageIds: _o, deliveries: _d, deliveryKeys: _k, ...lead } = state;
-  return lead;
+  const { callKeys: _c, inboundMessageSids: _i, outboundMessageIds: _o, deliveries: _d, deliveryKeys: _k, requested: _r, ...lead } = state;
+  return { ...lead, waitingSince: lead.waitingSince ?? null };
 }

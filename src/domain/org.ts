@@ -61,7 +61,16 @@ export interface Org {
 
 export type OrgState = Org | null;
 
-export type OrgEvent = EventOf<'OrgCreated' | 'OrgPhoneAdded' | 'OrgPhoneRemoved' | 'OrgSettingsChanged' | 'OrgStripeCustomerLinked' | 'OrgBillingStatusChanged' | 'MemberAdded'>;
+export type OrgEvent = EventOf<
+  | 'OrgCreated'
+  | 'OrgPhoneAdded'
+  | 'OrgPhoneRemoved'
+  | 'OrgSettingsChanged'
+  | 'OrgStripeCustomerLinked'
+  | 'OrgBillingStatusChanged'
+  | 'MemberAdded'
+  | 'MemberRoleChanged'
+>;
 
 export type OrgCommand =
   | { type: 'CreateOrg'; now: string; data: { orgId: string; name: string; timezone: string; phones: string[] } }
@@ -74,7 +83,9 @@ export type OrgCommand =
   | { type: 'ReleasePhone'; now: string; data: { orgId: string; phone: string; movedTo: string } }
   | { type: 'LinkStripeCustomer'; now: string; data: { orgId: string; stripeCustomerId: string } }
   | { type: 'ChangeBillingStatus'; now: string; data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string } }
-  | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } };
+  | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } }
+  /** `byRole`: the role of whoever asks (only an owner makes or unmakes owners). */
+  | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } };
 
 export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
   if (command.type === 'CreateOrg') {
@@ -119,6 +130,19 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
         throw new StateConflictError('member_exists', `${command.data.email} is already a member`);
       }
       return [{ type: 'MemberAdded', data: command.data }];
+    case 'ChangeMemberRole': {
+      const { orgId, memberId, role, byRole } = command.data;
+      const member = state.members.find((m) => m.memberId === memberId);
+      if (!member) throw new NotFoundError('member not found');
+      if (member.role === role) return [];
+      if ((member.role === 'owner' || role === 'owner') && byRole !== 'owner' && byRole !== 'operator') {
+        throw new StateConflictError('owner_only', 'only an owner makes a member owner or changes an owner\'s role');
+      }
+      if (member.role === 'owner' && !state.members.some((m) => m.role === 'owner' && m.memberId !== memberId)) {
+        throw new StateConflictError('last_owner', 'the org needs an owner: make another member owner first');
+      }
+      return [{ type: 'MemberRoleChanged', data: { orgId, memberId, from: member.role, to: role } }];
+    }
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
@@ -149,6 +173,8 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
       return { ...next, billingStatus: event.data.status, ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }) };
     case 'MemberAdded':
       return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
+    case 'MemberRoleChanged':
+      return { ...next, members: state.members.map((m) => (m.memberId === event.data.memberId ? { ...m, role: event.data.to } : m)) };
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

@@ -33,6 +33,12 @@ export function summarize(event: DomainEvent): string {
       return `text from ${event.data.from}: ${event.data.body.slice(0, 60)}`;
     case 'OutboundTextRecorded':
       return `text to ${event.data.to}: ${event.data.body.slice(0, 60)}`;
+    case 'OutboundTextRequested':
+      return `text to ${event.data.to} requested: ${event.data.body.slice(0, 60)}`;
+    case 'OutboundTextSent':
+      return `text sent to ${event.data.to} (${event.data.providerMessageId})`;
+    case 'OutboundTextFailed':
+      return `text failed: ${event.data.error}`;
     case 'TextBackSent':
       return `text-back sent to ${event.data.to}`;
     case 'TextBackSkipped':
@@ -61,6 +67,8 @@ export function summarize(event: DomainEvent): string {
       return `billing ${event.data.previousStatus ?? '?'} → ${event.data.status}`;
     case 'MemberAdded':
       return `member ${event.data.email} added as ${event.data.role}`;
+    case 'MemberRoleChanged':
+      return `member ${event.data.memberId} role ${event.data.from} → ${event.data.to}`;
     case 'CredentialIssued':
       return `${event.data.kind} credential "${event.data.label}" issued${event.data.scopes.length ? ` (${event.data.scopes.join(', ')})` : ''}${event.data.role ? ` (${event.data.role})` : ''}`;
     case 'CredentialRevoked':

@@ -1,4 +1,9 @@
-import type { Booking } from '../domain/booking.ts';
+import { type Booking, bookingStream } from '../domain/booking.ts';
+import type { DomainEvent } from '../domain/events/index.ts';
+import { summarize } from '../domain/summary.ts';
+import type { Actor } from '../domain/values.ts';
+import { type EventStore, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import { formatPosition } from '../eventstore/position.ts';
 import type { Db } from '../db/kysely.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -49,4 +54,39 @@ export async function scheduledWindowsBetween(db: Db, orgId: string, from: strin
     .where('window_end', '>', from)
     .execute();
   return rows.map((r) => ({ start: new Date(r.window_start).toISOString(), end: new Date(r.window_end).toISOString() }));
+}
+
+/** One step of a booking's life as its stream records it: created, moved, canceled, confirmation, reminders, notices. */
+export interface BookingEvidence {
+  readonly position: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly actor: Actor;
+  readonly summary: string;
+  readonly data: unknown;
+}
+
+/**
+ * A booking's evidence, oldest first, read from its stream (so never behind the read model); empty when
+ * the stream is absent or another org's.
+ */
+export async function bookingEvidence(store: EventStore, orgId: string, bookingId: string): Promise<BookingEvidence[]> {
+  let events: RecordedEvent[];
+  try {
+    events = await store.readStream(bookingStream(bookingId));
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return [];
+    throw error;
+  }
+  if (events[0]?.metadata.orgId !== orgId) return [];
+  return events.map((e) => ({
+    position: formatPosition(e.position),
+    revision: e.revision,
+    type: e.type,
+    occurredAt: new Date(e.metadata.occurredAt).toISOString(),
+    actor: e.metadata.actor,
+    summary: summarize({ type: e.type, data: e.data } as DomainEvent),
+    data: e.data,
+  }));
 }

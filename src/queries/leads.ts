@@ -1,8 +1,11 @@
-import type { Delivery, Lead, LeadAggregate } from '../domain/lead.ts';
+import type { Booking } from '../domain/booking.ts';
+import { type LeadSummary, summarizeLead } from '../domain/lead-summary.ts';
+import type { Delivery, Lead, LeadAggregate, RequestedMessage } from '../domain/lead.ts';
 import { toLeadView } from '../domain/lead.ts';
 import type { LeadStatus } from '../domain/events/lead.ts';
 import type { Actor } from '../domain/values.ts';
 import type { Db } from '../db/kysely.ts';
+import { sql } from 'kysely';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** One entry of a lead's timeline. */
@@ -17,6 +20,8 @@ export interface TimelineEntry {
   readonly details: Record<string, unknown>;
   /** Latest delivery report of an outbound text. */
   readonly delivery?: Delivery;
+  /** A text a team member asked for: where it stands (queued, sent, failed). */
+  readonly message?: { readonly state: RequestedMessage['state']; readonly providerMessageId?: string; readonly error?: string };
 }
 
 /** A lead with its timeline, oldest entry first. */
@@ -25,24 +30,92 @@ export type LeadDetail = Lead & { timeline: TimelineEntry[] };
 /** Filters of {@link listLeads}. */
 export interface ListLeadsInput {
   readonly statuses?: readonly LeadStatus[];
+  /** Part of the caller's phone number (digits) or of a linked booking's customer name, any case. */
+  readonly q?: string;
+  /** `newest`: latest activity first; `waiting`: longest-waiting first (leads nobody has answered), then the rest. */
+  readonly order?: 'newest' | 'waiting';
+  /** The member reading: `unread` is computed for them. */
+  readonly memberId?: string;
   readonly limit: number;
   readonly cursor?: string;
 }
 
+/** A row of the inbox list: the lead, the customer name a booking gave it, and the reader's unread flag. */
+export type LeadRow = Lead & { callerName: string | null; waitingSince: string | null; unread: boolean };
+
 const iso = (value: Date | string) => new Date(value).toISOString();
+/** Sort key of leads nobody waits on in `waiting` order: after every waiting one. */
+const NOT_WAITING = '9999-12-31T00:00:00.000Z';
 
+/** `%`, `_` and `\` are literal in a search term. */
+const likeTerm = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** An org's leads, most recent activity first (then id), keyset-paginated. */
-export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): Promise<{ data: Lead[]; nextCursor: string | null }> {
-  let query = db.selectFrom('leads').select('state').where('org_id', '=', orgId);
+/** The name of the customer of the lead's latest booking, if any. */
+const callerNameOf = sql<string | null>`(select b.state->'customer'->>'name' from bookings b
+  where b.org_id = leads.org_id and b.lead_id = leads.id order by b.updated_at desc limit 1)`;
+
+/** Whether the member has not yet seen the lead's last inbound contact. */
+function unreadOf(memberId: string | undefined) {
+  if (!memberId) return sql<boolean>`leads.last_inbound_at is not null`;
+  return sql<boolean>`(leads.last_inbound_at is not null and not exists (select 1 from lead_reads r
+    where r.member_id = ${memberId} and r.lead_id = leads.id and r.read_up_to >= leads.last_inbound_at))`;
+}
+
+function toRow(r: { state: unknown; caller_name: string | null; unread: boolean }): LeadRow {
+  const lead = toLeadView(r.state as LeadAggregate);
+  return { ...lead, waitingSince: lead.waitingSince ?? null, callerName: r.caller_name, unread: r.unread };
+}
+
+/** An org's leads for the inbox: filtered, searched, newest or longest-waiting first, keyset-paginated. */
+export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): Promise<{ data: LeadRow[]; nextCursor: string | null }> {
+  const waiting = input.order === 'waiting';
+  const key = waiting ? sql<Date>`coalesce(leads.waiting_since, ${NOT_WAITING}::timestamptz)` : sql<Date>`leads.last_activity_at`;
+  let query = db
+    .selectFrom('leads')
+    .select(['state', callerNameOf.as('caller_name'), unreadOf(input.memberId).as('unread')])
+    .where('org_id', '=', orgId);
   if (input.statuses?.length) query = query.where('status', 'in', [...input.statuses]);
+  const q = input.q?.trim();
+  if (q) {
+    const digits = q.replace(/\D/g, '');
+    query = query.where((eb) =>
+      eb.or([
+        ...(digits.length >= 2 ? [eb('caller_phone', 'like', likeTerm(digits))] : []),
+        sql<boolean>`exists (select 1 from bookings b where b.org_id = leads.org_id and b.lead_id = leads.id and b.state->'customer'->>'name' ilike ${likeTerm(q)})`,
+      ]),
+    );
+  }
   if (input.cursor) {
     const [at, id] = decodeCursor(input.cursor);
-    query = query.where((eb) => eb.or([eb('last_activity_at', '<', at), eb.and([eb('last_activity_at', '=', at), eb('id', '<', id)])]));
+    query = waiting
+      ? query.where(sql<boolean>`(${key}, leads.id) > (${at}::timestamptz, ${id}::uuid)`)
+      : query.where(sql<boolean>`(${key}, leads.id) < (${at}::timestamptz, ${id}::uuid)`);
   }
-  const rows = await query.orderBy('last_activity_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
-  const data = rows.slice(0, input.limit).map((r) => toLeadView(r.state as LeadAggregate));
-  return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!.lastActivityAt, data.at(-1)!.id) : null };
+  const rows = await (waiting ? query.orderBy(key, 'asc').orderBy('id', 'asc') : query.orderBy(key, 'desc').orderBy('id', 'desc'))
+    .limit(input.limit + 1)
+    .execute();
+  const data = rows.slice(0, input.limit).map(toRow);
+  const last = data.at(-1);
+  const nextCursor = rows.length > input.limit && last ? encodeCursor(waiting ? (last.waitingSince ?? NOT_WAITING) : last.lastActivityAt, last.id) : null;
+  return { data, nextCursor };
+}
+
+/**
+ * Marks a lead read for a member up to its last inbound contact (as the read model has it now); a marker
+ * never moves back. False when the org has no such lead.
+ */
+export async function markLeadRead(db: Db, orgId: string, leadId: string, memberId: string): Promise<boolean> {
+  const lead = await db.selectFrom('leads').select(['last_inbound_at', 'created_at']).where('org_id', '=', orgId).where('id', '=', leadId).executeTakeFirst();
+  if (!lead) return false;
+  const upTo = lead.last_inbound_at ?? lead.created_at;
+  await db
+    .insertInto('lead_reads')
+    .values({ member_id: memberId, lead_id: leadId, org_id: orgId, read_up_to: upTo })
+    .onConflict((c) =>
+      c.columns(['member_id', 'lead_id']).doUpdateSet({ read_up_to: sql`greatest(lead_reads.read_up_to, excluded.read_up_to)`, updated_at: sql`now()` }),
+    )
+    .execute();
+  return true;
 }
 
 /** One lead of an org with its timeline, or undefined (absent and other-org look the same). */
@@ -58,7 +131,10 @@ export async function getLeadDetail(db: Db, orgId: string, leadId: string): Prom
     .orderBy('revision')
     .execute();
   const timeline = entries.map((e) => {
-    const delivery = e.message_id === null ? undefined : lead.deliveries[e.message_id];
+    const details = e.details as Record<string, unknown>;
+    const requested = e.event_type === 'OutboundTextRequested' ? lead.requested?.[details.messageId as string] : undefined;
+    const sid = e.message_id ?? requested?.providerMessageId;
+    const delivery = sid === undefined ? undefined : lead.deliveries[sid];
     return {
       id: e.event_id,
       revision: e.revision,
@@ -69,7 +145,47 @@ export async function getLeadDetail(db: Db, orgId: string, leadId: string): Prom
       summary: e.summary,
       details: e.details as Record<string, unknown>,
       ...(delivery && { delivery }),
+      ...(requested && {
+        message: {
+          state: requested.state,
+          ...(requested.providerMessageId && { providerMessageId: requested.providerMessageId }),
+          ...(requested.error && { error: requested.error }),
+        },
+      }),
     };
   });
   return { ...toLeadView(lead), timeline };
+}
+
+/** What the inbox's lead pane shows: the lead, its timeline, its open bookings and the summary with the next action. */
+export type InboxLead = LeadDetail & { callerName: string | null; waitingSince: string | null; unread: boolean; openBookings: Booking[]; summary: LeadSummary };
+
+/** One lead for the inbox at `now`, read by `memberId`; undefined when the org has no such lead. */
+export async function getInboxLead(db: Db, orgId: string, leadId: string, reader: { memberId?: string; now: string }): Promise<InboxLead | undefined> {
+  const detail = await getLeadDetail(db, orgId, leadId);
+  if (!detail) return undefined;
+  const { timeline, ...lead } = detail;
+  const flags = await db
+    .selectFrom('leads')
+    .select([callerNameOf.as('caller_name'), unreadOf(reader.memberId).as('unread')])
+    .where('org_id', '=', orgId)
+    .where('id', '=', leadId)
+    .executeTakeFirstOrThrow();
+  const bookings = await db
+    .selectFrom('bookings')
+    .select('state')
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'scheduled')
+    .where((eb) => eb.or([eb('lead_id', '=', leadId), ...(lead.bookingIds.length ? [eb('id', 'in', lead.bookingIds)] : [])]))
+    .orderBy('window_start')
+    .execute();
+  const summary = summarizeLead(lead, timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })), reader.now);
+  return {
+    ...detail,
+    waitingSince: lead.waitingSince ?? null,
+    callerName: flags.caller_name,
+    unread: flags.unread,
+    openBookings: bookings.map((b) => b.state as Booking),
+    summary,
+  };
 }

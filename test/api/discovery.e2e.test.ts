@@ -10,16 +10,16 @@ import { operator, testApp, testClock } from '../support/app.ts';
 const clock = testClock('2030-06-03T15:00:00.000Z');
 const ctx = await testApp(t, { clock });
 
-t.test('GET /api/actions lists 6 live protected, 4 live internal and 2 planned actions, without auth', async (t) => {
+t.test('GET /api/actions lists 6 live protected, 12 live internal and 2 planned actions, without auth', async (t) => {
   const res = await ctx.app.inject({ method: 'GET', url: '/api/actions' });
   t.equal(res.statusCode, 200);
   const actions = res.json().data as { name: string; status: string; surface: string; permissions: string[]; idempotency: string; enable?: string }[];
   const by = (status: string) => actions.filter((a) => a.status === status).map((a) => a.name).sort();
   t.same(by('live_protected'), ['cancel_booking', 'create_booking', 'get_booking', 'health', 'list_bookings', 'reschedule_booking']);
-  t.equal(by('live_internal').length, 4);
+  t.equal(by('live_internal').length, 12);
   t.same(by('planned'), ['availability', 'lead_summary']);
   for (const a of actions) {
-    t.ok(a.name && a.surface && a.permissions.length && ['safe', 'idempotency_key', 'idempotent'].includes(a.idempotency), `${a.name} is fully described`);
+    t.ok(a.name && a.surface && a.permissions.length && ['safe', 'idempotency_key', 'idempotent', 'none'].includes(a.idempotency), `${a.name} is fully described`);
     if (a.status === 'live_internal') t.equal(a.surface, 'internal');
     else t.match(a.surface, /^(GET|POST|PATCH|PUT) \/api\/private\/v1\//);
   }

@@ -65,9 +65,9 @@ export interface AutomationTestApp extends TestApp {
 
 export const START = '2031-03-10T15:00:00.000Z'; // a Monday, 10:00 in Chicago
 
-export async function automationApp(t: Teardown, options: { start?: string } = {}): Promise<AutomationTestApp> {
+export async function automationApp(t: Teardown, options: { start?: string; env?: Record<string, string> } = {}): Promise<AutomationTestApp> {
   const clock = testClock(options.start ?? START);
-  const ctx = await testApp(t, { clock });
+  const ctx = await testApp(t, { clock, ...(options.env && { env: options.env }) });
   const { services, database } = ctx;
   await migrateJobQueue(database.pool);
   const deps: TaskDeps = { ...services, messaging: logMessaging({ db: services.db, clock }) };

@@ -271,7 +271,7 @@ t.test('admins read and change settings; a change is recorded once; members and 
   t.equal(otherOrg.settings.textBack, true, "org A's change is not org B's");
 });
 
-t.test('the action catalog lists the four live internal actions with their roles', async (t) => {
+t.test('the action catalog lists the live internal actions with their roles', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/api/actions' });
   t.equal(res.statusCode, 200);
   const internal = (res.json() as { data: Json[] }).data.filter((a) => a.status === 'live_internal');
@@ -279,9 +279,22 @@ t.test('the action catalog lists the four live internal actions with their roles
     internal.map((a) => [a.name, a.permissions, a.idempotency, a.routes.sort()]),
     [
       ['read_leads', ['owner', 'admin', 'member'], 'safe', ['GET /api/internal/v1/leads', 'GET /api/internal/v1/leads/:leadId']],
+      ['mark_lead_read', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/read']],
+      ['reply_by_text', ['owner', 'admin', 'member'], 'idempotency_key', ['POST /api/internal/v1/leads/:leadId/messages']],
       ['move_lead_status', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/status']],
-      ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events']],
+      [
+        'read_team_bookings',
+        ['owner', 'admin', 'member'],
+        'safe',
+        ['GET /api/internal/v1/availability', 'GET /api/internal/v1/bookings', 'GET /api/internal/v1/bookings/:bookingId'],
+      ],
+      ['write_team_bookings', ['owner', 'admin', 'member'], 'idempotency_key', ['PATCH /api/internal/v1/bookings/:bookingId', 'POST /api/internal/v1/bookings']],
+      ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state']],
       ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
+      ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
+      ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],
+      ['manage_integration_tokens', ['owner', 'admin'], 'idempotent', ['DELETE /api/internal/v1/tokens/:tokenId', 'GET /api/internal/v1/tokens']],
+      ['issue_integration_token', ['owner', 'admin'], 'none', ['POST /api/internal/v1/tokens']],
     ],
   );
 });

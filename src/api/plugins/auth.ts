@@ -1,7 +1,11 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../domain/values.ts';
 import { hashToken, isWellFormedToken, type TokenKind } from '../../commands/tokens.ts';
 import { findCredentialByHash, touchCredential } from '../../queries/credentials.ts';
+import { getOrg } from '../../queries/orgs.ts';
+import { findLoginById } from '../../web/logins.ts';
+import { findSession, SESSION_COOKIE, type WebSession } from '../../web/sessions.ts';
 import { ProblemError } from '../problem.ts';
 
 /** Who a request acts as, once its token checked out. */
@@ -14,6 +18,8 @@ export interface AuthContext {
   readonly role: string | null;
   readonly memberId: string | null;
   readonly actor: Actor;
+  /** Set when a person's web session (cookie) authenticated the request rather than a token. */
+  readonly session?: WebSession;
 }
 
 declare module 'fastify' {
@@ -31,13 +37,60 @@ function unauthorized(detail: string, invalidToken: boolean): ProblemError {
   });
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The header carrying a web session's CSRF token on state-changing requests. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Authenticates a person's session cookie: the session must be live and the member still in the org
+ * (their role is read now, so a role change holds at once). A state-changing request must also send the
+ * session's CSRF token in `X-CSRF-Token` (403 `csrf_failed` otherwise, before any handler runs).
+ */
+async function authenticateSession(request: FastifyRequest, sessionId: string): Promise<void> {
+  const { db, clock } = request.server.services;
+  const session = await findSession(db, sessionId, clock());
+  if (!session) throw new ProblemError(401, 'session_expired', 'Unauthorized', 'sign in again: the session ended or expired');
+  if (!SAFE_METHODS.has(request.method)) {
+    const sent = request.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || !sameSecret(sent, session.csrfToken)) {
+      throw new ProblemError(403, 'csrf_failed', 'Forbidden', `send the session's CSRF token in the ${CSRF_HEADER} header`);
+    }
+  }
+  const [org, login] = await Promise.all([getOrg(db, session.orgId), findLoginById(db, session.memberId)]);
+  const member = org?.members.find((m) => m.memberId === session.memberId);
+  if (!member || !login) throw new ProblemError(401, 'session_expired', 'Unauthorized', 'sign in again: this member is no longer in the org');
+  const actor: Actor = { type: 'team_member', id: member.memberId, label: member.email };
+  request.auth = {
+    credentialId: `session:${session.idHash.slice(0, 12)}`,
+    label: member.email,
+    orgId: session.orgId,
+    kind: 'member',
+    scopes: [],
+    role: member.role,
+    memberId: member.memberId,
+    actor,
+    session,
+  };
+  request.log = request.log.child({ orgId: session.orgId, actor: { type: actor.type, id: actor.id } });
+}
+
 /**
  * An onRequest hook authenticating `Authorization: Bearer <token>` of the given kind against the
- * credentials read model (no cache: a revocation holds from the next request on).
+ * credentials read model (no cache: a revocation holds from the next request on). For `member`, a
+ * request without an Authorization header may instead carry a person's session cookie (CONTRACT §7).
  */
 export function authenticate(kind: TokenKind) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
+    const sessionId = kind === 'member' && header === undefined ? request.cookies?.[SESSION_COOKIE] : undefined;
+    if (sessionId) return authenticateSession(request, sessionId);
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);
     const token = match[1]!;

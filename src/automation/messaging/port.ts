@@ -1,5 +1,5 @@
 /** What the automation texts about. */
-export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back';
+export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back' | 'reply';
 
 /** One outbound text. `key` is the job key: the same key is the same message, sent at most once. */
 export interface OutboundMessage {

@@ -1,31 +1,14 @@
 import type { Command } from 'commander';
-import { evolve as evolveBooking } from '../../domain/booking.ts';
-import { evolve as evolveCredential } from '../../domain/credential.ts';
-import type { Envelope } from '../../domain/envelope.ts';
-import { evolve as evolveOrg } from '../../domain/org.ts';
+import { STREAM_FOLDS, foldOf } from '../../domain/stream-folds.ts';
 import { summarize } from '../../domain/summary.ts';
 import { uuid } from '../../domain/values.ts';
-import { toEnvelope } from '../../eventstore/envelope.ts';
-import { type Position, type RecordedEvent, StreamNotFoundError } from '../../eventstore/port.ts';
-import { comparePositions, formatPosition, parsePosition } from '../../eventstore/position.ts';
+import type { Position, RecordedEvent } from '../../eventstore/port.ts';
+import { formatPosition, parsePosition } from '../../eventstore/position.ts';
 import { ChainVerifier } from '../../eventstore/verify-chain.ts';
+import { streamStateAsOf } from '../../queries/audit.ts';
 import { withServices } from '../context.ts';
 import { CliError, emit, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
-
-type Fold = (state: unknown, event: Envelope) => unknown;
-
-/** How `audit state` folds a stream, by its name's prefix. */
-const FOLDS: Record<string, Fold> = {
-  'booking-': evolveBooking as Fold,
-  'org-': evolveOrg as Fold,
-  'credential-': evolveCredential as Fold,
-};
-
-/** Registers a fold for another stream prefix (e.g. leads) so `audit state` can show it. */
-export function registerAuditFold(prefix: string, fold: Fold): void {
-  FOLDS[prefix] = fold;
-}
 
 function parseTime(flag: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
@@ -112,28 +95,17 @@ export function registerAuditCommands(program: Command): void {
     .requiredOption('--as-of <time|position>', 'ISO time, or a position as printed by the timeline (commit.prepare)')
     .option('--json', 'machine output')
     .action(async (opts: { stream: string; asOf: string; json?: boolean }) => {
-      const prefix = Object.keys(FOLDS).find((p) => opts.stream.startsWith(p));
-      if (!prefix) throw new CliError(`--stream: no fold for ${opts.stream} (known prefixes: ${Object.keys(FOLDS).join(', ')})`);
+      if (!foldOf(opts.stream)) throw new CliError(`--stream: no fold for ${opts.stream} (known prefixes: ${Object.keys(STREAM_FOLDS).join(', ')})`);
       const position = parsePosition(opts.asOf);
-      const asOf = position ? undefined : parseTime('--as-of', opts.asOf);
+      const asOf = position ? { position } : { time: parseTime('--as-of', opts.asOf)! };
       await withServices(async (services) => {
-        let events: RecordedEvent[];
-        try {
-          events = await services.store.readStream(opts.stream);
-        } catch (error) {
-          if (error instanceof StreamNotFoundError) throw new CliError(`unknown stream ${opts.stream}`);
-          throw error;
-        }
-        const included = events.filter((e) =>
-          position ? comparePositions(e.position, position) <= 0 : Date.parse(e.metadata.occurredAt) <= asOf!.getTime(),
-        );
-        const fold = FOLDS[prefix]!;
-        const state = included.reduce((s, e) => fold(s, toEnvelope(e)), null as unknown);
-        const last = included.at(-1);
+        const result = await streamStateAsOf(services.store, opts.stream, asOf);
+        if (!result) throw new CliError(`unknown stream ${opts.stream}`);
         emit(
           !!opts.json,
-          { stream: opts.stream, asOf: opts.asOf, revision: last?.revision ?? -1, events: included.length, state },
-          () => `${opts.stream} as of ${opts.asOf}: ${included.length} of ${events.length} events${last ? ` (revision ${last.revision})` : ''}\n${JSON.stringify(state, null, 2)}`,
+          { stream: opts.stream, asOf: opts.asOf, revision: result.revision, events: result.events, state: result.state },
+          () =>
+            `${opts.stream} as of ${opts.asOf}: ${result.events} of ${result.total} events${result.revision >= 0 ? ` (revision ${result.revision})` : ''}\n${JSON.stringify(result.state, null, 2)}`,
         );
       });
     });

@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { issueCredential, revokeCredential } from '../../commands/credentials.ts';
-import { addMember } from '../../commands/orgs.ts';
-import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
+import { NotFoundError } from '../../domain/errors.ts';
 import { scope } from '../../domain/events/credential.ts';
-import { memberRole } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
 import { catchUp } from '../../projections/runner.ts';
 import { credentialsProjection } from '../../projections/read-models/credentials.ts';
-import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { listCredentials } from '../../queries/credentials.ts';
-import { randomUUID } from 'node:crypto';
 import { operatorCaller, withServices } from '../context.ts';
 import { CliError, emit, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
@@ -99,30 +95,4 @@ export function registerTokenCommands(program: Command): void {
       });
     });
 
-  program
-    .command('member')
-    .description('team members of an organization')
-    .command('create')
-    .description('add a team member and print their member token for the internal API (once)')
-    .requiredOption('--org <id>', 'org id')
-    .requiredOption('--email <email>', 'their email')
-    .requiredOption('--role <role>', 'owner, admin, member or auditor')
-    .option('--json', 'machine output')
-    .action(async (opts: { org: string; email: string; role: string; json?: boolean }) => {
-      const orgId = parseOption('--org', uuid, opts.org);
-      const email = parseOption('--email', z.email('must be an email address'), opts.email);
-      const role = parseOption('--role', memberRole, opts.role);
-      await withServices(async (services) => {
-        const memberId = randomUUID();
-        const caller = operatorCaller(orgId);
-        const added = await addMember(services, caller, { orgId, memberId, email, role }).catch((error: unknown) => {
-          if (error instanceof StateConflictError) throw new CliError(error.message);
-          return unknownOrg<never>(orgId)(error);
-        });
-        const issued = await issueCredential(services, caller, { orgId, label: email, kind: 'member', memberId, role });
-        await catchUp(services, orgsProjection, { until: added.position });
-        await catchUp(services, credentialsProjection, { until: issued.position });
-        emit(!!opts.json, { memberId, id: issued.id, token: issued.token, role, orgId, email }, () => `member ${memberId} (${email}, ${role})\n${issued.token}\nStore it now: it is not shown again.`);
-      });
-    });
 }

@@ -1,15 +1,28 @@
 import type { CredentialEvent } from '../../domain/credential.ts';
+import type { EventOf } from '../../domain/events/index.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection } from '../projection.ts';
 
-/** `credentials`: token hashes, scopes and revocation, looked up on every authenticated request. */
+/**
+ * `credentials`: token hashes, scopes and revocation, looked up on every authenticated request. A member's
+ * role change (org stream) moves the role of their member tokens, so it holds from the next request on.
+ */
 export const credentialsProjection: Projection = {
   name: 'credentials',
-  filter: { streamPrefixes: ['credential-'] },
+  filter: { streamPrefixes: ['credential-', 'org-'], eventTypes: ['CredentialIssued', 'CredentialRevoked', 'MemberRoleChanged'] },
   tables: ['credentials'],
   async apply(q, events) {
-    for (const event of events as RecordedEvent<CredentialEvent>[]) {
+    for (const event of events as RecordedEvent<CredentialEvent | EventOf<'MemberRoleChanged'>>[]) {
       switch (event.type) {
+        case 'MemberRoleChanged':
+          await q
+            .updateTable('credentials')
+            .set({ role: event.data.to })
+            .where('org_id', '=', event.data.orgId)
+            .where('member_id', '=', event.data.memberId)
+            .where('kind', '=', 'member')
+            .execute();
+          break;
         case 'CredentialIssued': {
           const d = event.data;
           await q

@@ -7,6 +7,8 @@ export type TimelineKind =
   | 'missed_call'
   | 'inbound_text'
   | 'outbound_text'
+  | 'outbound_text_sent'
+  | 'outbound_text_failed'
   | 'text_back'
   | 'text_back_skipped'
   | 'text_back_failed'
@@ -20,6 +22,9 @@ const TIMELINE_TYPES = [
   'MissedCallRecorded',
   'InboundTextReceived',
   'OutboundTextRecorded',
+  'OutboundTextRequested',
+  'OutboundTextSent',
+  'OutboundTextFailed',
   'TextBackSent',
   'TextBackSkipped',
   'TextBackFailed',
@@ -38,6 +43,12 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       return { kind: 'inbound_text', summary: `text from ${event.data.from}: ${quote(event.data.body)}`, messageId: null };
     case 'OutboundTextRecorded':
       return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
+    case 'OutboundTextRequested':
+      return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: null };
+    case 'OutboundTextSent':
+      return { kind: 'outbound_text_sent', summary: `text sent to ${event.data.to}`, messageId: event.data.providerMessageId };
+    case 'OutboundTextFailed':
+      return { kind: 'outbound_text_failed', summary: `text failed: ${event.data.error}`, messageId: null };
     case 'TextBackSent':
       return { kind: 'text_back', summary: `text-back to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
     case 'TextBackSkipped':

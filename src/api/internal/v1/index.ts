@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from '../../plugins/auth.ts';
 import { auditRoutes } from './audit.ts';
+import { teamBookingRoutes } from './bookings.ts';
+import { memberRoutes } from './members.ts';
+import { tokenRoutes } from './tokens.ts';
 import { leadRoutes } from './leads.ts';
 import { settingsRoutes } from './settings.ts';
 
@@ -8,6 +11,9 @@ import { settingsRoutes } from './settings.ts';
 export async function internalApiV1(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', authenticate('member'));
   await app.register(leadRoutes);
+  await app.register(teamBookingRoutes);
   await app.register(auditRoutes);
   await app.register(settingsRoutes);
+  await app.register(memberRoutes);
+  await app.register(tokenRoutes);
 }

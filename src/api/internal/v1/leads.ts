@@ -1,16 +1,20 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { changeLeadStatus } from '../../../commands/leads.ts';
+import { changeLeadStatus, requestOutboundText } from '../../../commands/leads.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
-import { getLeadDetail, listLeads } from '../../../queries/leads.ts';
+import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
-import { changeLeadStatusBody, leadParams, listLeadsQuery } from './schemas.ts';
+import { changeLeadStatusBody, leadParams, listLeadsQuery, sendMessageBody } from './schemas.ts';
 
-const READ_MODELS = ['leads', 'lead_timeline'];
+const READ_MODELS = ['leads', 'lead_timeline', 'bookings'];
+
+/** Whose read markers a request uses: the member (token or session), else the credential. */
+const readerOf = (request: FastifyRequest) => authOf(request).memberId ?? authOf(request).actor.id;
 
 /** Leads: list, detail with timeline, status moves (owner, admin, member). */
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -19,19 +23,41 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/leads', { preHandler: allowed, config: { action: ACTIONS.readLeads }, schema: { querystring: listLeadsQuery } }, async (request) => {
     await awaitConsistency(request, READ_MODELS);
     const q = request.query;
+    const statuses = q.status?.split(',') ?? [];
     return listLeads(request.server.services.db, authOf(request).orgId, {
       limit: q.limit,
-      ...(q.status && { statuses: q.status.split(',') as LeadStatus[] }),
+      order: q.order,
+      memberId: readerOf(request),
+      ...(statuses.length && !statuses.includes('all') && { statuses: statuses as LeadStatus[] }),
+      ...(q.q && { q: q.q }),
       ...(q.cursor && { cursor: q.cursor }),
     });
   });
 
   app.get('/leads/:leadId', { preHandler: allowed, config: { action: ACTIONS.readLeads }, schema: { params: leadParams } }, async (request) => {
     await awaitConsistency(request, READ_MODELS);
-    const lead = await getLeadDetail(request.server.services.db, authOf(request).orgId, request.params.leadId);
+    const { db, clock } = request.server.services;
+    const lead = await getInboxLead(db, authOf(request).orgId, request.params.leadId, { memberId: readerOf(request), now: clock().toISOString() });
     if (!lead) throw problems.notFound('lead');
     return lead;
   });
+
+  app.post('/leads/:leadId/read', { preHandler: allowed, config: { action: ACTIONS.markLeadRead }, schema: { params: leadParams } }, async (request, reply) => {
+    if (!(await markLeadRead(request.server.services.db, authOf(request).orgId, request.params.leadId, readerOf(request)))) throw problems.notFound('lead');
+    return reply.code(204).send();
+  });
+
+  app.post(
+    '/leads/:leadId/messages',
+    { preHandler: allowed, config: { action: ACTIONS.replyByText }, schema: { params: leadParams, body: sendMessageBody } },
+    async (request, reply) => {
+      const { leadId } = request.params;
+      const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, request.body);
+      setConsistencyToken(reply, outcome.position);
+      const { messageId, ...message } = outcome.message;
+      return reply.code(202).send({ id: messageId, leadId, ...message });
+    },
+  );
 
   app.post('/leads/:leadId/status', { preHandler: allowed, config: { action: ACTIONS.moveLeadStatus }, schema: { params: leadParams, body: changeLeadStatusBody } }, async (request, reply) => {
     const { status, reason } = request.body;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { type AnyEventType, EVENT_TYPES } from '../../../domain/events/index.ts';
+import { parsePosition } from '../../../eventstore/position.ts';
 import { leadStatus } from '../../../domain/events/lead.ts';
-import { orgSettingsPatch } from '../../../domain/events/org.ts';
+import { scope } from '../../../domain/events/credential.ts';
+import { memberRole, orgSettingsPatch } from '../../../domain/events/org.ts';
 import { instant } from '../../../domain/values.ts';
 
 export const leadParams = z.object({ leadId: z.uuid() }).strict();
@@ -10,8 +13,10 @@ export const listLeadsQuery = z
   .object({
     status: z
       .string()
-      .regex(/^(active|booked|won|lost)(,(active|booked|won|lost))*$/, 'must be active, booked, won or lost, comma-separated')
+      .regex(/^(active|booked|won|lost|all)(,(active|booked|won|lost|all))*$/, 'must be active, booked, won, lost or all, comma-separated')
       .optional(),
+    q: z.string().trim().min(1, 'must not be empty').max(100).optional().describe('part of the caller\'s phone number or of the customer name'),
+    order: z.enum(['newest', 'waiting']).default('newest'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().min(1).max(500).optional(),
   })
@@ -20,13 +25,28 @@ export const listLeadsQuery = z
 /** POST /leads/:leadId/status body. */
 export const changeLeadStatusBody = z.object({ status: leadStatus, reason: z.string().trim().min(1).max(1000).optional() }).strict();
 
-/** GET /audit/events query: `since` inclusive, `until` exclusive (event time). */
+/** POST /leads/:leadId/messages body: the text, and the id the page made for this one click (a repeat sends nothing more). */
+export const sendMessageBody = z
+  .object({
+    body: z.string().trim().min(1, 'must not be empty').max(1600, 'must be at most 1600 characters'),
+    clientMessageId: z
+      .string()
+      .min(8, 'must be at least 8 characters (a UUID per click works)')
+      .max(100)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'must be letters, digits, and . _ : -'),
+  })
+  .strict();
+
+const streamName = z
+  .string()
+  .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>');
+
+/** GET /audit/events query: `since` inclusive, `until` exclusive (event time); `type` and `actor` (id) narrow it. */
 export const auditQuery = z
   .object({
-    stream: z
-      .string()
-      .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>')
-      .optional(),
+    stream: streamName.optional(),
+    type: z.enum(EVENT_TYPES as [AnyEventType, ...AnyEventType[]], 'must be an event type such as MissedCallRecorded').optional(),
+    actor: z.string().min(1).max(200).optional().describe('actor id: a member id, a credential id, twilio, automation, ...'),
     since: instant.optional(),
     until: instant.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -37,5 +57,39 @@ export const auditQuery = z
     if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
   });
 
-/** PUT /settings body: the settings to change; omitted ones stay as they are. */
-export const settingsBody = orgSettingsPatch.refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+/** GET /audit/state query: one stream folded up to an instant (event time, inclusive) or a position from the timeline. */
+export const auditStateQuery = z
+  .object({
+    stream: streamName,
+    asOf: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((v) => parsePosition(v) !== undefined || !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 instant or a position such as 123.45'),
+  })
+  .strict();
+
+/** PUT /settings body: the settings to change; omitted ones stay as they are. Planned actions are not here (operator only). */
+export const settingsBody = orgSettingsPatch.omit({ enabledActions: true }).refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+
+export const memberParams = z.object({ memberId: z.uuid() }).strict();
+
+/** PUT /members/:memberId/role body. */
+export const memberRoleBody = z.object({ role: memberRole }).strict();
+
+/** POST /members/invitations body. */
+export const invitationBody = z.object({ email: z.email().max(254), role: memberRole }).strict();
+
+export const tokenParams = z.object({ tokenId: z.uuid() }).strict();
+
+/** POST /tokens body: an integration token for the org's systems. */
+export const issueTokenBody = z
+  .object({
+    label: z.string().trim().min(1).max(200),
+    scopes: z.array(scope).min(1, 'name at least one scope').max(10),
+    expiresAt: instant.optional(),
+  })
+  .strict();
+
+/** DELETE /tokens/:tokenId body (optional). */
+export const revokeTokenBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict().nullish();

@@ -4,7 +4,7 @@ import { getSettings, toSettingsView } from '../../../queries/settings.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
-import { problems } from '../../problem.ts';
+import { ProblemError, problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
 import { settingsBody } from './schemas.ts';
 
@@ -19,10 +19,32 @@ export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
     return settings;
   });
 
-  app.put('/settings', { preHandler: allowed, config: { action: ACTIONS.orgSettings }, schema: { body: settingsBody } }, async (request, reply) => {
-    const orgId = authOf(request).orgId;
-    const { org, position } = await configureOrg(depsOf(request), callerOf(request), { orgId, changes: request.body });
-    setConsistencyToken(reply, position);
-    return toSettingsView(org);
-  });
+  app.put(
+    '/settings',
+    {
+      // Before the body is validated (and before anything is recorded): planned actions are an operator's switch.
+      preValidation: [
+        allowed,
+        async (request) => {
+          const body = request.body as Record<string, unknown> | null;
+          if (body && typeof body === 'object' && Object.hasOwn(body, 'enabledActions')) {
+            throw new ProblemError(
+              403,
+              'operator_only',
+              'Forbidden',
+              `planned actions are switched on by an operator, not from the app: npx callsnare org configure --org ${authOf(request).orgId} --enable-action <action>`,
+            );
+          }
+        },
+      ],
+      config: { action: ACTIONS.orgSettings },
+      schema: { body: settingsBody },
+    },
+    async (request, reply) => {
+      const orgId = authOf(request).orgId;
+      const { org, position } = await configureOrg(depsOf(request), callerOf(request), { orgId, changes: request.body });
+      setConsistencyToken(reply, position);
+      return toSettingsView(org);
+    },
+  );
 };

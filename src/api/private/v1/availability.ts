@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { computeAvailability } from '../../../domain/availability.ts';
@@ -50,19 +51,22 @@ export const availabilityRoutes: FastifyPluginAsyncZod = async (app) => {
       },
       config: { action: { name: 'availability', status: 'planned', permissions: ['READ_AVAILABILITY'], idempotency: 'safe' } },
     },
-    async (request) => {
-      const org = await requireEnabled(request, 'availability');
-      const { from, to, duration } = request.query;
-      const bookings = await scheduledWindowsBetween(request.server.services.db, authOf(request).orgId, from, to);
-      return computeAvailability({
-        from,
-        to,
-        durationMinutes: duration,
-        now: request.server.services.clock().toISOString(),
-        timezone: org.timezone,
-        settings: settingsOf(org),
-        bookings,
-      });
-    },
+    (request) => answerAvailability(request, request.query),
   );
 };
+
+/** GET /availability's answer for the caller's org (protected and internal APIs); 404 unless the org enabled it. */
+export async function answerAvailability(request: FastifyRequest, query: z.infer<typeof availabilityQuery>) {
+  const org = await requireEnabled(request, 'availability');
+  const { from, to, duration } = query;
+  const bookings = await scheduledWindowsBetween(request.server.services.db, authOf(request).orgId, from, to);
+  return computeAvailability({
+    from,
+    to,
+    durationMinutes: duration,
+    now: request.server.services.clock().toISOString(),
+    timezone: org.timezone,
+    settings: settingsOf(org),
+    bookings,
+  });
+}

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
 import { requestHash } from '../../../commands/idempotency.ts';
 import { getBooking, listBookings } from '../../../queries/bookings.ts';
@@ -13,7 +14,8 @@ import { bookingList, bookingParams, bookingResource, createBookingBody, listBoo
 const PREFIX = '/api/private/v1';
 const READ_MODELS = ['bookings'];
 
-function parseIfMatch(header: string | undefined): number | undefined {
+/** Parses If-Match (a version ETag such as "3"; `*` or absent: no precondition). */
+export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!match) {
@@ -24,7 +26,8 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
+/** Sends a booking write: Consistency-Token, ETag, Idempotent-Replayed, the booking. */
+export function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
   setConsistencyToken(reply, outcome.position);
   reply.header('etag', `"${outcome.booking.version}"`);
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
@@ -32,7 +35,7 @@ function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: numbe
 }
 
 /** Runs a keyed write one at a time per (org, key) in this process. */
-function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+export function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
   return key ? request.server.inFlightKeys.run(`${authOf(request).orgId}\n${key}`, fn) : fn();
 }
 
@@ -117,20 +120,24 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: bookingResource },
       },
     },
-    async (request, reply) => {
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const ifMatch = parseIfMatch(request.headers['if-match']);
-      const body = request.body;
-      const change: BookingChange =
-        'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
-      const { bookingId } = request.params;
-      const outcome = await withKey(request, key, () =>
-        changeBooking(depsOf(request), callerOf(request), bookingId, change, {
-          ...(ifMatch !== undefined && { ifMatch }),
-          ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${PREFIX}/bookings/${bookingId}`, body) } }),
-        }),
-      );
-      return sendOutcome(reply, outcome, 200);
-    },
+    (request, reply) => patchBooking(request, reply, PREFIX, request.params.bookingId, request.body),
   );
 };
+
+/**
+ * PATCH /bookings/:bookingId (reschedule or cancel, with If-Match and Idempotency-Key), for the protected
+ * API and the internal one; `prefix` is the API's path prefix, part of the request's fingerprint.
+ */
+export async function patchBooking(request: FastifyRequest, reply: FastifyReply, prefix: string, bookingId: string, body: z.infer<typeof patchBookingBody>) {
+  const key = parseIdempotencyKey(request.headers['idempotency-key']);
+  const ifMatch = parseIfMatch(request.headers['if-match']);
+  const change: BookingChange =
+    'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
+  const outcome = await withKey(request, key, () =>
+    changeBooking(depsOf(request), callerOf(request), bookingId, change, {
+      ...(ifMatch !== undefined && { ifMatch }),
+      ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${prefix}/bookings/${bookingId}`, body) } }),
+    }),
+  );
+  return sendOutcome(reply, outcome, 200);
+}

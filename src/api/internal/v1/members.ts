@@ -1,0 +1,61 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { changeMemberRole } from '../../../commands/orgs.ts';
+import type { MemberRole } from '../../../domain/events/org.ts';
+import { getOrg } from '../../../queries/orgs.ts';
+import { LoginTakenError } from '../../../web/logins.ts';
+import { inviteMember } from '../../../web/members.ts';
+import { callerOf, depsOf } from '../../caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
+import { authOf } from '../../plugins/auth.ts';
+import { ProblemError, problems } from '../../problem.ts';
+import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { invitationBody, memberParams, memberRoleBody } from './schemas.ts';
+
+/** Only an owner makes someone an owner (the domain enforces the same on role changes). */
+function requireOwnerFor(role: MemberRole, byRole: string | null): void {
+  if (role === 'owner' && byRole !== 'owner') throw new ProblemError(403, 'insufficient_role', 'Forbidden', 'only an owner makes someone an owner');
+}
+
+/** The org's members and their roles (owner, admin); role changes and invitations. */
+export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
+  const allowed = requireRole(ROLES.settings);
+
+  app.get('/members', { preHandler: allowed, config: { action: ACTIONS.manageMembers } }, async (request) => {
+    await awaitConsistency(request, ['orgs']);
+    const org = await getOrg(request.server.services.db, authOf(request).orgId);
+    if (!org) throw problems.notFound('org');
+    return { data: org.members.map((m) => ({ memberId: m.memberId, email: m.email, role: m.role })) };
+  });
+
+  app.put(
+    '/members/:memberId/role',
+    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams, body: memberRoleBody } },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const { memberId } = request.params;
+      const { org, position } = await changeMemberRole(depsOf(request), callerOf(request), {
+        orgId: auth.orgId,
+        memberId,
+        role: request.body.role,
+        byRole: auth.role as MemberRole,
+      });
+      setConsistencyToken(reply, position);
+      const member = org.members.find((m) => m.memberId === memberId)!;
+      return { memberId, email: member.email, role: member.role };
+    },
+  );
+
+  app.post('/members/invitations', { preHandler: allowed, config: { action: ACTIONS.inviteMember }, schema: { body: invitationBody } }, async (request, reply) => {
+    const auth = authOf(request);
+    requireOwnerFor(request.body.role, auth.role);
+    const { services } = request.server;
+    try {
+      const invited = await inviteMember(services, callerOf(request), { orgId: auth.orgId, email: request.body.email, role: request.body.role });
+      setConsistencyToken(reply, invited.position);
+      return reply.code(201).send({ memberId: invited.memberId, email: request.body.email, role: invited.role, url: invited.url, expiresAt: invited.expiresAt.toISOString() });
+    } catch (error) {
+      if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
+      throw error;
+    }
+  });
+};

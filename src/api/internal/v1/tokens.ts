@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { issueCredential, loadCredential, revokeCredential } from '../../../commands/credentials.ts';
+import { NotFoundError } from '../../../domain/errors.ts';
+import type { CredentialRecord } from '../../../queries/credentials.ts';
+import { listCredentials } from '../../../queries/credentials.ts';
+import { callerOf, depsOf } from '../../caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
+import { authOf } from '../../plugins/auth.ts';
+import { problems } from '../../problem.ts';
+import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { issueTokenBody, revokeTokenBody, tokenParams } from './schemas.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** An integration token as admins see it: never the secret (not stored) nor its hash. */
+function tokenView(c: CredentialRecord) {
+  return { id: c.id, label: c.label, scopes: c.scopes, createdAt: c.createdAt.toISOString(), lastUsedAt: iso(c.lastUsedAt), expiresAt: iso(c.expiresAt), revokedAt: iso(c.revokedAt) };
+}
+
+/** Integration tokens of the org (owner, admin): list, issue (the secret is shown once), revoke. */
+export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
+  const allowed = requireRole(ROLES.settings);
+
+  app.get('/tokens', { preHandler: allowed, config: { action: ACTIONS.manageTokens } }, async (request) => {
+    await awaitConsistency(request, ['credentials']);
+    const all = await listCredentials(request.server.services.db, authOf(request).orgId);
+    return { data: all.filter((c) => c.kind === 'integration').map(tokenView) };
+  });
+
+  app.post('/tokens', { preHandler: allowed, config: { action: ACTIONS.issueToken }, schema: { body: issueTokenBody } }, async (request, reply) => {
+    const { label, scopes, expiresAt } = request.body;
+    const issued = await issueCredential(depsOf(request), callerOf(request), {
+      orgId: authOf(request).orgId,
+      label,
+      kind: 'integration',
+      scopes,
+      ...(expiresAt && { expiresAt }),
+    });
+    setConsistencyToken(reply, issued.position);
+    reply.header('cache-control', 'no-store');
+    return reply.code(201).send({ id: issued.id, label: issued.label, scopes: issued.scopes, expiresAt: expiresAt ?? null, token: issued.token });
+  });
+
+  app.delete(
+    '/tokens/:tokenId',
+    { preHandler: allowed, config: { action: ACTIONS.manageTokens }, schema: { params: tokenParams, body: revokeTokenBody } },
+    async (request, reply) => {
+      const orgId = authOf(request).orgId;
+      const { tokenId } = request.params;
+      // Another org's token, or a member token, is not one of these: 404 like an absent one.
+      const existing = await loadCredential(depsOf(request), tokenId).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (!existing || existing.data.orgId !== orgId || existing.data.kind !== 'integration') throw problems.notFound('token');
+      const reason = request.body?.reason;
+      const { credential, position } = await revokeCredential(depsOf(request), callerOf(request), tokenId, reason);
+      setConsistencyToken(reply, position);
+      return { id: credential.id, label: credential.data.label, revokedAt: credential.revokedAt ?? null };
+    },
+  );
+};

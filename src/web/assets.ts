@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The browser code's sources (React + TanStack Query, TSX). */
+export const WEB_SOURCE_DIR = path.join(root, 'web');
+/** Built bundles, one folder per source hash (git-ignored). */
+export const WEB_BUILD_DIR = path.join(root, 'dist', 'web');
+
+/** A finished build: its folder and the file names the HTML page links. */
+export interface WebBuild {
+  readonly sourceHash: string;
+  readonly dir: string;
+  readonly script: string;
+  readonly stylesheet: string;
+  /** Every file of the build, by name, with its content type. */
+  readonly files: ReadonlyMap<string, string>;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full)));
+    else out.push(full);
+  }
+  return out.sort();
+}
+
+/** Hash of everything a build depends on: the web sources, the lock file, this builder. */
+export async function webSourceHash(): Promise<string> {
+  const hash = createHash('sha256');
+  const inputs = [...(await listFiles(WEB_SOURCE_DIR)), path.join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
+  for (const file of inputs) {
+    hash.update(path.relative(root, file)).update('\0').update(await readFile(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+async function readBuild(sourceHash: string): Promise<WebBuild | undefined> {
+  const dir = path.join(WEB_BUILD_DIR, sourceHash);
+  const manifestFile = path.join(dir, 'manifest.json');
+  if (!existsSync(manifestFile)) return undefined;
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { script: string; stylesheet: string; files: string[] };
+  return {
+    sourceHash,
+    dir,
+    script: manifest.script,
+    stylesheet: manifest.stylesheet,
+    files: new Map(manifest.files.map((f) => [f, TYPES[path.extname(f)] ?? 'application/octet-stream'])),
+  };
+}
+
+/**
+ * Returns the build of the current sources, building it first when it is missing or stale. Several
+ * processes may call this at once: each builds into a private folder and renames it into place, and a
+ * loser of that race uses the winner's identical build.
+ */
+export async function ensureWebBuild(): Promise<WebBuild> {
+  const sourceHash = await webSourceHash();
+  const existing = await readBuild(sourceHash);
+  if (existing) return existing;
+  const tmp = path.join(WEB_BUILD_DIR, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    const result = await build({
+      entryPoints: [path.join(WEB_SOURCE_DIR, 'main.tsx')],
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      jsx: 'automatic',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      outdir: tmp,
+      entryNames: '[name]-[hash]',
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: root,
+    });
+    const files = Object.keys(result.metafile.outputs).map((f) => path.basename(f));
+    const script = files.find((f) => f.endsWith('.js'));
+    const stylesheet = files.find((f) => f.endsWith('.css'));
+    if (!script || !stylesheet) throw new Error('the web build produced no script or stylesheet');
+    await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify({ sourceHash, script, stylesheet, files }));
+    try {
+      await rename(tmp, path.join(WEB_BUILD_DIR, sourceHash));
+    } catch (error) {
+      if (!existsSync(path.join(WEB_BUILD_DIR, sourceHash, 'manifest.json'))) throw error;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const built = await readBuild(sourceHash);
+  if (!built) throw new Error('the web build vanished');
+  return built;
+}

@@ -1,0 +1,101 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { rememberPosition } from './api.ts';
+
+export type LiveState = 'connecting' | 'live' | 'reconnecting';
+
+/**
+ * Follows the org's events over Server-Sent Events (`GET /app/events`). The browser's EventSource
+ * reconnects by itself and sends Last-Event-ID, so nothing is missed. Each event's id (its position)
+ * becomes the Consistency-Token of the refetches it triggers, so they see the event in the read models.
+ */
+export function useLiveEvents(enabled: boolean): LiveState {
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<LiveState>('connecting');
+  // Bumped when the server says our resume point is too old: a fresh EventSource sends no Last-Event-ID.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (!enabled) return;
+    const source = new EventSource('/app/events');
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const refetch = () => {
+      // One refetch for a burst of events.
+      if (pending) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
+      }, 150);
+    };
+    const onEvent = (event: MessageEvent) => {
+      rememberPosition(event.lastEventId);
+      refetch();
+    };
+    source.onopen = () => {
+      setState('live');
+      // Events between the page's load and this connection are not replayed: catch up once.
+      refetch();
+    };
+    source.onerror = () => setState('reconnecting');
+    source.onmessage = onEvent;
+    // The server names each message after its event type; listen to the ones the pages show.
+    for (const type of LIVE_TYPES) source.addEventListener(type, onEvent as EventListener);
+    source.addEventListener('reset', () => {
+      source.close();
+      refetch();
+      setGeneration((g) => g + 1);
+    });
+    return () => {
+      if (pending) clearTimeout(pending);
+      source.close();
+    };
+  }, [enabled, queryClient, generation]);
+  return state;
+}
+
+// The event catalog's types (src/domain/events); the browser bundle does not carry the zod catalog itself.
+const LIVE_TYPES = [
+  'BookingCanceled',
+  'BookingCreated',
+  'BookingNoticeSent',
+  'BookingRescheduled',
+  'ConfirmationFailed',
+  'ConfirmationSent',
+  'ConfirmationSkipped',
+  'CredentialIssued',
+  'CredentialRevoked',
+  'InboundTextReceived',
+  'LeadBookingLinked',
+  'LeadOpened',
+  'LeadStatusChanged',
+  'LeadSuperseded',
+  'MemberAdded',
+  'MemberRoleChanged',
+  'MessageDeliveryUpdated',
+  'MissedCallRecorded',
+  'OrgBillingStatusChanged',
+  'OrgCreated',
+  'OrgPhoneAdded',
+  'OrgSettingsChanged',
+  'OrgStripeCustomerLinked',
+  'OutboundTextFailed',
+  'OutboundTextRecorded',
+  'OutboundTextRequested',
+  'OutboundTextSent',
+  'ReminderFailed',
+  'ReminderSent',
+  'ReminderSkipped',
+  'TextBackFailed',
+  'TextBackSent',
+  'TextBackSkipped',
+];
+
+/** The connection indicator in the header (a live region, so screen readers hear changes). */
+export function LiveIndicator({ state }: { state: LiveState }) {
+  const label = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  return (
+    <span className={`live live-${state}`} role="status" aria-live="polite" data-testid="live-indicator" data-state={state}>
+      <span className="dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
