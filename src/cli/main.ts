@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const message = error instanceof CliError ? error.message : `unexpected error: ${(error as Error).message}`;
-    process.stderr.write(`error: ${message}\n`);
-    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    // Exit now: a failed start may leave handles (pools, timers) that would keep the process alive.
+    process.exit(error instanceof CliError ? error.exitCode : 1);
   }
 }
