@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { type OpenOptions, type OpenServices, openServices } from '../app.ts';
 import type { CommandCaller } from '../commands/context.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { loadOrg } from '../commands/orgs.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import type { Org } from '../domain/org.ts';
 import { createLogger } from '../logger.ts';
 import { CliError } from './output.ts';
 
@@ -47,6 +50,16 @@ function describe(error: unknown): string {
   // An AggregateError (IPv4 and IPv6 both refused) has an empty message of its own.
   const message = e.message || e.errors?.map((x) => x.message).join(', ') || e.code || String(error);
   return message.split('\n')[0]!;
+}
+
+/** The org, or the one-line `unknown org` error (exit 1) every command with `--org` gives. */
+export async function requireOrg(services: OpenServices, orgId: string): Promise<Org> {
+  try {
+    return await loadOrg(services, orgId);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
+    throw error;
+  }
 }
 
 /** The operator running the CLI, as events record them. */

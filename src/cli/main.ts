@@ -6,7 +6,7 @@ import { registerProjectionCommands } from './commands/projections.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerTokenCommands } from './commands/tokens.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
-import { CliError } from './output.ts';
+import { CliError, exitQuietlyOnClosedPipe } from './output.ts';
 
 /** Builds the `callsnare` command tree. */
 export function buildProgram(): Command {
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
 
 /** Entry point of bin/callsnare.js: runs a command, prints one line on failure, sets the exit code. */
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

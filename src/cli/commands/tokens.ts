@@ -11,8 +11,8 @@ import { credentialsProjection } from '../../projections/read-models/credentials
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { listCredentials } from '../../queries/credentials.ts';
 import { randomUUID } from 'node:crypto';
-import { operatorCaller, withServices } from '../context.ts';
-import { CliError, emit, table } from '../output.ts';
+import { operatorCaller, requireOrg, withServices } from '../context.ts';
+import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
 function unknownOrg<T>(orgId: string) {
@@ -31,7 +31,7 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--scopes <list>', 'comma-separated: READ_BOOKINGS,WRITE_BOOKINGS')
     .requiredOption('--label <label>', 'who holds it, e.g. "Dispatch board"')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org: string; scopes: string; label: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       const scopes = parseOption('--scopes', z.array(scope).min(1), opts.scopes.split(',').map((s) => s.trim()).filter(Boolean));
@@ -51,10 +51,11 @@ export function registerTokenCommands(program: Command): void {
     .command('list')
     .description("an org's credentials (never the secrets)")
     .requiredOption('--org <id>', 'org id')
-    .option('--json', 'machine output')
+    .option('--json', `${NDJSON_HELP}, one per credential`)
     .action(async (opts: { org: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       await withServices(async (services) => {
+        await requireOrg(services, orgId);
         await catchUp(services, credentialsProjection);
         const rows = await listCredentials(services.db, orgId);
         if (opts.json) {
@@ -84,7 +85,7 @@ export function registerTokenCommands(program: Command): void {
     .description('revoke a credential; it gets 401 from the next request on')
     .requiredOption('--id <id>', 'credential id')
     .option('--reason <text>', 'why')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
       const id = parseOption('--id', uuid, opts.id);
       await withServices(async (services) => {
@@ -107,7 +108,7 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--email <email>', 'their email')
     .requiredOption('--role <role>', 'owner, admin, member or auditor')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org: string; email: string; role: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       const email = parseOption('--email', z.email('must be an email address'), opts.email);
