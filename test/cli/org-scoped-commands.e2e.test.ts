@@ -90,6 +90,15 @@ t.test('writing to a closed pipe ends quietly, without an EPIPE stack trace', as
   }
 });
 
+t.test('quiet hours like 9pm are answered with the HH:MM-HH:MM form', async (t) => {
+  for (const value of ['9pm', '9pm-8am']) {
+    const result = await cli(['org', 'configure', '--org', orgId, '--quiet-hours', value]);
+    t.equal(result.code, 1);
+    t.match(result.stderr, /^error: --quiet-hours: use HH:MM(-HH:MM)? .*e\.g\. 21:00/, value);
+    t.notMatch(result.stderr, /\^|\\d|regex|pattern/, 'never a regular expression');
+  }
+});
+
 t.test("audit timeline shows times in the org's zone, not the machine's", async (t) => {
   const result = await cli(['audit', 'timeline', '--org', orgId, '--stream', `org-${orgId}`]);
   t.equal(result.code, 0, result.stderr);
