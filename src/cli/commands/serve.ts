@@ -100,8 +100,7 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
         return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL)`;
       })()
     : `embedded PostgreSQL, data in ${config.dataDir} (set DATABASE_URL to use your own)`;
-  const eventStore =
-    config.EVENT_STORE === 'esdb' ? `EventStoreDB at ${new URL(config.EVENTSTORE_CONNECTION_STRING!.replace(/^[a-z+]+:/, 'http:')).host}` : 'PostgreSQL (EVENT_STORE=postgres)';
+  const eventStore = config.EVENT_STORE === 'esdb' ? `EventStoreDB at ${esdbHosts(config.EVENTSTORE_CONNECTION_STRING!)} (EVENT_STORE=esdb)` : 'PostgreSQL (EVENT_STORE=postgres)';
   lines.push({ msg: `database: ${database}`, fields: { database: config.DATABASE_URL ? 'DATABASE_URL' : `embedded (${config.dataDir})` } });
   lines.push({ msg: `event store: ${eventStore}`, fields: { eventStore: config.EVENT_STORE } });
   const twilio = config.PUBLIC_BASE_URL && config.TWILIO_AUTH_TOKEN;
@@ -131,6 +130,12 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
     lines.push({ msg: 'CallSnare running (Ctrl-C stops it)', fields: {} });
   }
   return lines;
+}
+
+/** The hosts of an EventStoreDB connection string, without credentials or options. */
+function esdbHosts(connectionString: string): string {
+  const match = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/?]+)/.exec(connectionString);
+  return match?.[1] ?? 'EVENTSTORE_CONNECTION_STRING';
 }
 
 function probePort(port: number, host: string): Promise<void> {
