@@ -37,7 +37,8 @@ interface Auth {
   password: string;
 }
 
-const READY_TIMEOUT_MS = 30_000;
+// Generous: on a loaded machine a first start (initdb, and as root maybe copying the binaries) is slow.
+const READY_TIMEOUT_MS = 90_000;
 
 /**
  * Returns the embedded PostgreSQL of `dataDir`: attaches to it when another process (say `npm start`)
@@ -172,7 +173,7 @@ async function start(
     exited.then((why) => ((gone = true), { exited: why })),
   ]);
   if (ready !== true) {
-    const reason = typeof ready === 'object' ? ready.exited : 'did not accept connections within 30 s';
+    const reason = typeof ready === 'object' ? ready.exited : 'did not accept connections within 90 s';
     child.kill('SIGKILL');
     const last = await lastLogLine(logFile);
     // Port taken or another process won the race for the data directory: the caller looks again.
