@@ -4,7 +4,10 @@ import pg from 'pg';
 import { ensureEmbeddedPostgres } from '../../src/db/embedded.ts';
 
 const dataDir = process.argv[2]!;
-const IDLE_MS = 15_000;
+// Long enough to outlast a gap between connections on a loaded machine, where a spawned CLI process or
+// worker can take tens of seconds to connect (a test file whose work happens in child processes holds no
+// connection meanwhile).
+const IDLE_MS = 120_000;
 
 const server = await ensureEmbeddedPostgres({ dataDir, fast: true, database: 'postgres' });
 if (!server.owned) process.exit(0);
@@ -20,7 +23,8 @@ const timer = setInterval(async () => {
     );
     if (Number(rows[0]!.n) > 0) idleSince = Date.now();
   } catch {
-    // keep going: a failed probe is not proof of idleness
+    // a failed probe is not proof of idleness
+    idleSince = Date.now();
   } finally {
     await client.end().catch(() => {});
   }
