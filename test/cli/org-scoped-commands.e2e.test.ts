@@ -9,6 +9,8 @@ import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { testDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT } from '../support/serve.ts';
 
+// Many spawned processes: on a loaded machine this file needs more than the default 300 s (never a speed assertion).
+t.setTimeout(900_000);
 const database = await testDatabase(t);
 // The work happens in CLI processes; one held connection keeps the shared test server from looking idle.
 const held = await database.pool.connect();
@@ -46,10 +48,8 @@ t.test('an unknown org is an error with exit 1 in every command that takes --org
   const unknown = randomUUID();
   const commands = [
     ['audit', 'timeline', '--org', unknown],
-    ['audit', 'timeline', '--org', unknown, '--json'],
     ['audit', 'verify', '--org', unknown],
     ['token', 'list', '--org', unknown],
-    ['token', 'list', '--org', unknown, '--json'],
     ['token', 'create', '--org', unknown, '--scopes', 'READ_BOOKINGS', '--label', 'x'],
     ['member', 'create', '--org', unknown, '--email', 'a@example.com', '--role', 'admin'],
     ['org', 'configure', '--org', unknown, '--text-back', 'off'],

@@ -9,6 +9,8 @@ import t from 'tap';
 import { testDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT } from '../support/serve.ts';
 
+// Many spawned processes: on a loaded machine this file needs more than the default 300 s (never a speed assertion).
+t.setTimeout(900_000);
 const base = { PATH: process.env.PATH, HOME: process.env.HOME };
 
 interface Running {
