@@ -1,7 +1,7 @@
 // `callsnare serve` as a person runs it: start-up lines, a taken port, Ctrl-C in a terminal (SIGINT to the
 // whole process group), a failed start, and root in a folder the postgres user cannot enter.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,13 @@ const messages = (stdout: string) =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { msg: string; level: number });
 
+/** Removes a data folder and, when root kept its cluster elsewhere (see src/db/embedded.ts), that cluster too. */
+function removeDataDir(dataDir: string): void {
+  const link = path.join(dataDir, 'pg');
+  if (existsSync(link) && lstatSync(link).isSymbolicLink()) rmSync(path.dirname(realpathSync(link)), { recursive: true, force: true, maxRetries: 5 });
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -56,7 +63,7 @@ const alive = (pid: number) => {
 
 t.test('Ctrl-C stops an embedded-database serve quietly, with one last line saying it stopped', async (t) => {
   const dataDir = path.join(REPO_ROOT, '.data', `serve-sigint-${process.pid}`);
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  t.teardown(() => removeDataDir(dataDir));
   const serve = run(['serve'], { ...base, DATA_DIR: dataDir, PORT: '0' });
   t.teardown(() => serve.child.kill('SIGKILL'));
   await until('listening', () => /CallSnare listening on/.test(serve.out()));
@@ -149,10 +156,9 @@ t.test('as root, a data folder the postgres user cannot enter still works (the c
   const folder = mkdtempSync(path.join(os.tmpdir(), 'callsnare-0700-'));
   t.equal(statSync(folder).mode & 0o777, 0o700, 'mktemp -d makes a 0700 folder, like root\'s home');
   const dataDir = path.join(folder, '.data');
-  let target: string | undefined;
   t.teardown(() => {
+    removeDataDir(dataDir);
     rmSync(folder, { recursive: true, force: true });
-    if (target) rmSync(path.dirname(target), { recursive: true, force: true });
   });
   const created = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     execFile(process.execPath, [CLI_BIN, 'org', 'create', '--name', 'Root HVAC', '--json'], { env: { ...base, DATA_DIR: dataDir }, cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) =>
@@ -161,7 +167,7 @@ t.test('as root, a data folder the postgres user cannot enter still works (the c
   );
   t.equal(created.code, 0, created.stderr);
   t.match(JSON.parse(created.stdout), { orgId: String, name: 'Root HVAC' });
-  target = realpathSync(path.join(dataDir, 'pg'));
+  const target = realpathSync(path.join(dataDir, 'pg'));
   t.match(target, /^\/var\/lib\/callsnare\/clusters\//, 'the cluster lives where the postgres user can reach it');
   t.notOk(existsSync(path.join(target, 'postmaster.pid')), 'the one-shot command stopped the database it started');
 });
