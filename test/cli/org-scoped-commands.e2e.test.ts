@@ -94,8 +94,7 @@ t.test('quiet hours like 9pm are answered with the HH:MM-HH:MM form', async (t) 
   for (const value of ['9pm', '9pm-8am']) {
     const result = await cli(['org', 'configure', '--org', orgId, '--quiet-hours', value]);
     t.equal(result.code, 1);
-    t.match(result.stderr, /^error: --quiet-hours: use HH:MM(-HH:MM)? .*e\.g\. 21:00/, value);
-    t.notMatch(result.stderr, /\^|\\d|regex|pattern/, 'never a regular expression');
+    t.equal(result.stderr, 'error: --quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)\n', value);
   }
 });
 

@@ -69,8 +69,8 @@ export function registerOrgCommands(program: Command): void {
       if (typeof opts.quietHours === 'string') {
         if (opts.quietHours === 'off') changes.quietHours = null;
         else {
-          const [start, end, ...rest] = opts.quietHours.split('-');
-          if (end === undefined || rest.length) throw new CliError('--quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)');
+          if (!/^\d\d:\d\d-\d\d:\d\d$/.test(opts.quietHours)) throw new CliError('--quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)');
+          const [start, end] = opts.quietHours.split('-');
           changes.quietHours = parseOption('--quiet-hours', quietHours, { start, end });
         }
       }
