@@ -28,7 +28,12 @@ export interface EmbeddedOptions {
   /** Trade durability for speed (tests): fsync and synchronous commit off. */
   fast?: boolean;
   log?: (message: string) => void;
-  /** Awaited before a server we own stops (on our own stop, or on SIGINT/SIGTERM nothing else handles). */
+  /**
+   * On SIGINT/SIGTERM, stop a server we own and exit (130/143). Default true; false when the caller
+   * handles the signals itself and stops us last (`serve`).
+   */
+  exitOnSignal?: boolean;
+  /** Awaited before a server we own stops. */
   beforeStop?: () => Promise<void>;
 }
 
@@ -189,8 +194,6 @@ async function start(
     if (!stopping && child.exitCode === null) child.kill('SIGINT');
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    // Only when nothing else handles the signal (a one-shot CLI command): serve drains and stops us itself.
-    if (process.listenerCount(signal) > 1) return;
     void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   const stop = () =>
@@ -207,8 +210,10 @@ async function start(
       await gone;
     })());
   process.on('exit', onExit);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (options.exitOnSignal !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   return { ...server, owned: true, stop };
 }
 

@@ -75,7 +75,7 @@ export async function runProcess(options: RunOptions): Promise<void> {
   };
   // Fail fast on a taken port, before the database starts; the real listen below still decides.
   if (options.http) await probePort(config.PORT, config.HOST).catch(listenFailure);
-  services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain });
+  services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain, handlesSignals: true });
   if (options.http) {
     app = await buildServer(services);
     await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
