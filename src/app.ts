@@ -25,8 +25,10 @@ export interface OpenOptions {
   readonly migrate?: boolean;
   readonly clock?: () => Date;
   readonly poolSize?: number;
-  /** Awaited before an embedded server we own stops on a signal (let the service drain first). */
+  /** Awaited before an embedded server we own stops (let the service drain first). */
   readonly beforeDatabaseStop?: () => Promise<void>;
+  /** The caller handles SIGINT/SIGTERM and closes the services; otherwise an embedded server we own stops and the process exits. */
+  readonly handlesSignals?: boolean;
 }
 
 /** Services plus the way to release them. */
@@ -45,6 +47,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     embedded = await ensureEmbeddedPostgres({
       dataDir: config.dataDir,
       log: (message) => log.info(message),
+      exitOnSignal: !options.handlesSignals,
       beforeStop: async () => {
         await options.beforeDatabaseStop?.();
         await releaseConnections();

@@ -4,7 +4,14 @@ import { z } from 'zod';
 const onOff = z.enum(['log', 'twilio']);
 
 const schema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => URL.canParse(v), 'must be a URL such as postgres://user:password@host:5432/callsnare')
+    .refine(
+      (v) => !URL.canParse(v) || /^postgres(ql)?:$/.test(new URL(v).protocol),
+      'CallSnare requires PostgreSQL: use a postgres:// or postgresql:// URL (MySQL and other databases are not supported)',
+    )
+    .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),

@@ -7,7 +7,7 @@ import { registerProjectionCommands } from './commands/projections.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerTokenCommands } from './commands/tokens.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
-import { CliError } from './output.ts';
+import { CliError, exitQuietlyOnClosedPipe } from './output.ts';
 
 /** Builds the `callsnare` command tree. */
 export function buildProgram(): Command {
@@ -32,6 +32,7 @@ export function buildProgram(): Command {
 
 /** Entry point of bin/callsnare.js: runs a command, prints one line on failure, sets the exit code. */
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
@@ -40,7 +41,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const message = error instanceof CliError ? error.message : `unexpected error: ${(error as Error).message}`;
-    process.stderr.write(`error: ${message}\n`);
-    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    // Exit now: a failed start may leave handles (pools, timers) that would keep the process alive.
+    process.exit(error instanceof CliError ? error.exitCode : 1);
   }
 }

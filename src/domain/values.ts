@@ -19,12 +19,20 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
+const LOCAL_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/;
+
 /**
  * An ISO-8601 instant with a zone designator, normalised to UTC (`...Z`, milliseconds), in the years
  * 0001-9999 once in UTC (PostgreSQL has no year 0 and JavaScript writes other years in an extended form).
  */
 export const instant = z.iso
-  .datetime({ offset: true })
+  .datetime({
+    offset: true,
+    error: (issue) =>
+      typeof issue.input === 'string' && LOCAL_DATE_TIME.test(issue.input)
+        ? 'must include a time zone offset, e.g. 2030-06-02T15:00:00-05:00 (or Z for UTC)'
+        : 'must be an ISO-8601 date and time with a time zone offset, e.g. 2030-06-02T15:00:00-05:00',
+  })
   .transform((value) => new Date(value).toISOString())
   .refine((value) => /^(?!0000)\d{4}-/.test(value), 'must be between the years 0001 and 9999 in UTC');
 
@@ -57,8 +65,8 @@ export const bookingSource = z
 /** `HH:MM-HH:MM` in the org's time zone; may wrap midnight (21:00-08:00). */
 export const quietHours = z
   .object({
-    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
-    end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM on a 24-hour clock, e.g. 21:00'),
+    end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM on a 24-hour clock, e.g. 08:00'),
   })
   .strict();
 export type QuietHours = z.infer<typeof quietHours>;

@@ -76,7 +76,7 @@ t.test('bad input fails with one line and a non-zero exit', async (t) => {
     [['token', 'revoke', '--id', randomUUID()], /^error: unknown credential /],
     [['org', 'configure', '--org', randomUUID(), '--confirmations', 'maybe'], /^error: --confirmations: must be on or off/],
     [['org', 'create', '--name', 'X'], /^error: invalid PORT: /, { PORT: 'abc' }],
-    [['org', 'create', '--name', 'X'], /^error: cannot reach the database: /, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }],
+    [['org', 'create', '--name', 'X'], /^error: cannot reach the database at DATABASE_URL \(127\.0\.0\.1:1\/none\): /, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }],
   ];
   for (const [args, message, extraEnv] of cases) {
     const run = await cli(args, extraEnv);

@@ -31,6 +31,12 @@ declare module 'fastify' {
 
 const REALM = 'Bearer realm="callsnare"';
 
+/** A well-formed token of the other kind: say which kind this API takes and where that token works. */
+const WRONG_KIND: Record<TokenKind, string> = {
+  integration: 'this API takes an integration token (cs_live_..., from `callsnare token create`); a member token (cs_member_...) works on the internal API /api/internal/v1',
+  member: 'this API takes a member token (cs_member_..., from `callsnare member create`); an integration token (cs_live_...) works on the protected API /api/private/v1',
+};
+
 function unauthorized(detail: string, invalidToken: boolean): ProblemError {
   return new ProblemError(401, invalidToken ? 'invalid_token' : 'unauthorized', 'Unauthorized', detail, {
     headers: { 'www-authenticate': invalidToken ? `${REALM}, error="invalid_token"` : REALM },
@@ -94,7 +100,10 @@ export function authenticate(kind: TokenKind) {
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);
     const token = match[1]!;
-    if (!isWellFormedToken(token, kind)) throw unauthorized('the token is not valid', true);
+    if (!isWellFormedToken(token, kind)) {
+      const other = (['integration', 'member'] as const).find((k) => k !== kind && isWellFormedToken(token, k));
+      throw unauthorized(other ? WRONG_KIND[kind] : 'the token is not valid', true);
+    }
     const db = request.server.services.db;
     const credential = await findCredentialByHash(db, hashToken(token));
     const now = request.server.services.clock();

@@ -81,7 +81,13 @@ export function toProblem(error: unknown): ProblemError {
 /** One error handler and one not-found handler for the whole app (problem+json everywhere). */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error);
+    let problem = toProblem(error);
+    if (problem.status === 415) {
+      // Name the media type this route takes, and what came instead.
+      const expected = request.url.startsWith('/webhooks/twilio') ? 'application/x-www-form-urlencoded' : 'application/json';
+      const got = request.headers['content-type'];
+      problem = new ProblemError(415, problem.code, problem.title, `send the body with Content-Type: ${expected} (${got ? `got ${got}` : 'the request had no Content-Type'})`);
+    }
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(request, reply, problem);
   });

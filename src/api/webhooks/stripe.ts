@@ -38,7 +38,7 @@ function secretOf(request: FastifyRequest): string {
   const secret = request.server.services.config.STRIPE_WEBHOOK_SECRET;
   if (!secret) {
     request.log.error('Stripe webhook refused: STRIPE_WEBHOOK_SECRET must be set to verify Stripe-Signature');
-    throw notConfigured('Stripe webhooks are not configured on this server');
+    throw notConfigured('Stripe webhooks are not configured on this server: start it with STRIPE_WEBHOOK_SECRET set');
   }
   return secret;
 }

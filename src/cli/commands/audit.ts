@@ -6,8 +6,8 @@ import type { Position, RecordedEvent } from '../../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../../eventstore/position.ts';
 import { ChainVerifier } from '../../eventstore/verify-chain.ts';
 import { streamStateAsOf } from '../../queries/audit.ts';
-import { withServices } from '../context.ts';
-import { CliError, emit, table } from '../output.ts';
+import { requireOrg, withServices } from '../context.ts';
+import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
 function parseTime(flag: string, value: string | undefined): Date | undefined {
@@ -17,10 +17,11 @@ function parseTime(flag: string, value: string | undefined): Date | undefined {
   return new Date(ms);
 }
 
-/** Local time with its zone, e.g. `2026-11-24 09:30:12 CST`. */
-function localTime(iso: string): string {
+/** Time in the org's zone with the zone's abbreviation, e.g. `2026-11-24 09:30:12 CST`. */
+function localTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
@@ -54,17 +55,18 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('timeline')
-    .description('every event of an org in commit order: time, type, actor, stream, summary (NDJSON with --json)')
+    .description("every event of an org in commit order: time in the org's zone, type, actor, stream, summary")
     .requiredOption('--org <id>', 'org id')
     .option('--stream <name>', 'only this stream, e.g. booking-<id>')
     .option('--since <time>', 'only events that occurred at or after this ISO time')
     .option('--until <time>', 'only events that occurred before this ISO time')
-    .option('--json', 'NDJSON, one event per line')
+    .option('--json', `${NDJSON_HELP}, one per event`)
     .action(async (opts: { org: string; stream?: string; since?: string; until?: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       const since = parseTime('--since', opts.since);
       const until = parseTime('--until', opts.until);
       await withServices(async (services) => {
+        const { timezone } = await requireOrg(services, orgId);
         const rows: string[][] = [['TIME', 'TYPE', 'ACTOR', 'STREAM', 'SUMMARY']];
         let from: Position | null = null;
         let count = 0;
@@ -78,7 +80,7 @@ export function registerAuditCommands(program: Command): void {
             if (opts.json) emit(true, timelineEntry(event), '');
             else {
               const actor = event.metadata.actor;
-              rows.push([localTime(event.metadata.occurredAt), event.type, `${actor.type}:${actor.label || actor.id}`, event.streamId, summarize(event)]);
+              rows.push([localTime(event.metadata.occurredAt, timezone), event.type, `${actor.type}:${actor.label || actor.id}`, event.streamId, summarize(event)]);
             }
           }
           if (page.events.length < 1000) break;
@@ -93,7 +95,7 @@ export function registerAuditCommands(program: Command): void {
     .description('the state of one stream folded up to a time or a position')
     .requiredOption('--stream <name>', 'stream name, e.g. booking-<id>')
     .requiredOption('--as-of <time|position>', 'ISO time, or a position as printed by the timeline (commit.prepare)')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { stream: string; asOf: string; json?: boolean }) => {
       if (!foldOf(opts.stream)) throw new CliError(`--stream: no fold for ${opts.stream} (known prefixes: ${Object.keys(STREAM_FOLDS).join(', ')})`);
       const position = parsePosition(opts.asOf);
@@ -114,10 +116,11 @@ export function registerAuditCommands(program: Command): void {
     .command('verify')
     .description("recompute every stream's hash chain; exit 1 naming the first broken event")
     .option('--org <id>', 'only this org')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org?: string; json?: boolean }) => {
       const orgId = opts.org ? parseOption('--org', uuid, opts.org) : undefined;
       await withServices(async (services) => {
+        if (orgId) await requireOrg(services, orgId);
         const verifier = new ChainVerifier();
         let from: Position | null = null;
         for (;;) {

@@ -9,7 +9,7 @@ import { blackoutDate, businessHours, e164, plannedAction, quietHours, timeZone,
 import { catchUp } from '../../projections/runner.ts';
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { operatorCaller, withServices } from '../context.ts';
-import { CliError, emit } from '../output.ts';
+import { CliError, emit, JSON_HELP } from '../output.ts';
 import { onOff, parseOption } from '../parse.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -24,7 +24,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--timezone <tz>', 'IANA time zone', 'America/Chicago')
     .option('--phone <e164>', 'business number provider webhooks are routed by (repeatable); refused if another org has it', collect)
     .option('--move-phone', 'move a --phone number another org has to this one (recorded on both orgs)')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { name: string; timezone: string; phone?: string[]; movePhone?: boolean; json?: boolean }) => {
       const name = parseOption('--name', z.string().trim().min(1, 'must not be empty').max(200), opts.name);
       const timezone = parseOption('--timezone', timeZone, opts.timezone);
@@ -54,7 +54,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--blackout <date[=reason]>', 'a closed day, e.g. 2026-12-25=Christmas (repeatable; replaces the list; "none" clears it)', collect)
     .option('--enable-action <name>', 'switch on a planned action: availability, lead_summary (repeatable)', collect)
     .option('--disable-action <name>', 'switch off a planned action (repeatable)', collect)
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
       const orgId = parseOption('--org', uuid, opts.org);
       const changes: Record<string, unknown> = {};
@@ -72,6 +72,7 @@ export function registerOrgCommands(program: Command): void {
       if (typeof opts.quietHours === 'string') {
         if (opts.quietHours === 'off') changes.quietHours = null;
         else {
+          if (!/^\d\d:\d\d-\d\d:\d\d$/.test(opts.quietHours)) throw new CliError('--quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)');
           const [start, end] = opts.quietHours.split('-');
           changes.quietHours = parseOption('--quiet-hours', quietHours, { start, end });
         }

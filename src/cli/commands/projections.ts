@@ -8,7 +8,7 @@ import { rebuildProjection, type RebuildProgress } from '../../projections/rebui
 import { PROJECTIONS, projectionByName } from '../../projections/registry.ts';
 import { verifyProjection } from '../../projections/verify.ts';
 import { withServices } from '../context.ts';
-import { CliError, emit, table } from '../output.ts';
+import { CliError, emit, NDJSON_HELP, table } from '../output.ts';
 import { formatPosition } from '../../eventstore/position.ts';
 
 export function registerProjectionCommands(program: Command): void {
@@ -17,7 +17,7 @@ export function registerProjectionCommands(program: Command): void {
   projections
     .command('status')
     .description('each projection: checkpoint, head position, lag in events and seconds')
-    .option('--json', 'machine output')
+    .option('--json', `${NDJSON_HELP}, one per projection`)
     .action(async (opts: { json?: boolean }) => {
       await withServices(async (services) => {
         const head = await services.store.headPosition();
@@ -45,7 +45,7 @@ export function registerProjectionCommands(program: Command): void {
     .description('rebuild read models from the first event into fresh tables, then swap them in atomically (resumes after a crash)')
     .option('--all', 'every projection')
     .option('--batch-size <n>', 'events per batch', '5000')
-    .option('--json', 'machine output')
+    .option('--json', `${NDJSON_HELP}, one per projection`)
     .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean; batchSize: string }) => {
       const selected = selectProjections(name, opts.all);
       const batchSize = Number(opts.batchSize);
@@ -79,7 +79,7 @@ export function registerProjectionCommands(program: Command): void {
     .command('verify [name]')
     .description('rebuild into a scratch schema and compare with the live read model; exit 1 on any difference')
     .option('--all', 'every projection')
-    .option('--json', 'machine output')
+    .option('--json', `${NDJSON_HELP}, one per projection`)
     .action(async (name: string | undefined, opts: { all?: boolean; json?: boolean }) => {
       const selected = selectProjections(name, opts.all);
       await withServices(async (services) => {

@@ -1,15 +1,17 @@
+import net from 'node:net';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { openServices, type OpenServices } from '../../app.ts';
+import type { OpenServices } from '../../app.ts';
 import { buildServer } from '../../api/server.ts';
 import { runLeadBookingLink } from '../../automation/lead-booking-link.ts';
 import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
 import { createLogger } from '../../logger.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
 import { runProjector } from '../../projections/runner.ts';
-import { configOrExit } from '../context.ts';
-import { CliError } from '../output.ts';
+import type { Config } from '../../config.ts';
 import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
+import { configOrExit, openServicesOrExplain } from '../context.ts';
+import { CliError } from '../output.ts';
 
 interface RunOptions {
   readonly http: boolean;
@@ -22,7 +24,8 @@ interface RunOptions {
 /**
  * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order:
  * stop taking requests, stop projectors, let running jobs finish (or release them), close the store and
- * pool, stop an embedded database last.
+ * pool, stop an embedded database last. The HTTP port is bound before anything live starts, so a taken
+ * port fails the start with nothing running.
  */
 export async function runProcess(options: RunOptions): Promise<void> {
   const config = configOrExit();
@@ -36,7 +39,6 @@ export async function runProcess(options: RunOptions): Promise<void> {
   let drained: Promise<void> | undefined;
   const drain = () =>
     (drained ??= (async () => {
-      log.info('shutting down');
       controller.abort();
       await app?.close();
       await Promise.allSettled([...running, automation?.stop()]);
@@ -46,36 +48,114 @@ export async function runProcess(options: RunOptions): Promise<void> {
   const onSignal = async (signal: string) => {
     if (exiting) return;
     exiting = true;
-    log.info({ signal }, 'signal received');
+    log.info({ signal }, `${signal} received: draining requests and jobs`);
     await drain();
     await services?.close();
+    log.info('CallSnare stopped');
+    // The log is asynchronous: flush it, or the last line may be lost on exit.
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
     process.exit(0);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  services = await openServices(config, log, { migrate: options.migrate, beforeDatabaseStop: drain });
+  const fail = async (message: string): Promise<never> => {
+    exiting = true;
+    await drain().catch(() => {});
+    await services?.close().catch(() => {});
+    throw new CliError(message);
+  };
+
+  const listenFailure = async (error: unknown): Promise<never> => {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      return fail(`port ${config.PORT} on ${config.HOST} is already in use (another CallSnare running?); choose another with PORT=, e.g. PORT=${config.PORT + 1} npm start`);
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return fail(`cannot listen on HOST=${config.HOST}: no such local address`);
+    return fail(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
+  };
+  // Fail fast on a taken port, before the database starts; the real listen below still decides.
+  if (options.http) await probePort(config.PORT, config.HOST).catch(listenFailure);
+  services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain, handlesSignals: true });
   if (services.store.kind === 'postgres') {
     const restored = await positionsAheadOfServer(services.db);
-    if (restored) {
-      await services.close();
-      throw new CliError(restored);
-    }
+    if (restored) await fail(restored);
+  }
+  if (options.http) {
+    app = await buildServer(services);
+    await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
   }
   if (options.projector) {
     for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
     // Bookings move their leads to Booked: a reactor that runs beside the projectors.
     running.push(runLeadBookingLink(services, controller.signal));
-    log.info({ projections: PROJECTIONS.map((p) => p.name) }, 'projectors running');
   }
   if (options.worker) {
     automation = await startAutomation(services, options.worker === true ? {} : options.worker);
   }
-  if (options.http) {
-    app = await buildServer(services);
-    const address = await app.listen({ port: config.PORT, host: config.HOST });
-    log.info({ address, database: config.DATABASE_URL ? 'DATABASE_URL' : `embedded (${config.dataDir})`, eventStore: config.EVENT_STORE }, `CallSnare listening on ${address}`);
+  for (const line of startupReport(config, { ...options, app })) log.info(line.fields, line.msg);
+}
+
+/** What start-up tells the operator: where it listens, on what data, and which features are on or off (and how to turn them on). */
+function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstance }): { msg: string; fields: object }[] {
+  const lines: { msg: string; fields: object }[] = [];
+  const database = config.DATABASE_URL
+    ? (() => {
+        const u = new URL(config.DATABASE_URL);
+        return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL)`;
+      })()
+    : `embedded PostgreSQL, data in ${config.dataDir} (set DATABASE_URL to use your own)`;
+  const eventStore = config.EVENT_STORE === 'esdb' ? `EventStoreDB at ${esdbHosts(config.EVENTSTORE_CONNECTION_STRING!)} (EVENT_STORE=esdb)` : 'PostgreSQL (EVENT_STORE=postgres)';
+  lines.push({ msg: `database: ${database}`, fields: { database: config.DATABASE_URL ? 'DATABASE_URL' : `embedded (${config.dataDir})` } });
+  lines.push({ msg: `event store: ${eventStore}`, fields: { eventStore: config.EVENT_STORE } });
+  const twilio = config.PUBLIC_BASE_URL && config.TWILIO_AUTH_TOKEN;
+  lines.push({
+    msg: twilio
+      ? `webhooks: Twilio on (signatures checked against ${config.PUBLIC_BASE_URL})`
+      : 'webhooks: Twilio off (answers 503; set PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN to turn it on)',
+    fields: { webhook: 'twilio', configured: !!twilio },
+  });
+  lines.push({
+    msg: config.STRIPE_WEBHOOK_SECRET ? 'webhooks: Stripe on' : 'webhooks: Stripe off (answers 503; set STRIPE_WEBHOOK_SECRET to turn it on)',
+    fields: { webhook: 'stripe', configured: !!config.STRIPE_WEBHOOK_SECRET },
+  });
+  const automation = parts.worker ? 'on' : 'off (--no-worker)';
+  lines.push({
+    msg:
+      config.MESSAGING === 'twilio'
+        ? `messaging: Twilio (MESSAGING=twilio, account ${config.TWILIO_ACCOUNT_SID}); automation worker ${automation}`
+        : `messaging: log (MESSAGING=log: messages go to the outbound_messages table, none is sent; MESSAGING=twilio sends them); automation worker ${automation}`,
+    fields: { messaging: config.MESSAGING, worker: !!parts.worker },
+  });
+  lines.push({ msg: `projectors: ${parts.projector ? PROJECTIONS.map((p) => p.name).join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
+  if (parts.app) {
+    const address = listeningAddress(parts.app);
+    lines.push({ msg: `CallSnare listening on ${address}`, fields: { address } });
+  } else {
+    lines.push({ msg: 'CallSnare running (Ctrl-C stops it)', fields: {} });
   }
+  return lines;
+}
+
+/** The hosts of an EventStoreDB connection string, without credentials or options. */
+function esdbHosts(connectionString: string): string {
+  const match = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/?]+)/.exec(connectionString);
+  return match?.[1] ?? 'EVENTSTORE_CONNECTION_STRING';
+}
+
+function probePort(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+function listeningAddress(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 export function registerServeCommands(program: Command): void {

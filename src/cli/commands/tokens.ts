@@ -7,8 +7,8 @@ import { uuid } from '../../domain/values.ts';
 import { catchUp } from '../../projections/runner.ts';
 import { credentialsProjection } from '../../projections/read-models/credentials.ts';
 import { listCredentials } from '../../queries/credentials.ts';
-import { operatorCaller, withServices } from '../context.ts';
-import { CliError, emit, table } from '../output.ts';
+import { operatorCaller, requireOrg, withServices } from '../context.ts';
+import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
 function unknownOrg<T>(orgId: string) {
@@ -27,7 +27,7 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--scopes <list>', 'comma-separated: READ_BOOKINGS,WRITE_BOOKINGS')
     .requiredOption('--label <label>', 'who holds it, e.g. "Dispatch board"')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org: string; scopes: string; label: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       const scopes = parseOption('--scopes', z.array(scope).min(1), opts.scopes.split(',').map((s) => s.trim()).filter(Boolean));
@@ -47,10 +47,11 @@ export function registerTokenCommands(program: Command): void {
     .command('list')
     .description("an org's credentials (never the secrets)")
     .requiredOption('--org <id>', 'org id')
-    .option('--json', 'machine output')
+    .option('--json', `${NDJSON_HELP}, one per credential`)
     .action(async (opts: { org: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
       await withServices(async (services) => {
+        await requireOrg(services, orgId);
         await catchUp(services, credentialsProjection);
         const rows = await listCredentials(services.db, orgId);
         if (opts.json) {
@@ -80,7 +81,7 @@ export function registerTokenCommands(program: Command): void {
     .description('revoke a credential; it gets 401 from the next request on')
     .requiredOption('--id <id>', 'credential id')
     .option('--reason <text>', 'why')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
       const id = parseOption('--id', uuid, opts.id);
       await withServices(async (services) => {

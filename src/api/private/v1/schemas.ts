@@ -21,10 +21,18 @@ export const createBookingBody = z
   .strict();
 
 /** PATCH /bookings/:id body: a reschedule or a cancel, never both. */
-export const patchBookingBody = z.union([
-  z.object({ window: windowInput, reason: z.string().max(1000).optional() }).strict(),
-  z.object({ status: z.literal('canceled'), reason: z.string().max(1000).optional() }).strict(),
-]);
+export const patchBookingBody = z.union(
+  [
+    z.object({ window: windowInput, reason: z.string().max(1000).optional() }).strict(),
+    z.object({ status: z.literal('canceled'), reason: z.string().max(1000).optional() }).strict(),
+  ],
+  {
+    error: (issue) =>
+      issue.input && typeof issue.input === 'object' && !Object.keys(issue.input).length
+        ? 'nothing to change: send window (to reschedule) or status "canceled" (to cancel), each with an optional reason'
+        : undefined,
+  },
+);
 
 export const bookingParams = z.object({ bookingId: z.uuid() }).strict();
 
