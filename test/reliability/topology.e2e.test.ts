@@ -56,7 +56,7 @@ const env = {
 
 const READY: Record<string, { args: string[]; message: RegExp }> = {
   serve: { args: ['serve', '--no-worker', '--no-projector', '--no-migrate'], message: /CallSnare listening on (http:\/\/[^"]+)"/ },
-  project: { args: ['project', '--no-migrate'], message: /"msg":"projectors running"/ },
+  project: { args: ['project', '--no-migrate'], message: /"msg":"projectors: [a-z_]/ },
   worker: { args: ['worker', '--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'], message: /"msg":"automation worker running"/ },
 };
 

@@ -10,7 +10,7 @@ import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { LoginTakenError } from '../../web/logins.ts';
 import { checkPassword, ensureMember, inviteMember, setMemberPassword, WeakPasswordError } from '../../web/members.ts';
 import { operatorCaller, withServices } from '../context.ts';
-import { CliError, emit } from '../output.ts';
+import { CliError, emit, JSON_HELP } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
 /** Reads a password from standard input (one line; the trailing newline is not part of it). */
@@ -45,7 +45,7 @@ export function registerMemberCommands(program: Command): void {
     .requiredOption('--email <email>', 'their email (also their sign-in name)')
     .requiredOption('--role <role>', 'owner, admin, member or auditor')
     .option('--password-stdin', 'read their web app password from standard input (at least 10 characters)')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org: string; email: string; role: string; passwordStdin?: boolean; json?: boolean }) => {
       const { orgId, email, role } = options(opts);
       const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
@@ -80,7 +80,7 @@ export function registerMemberCommands(program: Command): void {
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--email <email>', 'their email (also their sign-in name)')
     .requiredOption('--role <role>', 'owner, admin, member or auditor (an existing member keeps theirs)')
-    .option('--json', 'machine output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { org: string; email: string; role: string; json?: boolean }) => {
       const { orgId, email, role } = options(opts);
       await withServices(async (services) => {
