@@ -96,10 +96,10 @@ function subscriber(deps: ProcessManagerDeps): CheckpointedSubscriber {
   return { name: PROCESS_MANAGER, filter: FILTER, handle: (events, checkpoint) => handleBatch(deps, events, checkpoint) };
 }
 
-/** Handles everything up to the store's head (tests, and one-off catch-up); returns the events handled. */
-export async function catchUpProcessManager(deps: ProcessManagerDeps, batchSize = 200): Promise<number> {
+/** Handles everything up to the store's visible head, or until `until` is handled (tests, one-off catch-up); returns the events handled. */
+export async function catchUpProcessManager(deps: ProcessManagerDeps, options: { until?: Position | null; batchSize?: number } = {}): Promise<number> {
   await seedCheckpoints(deps);
-  return catchUpSubscriber(deps, subscriber(deps), { batchSize });
+  return catchUpSubscriber(deps, subscriber(deps), { batchSize: options.batchSize ?? 200, ...(options.until !== undefined && { until: options.until }) });
 }
 
 /**

@@ -31,11 +31,12 @@ const checkoutCompleted = (orgId: string, customer: string, created: number) => 
 /** A booking's confirmation runs through the real tasks; returns the booking's event types and what was sent. */
 async function confirmationOf(orgId: string) {
   const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'Dispatch board' }, correlationId: randomUUID() };
-  const { booking } = await createBooking(services, caller, {
+  const { booking, position } = await createBooking(services, caller, {
     customer: { name: 'Dana Diaz', phone: '+15125550199' },
     window: { start: '2031-06-02T15:00:00Z', end: '2031-06-02T17:00:00Z' },
   });
-  await catchUpProcessManager(services);
+  // Up to the booking itself: on a loaded machine a commit may take a moment to become visible to readers.
+  await catchUpProcessManager(services, { until: position });
   await runOnce({ pgPool: database.pool, taskList: taskList({ ...services, messaging: logMessaging(services) }), logger: graphileLogger() });
   const types = (await services.store.readStream(`booking-${booking.id}`)).map((e) => e.type);
   const { rows } = await database.pool.query('select job_key from outbound_messages where org_id = $1', [orgId]);
