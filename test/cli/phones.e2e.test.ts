@@ -27,11 +27,11 @@ const types = async (orgId: string) => (await store.readStream(`org-${orgId}`)).
 const created = (run: { stdout: string }) => (JSON.parse(run.stdout) as { orgId: string }).orgId;
 
 t.test('a number another org has is refused by org create and org configure, naming that org and --move-phone', async (t) => {
-  const owner = await cli(['org', 'create', '--name', 'Acme HVAC', '--phone', '+15125550100', '--json']);
-  t.equal(owner.code, 0, owner.stderr);
-  const ownerId = created(owner);
-  const other = await cli(['org', 'create', '--name', 'Borealis Heating', '--json']);
-  const otherId = created(other);
+  // The owner and the other org are made through the same command functions the CLI calls.
+  const ownerId = randomUUID();
+  await createOrg(deps, operator(ownerId), { orgId: ownerId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+  const otherId = randomUUID();
+  await createOrg(deps, operator(otherId), { orgId: otherId, name: 'Borealis Heating', timezone: 'America/Chicago', phones: [] });
 
   const refusedCreate = await cli(['org', 'create', '--name', 'Copycat Cooling', '--phone', '+15125550100']);
   t.equal(refusedCreate.code, 1);
