@@ -136,7 +136,7 @@ function resultOf(outcome: Outcome): TaskResult {
   }
 }
 
-const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Outcome =>
+const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Exclude<Outcome, { kind: 'skipped' }> =>
   'sent' in result ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt } : { kind: 'failed', error: result.failed };
 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
@@ -265,7 +265,7 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
   const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];
   const result = await deliver(deps, run, { key: p.key, orgId: p.orgId, kind: 'reply', to: message.to, ...(from && { from }), body: message.body, subject: leadStream(p.leadId) });
-  const outcome = 'sent' in result ? ({ kind: 'sent', messageId: result.sent.messageId, to: message.to, sentAt: result.sent.sentAt } as const) : ({ kind: 'failed', error: result.failed } as const);
+  const outcome = outcomeOf(message.to, result);
   await execute<LeadState, LeadEvent>(deps, callerOf(p), {
     streamId: leadStream(p.leadId),
     evolve: evolveLead,
