@@ -23,6 +23,8 @@ export interface Services {
 /** Options of {@link openServices}. */
 export interface OpenOptions {
   readonly migrate?: boolean;
+  /** With `migrate`, also migrate graphile-worker's job queue schema (default true; one-shot commands that never queue jobs skip it). */
+  readonly migrateJobQueue?: boolean;
   readonly clock?: () => Date;
   readonly poolSize?: number;
   /** Awaited before an embedded server we own stops (let the service drain first). */
@@ -58,7 +60,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
   const { db, pool } = createDb({ url: databaseUrl, max: options.poolSize ?? 20 });
   try {
     if (options.migrate !== false) {
-      const applied = await migrateToLatest(db, { pool });
+      const applied = await migrateToLatest(db, options.migrateJobQueue === false ? {} : { pool });
       if (applied.length) log.info({ migrations: applied }, 'applied migrations');
     }
   } catch (error) {

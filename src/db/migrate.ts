@@ -1,4 +1,3 @@
-import { Logger, runMigrations } from 'graphile-worker';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type pg from 'pg';
 import * as m001 from './migrations/001_event_store.ts';
@@ -28,9 +27,6 @@ const migrations: Record<string, Migration> = {
   '012_send_intents': m012,
 };
 
-/** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */
-const QUIET_GRAPHILE_LOGGER = new Logger(() => () => {});
-
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
@@ -54,7 +50,10 @@ export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool
  */
 export async function migrateJobQueue(pool: pg.Pool): Promise<void> {
   guardCheckedOutClients(pool);
-  await runMigrations({ pgPool: pool, logger: QUIET_GRAPHILE_LOGGER });
+  // Imported here: graphile-worker is heavy to load and one-shot CLI commands never need it.
+  const { Logger, runMigrations } = await import('graphile-worker');
+  // graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller.
+  await runMigrations({ pgPool: pool, logger: new Logger(() => () => {}) });
 }
 
 /**

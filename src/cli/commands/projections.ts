@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { LEAD_BOOKING_LINK } from '../../automation/lead-booking-link.ts';
 import { PROCESS_MANAGER } from '../../automation/process-manager-runner.ts';
 import { projectionLags } from '../../projections/lag.ts';
@@ -57,7 +56,7 @@ export function registerProjectionCommands(program: Command): void {
         process.once('SIGTERM', stop);
         try {
           for (const projection of selected) {
-            const progress = progressReporter(!!opts.json);
+            const progress = await progressReporter(!!opts.json);
             try {
               const result = await rebuildProjection(services, projection, { batchSize, onProgress: (p) => progress.update(p), signal: controller.signal });
               progress.stop();
@@ -115,9 +114,10 @@ function selectProjections(name: string | undefined, all: boolean | undefined): 
 }
 
 /** A progress bar on a TTY (events, events/s, ETA), a plain line every 2 s otherwise. */
-function progressReporter(json: boolean) {
+async function progressReporter(json: boolean) {
   const started = Date.now();
   if (process.stderr.isTTY && !json) {
+    const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
       { format: '{projection} [{bar}] {value}/{total} events | {rate} ev/s | ETA {eta_formatted} | {phase}', stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,

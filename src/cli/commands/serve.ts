@@ -2,9 +2,8 @@ import net from 'node:net';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { OpenServices } from '../../app.ts';
-import { buildServer } from '../../api/server.ts';
 import { runLeadBookingLink } from '../../automation/lead-booking-link.ts';
-import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
+import type { AutomationOptions, RunningAutomation } from '../../automation/worker.ts';
 import { createLogger } from '../../logger.ts';
 import { PROJECTIONS } from '../../projections/registry.ts';
 import { runProjector } from '../../projections/runner.ts';
@@ -76,12 +75,16 @@ export async function runProcess(options: RunOptions): Promise<void> {
   };
   // Fail fast on a taken port, before the database starts; the real listen below still decides.
   if (options.http) await probePort(config.PORT, config.HOST).catch(listenFailure);
+  // The HTTP stack (fastify, the provider SDKs) loads only in processes that serve HTTP, while the database starts.
+  const serverModule = options.http ? import('../../api/server.ts') : undefined;
+  serverModule?.catch(() => {});
   services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain, handlesSignals: true });
   if (services.store.kind === 'postgres') {
     const restored = await positionsAheadOfServer(services.db);
     if (restored) await fail(restored);
   }
-  if (options.http) {
+  if (serverModule) {
+    const { buildServer } = await serverModule;
     app = await buildServer(services);
     await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
   }
@@ -91,6 +94,8 @@ export async function runProcess(options: RunOptions): Promise<void> {
     running.push(runLeadBookingLink(services, controller.signal));
   }
   if (options.worker) {
+    // graphile-worker loads only in processes that run jobs.
+    const { startAutomation } = await import('../../automation/worker.ts');
     automation = await startAutomation(services, options.worker === true ? {} : options.worker);
   }
   for (const line of startupReport(config, { ...options, app })) log.info(line.fields, line.msg);
