@@ -1,5 +1,5 @@
 // Projection rebuild throughput at 1,000,000 booking events, in a fresh database of its own
-// (callsnare_bench_rebuild, dropped afterwards) so the event count is exact whatever ran before.
+// (<bench database>_rebuild, dropped afterwards) so the event count is exact whatever ran before.
 //
 // Seeding bypasses the store for speed: each BookingCreated row is computed in JS exactly as `es_append`
 // would store it (one event per stream `booking-<uuid>`, revision 0, metadata = the prepared metadata
@@ -8,7 +8,8 @@
 // Faithfulness is checked twice: every 1,000th event is also run through the store's own
 // `prepareEvents` and must give the same digest, and after the load 10 random streams read back
 // through the store must pass `verifyStreamChain` (what `audit verify` checks). The org is created
-// through the store (one OrgCreated). Then `rebuildProjection(bookings, { batchSize: 5000 })` is timed.
+// through the store (one OrgCreated). Then `rebuildProjection(bookings, { batchSize: 5000 })` is timed,
+// in rounds over the same events.
 import { randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type pg from 'pg';
@@ -23,14 +24,15 @@ import { verifyStreamChain } from '../src/eventstore/verify-chain.ts';
 import { bookingsProjection } from '../src/projections/read-models/bookings.ts';
 import { rebuildProjection } from '../src/projections/rebuild.ts';
 import { operator } from './app.ts';
-import { type BenchContext, type Benchmark, type Row, round, since } from './common.ts';
+import { type BenchContext, type Benchmark, type Row, type TargetRow, round, since, spreadOf } from './common.ts';
 import { openScratchDatabase } from './setup.ts';
 
-const DATABASE = 'callsnare_bench_rebuild';
 const SEED_BATCH = 5000;
 /** Insert transactions in flight while the next batch is computed. */
 const SEED_IN_FLIGHT = 2;
 const REBUILD_BATCH = 5000;
+/** Rebuild rounds stop (after the first) once another would pass this many seconds in all, to keep `npm run bench` within 15 minutes. */
+const REBUILD_BUDGET_SEC = 150;
 /** Every n-th seeded event is also prepared by the store's own code and compared. */
 const CROSS_CHECK_EVERY = 1000;
 const VERIFY_STREAMS = 10;
@@ -58,10 +60,12 @@ export const rebuildBench: Benchmark = (ctx) => rebuildAt(ctx, ctx.quick ? 50_00
 /** The benchmark at `total` booking events. */
 export async function rebuildAt(ctx: BenchContext, total: number): ReturnType<Benchmark> {
   const rows: Row[] = [];
-  const figures: Record<string, unknown> = { database: DATABASE, bookingEvents: total, seedBatch: SEED_BATCH, rebuildBatch: REBUILD_BATCH };
+  const targets: TargetRow[] = [];
+  const figures: Record<string, unknown> = { bookingEvents: total, seedBatch: SEED_BATCH, rebuildBatch: REBUILD_BATCH };
 
-  ctx.log(`rebuild: fresh database ${DATABASE}`);
-  const scratch = await openScratchDatabase(ctx.url, DATABASE);
+  const scratch = await openScratchDatabase(ctx.url, 'rebuild');
+  ctx.log(`rebuild: fresh database ${scratch.database}`);
+  figures.database = scratch.database;
   const { db, pool } = createDb({ url: scratch.url, max: 4, applicationName: 'bench-rebuild' });
   const store = new PostgresEventStore({ pool, url: scratch.url });
   try {
@@ -203,35 +207,56 @@ export async function rebuildAt(ctx: BenchContext, total: number): ReturnType<Be
       streamsVerified: sampleStreams.length,
     };
 
-    // ── the rebuild
-    ctx.log(`rebuild: rebuildProjection(bookings, { batchSize: ${REBUILD_BATCH} }) over ${total} events`);
-    let lastLogged = 0;
-    const rebuildStart = performance.now();
-    const result = await rebuildProjection({ db, store }, bookingsProjection, {
-      batchSize: REBUILD_BATCH,
-      onProgress: (p) => {
-        if (p.phase === 'building' && p.handled - lastLogged >= 200_000) {
-          lastLogged = p.handled;
-          ctx.log(`rebuild: ${p.handled}/${p.total ?? '?'} events (${round(p.handled / (since(rebuildStart) / 1000), 0)} events/s)`);
-        }
-      },
-    });
-    const rebuildMs = since(rebuildStart);
-    const built = Number((await sql<{ n: string }>`select count(*) as n from bookings where org_id = ${orgId}`.execute(db)).rows[0]!.n);
-    if (built !== total || result.events !== total) throw new Error(`rebuild handled ${result.events} events into ${built} bookings; expected ${total}`);
-    const eventsPerSec = total / (rebuildMs / 1000);
+    // ── the rebuild, in rounds (each a full blue/green rebuild of the same events) while they fit the budget
+    const perRound: number[] = [];
+    const secondsPerRound: number[] = [];
+    const budgetMs = ctx.quick ? Number.POSITIVE_INFINITY : REBUILD_BUDGET_SEC * 1000;
+    const roundsStart = performance.now();
+    for (let r = 0; r < ctx.rounds; r++) {
+      if (r > 0 && since(roundsStart) * ((r + 1) / r) > budgetMs) {
+        ctx.log(`rebuild: stopping after ${r} round(s): another would pass the ${REBUILD_BUDGET_SEC} s budget`);
+        break;
+      }
+      ctx.loadBefore(`rebuild: round ${r + 1}/${ctx.rounds}`);
+      ctx.log(`rebuild: rebuildProjection(bookings, { batchSize: ${REBUILD_BATCH} }) over ${total} events, round ${r + 1}/${ctx.rounds}`);
+      let lastLogged = 0;
+      const rebuildStart = performance.now();
+      const result = await rebuildProjection({ db, store }, bookingsProjection, {
+        batchSize: REBUILD_BATCH,
+        onProgress: (p) => {
+          if (p.phase === 'building' && p.handled - lastLogged >= 200_000) {
+            lastLogged = p.handled;
+            ctx.log(`rebuild: ${p.handled}/${p.total ?? '?'} events (${round(p.handled / (since(rebuildStart) / 1000), 0)} events/s)`);
+          }
+        },
+      });
+      const rebuildMs = since(rebuildStart);
+      const built = Number((await sql<{ n: string }>`select count(*) as n from bookings where org_id = ${orgId}`.execute(db)).rows[0]!.n);
+      if (built !== total || result.events !== total) throw new Error(`rebuild handled ${result.events} events into ${built} bookings; expected ${total}`);
+      perRound.push(total / (rebuildMs / 1000));
+      secondsPerRound.push(rebuildMs / 1000);
+    }
+    const median = spreadOf(perRound).median;
     rows.push({
       bench: 'rebuild',
       case: `rebuild bookings projection, ${total} events (batch ${REBUILD_BATCH})`,
-      value: eventsPerSec,
+      value: median,
       unit: 'events/s',
-      note: `${round(rebuildMs / 1000, 1)} s, blue/green incl. swap`,
+      rounds: perRound,
+      note: `${secondsPerRound.map((v) => round(v, 1)).join(', ')} s; blue/green incl. swap`,
     });
-    figures.rebuild = { events: result.events, seconds: round(rebuildMs / 1000, 2), eventsPerSec: round(eventsPerSec, 1), bookingsRows: built };
+    figures.rebuild = { events: total, seconds: secondsPerRound.map((v) => round(v, 2)), eventsPerSec: perRound.map((v) => round(v, 1)) };
+    targets.push({
+      figure: `projection rebuild, ${total >= 1_000_000 ? `${total / 1_000_000} M` : `${total / 1000} k`} events`,
+      before: '10.9 k events/s',
+      now: `${round(median / 1000, 1)} k events/s (${round(spreadOf(secondsPerRound).median, 1)} s)`,
+      target: '≥ 50 k events/s (1 M in < 20 s)',
+      met: median >= 50_000,
+    });
   } finally {
     await store.close();
     await db.destroy();
     await scratch.drop();
   }
-  return { title: `Projection rebuild at ${total / 1000} k booking events`, rows, figures };
+  return { title: `Projection rebuild at ${total / 1000} k booking events`, rows, figures, targets };
 }
