@@ -112,11 +112,13 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     const to = new Date(base.getTime() + (Math.floor(spanDays / 4) + 7) * 86400_000).toISOString();
     const headers = { authorization: `Bearer ${token}` };
     const rangePath = `/api/private/v1/bookings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=50`;
-    const first = await bench.app.inject({ method: 'GET', url: rangePath, headers });
-    if (first.statusCode !== 200) throw new Error(`GET /bookings answered ${first.statusCode}: ${first.body}`);
-    const page = first.json() as { data: unknown[]; nextCursor: string | null };
+    bench.startProjectors();
+    const first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
+    const firstBody = await first.text();
+    if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${firstBody}`);
+    const page = JSON.parse(firstBody) as { data: unknown[]; nextCursor: string | null };
     if (page.data.length !== 50 || !page.nextCursor) throw new Error(`GET /bookings returned ${page.data.length} bookings, nextCursor ${page.nextCursor}`);
-    figures.responseBytes = Buffer.byteLength(first.body);
+    figures.responseBytes = Buffer.byteLength(firstBody);
     figures.bookingsInRange = Number(
       (
         await bench.services.pool.query<{ n: string }>('select count(*) as n from bookings where org_id = $1 and window_start >= $2 and window_start < $3', [

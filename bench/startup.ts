@@ -6,9 +6,9 @@
 // bin/callsnare.js runs dist/ when it is current: if it is not, this benchmark builds it first (npm ci
 // would have, through `prepare`), so the figures are those of an installed checkout.
 import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { distIsCurrent } from '../bin/dist-current.js';
+import { freePort } from '../src/db/embedded.ts';
 import { type Benchmark, type Row, round, since, sleep, spreadOf } from './common.ts';
 import { REPO, within } from './processes.ts';
 
@@ -21,17 +21,6 @@ function timeCli(args: readonly string[], env: Record<string, string>): number {
   const ms = since(start);
   if (result.status !== 0) throw new Error(`callsnare ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr.trim()}`);
   return ms;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `npm start` with `env`; ms from spawn to the first 200 of GET /healthz; then SIGTERM to its process group and wait for the exit. */
