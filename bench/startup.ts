@@ -130,7 +130,7 @@ export const startupBench: Benchmark = async (ctx) => {
       'startup',
       '`npm start` to first answered request (embedded, existing data dir)',
       embedded,
-      `includes starting PostgreSQL${leftovers ? `; ${leftovers} time(s) the server outlived serve and the bench stopped it` : ''}`,
+      `includes starting PostgreSQL${leftovers ? `; embedded server still up after npm exited ${leftovers} time(s): stopped by the bench` : ''}`,
     ),
   );
   figures.embeddedServerOutlivedServe = leftovers;
