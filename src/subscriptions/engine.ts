@@ -66,7 +66,11 @@ export async function whileLeader(db: Kysely<Database>, name: string, signal: Ab
  * Runs a subscriber live until `signal` aborts, as the instance elected under its lock name (of several
  * processes one is active; the others take over when it goes); restarts its subscription after an error.
  */
-export async function runSubscriber<D extends SubscriberDeps, P>(deps: D, subscriber: Subscriber<D, P>, signal: AbortSignal): Promise<void> {
+export async function runSubscriber<D extends SubscriberDeps, P>(
+  deps: D,
+  subscriber: Subscriber<D, P>,
+  signal: AbortSignal,
+): Promise<void> {
   const log = deps.log?.child({ subscriber: subscriber.name });
   while (!signal.aborted) {
     try {

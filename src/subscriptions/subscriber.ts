@@ -37,7 +37,8 @@ export interface Subscriber<D extends SubscriberDeps = SubscriberDeps, P = unkno
   handle?(trx: Transaction<Database>, events: readonly RecordedEvent[], prepared: P): Promise<void>;
 }
 
-const after = (events: readonly RecordedEvent[], position: Position | null) => events.filter((e) => comparePositions(e.position, position) > 0);
+const after = (events: readonly RecordedEvent[], position: Position | null) =>
+  events.filter((e) => comparePositions(e.position, position) > 0);
 
 /**
  * The one batch step of every subscriber: `prepare` the events past the checkpoint, then in one

@@ -92,7 +92,9 @@ export async function runProcess(options: RunOptions): Promise<void> {
   }
   const open = services;
   const runAll = (part: RegisteredSubscriber['runsWith']) => {
-    for (const { subscriber, runsWith } of SUBSCRIBERS) if (runsWith === part) running.push(runSubscriber(open, subscriber, controller.signal));
+    for (const { subscriber, runsWith } of SUBSCRIBERS) {
+      if (runsWith === part) running.push(runSubscriber(open, subscriber, controller.signal));
+    }
   };
   if (options.projector) runAll('projector');
   if (options.worker) {
