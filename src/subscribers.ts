@@ -1,4 +1,4 @@
-import type { Services } from './app.ts';
+import type { Services } from './services.ts';
 import { leadBookingLink } from './automation/lead-booking-link.ts';
 import { processManager } from './automation/process-manager-runner.ts';
 import { projector } from './projections/projection.ts';

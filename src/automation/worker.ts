@@ -5,7 +5,7 @@ import { Logger as GraphileLogger, type Runner, type WorkerEvents, parseCronItem
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { migrateJobQueue } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 import { createMessaging } from './messaging/index.ts';

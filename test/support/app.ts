@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../src/app.ts';
-import { buildServer, type ServerOptions } from '../../src/api/server.ts';
+import { type Services, startProcess } from '../../src/app.ts';
+import type { ServerOptions } from '../../src/api/server.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
@@ -12,7 +12,7 @@ import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { projector } from '../../src/projections/projection.ts';
-import { catchUp, runSubscriber } from '../../src/subscriptions/engine.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
 
 interface Teardown {
@@ -70,14 +70,11 @@ export async function testApp(
   const log = createLogger(config.LOG_LEVEL ?? 'silent');
   const store = new PostgresEventStore({ pool: database.pool, url: database.url, pollIntervalMs: 100 });
   const services: Services = { config, log, db: database.db, pool: database.pool, store, clock: options.clock ?? (() => new Date()), databaseUrl: database.url };
-  const app = await buildServer(services, options.server);
-  await app.ready();
-  const controller = new AbortController();
-  const running = options.liveProjectors ? PROJECTIONS.map((p) => runSubscriber(services, projector(p), controller.signal)) : [];
+  // As `serve --no-worker` runs it (or without the projectors, which `catchUpAll` then stands in for).
+  const started = await startProcess(services, { http: { ...(options.server && { server: options.server }) }, projector: options.liveProjectors ?? false });
+  const app = started.app!;
   t.teardown(async () => {
-    controller.abort();
-    await Promise.allSettled(running);
-    await app.close();
+    await started.stop();
     await store.close();
   });
   const catchUpAll = async () => {

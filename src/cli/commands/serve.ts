@@ -1,53 +1,33 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import type { OpenServices } from '../../app.ts';
-import { buildServer } from '../../api/server.ts';
-import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
+import { type OpenServices, type RunningProcess, type WorkerParts, startProcess } from '../../app.ts';
 import { createLogger } from '../../logger.ts';
-import { SUBSCRIBERS, type RegisteredSubscriber } from '../../subscribers.ts';
-import { runSubscriber } from '../../subscriptions/engine.ts';
+import { SUBSCRIBERS } from '../../subscribers.ts';
 import type { Config } from '../../config.ts';
 import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
 import { configOrExit, openServicesOrExplain } from '../context.ts';
 import { CliError } from '../output.ts';
 
+/** Which parts a CLI process runs (see {@link ProcessParts}). */
 interface RunOptions {
   readonly http: boolean;
   readonly projector: boolean;
   readonly migrate: boolean;
   /** Run the automation (job runners and process manager); an object tunes it. */
-  readonly worker?: boolean | WorkerRunOptions;
-}
-
-/** How a process runs the automation. */
-interface WorkerRunOptions extends AutomationOptions {
-  /** Run the process manager here too (default true; one instance is active across processes). */
-  readonly processManager?: boolean;
+  readonly worker?: boolean | WorkerParts;
 }
 
 /**
- * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order:
- * stop taking requests, stop projectors, let running jobs finish (or release them), close the store and
- * pool, stop an embedded database last. The HTTP port is bound before anything live starts, so a taken
- * port fails the start with nothing running.
+ * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order (see
+ * {@link startProcess}), closes the store and pool, and stops an embedded database last.
  */
 export async function runProcess(options: RunOptions): Promise<void> {
   const config = configOrExit();
   const log = createLogger(config.LOG_LEVEL ?? 'info', 1);
-  const controller = new AbortController();
-  let app: FastifyInstance | undefined;
   let services: OpenServices | undefined;
-  let automation: RunningAutomation | undefined;
-  const running: Promise<void>[] = [];
-
-  let drained: Promise<void> | undefined;
-  const drain = () =>
-    (drained ??= (async () => {
-      controller.abort();
-      await app?.close();
-      await Promise.allSettled([...running, automation?.stop()]);
-    })());
+  let started: RunningProcess | undefined;
+  const drain = async () => started?.stop();
 
   let exiting = false;
   const onSignal = async (signal: string) => {
@@ -86,24 +66,17 @@ export async function runProcess(options: RunOptions): Promise<void> {
     const restored = await positionsAheadOfServer(services.db);
     if (restored) await fail(restored);
   }
-  if (options.http) {
-    app = await buildServer(services);
-    await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
-  }
-  const open = services;
-  const runAll = (part: RegisteredSubscriber['runsWith']) => {
-    for (const { subscriber, runsWith } of SUBSCRIBERS) {
-      if (runsWith === part) running.push(runSubscriber(open, subscriber, controller.signal));
-    }
-  };
-  if (options.projector) runAll('projector');
-  if (options.worker) {
-    const worker: WorkerRunOptions = options.worker === true ? {} : options.worker;
-    automation = await startAutomation(services, worker);
-    // After the job runners: the process manager queues into the schema they install.
-    if (worker.processManager !== false) runAll('worker');
-  }
-  for (const line of startupReport(config, { ...options, app })) log.info(line.fields, line.msg);
+  started = await startProcess(services, {
+    ...(options.http && { http: { listen: { port: config.PORT, host: config.HOST } } }),
+    projector: options.projector,
+    ...(options.worker !== undefined && { worker: options.worker }),
+  }).catch((error: unknown) => {
+    // Node's listen errors (a taken port, an unknown host) become the one-line hints; anything else is unexpected.
+    const syscall = (error as { syscall?: string }).syscall;
+    if (syscall === 'listen' || syscall === 'getaddrinfo') return listenFailure(error);
+    throw error;
+  });
+  for (const line of startupReport(config, { ...options, ...(started.app && { app: started.app }) })) log.info(line.fields, line.msg);
 }
 
 /** What start-up tells the operator: where it listens, on what data, and which features are on or off (and how to turn them on). */
