@@ -84,7 +84,7 @@ t.test('a worker that loses its database mid-send is fenced off: one message rea
     window: { start: start.toISOString(), end: new Date(start.getTime() + 7_200_000).toISOString() },
   });
   const key = `confirmation:${booking.id}`;
-  const confirmationJobs = async () => Number((await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where key = ${key}`.execute(db)).rows[0]!.n);
+  const confirmationJobs = async () => Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where key = ${key}`.execute(db)).rows[0]!.n);
   await until('the confirmation is queued', async () => (await catchUp(deps, processManager)) >= 0 && (await confirmationJobs()) === 1, 30_000);
 
   // Twilio takes the first request and does not answer it.

@@ -106,7 +106,7 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
       await runOnce({ pgPool: database.pool, noHandleSignals: true, logger: graphileLogger(), taskList: taskList(o.messaging ? { ...deps, messaging: o.messaging } : deps) });
       // graphile-worker 0.17 completes (or fails) a job without awaiting it before runOnce resolves.
       for (let i = 0; i < 200; i++) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where locked_at is not null`.execute(services.db);
+        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_at is not null`.execute(services.db);
         if (rows[0]!.n === '0') break;
         await new Promise((r) => setTimeout(r, 10));
       }

@@ -284,7 +284,7 @@ t.test('two serve, one project, two worker on one database: one effect per key, 
   // ---- settle: everything projected, every due job run (the killed worker's jobs released and retried).
   await until('projections and the process manager to catch up', async () => (await lagging()).length === 0);
   const dueJobs = async () =>
-    Number((await database.pool.query<{ n: string }>('select count(*) as n from graphile_worker._private_jobs where run_at <= now() and attempts < max_attempts')).rows[0]!.n);
+    Number((await database.pool.query<{ n: string }>('select count(*) as n from graphile_worker.jobs where run_at <= now() and attempts < max_attempts')).rows[0]!.n);
   await until('every due job to run', async () => (await dueJobs()) === 0);
 
   t.same(fatal, [], 'no 5xx other than 503');
