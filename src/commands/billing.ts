@@ -1,19 +1,11 @@
-import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError } from '../domain/errors.ts';
 import type { BillingStatus } from '../domain/events/org.ts';
+import { stripeEventIds } from '../domain/ids.ts';
 import { type Org, type OrgEvent, type OrgState, decide, evolve, orgStream } from '../domain/org.ts';
 import { type Position, WrongExpectedRevisionError } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { ConcurrencyConflictError } from './errors.ts';
 import { loadStream, metadataFor } from './execute.ts';
-
-/** Namespace of the deterministic event ids of Stripe-driven writes. */
-const STRIPE_NAMESPACE = '5b2e7f0a-3c9d-4e61-8a4f-1d6c2b9e7a53';
-
-/** Ids of the events one Stripe event produces on an org's stream: a redelivery appends nothing new. */
-export function stripeEventIds(orgId: string, stripeEventId: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${stripeEventId}\n${i}`, STRIPE_NAMESPACE));
-}
 
 const MAX_ATTEMPTS = 10;
 

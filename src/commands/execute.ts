@@ -13,7 +13,7 @@ import {
 import type { Envelope } from '../domain/envelope.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { ConcurrencyConflictError, IdempotencyKeyReusedError } from './errors.ts';
-import { eventIdsFromKey, type IdempotencyInput } from './idempotency.ts';
+import { eventIdsFromKey, type IdempotencyInput } from '../domain/ids.ts';
 
 /** A stream read and folded: its events, state and last revision (-1: no stream). */
 export interface LoadedStream<S, E extends DomainEvent> {

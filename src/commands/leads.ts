@@ -1,6 +1,6 @@
-import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError } from '../domain/errors.ts';
 import type { LeadStatus, MissedCallStatus } from '../domain/events/lead.ts';
+import { leadEventIds, leadIdFor, requestedMessageId } from '../domain/ids.ts';
 import {
   type LeadAggregate,
   type LeadCommand,
@@ -18,23 +18,6 @@ import { type Position, WrongExpectedRevisionError } from '../eventstore/port.ts
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { ConcurrencyConflictError } from './errors.ts';
 import { type LoadedStream, execute, loadStream, metadataFor } from './execute.ts';
-
-/** Namespace of lead ids and of the deterministic event ids of lead writes. */
-const LEAD_NAMESPACE = '0d7a3c52-8f4e-4b8e-a1c6-5e2f9b7d4c31';
-
-/**
- * The id of a caller's n-th lead in an org: UUIDv5(org, caller E.164, generation). Every writer
- * derives the same id, so two concurrent first contacts from one number race for one stream
- * (`no_stream`) instead of creating two leads.
- */
-export function leadIdFor(orgId: string, callerPhone: string, generation: number): string {
-  return uuidv5(`${orgId}\n${callerPhone}\n${generation}`, LEAD_NAMESPACE);
-}
-
-/** Deterministic ids for the events of one provider- or reactor-keyed write (a retry appends nothing new). */
-export function leadEventIds(orgId: string, key: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${key}\n${i}`, LEAD_NAMESPACE));
-}
 
 /** The answer to a lead write. `duplicate`: the activity was already recorded (a provider retry). */
 export interface LeadOutcome {
@@ -210,14 +193,6 @@ export function recordOutboundText(
   text: { leadId: string; messageId: string; to: string; body: string; kind: 'text_back' | 'manual'; sentAt: string },
 ): Promise<LeadOutcome> {
   return onLead(deps, caller, text.leadId, (now) => ({ type: 'RecordOutboundText', now, data: text }), `outbound\n${text.messageId}`);
-}
-
-/**
- * The id of the text a member asks for with `clientMessageId` on a lead: every API process derives the
- * same one, so a repeated click (or two processes racing) names one message.
- */
-export function requestedMessageId(orgId: string, leadId: string, clientMessageId: string): string {
-  return leadEventIds(orgId, `reply\n${leadId}\n${clientMessageId}`, 1)[0]!;
 }
 
 /** The answer to a text request: the message as it stands, and whether this request added it. */

@@ -1,9 +1,16 @@
 // Derived ids are stored in events and replayed by retries: these values must never change.
 import t from 'tap';
-import { evidenceEventId } from '../../src/automation/keys.ts';
-import { stripeEventIds } from '../../src/commands/billing.ts';
-import { eventIdsFromKey, idFromKey, requestHash } from '../../src/commands/idempotency.ts';
-import { leadEventIds, leadIdFor, requestedMessageId } from '../../src/commands/leads.ts';
+import {
+  eventIdsFromKey,
+  evidenceEventId,
+  idFromKey,
+  leadEventIds,
+  leadIdFor,
+  logMessageId,
+  requestHash,
+  requestedMessageId,
+  stripeEventIds,
+} from '../../src/domain/ids.ts';
 
 const org = '11111111-2222-4333-8444-555555555555';
 
@@ -29,4 +36,5 @@ t.test('a caller\'s leads and the keyed lead writes derive the same ids as ever'
 t.test('evidence and Stripe-driven events derive the same ids as ever', async (t) => {
   t.equal(evidenceEventId('confirmation:b1'), '80789b69-adfa-5919-82dc-3955824dc236');
   t.same(stripeEventIds(org, 'evt_1', 2), ['9890c35f-deb1-5a41-b74c-bf9f0429d0f3', '009cf91c-b79d-51d3-8b0d-d846b0fb1eee']);
+  t.equal(logMessageId('confirmation:b1'), 'LMbe5378e29a6e5673a9e50e8dcac49081');
 });

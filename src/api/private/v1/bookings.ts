@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
-import { requestHash } from '../../../commands/idempotency.ts';
+import { requestHash } from '../../../domain/ids.ts';
 import { getBooking, listBookings } from '../../../queries/bookings.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
