@@ -6,7 +6,7 @@ import { type BookingEvent, type BookingState, evolve as evolveBooking } from '.
 import { NotFoundError } from '../domain/errors.ts';
 import type { Org } from '../domain/org.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
-import { type EventFilter, type EventStore, type Position, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import { type EventFilter, type EventStore, type Position, type RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
 import { type CheckpointedSubscriber, catchUpSubscriber, runSubscriber } from '../projections/runner.ts';
@@ -49,10 +49,7 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
   const streamOf = (streamId: string) => {
     let events = streams.get(streamId);
     if (!events) {
-      events = deps.store.readStream(streamId).catch((error: unknown) => {
-        if (error instanceof StreamNotFoundError) return [];
-        throw error;
-      }) as Promise<RecordedEvent<BookingEvent>[]>;
+      events = deps.store.readStream(streamId) as Promise<RecordedEvent<BookingEvent>[]>;
       streams.set(streamId, events);
     }
     return events;

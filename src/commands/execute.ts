@@ -7,7 +7,6 @@ import {
   IdempotencyKeyClaimedError,
   type Position,
   type RecordedEvent,
-  StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../eventstore/port.ts';
 import type { Envelope } from '../domain/envelope.ts';
@@ -29,12 +28,7 @@ export async function loadStream<S, E extends DomainEvent>(
   evolve: (state: S, event: Envelope<E>) => S,
   initial: S,
 ): Promise<LoadedStream<S, E>> {
-  let events: RecordedEvent<E>[] = [];
-  try {
-    events = (await store.readStream(streamId)) as RecordedEvent<E>[];
-  } catch (error) {
-    if (!(error instanceof StreamNotFoundError)) throw error;
-  }
+  const events = (await store.readStream(streamId)) as RecordedEvent<E>[];
   return { events, state: events.reduce((s, e) => evolve(s, toEnvelope(e)), initial), revision: events.at(-1)?.revision ?? -1 };
 }
 
