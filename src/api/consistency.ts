@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Position } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { waitForCheckpoints } from '../subscriptions/engine.ts';
-import { ProblemError } from './problem.ts';
+import { ProblemError, problems } from './problem.ts';
 
 const WAIT_MS = 5000;
 
@@ -20,9 +20,7 @@ export async function awaitConsistency(request: FastifyRequest, projections: rea
   if (header === undefined) return;
   const position = typeof header === 'string' ? parsePosition(header.trim()) : undefined;
   if (!position) {
-    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'Consistency-Token is not one this API returned', {
-      errors: [{ path: 'headers.consistency-token', message: 'is not one this API returned' }],
-    });
+    throw problems.invalidHeader('Consistency-Token', 'is not one this API returned');
   }
   if (!(await waitForCheckpoints(request.server.services.db, projections, position, WAIT_MS))) {
     throw new ProblemError(503, 'consistency_timeout', 'Service unavailable', 'the read model has not caught up with that write yet; retry shortly', {

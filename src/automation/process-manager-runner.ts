@@ -3,7 +3,7 @@ import { type BookingEvent, type BookingState, evolve as evolveBooking } from '.
 import { NotFoundError } from '../domain/errors.ts';
 import type { Org } from '../domain/org.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
-import { type EventFilter, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
 import type { Subscriber, SubscriberDeps } from '../subscriptions/subscriber.ts';
 import { applyIntent } from './job-queue.ts';
 import { AUTOMATION_EVENT_TYPES, type AutomationEvent, type AutomationTrigger, type JobIntent, plan } from './process-manager.ts';
@@ -39,10 +39,7 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
   const streamOf = (streamId: string) => {
     let events = streams.get(streamId);
     if (!events) {
-      events = deps.store.readStream(streamId).catch((error: unknown) => {
-        if (error instanceof StreamNotFoundError) return [];
-        throw error;
-      }) as Promise<RecordedEvent<BookingEvent>[]>;
+      events = deps.store.readStream(streamId) as Promise<RecordedEvent<BookingEvent>[]>;
       streams.set(streamId, events);
     }
     return events;

@@ -15,7 +15,7 @@ import type { Position, RecordedEvent } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { IdempotencyKeyReusedError, VersionMismatchError } from './errors.ts';
 import { type LoadedStream, execute } from './execute.ts';
-import { type IdempotencyInput, idFromKey } from './idempotency.ts';
+import { type IdempotencyInput, idFromKey } from '../domain/ids.ts';
 import { loadOrg } from './orgs.ts';
 
 export type { IdempotencyInput };

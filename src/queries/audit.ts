@@ -2,7 +2,7 @@ import type { Actor } from '../domain/values.ts';
 import { summarize } from '../domain/summary.ts';
 import type { AnyEventType, DomainEvent } from '../domain/events/index.ts';
 import { foldOf } from '../domain/stream-folds.ts';
-import { type EventStore, type Position, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import { type EventStore, type Position, type RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions, formatPosition, parsePosition } from '../eventstore/position.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
 import { InvalidCursorError } from './cursor.ts';
@@ -157,14 +157,8 @@ export class UnknownStreamKindError extends Error {
 export async function streamStateAsOf(store: EventStore, stream: string, asOf: AsOf, orgId?: string): Promise<StreamStateAsOf | undefined> {
   const fold = foldOf(stream);
   if (!fold) throw new UnknownStreamKindError(`no fold for ${stream}`);
-  let events: RecordedEvent[];
-  try {
-    events = await store.readStream(stream);
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return undefined;
-    throw error;
-  }
-  if (orgId !== undefined && events[0]?.metadata.orgId !== orgId) return undefined;
+  const events = await store.readStream(stream);
+  if (events.length === 0 || (orgId !== undefined && events[0]!.metadata.orgId !== orgId)) return undefined;
   const included = events.filter((e) =>
     'position' in asOf ? comparePositions(e.position, asOf.position) <= 0 : Date.parse(e.metadata.occurredAt) <= asOf.time.getTime(),
   );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { issueCredential, revokeCredential } from '../../src/commands/credentials.ts';
-import { idFromKey } from '../../src/commands/idempotency.ts';
+import { idFromKey } from '../../src/domain/ids.ts';
 import { testApp, operator } from '../support/app.ts';
 import { checkResponsesAgainstOpenApi } from '../support/openapi.ts';
 

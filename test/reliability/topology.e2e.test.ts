@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
-import { idFromKey } from '../../src/commands/idempotency.ts';
+import { idFromKey } from '../../src/domain/ids.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { subscriberLags } from '../../src/subscriptions/lag.ts';

@@ -16,7 +16,6 @@ import {
   type SubscribeOptions,
   type SubscriptionBatch,
   IdempotencyKeyClaimedError,
-  StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../port.ts';
 import { comparePositions } from '../position.ts';
@@ -127,12 +126,6 @@ export class PostgresEventStore implements EventStore {
       `select ${COLUMNS} from es_events where ${where} order by stream_revision ${backwards ? 'desc' : 'asc'}${limit}`,
       params,
     );
-    // A stream that exists has events, so an unbounded read that finds none needs no second look.
-    if (rows.length === 0 && options.fromRevision === undefined) throw new StreamNotFoundError(streamId);
-    if (rows.length === 0) {
-      const exists = await this.#pool.query('select 1 from es_streams where stream_id = $1 and revision >= 0', [streamId]);
-      if (exists.rowCount === 0) throw new StreamNotFoundError(streamId);
-    }
     return rows.map((row) => this.#toRecorded(row, options.raw));
   }
 
