@@ -1,12 +1,13 @@
 // Side-by-side rebuild timing on one seeded database, for profiling and before/after figures:
 //
-//   DATABASE_URL=... npx tsx bench/rebuild-compare.ts [--events 200000] [--rounds 2] [--before DIR] [--keep]
+//   DATABASE_URL=... npx tsx bench/rebuild-compare.ts [--events 200000] [--rounds 2] [--batch-size 5000] [--before DIR] [--keep]
 //
 // Seeds database callsnare_bench_rebuild_cmp with `--events` BookingCreated events as bench/rebuild.ts
 // does (reused when it already holds exactly that many), then rebuilds the bookings projection with this
 // tree's code and, with `--before DIR` (a copy of another revision's `src`, e.g. `git archive main src`),
 // with that code too, alternating, `--rounds` times. `--keep` leaves the database for the next run
 // (`node --cpu-prof --import tsx bench/rebuild-compare.ts --keep` then profiles only the rebuild).
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -32,7 +33,7 @@ async function load(label: string, src: string): Promise<Code> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '1' }, before: { type: 'string' }, keep: { type: 'boolean', default: false } },
+    options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '1' }, before: { type: 'string' }, keep: { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '5000' } },
   });
   const total = Number(values.events);
   const log = (m: string) => process.stderr.write(`[rebuild-compare ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -68,12 +69,24 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= Number(values.rounds); round++) {
       for (const code of codes) {
-        await pool.query(`select pg_sleep(0)`);
         const started = performance.now();
-        const result = await code.rebuild({ db, pool, store }, code.bookings, { batchSize: 5000 });
+        const cpu = process.cpuUsage();
+        const phases: string[] = [];
+        let phase = '';
+        const onProgress = (p: { phase: string }) => {
+          if (p.phase === phase) return;
+          phases.push(`${p.phase} at ${((performance.now() - started) / 1000).toFixed(1)} s`);
+          phase = p.phase;
+        };
+        const result = await code.rebuild({ db, pool, store }, code.bookings, { batchSize: Number(values['batch-size']), onProgress });
         const seconds = (performance.now() - started) / 1000;
+        log(`phases: ${phases.join(', ')}`);
+        const used = process.cpuUsage(cpu);
         const rows = Number((await pool.query('select count(*) as n from bookings')).rows[0].n);
-        log(`round ${round} ${code.label}: ${result.events} events in ${seconds.toFixed(2)} s = ${Math.round(result.events / seconds)} events/s (${rows} rows)`);
+        log(
+          `round ${round} ${code.label}: ${result.events} events in ${seconds.toFixed(2)} s = ${Math.round(result.events / seconds)} events/s ` +
+            `(${rows} rows; this process used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU; load ${os.loadavg()[0]!.toFixed(1)})`,
+        );
       }
     }
   } finally {

@@ -22,7 +22,8 @@ export interface RebuildProgress {
   readonly handled: number;
   /** Events the projection will read in all (PostgreSQL store), if known. */
   readonly total: number | undefined;
-  readonly phase: 'building' | 'swapping' | 'done';
+  /** `indexing`: the loaded tables are made LOGGED and get their non-unique indexes. */
+  readonly phase: 'building' | 'indexing' | 'swapping' | 'done';
 }
 
 /** Result of a rebuild. */
@@ -83,6 +84,7 @@ export async function rebuildProjection(
     },
   });
   if (options.signal?.aborted) throw new Error('rebuild interrupted; run it again to resume');
+  report('indexing');
   await finishBulkScratch(deps.db, schema, projection);
   if (options.signal?.aborted) throw new Error('rebuild interrupted; run it again to resume');
 
