@@ -27,6 +27,19 @@ for (let i = 30; i < 50; i++) {
 }
 await ctx.catchUpAll();
 
+/** A rebuild in batches of 20, aborted (as by Ctrl-C) once three batches are in. */
+function rebuildInterruptedAfterThreeBatches() {
+  const controller = new AbortController();
+  let batches = 0;
+  return rebuildProjection(services, bookingsProjection, {
+    batchSize: 20,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'building' && ++batches === 3) controller.abort();
+    },
+  });
+}
+
 const snapshot = async () => (await ctx.database.db.selectFrom('bookings').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
 
 t.test('verify passes on a healthy read model', async (t) => {
@@ -59,18 +72,7 @@ t.test('verify reports an altered, a missing and an extra row', async (t) => {
 t.test('a rebuild interrupted mid-way leaves the live model untouched and the next run resumes', async (t) => {
   const before = await snapshot();
   const liveCheckpoint = await readCheckpoint(services.db, 'bookings');
-  const controller = new AbortController();
-  let batches = 0;
-  await t.rejects(
-    rebuildProjection(services, bookingsProjection, {
-      batchSize: 20,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.phase === 'building' && ++batches === 3) controller.abort();
-      },
-    }),
-    /interrupted/,
-  );
+  await t.rejects(rebuildInterruptedAfterThreeBatches(), /interrupted/);
   t.same(await snapshot(), before, 'live tables untouched');
   t.same(await readCheckpoint(services.db, 'bookings'), liveCheckpoint, 'live checkpoint untouched');
   t.ok((await readCheckpoint(services.db, 'rebuild:bookings')).position, 'the rebuild kept its progress');
@@ -86,18 +88,7 @@ t.test('a rebuild interrupted mid-way leaves the live model untouched and the ne
 
 t.test('a rebuild whose unlogged scratch tables a server crash emptied starts over instead of resuming', async (t) => {
   const before = await snapshot();
-  const controller = new AbortController();
-  let batches = 0;
-  await t.rejects(
-    rebuildProjection(services, bookingsProjection, {
-      batchSize: 20,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.phase === 'building' && ++batches === 3) controller.abort();
-      },
-    }),
-    /interrupted/,
-  );
+  await t.rejects(rebuildInterruptedAfterThreeBatches(), /interrupted/);
   t.ok((await readCheckpoint(services.db, 'rebuild:bookings')).position, 'the rebuild kept its progress');
   // What crash recovery does to unlogged tables: they come back empty, while the checkpoint row (logged) stays.
   const { rows: unlogged } = await ctx.database.pool.query(
