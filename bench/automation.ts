@@ -14,7 +14,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { catchUpProcessManager } from '../src/automation/process-manager-runner.ts';
+import { processManager } from '../src/automation/process-manager-runner.ts';
+import { catchUp } from '../src/subscriptions/engine.ts';
 import { createBooking } from '../src/commands/bookings.ts';
 import { configureOrg, createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
@@ -127,7 +128,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
 
     ctx.log(`automation: K=${workerCount}: catchUpProcessManager`);
     const queueStart = performance.now();
-    const handled = await catchUpProcessManager({ db, store });
+    const handled = await catchUp({ db, store }, processManager);
     const queueMs = since(queueStart);
     const jobsQueued = await count(`select count(*) as n from graphile_worker.jobs where task_identifier = 'booking-confirmation'`);
     const allJobs = await count('select count(*) as n from graphile_worker._private_jobs');

@@ -2,7 +2,7 @@
 // INSERT baseline (64 pg clients, a similar jsonb payload) on the same database. The ratio is the figure.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { waitForProjections } from '../src/projections/runner.ts';
+import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
 import { openBenchApp } from './app.ts';
 import { type Benchmark, type Row, Samples, round, since } from './common.ts';
 import { load } from './load.ts';
@@ -66,7 +66,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
     // How far the bookings read model trailed the writes when the load stopped.
     const head = await bench.services.store.headPosition();
     const lagStart = performance.now();
-    const caughtUp = head ? await waitForProjections(bench.services.db, ['bookings'], head, 120_000) : true;
+    const caughtUp = head ? await waitForCheckpoints(bench.services.db, ['bookings'], head, 120_000) : true;
     const catchUpMs = since(lagStart);
     const appended = (await countBookingEvents()) - before;
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from './config.ts';
-import { seedCheckpoints } from './automation/checkpoint-seed.ts';
+import { seedCheckpoints } from './subscriptions/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { createDb, type Db } from './db/kysely.ts';
 import { migrateToLatest } from './db/migrate.ts';

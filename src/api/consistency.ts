@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Position } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
-import { waitForProjections } from '../projections/runner.ts';
+import { waitForCheckpoints } from '../subscriptions/engine.ts';
 import { ProblemError } from './problem.ts';
 
 const WAIT_MS = 5000;
@@ -24,7 +24,7 @@ export async function awaitConsistency(request: FastifyRequest, projections: rea
       errors: [{ path: 'headers.consistency-token', message: 'is not one this API returned' }],
     });
   }
-  if (!(await waitForProjections(request.server.services.db, projections, position, WAIT_MS))) {
+  if (!(await waitForCheckpoints(request.server.services.db, projections, position, WAIT_MS))) {
     throw new ProblemError(503, 'consistency_timeout', 'Service unavailable', 'the read model has not caught up with that write yet; retry shortly', {
       headers: { 'retry-after': '1' },
     });

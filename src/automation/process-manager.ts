@@ -8,7 +8,7 @@ import { nextAllowed } from './quiet-hours.ts';
 /**
  * The process manager, pure: an event and the small state it needs → job intents. No I/O, no clock:
  * run instants derive from the event's own `occurredAt` and the booking's planned reminders, so the
- * same event and state always give the same intents. The runner (process-manager-runner.ts) loads the
+ * same event and state always give the same intents. Its subscriber (process-manager-runner.ts) loads the
  * state and applies the intents with graphile-worker's `add_job`/`remove_job` in its checkpoint's
  * transaction.
  */

@@ -10,7 +10,6 @@ import { migrateJobQueue } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 import { createMessaging } from './messaging/index.ts';
 import { LeaseLostError, type Messaging } from './messaging/port.ts';
-import { runProcessManager } from './process-manager-runner.ts';
 import { type TaskDeps, taskList } from './tasks.ts';
 
 /** Options of a worker process. */
@@ -288,32 +287,19 @@ async function releaseOwnJobs(db: Kysely<Database>, poolId: string, log?: Logger
 
 /** Options of {@link startAutomation}. */
 export interface AutomationOptions extends WorkerOptions {
-  /** Run the process manager here too (default true; one instance is active across processes). */
-  readonly processManager?: boolean;
   /** Overrides the adapter chosen by MESSAGING (tests). */
   readonly messaging?: Messaging;
 }
 
-/** The automation of one process: the job runners and (optionally) the process manager. */
+/** The automation of one process: its job runners (the process manager runs as a subscriber, see `src/subscribers.ts`). */
 export interface RunningAutomation {
   readonly worker: RunningWorker;
   stop(): Promise<void>;
 }
 
-/** Starts the job runners, then the process manager (so the job queue schema exists before it queues). */
+/** Starts the job runners (and installs the job queue's schema, which the process manager queues into). */
 export async function startAutomation(services: Services, options: AutomationOptions = {}): Promise<RunningAutomation> {
   const messaging = options.messaging ?? createMessaging(services.config, services);
   const worker = await startWorker({ ...services, messaging }, options);
-  const controller = new AbortController();
-  const manager = options.processManager === false ? undefined : runProcessManager(services, controller.signal);
-  let stopped: Promise<void> | undefined;
-  return {
-    worker,
-    stop: () =>
-      (stopped ??= (async () => {
-        controller.abort();
-        await manager;
-        await worker.stop();
-      })()),
-  };
+  return { worker, stop: () => worker.stop() };
 }

@@ -1,6 +1,7 @@
 import type { QueryCreator, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
+import type { Subscriber } from '../subscriptions/subscriber.ts';
 
 /**
  * A read model built from events. `apply` writes through `q`, which is bound to the schema being
@@ -25,4 +26,14 @@ export interface TableRows {
   readonly rows: readonly Record<string, unknown>[];
   /** Rows already in the table that `rows` replace, by key: deleted before `rows` go in. */
   readonly replace?: { readonly column: string; readonly keys: readonly unknown[] };
+}
+
+/** A projection as a subscriber: its live model is written in the checkpoint's transaction; elected as `projector:<name>`. */
+export function projector(projection: Projection): Subscriber {
+  return {
+    name: projection.name,
+    filter: projection.filter,
+    lockName: `projector:${projection.name}`,
+    handle: (trx, events) => projection.apply(trx.withSchema('public'), events, trx),
+  };
 }

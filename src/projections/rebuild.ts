@@ -3,8 +3,8 @@ import type pg from 'pg';
 import type { Database } from '../db/schema.ts';
 import type { EventStore, Position, ReadAllPage } from '../eventstore/port.ts';
 import { comparePositions, formatPosition } from '../eventstore/position.ts';
+import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../subscriptions/checkpoints.ts';
 import { clientDb, writeTableRows } from './bulk-write.ts';
-import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints.ts';
 import type { Projection } from './projection.ts';
 import {
   bulkScratchIntact,

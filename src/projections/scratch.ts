@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
-import { lockCheckpoint, saveCheckpoint } from './checkpoints.ts';
+import { lockCheckpoint, saveCheckpoint } from '../subscriptions/checkpoints.ts';
 import type { Projection } from './projection.ts';
 
 /** A schema beside `public` holding a projection's tables while they are rebuilt or verified. */

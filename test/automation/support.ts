@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import { listJobs, type QueuedJob } from '../../src/automation/job-queue.ts';
 import { logMessaging } from '../../src/automation/messaging/log.ts';
 import type { Messaging } from '../../src/automation/messaging/port.ts';
-import { catchUpProcessManager } from '../../src/automation/process-manager-runner.ts';
+import { processManager } from '../../src/automation/process-manager-runner.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { type TaskDeps, taskList } from '../../src/automation/tasks.ts';
 import { graphileLogger } from '../../src/automation/worker.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
@@ -93,7 +94,7 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
     deps,
     async queue() {
       await visible();
-      return catchUpProcessManager(services);
+      return catchUp(services, processManager);
     },
     async project() {
       await visible();

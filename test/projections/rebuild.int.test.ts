@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
-import { readCheckpoint } from '../../src/projections/checkpoints.ts';
+import { readCheckpoint } from '../../src/subscriptions/checkpoints.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';

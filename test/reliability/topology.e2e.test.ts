@@ -11,7 +11,7 @@ import { issueCredential } from '../../src/commands/credentials.ts';
 import { idFromKey } from '../../src/commands/idempotency.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { projectionLags } from '../../src/projections/lag.ts';
+import { subscriberLags } from '../../src/subscriptions/lag.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { verifyProjection } from '../../src/projections/verify.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from '../automation/fake-twilio.ts';
@@ -119,7 +119,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 const lagging = async () =>
-  (await projectionLags({ db: database.db, store }, [...PROJECTIONS, { name: PROCESS_MANAGER }])).filter((l) => l.events > 0).map((l) => l.name);
+  (await subscriberLags({ db: database.db, store }, [...PROJECTIONS, { name: PROCESS_MANAGER }])).filter((l) => l.events > 0).map((l) => l.name);
 
 t.test('two serve, one project, two worker on one database: one effect per key, nothing twice, through a SIGKILL of each kind', async (t) => {
   const deps = { store, clock: () => new Date() };

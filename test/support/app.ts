@@ -11,7 +11,8 @@ import type { MemberRole } from '../../src/domain/events/org.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
-import { catchUp, runProjector } from '../../src/projections/runner.ts';
+import { projector } from '../../src/projections/projection.ts';
+import { catchUp, runSubscriber } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
 
 interface Teardown {
@@ -72,7 +73,7 @@ export async function testApp(
   const app = await buildServer(services, options.server);
   await app.ready();
   const controller = new AbortController();
-  const running = options.liveProjectors ? PROJECTIONS.map((p) => runProjector(services, p, controller.signal)) : [];
+  const running = options.liveProjectors ? PROJECTIONS.map((p) => runSubscriber(services, projector(p), controller.signal)) : [];
   t.teardown(async () => {
     controller.abort();
     await Promise.allSettled(running);
@@ -86,7 +87,7 @@ export async function testApp(
     );
     const until = rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
     // Generous: on a loaded machine a commit may take a while to become visible to readers.
-    for (const p of PROJECTIONS) await catchUp(services, p, { until, timeoutMs: 60_000 });
+    for (const p of PROJECTIONS) await catchUp(services, projector(p), { until, timeoutMs: 60_000 });
   };
   return {
     database,

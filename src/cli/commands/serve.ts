@@ -3,11 +3,10 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { OpenServices } from '../../app.ts';
 import { buildServer } from '../../api/server.ts';
-import { runLeadBookingLink } from '../../automation/lead-booking-link.ts';
 import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
 import { createLogger } from '../../logger.ts';
-import { PROJECTIONS } from '../../projections/registry.ts';
-import { runProjector } from '../../projections/runner.ts';
+import { SUBSCRIBERS, type RegisteredSubscriber } from '../../subscribers.ts';
+import { runSubscriber } from '../../subscriptions/engine.ts';
 import type { Config } from '../../config.ts';
 import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
 import { configOrExit, openServicesOrExplain } from '../context.ts';
@@ -18,7 +17,13 @@ interface RunOptions {
   readonly projector: boolean;
   readonly migrate: boolean;
   /** Run the automation (job runners and process manager); an object tunes it. */
-  readonly worker?: boolean | AutomationOptions;
+  readonly worker?: boolean | WorkerRunOptions;
+}
+
+/** How a process runs the automation. */
+interface WorkerRunOptions extends AutomationOptions {
+  /** Run the process manager here too (default true; one instance is active across processes). */
+  readonly processManager?: boolean;
 }
 
 /**
@@ -85,13 +90,18 @@ export async function runProcess(options: RunOptions): Promise<void> {
     app = await buildServer(services);
     await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
   }
-  if (options.projector) {
-    for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
-    // Bookings move their leads to Booked: a reactor that runs beside the projectors.
-    running.push(runLeadBookingLink(services, controller.signal));
-  }
+  const open = services;
+  const runAll = (part: RegisteredSubscriber['runsWith']) => {
+    for (const { subscriber, runsWith } of SUBSCRIBERS) {
+      if (runsWith === part) running.push(runSubscriber(open, subscriber, controller.signal));
+    }
+  };
+  if (options.projector) runAll('projector');
   if (options.worker) {
-    automation = await startAutomation(services, options.worker === true ? {} : options.worker);
+    const worker: WorkerRunOptions = options.worker === true ? {} : options.worker;
+    automation = await startAutomation(services, worker);
+    // After the job runners: the process manager queues into the schema they install.
+    if (worker.processManager !== false) runAll('worker');
   }
   for (const line of startupReport(config, { ...options, app })) log.info(line.fields, line.msg);
 }
@@ -127,7 +137,8 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
         : `messaging: log (MESSAGING=log: messages go to the outbound_messages table, none is sent; MESSAGING=twilio sends them); automation worker ${automation}`,
     fields: { messaging: config.MESSAGING, worker: !!parts.worker },
   });
-  lines.push({ msg: `projectors: ${parts.projector ? PROJECTIONS.map((p) => p.name).join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
+  const projectors = SUBSCRIBERS.filter((s) => s.runsWith === 'projector').map((s) => s.subscriber.name);
+  lines.push({ msg: `projectors: ${parts.projector ? projectors.join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
   if (parts.app) {
     const address = listeningAddress(parts.app);
     lines.push({ msg: `CallSnare listening on ${address}`, fields: { address } });
