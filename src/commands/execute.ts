@@ -88,11 +88,20 @@ export async function execute<S, E extends DomainEvent, R = never>(
     readonly metadata?: Partial<AppendMetadata>;
     readonly idempotency?: IdempotencyInput | undefined;
     readonly retries?: number;
+    /**
+     * The stream is almost surely new (a freshly minted or key-derived id): the first attempt decides on
+     * an empty stream and appends with `no_stream` without reading; if the stream does exist the append
+     * conflicts and the usual re-read and decide follow.
+     */
+    readonly expectNew?: boolean;
   },
 ): Promise<Executed<S, E, R>> {
   const retries = options.retries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadStream(deps.store, options.streamId, options.evolve, options.initial);
+    const loaded: LoadedStream<S, E> =
+      attempt === 0 && options.expectNew
+        ? { events: [], state: options.initial, revision: -1 }
+        : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
     const now = deps.clock();
     const decision = options.decide(loaded, now);
     if ('done' in decision) return { kind: 'done', result: decision.done };

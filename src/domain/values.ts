@@ -9,18 +9,20 @@ export const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phon
 /** An IANA time zone name the runtime knows, e.g. `America/Chicago`. */
 export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Chicago');
 
-/** Zones found valid so far (a few hundred at most): building an Intl.DateTimeFormat costs ~0.2 ms, and every read event with a zone is checked. */
-const knownTimeZones = new Set<string>();
+// Building an Intl.DateTimeFormat costs tens of microseconds and every booking read and written checks
+// its zone. Valid names are a few hundred (case variants aside, hence the cap).
+const knownZones = new Set<string>();
+const KNOWN_ZONES_MAX = 2000;
 
 export function isTimeZone(value: string): boolean {
-  if (knownTimeZones.has(value)) return true;
+  if (knownZones.has(value)) return true;
   if (!value.includes('/') && value !== 'UTC') return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: value });
   } catch {
     return false;
   }
-  knownTimeZones.add(value);
+  if (knownZones.size < KNOWN_ZONES_MAX) knownZones.add(value);
   return true;
 }
 

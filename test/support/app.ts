@@ -4,6 +4,7 @@ import { type Services, startProcess } from '../../src/app.ts';
 import type { ServerOptions } from '../../src/api/server.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
+import { createDb } from '../../src/db/kysely.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Scope } from '../../src/domain/events/credential.ts';
@@ -109,4 +110,22 @@ export async function testApp(
       return { id: issued.id, token: issued.token, memberId };
     },
   };
+}
+
+/**
+ * A second server on the same database as `ctx`, sharing nothing in memory with it (its own pool, store,
+ * in-process key map and caches): what another `serve` process would be.
+ */
+export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOptions): Promise<FastifyInstance> {
+  const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
+  const store = new PostgresEventStore({ pool, url: ctx.database.url, pollIntervalMs: 100 });
+  const services: Services = { ...ctx.services, db, pool, store };
+  const app = await buildServer(services, server);
+  await app.ready();
+  t.teardown(async () => {
+    await app.close();
+    await store.close();
+    await db.destroy();
+  });
+  return app;
 }
