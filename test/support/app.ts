@@ -120,10 +120,10 @@ export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOpt
   const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
   const store = new PostgresEventStore({ pool, url: ctx.database.url, pollIntervalMs: 100 });
   const services: Services = { ...ctx.services, db, pool, store };
-  const app = await buildServer(services, server);
-  await app.ready();
+  const started = await startProcess(services, { http: { ...(server && { server }) } });
+  const app = started.app!;
   t.teardown(async () => {
-    await app.close();
+    await started.stop();
     await store.close();
     await db.destroy();
   });
