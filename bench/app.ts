@@ -13,7 +13,8 @@ import type { Scope } from '../src/domain/events/credential.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { createLogger } from '../src/logger.ts';
 import { PROJECTIONS } from '../src/projections/registry.ts';
-import { catchUp, runProjector } from '../src/projections/runner.ts';
+import { projector } from '../src/projections/projection.ts';
+import { catchUp, runSubscriber } from '../src/subscriptions/engine.ts';
 
 /** Pool size of the app, as `openServices` uses by default. */
 export const APP_POOL_SIZE = 20;
@@ -49,7 +50,7 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
   let controller: AbortController | undefined;
   let running: Promise<void>[] = [];
   const catchUpAll = async () => {
-    for (const projection of PROJECTIONS) await catchUp(services, projection);
+    for (const projection of PROJECTIONS) await catchUp(services, projector(projection));
   };
   const stopProjectors = async () => {
     controller?.abort();
@@ -67,7 +68,7 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
       if (controller) return;
       controller = new AbortController();
       const signal = controller.signal;
-      running = PROJECTIONS.map((projection) => runProjector(services, projection, signal));
+      running = PROJECTIONS.map((projection) => runSubscriber(services, projector(projection), signal));
     },
     stopProjectors,
     async orgWithToken(name, scopes = ['READ_BOOKINGS', 'WRITE_BOOKINGS']) {

@@ -13,7 +13,8 @@
 // and the clock runs until `outbound_messages` holds N rows. Checked after: N distinct job keys and
 // N ConfirmationSent events, each message exactly once.
 import { randomUUID } from 'node:crypto';
-import { catchUpProcessManager } from '../src/automation/process-manager-runner.ts';
+import { processManager } from '../src/automation/process-manager-runner.ts';
+import { catchUp } from '../src/subscriptions/engine.ts';
 import { createBooking } from '../src/commands/bookings.ts';
 import { configureOrg, createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
@@ -78,10 +79,10 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     const queueStart = performance.now();
     // A catch-up stops at the last position every committed append is known to be before; on a busy
     // machine the newest commits may become visible a moment later: catch up until every booking is in.
-    let handled = await catchUpProcessManager({ db, store });
+    let handled = await catchUp({ db, store }, processManager);
     while (handled < bookings && since(queueStart) < 60_000) {
       await sleep(20);
-      handled += await catchUpProcessManager({ db, store });
+      handled += await catchUp({ db, store }, processManager);
     }
     const queueMs = since(queueStart);
     const jobsQueued = await count(`select count(*) as n from graphile_worker.jobs where task_identifier = 'booking-confirmation'`);

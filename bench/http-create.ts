@@ -8,7 +8,7 @@ import { issueCredential } from '../src/commands/credentials.ts';
 import { createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
-import { waitForProjections } from '../src/projections/runner.ts';
+import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
 import { APP_POOL_SIZE, operator } from './app.ts';
 import { type Benchmark, type Row, Samples, type TargetRow, round, since, spreadOf } from './common.ts';
 import { loadInRounds, ratioRow, subjectFigures, subjectRow } from './rounds.ts';
@@ -57,7 +57,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
     const catchUp = async () => {
       const head = await store.headPosition();
       const start = performance.now();
-      const caughtUp = head ? await waitForProjections(db, ['bookings'], head, 120_000) : true;
+      const caughtUp = head ? await waitForCheckpoints(db, ['bookings'], head, 120_000) : true;
       return { projectionCatchUpMs: round(since(start), 1), caughtUp };
     };
     const service = npmStartSubject(ctx.url, catchUp);

@@ -10,7 +10,8 @@ import { type BookingEvent, bookingStream, decide, evolve } from '../src/domain/
 import type { EventToAppend } from '../src/eventstore/port.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { bookingsProjection } from '../src/projections/read-models/bookings.ts';
-import { catchUp } from '../src/projections/runner.ts';
+import { projector } from '../src/projections/projection.ts';
+import { catchUp } from '../src/subscriptions/engine.ts';
 import { listBookings } from '../src/queries/bookings.ts';
 import { openBenchApp } from './app.ts';
 import { type Benchmark, type Row, Samples, type TargetRow, pool, round, since, spreadOf } from './common.ts';
@@ -96,7 +97,7 @@ export const listBookingsBench: Benchmark = async (ctx) => {
 
     ctx.log(`list-bookings: catching up the bookings projection (${events} events)`);
     const projectStart = performance.now();
-    await catchUp(bench.services, bookingsProjection);
+    await catchUp(bench.services, projector(bookingsProjection));
     const projectMs = since(projectStart);
     await bench.services.pool.query('analyze bookings');
     const seeded = Number(

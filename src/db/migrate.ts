@@ -11,6 +11,7 @@ import * as m009 from './migrations/009_web_sessions.ts';
 import * as m010 from './migrations/010_idempotency_keys.ts';
 import * as m011 from './migrations/011_claims_and_seeds.ts';
 import * as m012 from './migrations/012_send_intents.ts';
+import * as m014 from './migrations/014_append_batch.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '010_idempotency_keys': m010,
   '011_claims_and_seeds': m011,
   '012_send_intents': m012,
+  '014_append_batch': m014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -23,7 +23,7 @@ export class OutboundLedger {
     sent?: { messageId: string; sentAt: string },
   ): Promise<{ claimed: true } | { existing: SentMessage }> {
     const leaseHeld = lease
-      ? sql<boolean>`exists (select 1 from graphile_worker._private_jobs j where j.id = ${lease.jobId}::bigint and j.locked_by = ${lease.holder})`
+      ? sql<boolean>`exists (select 1 from graphile_worker.jobs j where j.id = ${lease.jobId}::bigint and j.locked_by = ${lease.holder})`
       : sql<boolean>`true`;
     const { rows } = await sql<{ job_key: string }>`
       insert into outbound_messages (job_key, message_id, org_id, provider, kind, "to", "from", body, subject, sent_at, state, job_id, holder)

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { LEAD_BOOKING_LINK } from '../../automation/lead-booking-link.ts';
-import { PROCESS_MANAGER } from '../../automation/process-manager-runner.ts';
-import { projectionLags } from '../../projections/lag.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { rebuildProjection, type RebuildProgress } from '../../projections/rebuild.ts';
 import { PROJECTIONS, projectionByName } from '../../projections/registry.ts';
 import { verifyProjection } from '../../projections/verify.ts';
+import { SUBSCRIBERS } from '../../subscribers.ts';
+import { subscriberLags } from '../../subscriptions/lag.ts';
 import { withServices } from '../context.ts';
 import { CliError, emit, NDJSON_HELP, table } from '../output.ts';
 import { formatPosition } from '../../eventstore/position.ts';
@@ -20,7 +19,7 @@ export function registerProjectionCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withServices(async (services) => {
         const head = await services.store.headPosition();
-        const rows = (await projectionLags(services, [...PROJECTIONS, ...SUBSCRIBERS])).map((lag) => ({
+        const rows = (await subscriberLags(services, SUBSCRIBERS.map((s) => s.subscriber))).map((lag) => ({
           name: lag.name,
           checkpoint: lag.checkpoint.position ? formatPosition(lag.checkpoint.position) : null,
           head: head ? formatPosition(head) : null,
@@ -99,9 +98,6 @@ export function registerProjectionCommands(program: Command): void {
       });
     });
 }
-
-/** Checkpointed subscribers that are not read models: shown by status, never rebuilt. */
-const SUBSCRIBERS = [{ name: PROCESS_MANAGER }, { name: LEAD_BOOKING_LINK }];
 
 function selectProjections(name: string | undefined, all: boolean | undefined): Projection[] {
   if (all || !name) {
