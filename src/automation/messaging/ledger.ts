@@ -31,7 +31,9 @@ export class OutboundLedger {
              ${message.body}, ${message.subject}, ${sent?.sentAt ?? null}::timestamptz, ${sent ? 'sent' : 'sending'},
              ${lease?.jobId ?? null}::bigint, ${lease?.holder ?? null}
        where ${leaseHeld}
-      on conflict (job_key) do nothing
+      -- No conflict target: the log adapter's message id derives from the job key, and two racing inserts
+      -- of one key may collide on that unique index first, which a (job_key) target would not absorb.
+      on conflict do nothing
       returning job_key`.execute(this.db);
     if (rows.length) return { claimed: true };
     const row = await this.db
