@@ -22,7 +22,7 @@ export const COMMAND_MODULES: readonly { readonly commands: readonly CommandStub
       { name: 'serve', term: 'serve [options]', description: 'run the HTTP API with the projectors and the automation worker (what npm start runs)' },
       { name: 'project', term: 'project [options]', description: 'run the projectors alone (several may run against one database)' },
     ],
-    load: async () => (await import('./commands/serve.ts')).registerServeCommands,
+    load: async () => (await import('./verbs/serve.ts')).registerServeCommands,
   },
   {
     commands: [
@@ -32,31 +32,31 @@ export const COMMAND_MODULES: readonly { readonly commands: readonly CommandStub
         description: 'run the automation worker alone: confirmation, reminder and text-back jobs (several may run against one database)',
       },
     ],
-    load: async () => (await import('./commands/worker.ts')).registerWorkerCommand,
+    load: async () => (await import('./verbs/worker.ts')).registerWorkerCommand,
   },
   {
     commands: [{ name: 'migrate', term: 'migrate [options]', description: 'apply schema migrations (serve does it at start unless --no-migrate)' }],
-    load: async () => (await import('./commands/migrate.ts')).registerMigrateCommand,
+    load: async () => (await import('./verbs/migrate.ts')).registerMigrateCommand,
   },
   {
     commands: [{ name: 'org', term: 'org', description: 'organizations: the businesses using CallSnare' }],
-    load: async () => (await import('./commands/orgs.ts')).registerOrgCommands,
+    load: async () => (await import('./verbs/orgs.ts')).registerOrgCommands,
   },
   {
     commands: [{ name: 'token', term: 'token', description: 'integration credentials for the protected API' }],
-    load: async () => (await import('./commands/tokens.ts')).registerTokenCommands,
+    load: async () => (await import('./verbs/tokens.ts')).registerTokenCommands,
   },
   {
     commands: [{ name: 'member', term: 'member', description: 'team members of an organization' }],
-    load: async () => (await import('./commands/members.ts')).registerMemberCommands,
+    load: async () => (await import('./verbs/members.ts')).registerMemberCommands,
   },
   {
     commands: [{ name: 'projections', term: 'projections', description: 'read models built from events' }],
-    load: async () => (await import('./commands/projections.ts')).registerProjectionCommands,
+    load: async () => (await import('./verbs/projections.ts')).registerProjectionCommands,
   },
   {
     commands: [{ name: 'audit', term: 'audit', description: 'the event timeline: who did what, when, and what the state was' }],
-    load: async () => (await import('./commands/audit.ts')).registerAuditCommands,
+    load: async () => (await import('./verbs/audit.ts')).registerAuditCommands,
   },
 ];
 
