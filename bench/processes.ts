@@ -57,7 +57,7 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
 
 /** `node bin/callsnare.js <args>` on database `url`, ready when `readyMsg` is logged. */
 export function spawnCallsnare(url: string, args: readonly string[], readyMsg: RegExp, env: Record<string, string> = {}): BenchProcess {
-  return spawnLogged(process.execPath, ['bin/callsnare.js', ...args], { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env }, readyMsg);
+  return spawnLogged(process.execPath, ['bin/callsnare.js', ...args], { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', RATE_LIMIT_PER_MINUTE: '1000000000', ...env }, readyMsg);
 }
 
 /** `callsnare serve [args]` on an ephemeral port; resolves with its base URL once it listens. */

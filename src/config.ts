@@ -29,6 +29,8 @@ const schema = z.object({
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   MESSAGING: onOff.default('log'),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Requests per minute one credential may make on the protected API (429 beyond). */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(1200),
   /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
 });

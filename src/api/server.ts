@@ -48,7 +48,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(fastifyCookie);
   await app.register(privateApiV1, {
     prefix: '/api/private/v1',
-    rateLimit: options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 },
+    rateLimit: options.rateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
   });
   await app.register(internalApiV1, { prefix: '/api/internal/v1' });
   await app.register(webhooks, { prefix: '/webhooks' });
