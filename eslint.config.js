@@ -1,0 +1,39 @@
+// Lint: typescript-eslint, type-aware, recommended + strict (strictTypeChecked) over src, test, bench, bin
+// and web. Formatting is prettier's (.prettierrc.json); no stylistic rule here. What is relaxed and why:
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.tap/', '.data/', 'test/artifacts/', 'scratch/', 'coverage/'] },
+  js.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // tsconfig has noUncheckedIndexedAccess: `rows[0]!` after a query that always returns one row, or
+      // `match[1]!` after a regex that matched, states what the reader already knows.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Numbers and booleans print as expected in messages; objects, nullish values and unions still fail.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // `() => void work()`-style shorthands read as intended.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidOperator: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Tests: tap queues `t.test(...)` subtests itself (awaiting them is optional), fixtures parse JSON
+    // responses into `any`, and callbacks are async for tap's signature even when they do not await.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
+);
