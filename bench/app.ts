@@ -2,7 +2,7 @@
 // a listening port on 127.0.0.1, projectors live in the background.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../src/api/server.ts';
+import { type RunningProcess, startProcess } from '../src/app.ts';
 import type { Services } from '../src/app.ts';
 import type { CommandCaller } from '../src/commands/context.ts';
 import { issueCredential } from '../src/commands/credentials.ts';
@@ -13,7 +13,8 @@ import type { Scope } from '../src/domain/events/credential.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { createLogger } from '../src/logger.ts';
 import { PROJECTIONS } from '../src/projections/registry.ts';
-import { catchUp, runProjector } from '../src/projections/runner.ts';
+import { projector } from '../src/projections/projection.ts';
+import { catchUp } from '../src/subscriptions/engine.ts';
 
 /** Pool size of the app, as `openServices` uses by default. */
 export const APP_POOL_SIZE = 20;
@@ -43,19 +44,19 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
   const { db, pool } = createDb({ url, max: APP_POOL_SIZE, applicationName: 'callsnare-bench-app' });
   const store = new PostgresEventStore({ pool, url });
   const services: Services = { config, log, db, pool, store, clock: () => new Date(), databaseUrl: url };
-  const app = await buildServer(services, { rateLimit: { max: 1e9, timeWindowMs: 60_000 } });
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const http = await startProcess(services, { http: { server: { rateLimit: { max: 1e9, timeWindowMs: 60_000 } }, listen: { port: 0, host: '127.0.0.1' } } });
+  const app = http.app!;
+  const address = listeningUrl(app);
 
-  let controller: AbortController | undefined;
-  let running: Promise<void>[] = [];
+  // The projectors as `serve` runs them, started and stopped on their own (a process part of their own).
+  let projectors: Promise<RunningProcess> | undefined;
   const catchUpAll = async () => {
-    for (const projection of PROJECTIONS) await catchUp(services, projection);
+    for (const projection of PROJECTIONS) await catchUp(services, projector(projection));
   };
   const stopProjectors = async () => {
-    controller?.abort();
-    await Promise.allSettled(running);
-    controller = undefined;
-    running = [];
+    const running = projectors;
+    projectors = undefined;
+    await (await running)?.stop();
   };
 
   return {
@@ -64,10 +65,7 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
     baseUrl: address,
     catchUpAll,
     startProjectors() {
-      if (controller) return;
-      controller = new AbortController();
-      const signal = controller.signal;
-      running = PROJECTIONS.map((projection) => runProjector(services, projection, signal));
+      projectors ??= startProcess(services, { projector: true });
     },
     stopProjectors,
     async orgWithToken(name, scopes = ['READ_BOOKINGS', 'WRITE_BOOKINGS']) {
@@ -80,9 +78,15 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
     },
     async close() {
       await stopProjectors();
-      await app.close();
+      await http.stop();
       await store.close();
       await db.destroy();
     },
   };
+}
+
+function listeningUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the bench app is not listening on a TCP port');
+  return `http://127.0.0.1:${address.port}`;
 }

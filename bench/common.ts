@@ -8,6 +8,10 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Progress line to stderr. */
   readonly log: (message: string) => void;
+  /** Rounds of each repeated figure (at least 3). */
+  readonly rounds: number;
+  /** Records (and returns) the 1-minute load average just before the measured run `what`. */
+  readonly loadBefore: (what: string) => number;
 }
 
 /** One line of the final table. */
@@ -22,6 +26,17 @@ export interface Row {
   /** Failed operations: non-2xx responses, connection errors, failed appends. */
   readonly errors?: number;
   readonly note?: string;
+  /** When `value` is the median of several rounds: every round's value (the spread is their range). */
+  readonly rounds?: readonly number[];
+}
+
+/** A row of issue 13's target table: one figure, before (as the issue measured it), now, the target. */
+export interface TargetRow {
+  readonly figure: string;
+  readonly before: string;
+  readonly now: string;
+  readonly target: string;
+  readonly met: boolean;
 }
 
 /** What one benchmark returns: table rows plus every figure for the JSON file. */
@@ -32,12 +47,16 @@ export interface Section {
   readonly elapsedSec: number;
   /** 1-minute load average of the machine when the section started and ended (other work on it skews figures). */
   readonly loadAvg: { readonly start: number; readonly end: number };
+  /** 1-minute load average just before each measured run of the section. */
+  readonly loadBeforeRuns: readonly { readonly what: string; readonly load: number }[];
   readonly rows: Row[];
   readonly figures: Record<string, unknown>;
+  /** Its rows of the target table, if it measures a targeted figure. */
+  readonly targets?: readonly TargetRow[];
 }
 
 /** A benchmark module's entry point. */
-export type Benchmark = (ctx: BenchContext) => Promise<Omit<Section, 'name' | 'startedAt' | 'elapsedSec' | 'loadAvg'>>;
+export type Benchmark = (ctx: BenchContext) => Promise<Omit<Section, 'name' | 'startedAt' | 'elapsedSec' | 'loadAvg' | 'loadBeforeRuns'>>;
 
 /** Collects latencies (ms) and answers percentiles. */
 export class Samples {
@@ -81,6 +100,24 @@ export class Samples {
   merge(other: Samples): void {
     for (const v of other.#values.subarray(0, other.#count)) this.push(v);
   }
+}
+
+/** Median and range of the rounds of one figure. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** (max - min) / median, as a fraction. */
+  readonly relative: number;
+}
+
+export function spreadOf(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const min = sorted[0]!;
+  const max = sorted.at(-1)!;
+  return { median, min, max, relative: median ? (max - min) / median : 0 };
 }
 
 /** Milliseconds since `start` (a `performance.now()` reading). */

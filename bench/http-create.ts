@@ -1,11 +1,18 @@
-// Create booking over HTTP (the real app, projectors live, 64 connections) next to a raw single-row
-// INSERT baseline (64 pg clients, a similar jsonb payload) on the same database. The ratio is the figure.
+// Create booking over HTTP, 64 connections, in rounds (bench/rounds.ts): what `npm start` runs, the same
+// split into `serve --no-worker` plus a `worker` process, and the floor (a minimal fastify 5 app that
+// validates a similar body and does one INSERT, same pool size), all loaded alike in one run; then a raw
+// single-row INSERT at the service's pool size (20 pg clients). The figures are the ratios.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { waitForProjections } from '../src/projections/runner.ts';
-import { openBenchApp } from './app.ts';
-import { type Benchmark, type Row, Samples, round, since } from './common.ts';
-import { load } from './load.ts';
+import { issueCredential } from '../src/commands/credentials.ts';
+import { createOrg } from '../src/commands/orgs.ts';
+import { createDb } from '../src/db/kysely.ts';
+import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
+import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
+import { APP_POOL_SIZE, operator } from './app.ts';
+import { type Benchmark, type Row, Samples, type TargetRow, round, since, spreadOf } from './common.ts';
+import { loadInRounds, ratioRow, subjectFigures, subjectRow } from './rounds.ts';
+import { floorSubject, npmStartSubject, splitSubject } from './subjects.ts';
 
 const CONNECTIONS = 64;
 
@@ -27,76 +34,97 @@ export function createBody(startsAt: Date, n = 0): Record<string, unknown> {
 }
 
 export const httpCreateBench: Benchmark = async (ctx) => {
-  const durationSec = ctx.quick ? 3 : 10;
-  const warmupSec = ctx.quick ? 1 : 3;
+  const durationSec = ctx.quick ? 2 : 8;
+  const warmupSec = ctx.quick ? 1 : 2;
   const rows: Row[] = [];
-  const figures: Record<string, unknown> = { connections: CONNECTIONS, durationSec, warmupSec };
+  const targets: TargetRow[] = [];
+  const figures: Record<string, unknown> = { connections: CONNECTIONS, poolSize: APP_POOL_SIZE, durationSec, warmupSec, rounds: ctx.rounds };
 
-  // ── HTTP
-  const bench = await openBenchApp(ctx.url);
-  let sample: unknown;
-  let httpRps = 0;
+  const { db, pool } = createDb({ url: ctx.url, max: 4, applicationName: 'bench-http-create' });
+  const store = new PostgresEventStore({ pool, url: ctx.url });
   try {
-    const { orgId, token } = await bench.orgWithToken('Bench Create HVAC');
-    bench.startProjectors();
+    const orgId = randomUUID();
+    const deps = { store, clock: () => new Date() };
+    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Create HVAC', timezone: 'America/Chicago', phones: [] });
+    const { token } = await issueCredential(deps, operator(orgId), { orgId, label: 'Bench integration', kind: 'integration', scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'] });
     const startsAt = new Date(Date.now() + 7 * 86400_000);
     startsAt.setUTCHours(15, 0, 0, 0);
     const body = JSON.stringify(createBody(startsAt));
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-    const url = `${bench.baseUrl}/api/private/v1/bookings`;
-
-    const check = await fetch(url, { method: 'POST', headers, body });
-    if (check.status !== 201) throw new Error(`POST /bookings answered ${check.status}: ${await check.text()}`);
-    sample = await check.json();
     figures.requestBodyBytes = Buffer.byteLength(body);
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
-    ctx.log(`http-create: warm-up ${warmupSec} s at ${CONNECTIONS} connections`);
-    await load({ url, connections: CONNECTIONS, durationSec: warmupSec, method: 'POST', headers, body });
-    const countBookingEvents = async () =>
-      Number(
-        (
-          await bench.services.pool.query<{ n: string }>(`select count(*) as n from es_events where org_id = $1 and event_type = 'BookingCreated'`, [orgId])
-        ).rows[0]!.n,
-      );
-    const before = await countBookingEvents();
-
-    ctx.log(`http-create: POST /bookings for ${durationSec} s at ${CONNECTIONS} connections (projectors live)`);
-    const http = await load({ url, connections: CONNECTIONS, durationSec, method: 'POST', headers, body });
-
-    // How far the bookings read model trailed the writes when the load stopped.
-    const head = await bench.services.store.headPosition();
-    const lagStart = performance.now();
-    const caughtUp = head ? await waitForProjections(bench.services.db, ['bookings'], head, 120_000) : true;
-    const catchUpMs = since(lagStart);
-    const appended = (await countBookingEvents()) - before;
-
-    rows.push({
-      bench: 'http-create',
-      case: `POST /bookings over HTTP, ${CONNECTIONS} connections`,
-      value: http.rps,
-      unit: 'req/s',
-      p50Ms: http.p50Ms,
-      p99Ms: http.p99Ms,
-      errors: http.non2xx + http.errors,
-      note: `${http.non2xx} non-2xx, ${http.errors} conn errors`,
+    // After each service run: how far the bookings read model trailed the writes when the load stopped.
+    const catchUp = async () => {
+      const head = await store.headPosition();
+      const start = performance.now();
+      const caughtUp = head ? await waitForCheckpoints(db, ['bookings'], head, 120_000) : true;
+      return { projectionCatchUpMs: round(since(start), 1), caughtUp };
+    };
+    const service = npmStartSubject(ctx.url, catchUp);
+    const split = splitSubject(ctx.url, catchUp);
+    const floor = floorSubject(ctx.url);
+    let sample: unknown;
+    const runs = await loadInRounds(ctx, 'http-create', [floor, service, split], {
+      path: (subject) => (subject === floor ? '/bookings' : '/api/private/v1/bookings'),
+      connections: CONNECTIONS,
+      method: 'POST',
+      headers,
+      body,
+      warmupSec,
+      durationSec,
+      rounds: ctx.rounds,
+      // The credential is usable once the new process projected it: retry for a while.
+      check: async (url, subject) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const res = await fetch(url, { method: 'POST', headers, body });
+          if (res.status === 201) {
+            if (subject !== floor) sample ??= await res.json();
+            return;
+          }
+          if (res.status !== 401 || Date.now() > deadline) throw new Error(`POST ${url} answered ${res.status}: ${await res.text()}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
     });
-    rows.push({
-      bench: 'http-create',
-      case: 'bookings projection catch-up after the load',
-      value: catchUpMs,
-      unit: 'ms',
-      note: caughtUp ? 'time for the read model to reach the head' : 'did not catch up within 120 s',
+    const [floorRuns, serviceRuns, splitRuns] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
+    const catchUpNote = (r: typeof serviceRuns) =>
+      `read model caught up ${r.after.map((a) => `${a.projectionCatchUpMs} ms`).join(', ')} after the load`;
+    rows.push(subjectRow('http-create', floorRuns));
+    rows.push(subjectRow('http-create', serviceRuns, catchUpNote(serviceRuns)));
+    rows.push(subjectRow('http-create', splitRuns, catchUpNote(splitRuns)));
+    for (const r of runs) figures[r.subject.key] = subjectFigures(r);
+
+    // ── raw INSERT at the service's pool size, same database, every process stopped
+    const insert = await insertBaseline(ctx, JSON.stringify(sample), { warmupSec, durationSec });
+    rows.push(insert.row);
+    figures.insert = insert.figures;
+    const rps = (r: typeof floorRuns) => r.runs.map((x) => x.rps);
+    rows.push(ratioRow('http-create', 'ratio `npm start` / floor', rps(serviceRuns), rps(floorRuns), 'per round, median; target ≥ 0.5×'));
+    rows.push(ratioRow('http-create', 'ratio `serve --no-worker` + worker / floor', rps(splitRuns), rps(floorRuns)));
+    rows.push(ratioRow('http-create', `ratio \`npm start\` / raw INSERT (${APP_POOL_SIZE} clients)`, rps(serviceRuns), insert.perRound));
+    rows.push(ratioRow('http-create', `ratio floor / raw INSERT (${APP_POOL_SIZE} clients)`, rps(floorRuns), insert.perRound));
+    const vsFloor = spreadOf(rps(serviceRuns).map((v, i) => v / rps(floorRuns)[i]!)).median;
+    const p99 = spreadOf(serviceRuns.runs.map((r) => r.p99Ms)).median;
+    const splitVsFloor = spreadOf(rps(splitRuns).map((v, i) => v / rps(floorRuns)[i]!)).median;
+    const splitP99 = spreadOf(splitRuns.runs.map((r) => r.p99Ms)).median;
+    targets.push({
+      figure: `POST /bookings over HTTP, ${CONNECTIONS} conns, vs the fastify+INSERT floor`,
+      before: 'not measured (0.053× raw INSERT at 64 clients)',
+      now: `${vsFloor.toFixed(2)}× floor, p99 ${p99} ms (npm start); ${splitVsFloor.toFixed(2)}×, p99 ${splitP99} ms (serve --no-worker + worker)`,
+      target: '≥ 0.5× the floor, p99 ≤ 50 ms',
+      met: vsFloor >= 0.5 && p99 <= 50,
     });
-    httpRps = http.rps;
-    figures.http = { ...http, rps: round(http.rps, 1), bookingsAppendedDuringRun: appended, projectionCatchUpMs: round(catchUpMs, 1), projectionCaughtUp: caughtUp };
   } finally {
-    await bench.close();
+    await store.close();
+    await db.destroy();
   }
+  return { title: 'Create booking over HTTP vs the fastify floor and raw INSERT', rows, figures, targets };
+};
 
-  // ── raw INSERT baseline, same database, app closed
-  const payload = JSON.stringify(sample);
-  figures.insertPayloadBytes = Buffer.byteLength(payload);
-  const pool = new pg.Pool({ connectionString: ctx.url, max: CONNECTIONS, application_name: 'bench-insert-baseline' });
+/** Single-row INSERTs of `payload` (jsonb) from {@link APP_POOL_SIZE} pg clients, `ctx.rounds` rounds. */
+async function insertBaseline(ctx: Parameters<Benchmark>[0], payload: string, timing: { warmupSec: number; durationSec: number }) {
+  const pool = new pg.Pool({ connectionString: ctx.url, max: APP_POOL_SIZE, application_name: 'bench-insert-baseline' });
   pool.on('error', () => {});
   try {
     await pool.query(`create table if not exists bench_insert_baseline (
@@ -106,7 +134,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
       created_at timestamptz not null default now()
     )`);
     const orgId = randomUUID();
-    const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.connect()));
+    const clients = await Promise.all(Array.from({ length: APP_POOL_SIZE }, () => pool.connect()));
     const run = async (seconds: number, samples: Samples) => {
       const start = performance.now();
       const deadline = start + seconds * 1000;
@@ -129,36 +157,37 @@ export const httpCreateBench: Benchmark = async (ctx) => {
       return { inserts, errors, elapsedMs: since(start) };
     };
     try {
-      ctx.log(`http-create: INSERT baseline warm-up ${warmupSec} s`);
-      await run(warmupSec, new Samples());
-      ctx.log(`http-create: INSERT baseline ${durationSec} s with ${CONNECTIONS} clients`);
-      const samples = new Samples();
-      const result = await run(durationSec, samples);
-      const insertsPerSec = result.inserts / (result.elapsedMs / 1000);
-      rows.push({
+      await run(timing.warmupSec, new Samples());
+      const perRound: number[] = [];
+      const p50: number[] = [];
+      const p99: number[] = [];
+      const loadBefore: number[] = [];
+      let errors = 0;
+      for (let r = 0; r < ctx.rounds; r++) {
+        loadBefore.push(ctx.loadBefore(`http-create: raw INSERT, round ${r + 1}/${ctx.rounds}`));
+        const samples = new Samples();
+        const result = await run(timing.durationSec, samples);
+        perRound.push(result.inserts / (result.elapsedMs / 1000));
+        p50.push(samples.percentile(50));
+        p99.push(samples.percentile(99));
+        errors += result.errors;
+      }
+      const row: Row = {
         bench: 'http-create',
-        case: `raw single-row INSERT (jsonb), ${CONNECTIONS} pg clients`,
-        value: insertsPerSec,
+        case: `raw single-row INSERT (jsonb), ${APP_POOL_SIZE} pg clients (the service's pool size)`,
+        value: spreadOf(perRound).median,
         unit: 'inserts/s',
-        p50Ms: samples.percentile(50),
-        p99Ms: samples.percentile(99),
-        errors: result.errors,
-      });
-      figures.insert = {
-        insertsPerSec: round(insertsPerSec, 1),
-        inserts: result.inserts,
-        errors: result.errors,
-        seconds: round(result.elapsedMs / 1000, 2),
-        latencyMs: { p50: round(samples.percentile(50), 3), p99: round(samples.percentile(99), 3), mean: round(samples.mean(), 3) },
+        p50Ms: spreadOf(p50).median,
+        p99Ms: spreadOf(p99).median,
+        errors,
+        rounds: perRound,
       };
-      const ratio = httpRps / insertsPerSec;
-      rows.push({ bench: 'http-create', case: 'ratio HTTP create / raw INSERT', value: ratio, unit: '×' });
-      figures.ratioHttpToInsert = round(ratio, 4);
+      const figures = { clients: APP_POOL_SIZE, insertsPerSec: perRound.map((v) => round(v, 1)), p50Ms: p50.map((v) => round(v, 3)), p99Ms: p99.map((v) => round(v, 3)), errors, loadAverageBefore: loadBefore };
+      return { row, figures, perRound };
     } finally {
       for (const client of clients) client.release();
     }
   } finally {
     await pool.end();
   }
-  return { title: 'Create booking over HTTP vs raw INSERT', rows, figures };
-};
+}

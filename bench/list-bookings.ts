@@ -1,6 +1,8 @@
 // List bookings at 100 k bookings in one org: seed through the event store (BookingCreated, every 10th
 // also BookingCanceled, 16 concurrent appenders), catch the bookings projection up, then load
-// GET /bookings (a 7-day range, limit 50; the same with status=canceled; page 2 via nextCursor).
+// GET /bookings (a 7-day range, limit 50) on what `npm start` runs and on the floor (a fastify route
+// running the very SQL listBookings sends), in rounds; then the same with status=canceled and page 2
+// via nextCursor on the service alone.
 import { randomUUID } from 'node:crypto';
 import { loadOrg } from '../src/commands/orgs.ts';
 import { createPool } from '../src/db/kysely.ts';
@@ -8,11 +10,14 @@ import { type BookingEvent, bookingStream, decide, evolve } from '../src/domain/
 import type { EventToAppend } from '../src/eventstore/port.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { bookingsProjection } from '../src/projections/read-models/bookings.ts';
-import { catchUp } from '../src/projections/runner.ts';
+import { projector } from '../src/projections/projection.ts';
+import { catchUp } from '../src/subscriptions/engine.ts';
 import { listBookings } from '../src/queries/bookings.ts';
 import { openBenchApp } from './app.ts';
-import { type Benchmark, type Row, Samples, pool, round, since } from './common.ts';
-import { load, type LoadResult } from './load.ts';
+import { type Benchmark, type Row, Samples, type TargetRow, pool, round, since, spreadOf } from './common.ts';
+import { capturedListQuery } from './floor.ts';
+import { loadInRounds, ratioRow, subjectFigures, subjectRow } from './rounds.ts';
+import { floorSubject, npmStartSubject } from './subjects.ts';
 
 const CONNECTIONS = 16;
 const SEED_CONCURRENCY = 16;
@@ -23,12 +28,14 @@ const CANCEL_EVERY = 10;
 export const listBookingsBench: Benchmark = async (ctx) => {
   const total = ctx.quick ? 10_000 : 100_000;
   const spanDays = total / PER_DAY;
-  const durationSec = ctx.quick ? 2 : 8;
+  const durationSec = ctx.quick ? 2 : 6;
   const warmupSec = ctx.quick ? 1 : 2;
   const rows: Row[] = [];
+  const targets: TargetRow[] = [];
   const figures: Record<string, unknown> = { bookings: total, spanDays, canceledEvery: CANCEL_EVERY, connections: CONNECTIONS, durationSec, warmupSec };
 
   const bench = await openBenchApp(ctx.url);
+  let closed = false;
   try {
     const { orgId, token, credentialId, label } = await bench.orgWithToken('Bench List HVAC', ['READ_BOOKINGS']);
     const org = await loadOrg(bench.services, orgId);
@@ -90,7 +97,7 @@ export const listBookingsBench: Benchmark = async (ctx) => {
 
     ctx.log(`list-bookings: catching up the bookings projection (${events} events)`);
     const projectStart = performance.now();
-    await catchUp(bench.services, bookingsProjection);
+    await catchUp(bench.services, projector(bookingsProjection));
     const projectMs = since(projectStart);
     await bench.services.pool.query('analyze bookings');
     const seeded = Number(
@@ -101,18 +108,18 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     rows.push({ bench: 'list-bookings', case: 'seed: bookings projection catch-up', value: projectMs / 1000, unit: 's', note: `${round(events / (projectMs / 1000), 0)} events/s` });
     figures.seed = { events, appendSec: round(appendMs / 1000, 2), projectionSec: round(projectMs / 1000, 2), appendEventsPerSec: round(events / (appendMs / 1000), 1), projectionEventsPerSec: round(events / (projectMs / 1000), 1) };
 
-    bench.startProjectors();
-
-    // ── queries
+    // ── queries: over HTTP, against what `npm start` runs and against the floor running the same SQL
     const from = new Date(base.getTime() + Math.floor(spanDays / 4) * 86400_000).toISOString();
     const to = new Date(base.getTime() + (Math.floor(spanDays / 4) + 7) * 86400_000).toISOString();
     const headers = { authorization: `Bearer ${token}` };
-    const rangeUrl = `${bench.baseUrl}/api/private/v1/bookings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=50`;
-    const first = await fetch(rangeUrl, { headers });
-    if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${await first.text()}`);
-    const page = (await first.json()) as { data: unknown[]; nextCursor: string | null };
+    const rangePath = `/api/private/v1/bookings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=50`;
+    bench.startProjectors();
+    const first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
+    const firstBody = await first.text();
+    if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${firstBody}`);
+    const page = JSON.parse(firstBody) as { data: unknown[]; nextCursor: string | null };
     if (page.data.length !== 50 || !page.nextCursor) throw new Error(`GET /bookings returned ${page.data.length} bookings, nextCursor ${page.nextCursor}`);
-    figures.responseBytes = Buffer.byteLength(JSON.stringify(page));
+    figures.responseBytes = Buffer.byteLength(firstBody);
     figures.bookingsInRange = Number(
       (
         await bench.services.pool.query<{ n: string }>('select count(*) as n from bookings where org_id = $1 and window_start >= $2 and window_start < $3', [
@@ -122,31 +129,21 @@ export const listBookingsBench: Benchmark = async (ctx) => {
         ])
       ).rows[0]!.n,
     );
+    const listQuery = await capturedListQuery(ctx.url, orgId, { from, to, limit: 50 });
+    figures.floorQuery = listQuery.sql;
 
-    const cases: { key: string; label: string; url: string }[] = [
-      { key: 'range', label: 'GET /bookings 7-day range, limit 50', url: rangeUrl },
-      { key: 'canceled', label: 'GET /bookings 7-day range, status=canceled', url: `${rangeUrl}&status=canceled` },
-      { key: 'cursor', label: 'GET /bookings 7-day range, page 2 (nextCursor)', url: `${rangeUrl}&cursor=${encodeURIComponent(page.nextCursor)}` },
-    ];
-    for (const c of cases) {
-      const res = await fetch(c.url, { headers });
+    const expect50 = async (url: string) => {
+      const res = await fetch(url, { headers });
       const body = (await res.json()) as { data?: unknown[] };
-      if (res.status !== 200 || body.data?.length !== 50) throw new Error(`${c.label}: ${res.status}, ${body.data?.length} bookings`);
-      ctx.log(`list-bookings: ${c.label} — warm-up ${warmupSec} s, then ${durationSec} s at ${CONNECTIONS} connections`);
-      await load({ url: c.url, connections: CONNECTIONS, durationSec: warmupSec, headers });
-      const result: LoadResult = await load({ url: c.url, connections: CONNECTIONS, durationSec, headers });
-      rows.push({
-        bench: 'list-bookings',
-        case: `${c.label}, ${CONNECTIONS} conns`,
-        value: result.rps,
-        unit: 'req/s',
-        p50Ms: result.p50Ms,
-        p99Ms: result.p99Ms,
-        errors: result.non2xx + result.errors,
-      });
-      figures[c.key] = { ...result, rps: round(result.rps, 1) };
-    }
-
+      if (res.status !== 200 || (body.data?.length ?? 0) < 50) throw new Error(`GET ${url}: ${res.status}, ${body.data?.length} rows`);
+    };
+    const service = npmStartSubject(ctx.url);
+    const floor = floorSubject(ctx.url, listQuery);
+    const timing = { connections: CONNECTIONS, headers, warmupSec, durationSec, rounds: ctx.rounds, check: expect50 };
+    const cases: { key: string; label: string; path: string }[] = [
+      { key: 'canceled', label: 'GET /bookings 7-day range, status=canceled', path: `${rangePath}&status=canceled` },
+      { key: 'cursor', label: 'GET /bookings 7-day range, page 2 (nextCursor)', path: `${rangePath}&cursor=${encodeURIComponent(page.nextCursor)}` },
+    ];
     // The same query without HTTP (sequential calls of the query function): where the time goes.
     const direct = new Samples();
     const iterations = ctx.quick ? 100 : 500;
@@ -164,8 +161,39 @@ export const listBookingsBench: Benchmark = async (ctx) => {
       p99Ms: direct.percentile(99),
     });
     figures.directQuery = { iterations, latencyMs: { p50: round(direct.percentile(50), 3), p99: round(direct.percentile(99), 3), mean: round(direct.mean(), 3) } };
-  } finally {
+    // Only the processes under test serve HTTP: close the in-process app first.
     await bench.close();
+    closed = true;
+
+    ctx.log(`list-bookings: 7-day range, limit 50 — \`npm start\` and the floor, ${ctx.rounds} rounds of ${durationSec} s at ${CONNECTIONS} connections`);
+    const [floorRuns, serviceRuns] = await loadInRounds(ctx, 'list-bookings', [floor, service], {
+      ...timing,
+      path: (subject) => (subject === floor ? '/bookings' : rangePath),
+    });
+    rows.push({ ...subjectRow('list-bookings', serviceRuns!), case: `GET /bookings 7-day range, limit 50, ${CONNECTIONS} conns (\`npm start\`)` });
+    rows.push({ ...subjectRow('list-bookings', floorRuns!), case: `floor: fastify route running the same SQL, ${CONNECTIONS} conns` });
+    const rps = (r: typeof floorRuns) => r!.runs.map((x) => x.rps);
+    rows.push(ratioRow('list-bookings', 'ratio `npm start` / floor (same SQL)', rps(serviceRuns), rps(floorRuns), 'per round, median; target ≥ 0.7×'));
+    figures.range = subjectFigures(serviceRuns!);
+    figures.floor = subjectFigures(floorRuns!);
+    for (const c of cases) {
+      ctx.log(`list-bookings: ${c.label} — ${ctx.rounds} rounds`);
+      const [runs] = await loadInRounds(ctx, 'list-bookings', [service], { ...timing, path: c.path });
+      rows.push({ ...subjectRow('list-bookings', runs!), case: `${c.label}, ${CONNECTIONS} conns` });
+      figures[c.key] = subjectFigures(runs!);
+    }
+    const p99 = spreadOf(serviceRuns!.runs.map((r) => r.p99Ms)).median;
+    const vsFloor = spreadOf(rps(serviceRuns).map((v, i) => v / rps(floorRuns)[i]!)).median;
+    targets.push({
+      figure: `GET /bookings at ${total / 1000} k bookings, ${CONNECTIONS} conns`,
+      before: 'p99 39 ms',
+      now: `p99 ${p99} ms, ${vsFloor.toFixed(2)}× the floor`,
+      target: 'p99 ≤ 10 ms, ≥ 0.7× a fastify route doing the same SQL',
+      met: p99 <= 10 && vsFloor >= 0.7,
+    });
+
+  } finally {
+    if (!closed) await bench.close();
   }
-  return { title: 'List bookings at 100 k bookings in one org', rows, figures };
+  return { title: `List bookings at ${total / 1000} k bookings in one org`, rows, figures, targets };
 };

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Row, type Section, round } from './common.ts';
+import { type Row, type Section, round, spreadOf } from './common.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -36,19 +36,27 @@ function formatValue(row: Row): string {
   return `${row.value.toFixed(digits)} ${row.unit ?? ''}`.trim();
 }
 
+/** The range of a figure's rounds, e.g. `598–640 (3)`, or `±4% (3)` for ratios. */
+function formatRounds(row: Row): string {
+  if (!row.rounds?.length) return '';
+  const { min, max } = spreadOf(row.rounds);
+  const digits = row.unit === '×' ? 2 : max >= 100 ? 0 : 1;
+  return `${min.toFixed(digits)}–${max.toFixed(digits)} (${row.rounds.length})`;
+}
+
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '' : v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`);
 
 /** A plain-text table of every row of every section. */
 export function formatTable(sections: readonly Section[], env: Environment): string {
-  const header = ['benchmark', 'case', 'throughput / figure', 'p50', 'p99', 'errors', 'note'];
+  const header = ['benchmark', 'case', 'throughput / figure', 'rounds: range (n)', 'p50', 'p99', 'errors', 'note'];
   const lines: string[][] = [header];
   for (const section of sections) {
     for (const row of section.rows) {
-      lines.push([row.bench, row.case, formatValue(row), ms(row.p50Ms), ms(row.p99Ms), row.errors === undefined ? '' : String(row.errors), row.note ?? '']);
+      lines.push([row.bench, row.case, formatValue(row), formatRounds(row), ms(row.p50Ms), ms(row.p99Ms), row.errors === undefined ? '' : String(row.errors), row.note ?? '']);
     }
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  const fmt = (l: string[]) => l.map((cell, i) => (i === 2 || i === 3 || i === 4 || i === 5 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (l: string[]) => l.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const out = [fmt(lines[0]!), rule];
   let previous = '';
@@ -61,9 +69,30 @@ export function formatTable(sections: readonly Section[], env: Environment): str
     '',
     `${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, Node ${env.node}, PostgreSQL ${env.postgres.serverVersion} (${env.postgres.source}, ` +
       `fsync=${env.postgres.settings.fsync ?? '?'}, synchronous_commit=${env.postgres.settings.synchronous_commit ?? '?'})`,
-    `machine load (1-min average, start→end): ${sections.map((s) => `${s.name} ${s.loadAvg.start}→${s.loadAvg.end}`).join(', ')}`,
+    `figures with rounds: the median of the rounds; the range is their lowest–highest`,
+    `machine load (1-min average, section start→end; before its measured runs lowest–highest): ${sections
+      .map((s) => {
+        const before = s.loadBeforeRuns.map((l) => l.load);
+        return `${s.name} ${s.loadAvg.start}→${s.loadAvg.end}${before.length ? ` [${Math.min(...before)}–${Math.max(...before)}]` : ''}`;
+      })
+      .join(', ')}`,
   );
   return out.join('\n');
+}
+
+/** Issue 13's target table: figure | before | now | target | met? */
+export function formatTargets(sections: readonly Section[], quick: boolean): string {
+  const header = ['figure', 'before (issue 13)', 'now', 'target', 'met?'];
+  const lines = [header, ...sections.flatMap((s) => s.targets ?? []).map((t) => [t.figure, t.before, t.now, t.target, t.met ? 'yes' : 'NO'])];
+  if (lines.length === 1) return '';
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const fmt = (l: string[]) => `| ${l.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [
+    `Targets (issue 13)${quick ? ' — QUICK run: smaller data and shorter runs, indicative only' : ''}`,
+    fmt(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...lines.slice(1).map(fmt),
+  ].join('\n');
 }
 
 function serialisable(rows: readonly Row[]) {
@@ -72,6 +101,7 @@ function serialisable(rows: readonly Row[]) {
     ...(r.value !== undefined && { value: round(r.value, r.unit === '×' ? 3 : 1) }),
     ...(r.p50Ms !== undefined && { p50Ms: round(r.p50Ms, 3) }),
     ...(r.p99Ms !== undefined && { p99Ms: round(r.p99Ms, 3) }),
+    ...(r.rounds && { rounds: r.rounds.map((v) => round(v, r.unit === '×' ? 3 : 1)) }),
   }));
 }
 
@@ -92,7 +122,17 @@ export async function writeResults(sections: readonly Section[], env: Environmen
     }
   }
   for (const s of sections) {
-    benchmarks[s.name] = { title: s.title, startedAt: s.startedAt, elapsedSec: round(s.elapsedSec, 1), loadAvg1m: s.loadAvg, environment: env, rows: serialisable(s.rows), figures: s.figures };
+    benchmarks[s.name] = {
+      title: s.title,
+      startedAt: s.startedAt,
+      elapsedSec: round(s.elapsedSec, 1),
+      loadAvg1m: s.loadAvg,
+      loadAvg1mBeforeRuns: s.loadBeforeRuns,
+      environment: env,
+      rows: serialisable(s.rows),
+      ...(s.targets && { targets: s.targets }),
+      figures: s.figures,
+    };
   }
   const document = {
     generatedAt: new Date().toISOString(),

@@ -1,10 +1,16 @@
-// `npm run bench [-- NAME ...] [--quick]`: runs the benchmarks one after another on one freshly
-// recreated database, prints a table and writes bench/results/<YYYY-MM-DD>.json.
+// `npm run bench [-- NAME ...] [--quick] [--force]`: runs the benchmarks one after another on one freshly
+// recreated database, prints a table and issue 13's target table, and writes bench/results/<YYYY-MM-DD>.json.
 //
-//   npm run bench                      every benchmark (≈ 9 minutes on 2 cores)
+//   npm run bench                      every benchmark (≤ 15 minutes on 2 cores)
 //   npm run bench -- append            only the named ones: append, http-create, list-bookings,
-//                                      webhook, automation, rebuild
-//   npm run bench -- --quick           short durations and small data; prints, writes nothing
+//                                      webhook, automation, rebuild, startup
+//   npm run bench -- --quick           short durations and small data (3 rounds still); prints, writes nothing
+//   npm run bench -- --force           write the result file even though the machine was busy
+//   npm run bench -- --database=NAME   bench database name (default callsnare_bench; recreated)
+//
+// Every repeated figure runs ROUNDS rounds (median and range). The 1-minute load average is recorded
+// before each measured run; when any was above the core count the machine was busy and the result
+// file is not written unless --force.
 //
 // automation and rebuild each work in fresh databases of their own beside the bench database (on the
 // same server), dropped when they finish.
@@ -16,8 +22,9 @@ import type { Benchmark, Section } from './common.ts';
 import { httpCreateBench } from './http-create.ts';
 import { listBookingsBench } from './list-bookings.ts';
 import { rebuildBench } from './rebuild.ts';
+import { startupBench } from './startup.ts';
 import { webhookBench } from './webhook.ts';
-import { environment, formatTable, writeResults } from './report.ts';
+import { environment, formatTable, formatTargets, writeResults } from './report.ts';
 import { openBenchDatabase } from './setup.ts';
 
 const BENCHMARKS: Record<string, Benchmark> = {
@@ -27,18 +34,24 @@ const BENCHMARKS: Record<string, Benchmark> = {
   webhook: webhookBench,
   automation: automationBench,
   rebuild: rebuildBench,
+  startup: startupBench,
 };
+
+const ROUNDS = 3;
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  const force = args.includes('--force');
+  const cores = os.cpus().length;
   const names = args.filter((a) => !a.startsWith('--'));
+  const databaseName = args.find((a) => a.startsWith('--database='))?.slice('--database='.length);
   const unknown = names.filter((n) => !(n in BENCHMARKS));
   if (unknown.length || args.includes('--help')) {
     if (unknown.length) process.stderr.write(`unknown benchmark: ${unknown.join(', ')}\n`);
-    process.stderr.write(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')} ...] [--quick]\n`);
+    process.stderr.write(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')} ...] [--quick] [--force]\n`);
     return unknown.length ? 2 : 0;
   }
   const selected = names.length ? Object.keys(BENCHMARKS).filter((n) => names.includes(n)) : Object.keys(BENCHMARKS);
@@ -47,22 +60,30 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const startedAt = new Date();
   log(`database: ${config.DATABASE_URL ? 'DATABASE_URL server' : 'embedded PostgreSQL in .data/bench'}`);
-  const db = await openBenchDatabase(config, log);
+  const db = await openBenchDatabase(config, log, databaseName || undefined);
   const env = environment(db);
   log(`PostgreSQL ${db.serverVersion}, database ${db.database}; ${env.cpus} CPUs, Node ${env.node}${quick ? '; QUICK mode' : ''}`);
 
   const sections: Section[] = [];
   let failed = 0;
+  let refused = false;
   try {
     for (const name of selected) {
       const start = performance.now();
       const sectionStart = new Date().toISOString();
       const loadStart = os.loadavg()[0]!;
-      log(`── ${name}`);
+      const loadBeforeRuns: { what: string; load: number }[] = [];
+      const loadBefore = (what: string) => {
+        const load = Math.round(os.loadavg()[0]! * 100) / 100;
+        loadBeforeRuns.push({ what, load });
+        if (load > cores) log(`load average ${load} > ${cores} cores before ${what}: the machine is busy`);
+        return load;
+      };
+      log(`── ${name} (load average ${loadStart.toFixed(2)})`);
       try {
-        const result = await BENCHMARKS[name]!({ url: db.url, quick, log });
+        const result = await BENCHMARKS[name]!({ url: db.url, quick, log, rounds: ROUNDS, loadBefore });
         const loadAvg = { start: Math.round(loadStart * 100) / 100, end: Math.round(os.loadavg()[0]! * 100) / 100 };
-        const section: Section = { name, startedAt: sectionStart, elapsedSec: (performance.now() - start) / 1000, loadAvg, ...result };
+        const section: Section = { name, startedAt: sectionStart, elapsedSec: (performance.now() - start) / 1000, loadAvg, loadBeforeRuns, ...result };
         sections.push(section);
         log(`${name} done in ${section.elapsedSec.toFixed(1)} s`);
       } catch (error) {
@@ -75,14 +96,19 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write(`\n${formatTable(sections, env)}\n`);
+  process.stdout.write(`\n${formatTargets(sections, quick)}\n`);
+  const busy = sections.flatMap((sec) => [{ what: `${sec.name} start`, load: sec.loadAvg.start }, ...sec.loadBeforeRuns]).filter((l) => l.load > cores);
   if (quick) {
     log('quick mode: results not written');
+  } else if (busy.length && !force) {
+    log(`results not written: the load average was above ${cores} (the core count) before ${busy.length} run(s), e.g. ${busy[0]!.load} before ${busy[0]!.what}; rerun on a quiet machine, or pass --force`);
+    refused = true;
   } else if (sections.length) {
     const file = await writeResults(sections, env, full && failed === 0, startedAt);
     log(`wrote ${file}`);
   }
   log(`total ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s${failed ? `, ${failed} benchmark(s) failed` : ''}`);
-  return failed ? 1 : 0;
+  return failed ? 1 : refused ? 3 : 0;
 }
 
 main().then(

@@ -27,31 +27,31 @@ export interface BenchDatabase {
  * own database, untouched, if the role may not create databases). Without: the embedded server in
  * `<repo>/.data/bench`, same database dropped and recreated. Either way migrated to the latest schema.
  */
-export async function openBenchDatabase(config: Config, log: (message: string) => void): Promise<BenchDatabase> {
+export async function openBenchDatabase(config: Config, log: (message: string) => void, name = DATABASE): Promise<BenchDatabase> {
   let url: string;
   let source: BenchDatabase['source'];
-  let database = DATABASE;
+  let database = name;
   let stop: () => Promise<void> = async () => {};
   if (config.DATABASE_URL) {
     source = 'DATABASE_URL';
     const admin = new URL(config.DATABASE_URL);
     admin.pathname = '/postgres';
     const bench = new URL(config.DATABASE_URL);
-    bench.pathname = `/${DATABASE}`;
+    bench.pathname = `/${name}`;
     try {
-      await recreate(admin.toString(), DATABASE);
+      await recreate(admin.toString(), name);
       url = bench.toString();
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== '42501' && code !== '3D000') throw error;
       database = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1));
-      log(`cannot create ${DATABASE} on the DATABASE_URL server (${(error as Error).message}); using database ${database} as it is`);
+      log(`cannot create ${name} on the DATABASE_URL server (${(error as Error).message}); using database ${database} as it is`);
       url = config.DATABASE_URL;
     }
   } else {
     source = 'embedded';
-    const server = await ensureEmbeddedPostgres({ dataDir: path.join(REPO, '.data', 'bench'), database: DATABASE, log });
-    await recreate(server.adminUrl, DATABASE);
+    const server = await ensureEmbeddedPostgres({ dataDir: path.join(REPO, '.data', 'bench'), database: name, log });
+    await recreate(server.adminUrl, name);
     url = server.url;
     stop = () => server.stop();
   }
@@ -100,12 +100,14 @@ export interface ScratchDatabase {
 }
 
 /**
- * Drops and recreates database `name` on the bench database's server and migrates it to the latest
+ * Drops and recreates database `<bench database>_<suffix>` on the bench database's server and migrates it to the latest
  * schema (with `jobQueue`, graphile-worker's schema too, as `openServices` does). For benchmarks that
  * need a fresh database of their own (exact event counts, a process manager starting at position 0).
  * Needs a role that may create databases (the embedded server's always may).
  */
-export async function openScratchDatabase(benchUrl: string, name: string, options: { jobQueue?: boolean } = {}): Promise<ScratchDatabase> {
+export async function openScratchDatabase(benchUrl: string, suffix: string, options: { jobQueue?: boolean } = {}): Promise<ScratchDatabase> {
+  // Named after the bench database, so two benches on one server (--database=) keep apart.
+  const name = `${decodeURIComponent(new URL(benchUrl).pathname.slice(1))}_${suffix}`;
   const admin = new URL(benchUrl);
   admin.pathname = '/postgres';
   const scratch = new URL(benchUrl);

@@ -5,7 +5,7 @@
 // the bodies are made and signed in the autocannon child (bench/webhook-requests.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createOrg } from '../src/commands/orgs.ts';
-import { waitForProjections } from '../src/projections/runner.ts';
+import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
 import { openBenchApp, operator } from './app.ts';
 import { type Benchmark, type Row, round, since, sleep } from './common.ts';
 import { load } from './load.ts';
@@ -72,7 +72,7 @@ export const webhookBench: Benchmark = async (ctx) => {
 
     const head = await bench.services.store.headPosition();
     const lagStart = performance.now();
-    const caughtUp = head ? await waitForProjections(bench.services.db, ['leads', 'lead_timeline'], head, 120_000) : true;
+    const caughtUp = head ? await waitForCheckpoints(bench.services.db, ['leads', 'lead_timeline'], head, 120_000) : true;
     const catchUpMs = since(lagStart);
     const missedCalls = await settledCount('MissedCallRecorded');
     const recordedDuringRun = missedCalls - before;

@@ -1,28 +1,29 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import type { ServerOptions } from './api/server.ts';
+import type { AutomationOptions, RunningAutomation } from './automation/worker.ts';
 import type { Config } from './config.ts';
-import { seedCheckpoints } from './automation/checkpoint-seed.ts';
+import { seedCheckpoints } from './subscriptions/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { createDb, type Db } from './db/kysely.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { PostgresEventStore } from './eventstore/postgres/store.ts';
+import type { Services } from './services.ts';
+import { type RegisteredSubscriber, SUBSCRIBERS } from './subscribers.ts';
+import { runSubscriber } from './subscriptions/engine.ts';
 
-/** Everything a process builds once and passes down: the composition root's product. */
-export interface Services {
-  readonly config: Config;
-  readonly log: Logger;
-  readonly db: Db;
-  readonly pool: pg.Pool;
-  readonly store: EventStore;
-  readonly clock: () => Date;
-  /** The database in use (from DATABASE_URL or the embedded server). */
-  readonly databaseUrl: string;
-}
+// The composition root: `openServices` builds what a process shares, `startProcess` starts its parts.
+// `serve`, `project`, `worker`, the tests and the benchmarks all start a process through these two.
+
+export type { Services } from './services.ts';
 
 /** Options of {@link openServices}. */
 export interface OpenOptions {
   readonly migrate?: boolean;
+  /** With `migrate`, also migrate graphile-worker's job queue schema (default true; one-shot commands that never queue jobs skip it). */
+  readonly migrateJobQueue?: boolean;
   readonly clock?: () => Date;
   readonly poolSize?: number;
   /** Awaited before an embedded server we own stops (let the service drain first). */
@@ -58,7 +59,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
   const { db, pool } = createDb({ url: databaseUrl, max: options.poolSize ?? 20 });
   try {
     if (options.migrate !== false) {
-      const applied = await migrateToLatest(db, { pool });
+      const applied = await migrateToLatest(db, options.migrateJobQueue === false ? {} : { pool });
       if (applied.length) log.info({ migrations: applied }, 'applied migrations');
     }
   } catch (error) {
@@ -103,4 +104,69 @@ async function openEventStore(config: Config, pool: pg.Pool, url: string): Promi
     return new EsdbEventStore({ connectionString: config.EVENTSTORE_CONNECTION_STRING! });
   }
   return new PostgresEventStore({ pool, url });
+}
+
+/** How a process runs the automation. */
+export interface WorkerParts extends AutomationOptions {
+  /** Run the process manager here too (default true; one instance is active across processes). */
+  readonly processManager?: boolean;
+}
+
+/** The long-lived parts of one process (`serve` runs all three; `project` and `worker` one each). */
+export interface ProcessParts {
+  /** The HTTP API; with `listen`, bound before anything live starts, so a taken port fails the start with nothing running. */
+  readonly http?: { readonly server?: ServerOptions; readonly listen?: { readonly port: number; readonly host: string } };
+  /** The projectors and the reactors that run beside them (see `src/subscribers.ts`). */
+  readonly projector?: boolean;
+  /** The job runners and the process manager; an object tunes them. */
+  readonly worker?: boolean | WorkerParts;
+}
+
+/** A started process: its HTTP app (if any) and the way to drain it. */
+export interface RunningProcess {
+  readonly app?: FastifyInstance;
+  /** Drains in order: stop taking requests, stop the subscribers, let running jobs finish (or release them). */
+  stop(): Promise<void>;
+}
+
+/** Starts the parts of a process on `services` (which the caller closes after `stop`). */
+export async function startProcess(services: Services, parts: ProcessParts): Promise<RunningProcess> {
+  const controller = new AbortController();
+  const running: Promise<void>[] = [];
+  let app: FastifyInstance | undefined;
+  let automation: RunningAutomation | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      controller.abort();
+      await app?.close();
+      await Promise.allSettled([...running, automation?.stop()]);
+    })());
+  const runAll = (part: RegisteredSubscriber['runsWith']) => {
+    for (const { subscriber, runsWith } of SUBSCRIBERS) {
+      if (runsWith === part) running.push(runSubscriber(services, subscriber, controller.signal));
+    }
+  };
+  try {
+    // Imported here, not at the top: a one-shot CLI command opens services without loading fastify,
+    // the provider SDKs or graphile-worker.
+    if (parts.http) {
+      const { buildServer } = await import('./api/server.ts');
+      app = await buildServer(services, parts.http.server);
+      if (parts.http.listen) await app.listen(parts.http.listen);
+      else await app.ready();
+    }
+    if (parts.projector) runAll('projector');
+    if (parts.worker) {
+      const worker: WorkerParts = parts.worker === true ? {} : parts.worker;
+      const { startAutomation } = await import('./automation/worker.ts');
+      automation = await startAutomation(services, worker);
+      // After the job runners: the process manager queues into the schema they install.
+      if (worker.processManager !== false) runAll('worker');
+    }
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+  return { ...(app && { app }), stop };
 }

@@ -5,7 +5,7 @@ import { authOf } from './plugins/auth.ts';
 /** The command caller of an authenticated request: its org, actor, and the request id as correlation. */
 export function callerOf(request: FastifyRequest): CommandCaller {
   const auth = authOf(request);
-  return { orgId: auth.orgId, actor: auth.actor, correlationId: request.id };
+  return { orgId: auth.orgId, actor: auth.actor, correlationId: request.id, ...(auth.orgSeen && { orgSeen: auth.orgSeen }) };
 }
 
 /** Command dependencies from the app's services. */

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Position } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
-import { waitForProjections } from '../projections/runner.ts';
-import { ProblemError } from './problem.ts';
+import { waitForCheckpoints } from '../subscriptions/engine.ts';
+import { ProblemError, problems } from './problem.ts';
 
 const WAIT_MS = 5000;
 
@@ -20,11 +20,9 @@ export async function awaitConsistency(request: FastifyRequest, projections: rea
   if (header === undefined) return;
   const position = typeof header === 'string' ? parsePosition(header.trim()) : undefined;
   if (!position) {
-    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'Consistency-Token is not one this API returned', {
-      errors: [{ path: 'headers.consistency-token', message: 'is not one this API returned' }],
-    });
+    throw problems.invalidHeader('Consistency-Token', 'is not one this API returned');
   }
-  if (!(await waitForProjections(request.server.services.db, projections, position, WAIT_MS))) {
+  if (!(await waitForCheckpoints(request.server.services.db, projections, position, WAIT_MS))) {
     throw new ProblemError(503, 'consistency_timeout', 'Service unavailable', 'the read model has not caught up with that write yet; retry shortly', {
       headers: { 'retry-after': '1' },
     });

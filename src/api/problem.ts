@@ -21,6 +21,9 @@ export class ProblemError extends Error {
 /** Shorthands for the problems the API raises. */
 export const problems = {
   validation: (errors: FieldError[], detail = 'the request is not valid') => new ProblemError(400, 'validation_failed', 'Invalid request', detail, { errors }),
+  /** The 400 of one bad request header: the error names `headers.<name>`; the detail reads `<Name> <message>`. */
+  invalidHeader: (name: string, message: string, detail = `${name} ${message}`) =>
+    problems.validation([{ path: `headers.${name.toLowerCase()}`, message }], detail),
   notFound: (what = 'resource') => new ProblemError(404, 'not_found', 'Not found', `${what} not found`),
   unauthorized: (header: string, detail: string) =>
     new ProblemError(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'www-authenticate': header } }),

@@ -12,7 +12,9 @@ export const MAX_ATTEMPTS = 8;
 /**
  * Applies one intent through graphile-worker's SQL API, inside the caller's transaction:
  * `add_job(..., job_key, job_key_mode => 'replace')` (a pending job under the key is replaced, so an
- * intent applied twice leaves one job) or `remove_job(job_key)`.
+ * intent applied twice leaves one job) or `remove_job(job_key)`. These are the documented SQL forms of
+ * `WorkerUtils.addJob`/`removeJob`; the JavaScript ones run on a pool connection of their own, and the
+ * job must commit or roll back with the process manager's checkpoint.
  */
 export async function applyIntent(q: Kysely<Database>, intent: JobIntent): Promise<void> {
   if (intent.op === 'remove') {
@@ -43,7 +45,11 @@ export interface QueuedJob {
   readonly payload: Record<string, unknown>;
 }
 
-/** Jobs in the queue (pending, running or permanently failed), by run time. */
+/**
+ * Jobs in the queue (pending, running or permanently failed), by run time, from graphile-worker's public
+ * `jobs` view. That view leaves the payload out and WorkerUtils has no reader, so the payload alone comes
+ * from the private table, by id (operators and tests only; nothing writes there but graphile-worker).
+ */
 export async function listJobs(db: Kysely<Database>, options: { task?: string } = {}): Promise<QueuedJob[]> {
   const { rows } = await sql<{
     id: string;
@@ -56,10 +62,10 @@ export async function listJobs(db: Kysely<Database>, options: { task?: string } 
     last_error: string | null;
     payload: Record<string, unknown>;
   }>`
-    select j.id, t.identifier as task, j.key, j.run_at, j.attempts, j.max_attempts, j.locked_by, j.last_error, j.payload
-      from graphile_worker._private_jobs j
-      join graphile_worker._private_tasks t on t.id = j.task_id
-     where ${options.task ?? null}::text is null or t.identifier = ${options.task ?? null}
+    select j.id, j.task_identifier as task, j.key, j.run_at, j.attempts, j.max_attempts, j.locked_by, j.last_error,
+           (select p.payload from graphile_worker._private_jobs p where p.id = j.id) as payload
+      from graphile_worker.jobs j
+     where ${options.task ?? null}::text is null or j.task_identifier = ${options.task ?? null}
      order by j.run_at, j.id`.execute(db);
   return rows.map((r) => ({
     id: r.id,

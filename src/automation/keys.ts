@@ -1,5 +1,3 @@
-import { v5 as uuidv5 } from 'uuid';
-
 /**
  * Job keys. One key names one outbound message: it is the graphile-worker `job_key` (so adding it again
  * replaces the pending job instead of queueing a second one), the `outbound_messages` key (so a retried
@@ -15,11 +13,3 @@ export const jobKeys = {
   textBack: (leadId: string, callSid: string) => `text-back:${leadId}:${callSid}`,
   reply: (leadId: string, messageId: string) => `reply:${leadId}:${messageId}`,
 } as const;
-
-/** Namespace of evidence event ids. */
-const EVIDENCE_NAMESPACE = '3f1c9a4e-6b2d-4e8f-9a7c-1d5e0b8f2c64';
-
-/** The id of the one evidence event (sent, skipped or failed) a job key may ever record. */
-export function evidenceEventId(jobKey: string): string {
-  return uuidv5(jobKey, EVIDENCE_NAMESPACE);
-}

@@ -1,14 +1,9 @@
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import type { CommandCaller, CommandDeps } from '../commands/context.ts';
 import { linkBookingToLead, loadLead, openLeadOf } from '../commands/leads.ts';
-import type { Database } from '../db/schema.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { EventOf } from '../domain/events/index.ts';
-import type { EventFilter, Position, RecordedEvent } from '../eventstore/port.ts';
-import { comparePositions } from '../eventstore/position.ts';
-import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../projections/checkpoints.ts';
-import { type CheckpointedSubscriber, catchUpSubscriber, runSubscriber } from '../projections/runner.ts';
+import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
+import type { Subscriber, SubscriberDeps } from '../subscriptions/subscriber.ts';
 
 /** Checkpoint row of this reactor in `projection_checkpoints`. */
 export const LEAD_BOOKING_LINK = 'reactor:lead-booking-link';
@@ -16,10 +11,7 @@ export const LEAD_BOOKING_LINK = 'reactor:lead-booking-link';
 const FILTER: EventFilter = { streamPrefixes: ['booking-'], eventTypes: ['BookingCreated'] };
 
 /** What the reactor needs: the store and clock to append, the database for its checkpoint. */
-export interface ReactorDeps extends CommandDeps {
-  readonly db: Kysely<Database>;
-  readonly log?: Logger;
-}
+export interface ReactorDeps extends CommandDeps, SubscriberDeps {}
 
 type BookingCreated = RecordedEvent<EventOf<'BookingCreated'>>;
 
@@ -50,30 +42,16 @@ export async function linkCreatedBooking(deps: CommandDeps, event: BookingCreate
   return target;
 }
 
-/** Handles a batch, then moves the checkpoint (at-least-once; handling is idempotent). */
-async function handleBatch(deps: ReactorDeps, events: readonly RecordedEvent[], checkpoint: Position): Promise<number> {
-  const current = await readCheckpoint(deps.db, LEAD_BOOKING_LINK);
-  if (comparePositions(checkpoint, current.position) <= 0) return 0;
-  const fresh = (events as BookingCreated[]).filter((e) => comparePositions(e.position, current.position) > 0);
-  for (const event of fresh) await linkCreatedBooking(deps, event);
-  await deps.db.transaction().execute(async (trx) => {
-    const locked = await lockCheckpoint(trx, LEAD_BOOKING_LINK);
-    if (comparePositions(checkpoint, locked.position) > 0) await saveCheckpoint(trx, LEAD_BOOKING_LINK, checkpoint, fresh.length);
-  });
-  return fresh.length;
-}
-
-/** The reactor as a checkpointed subscriber. */
-function subscriber(deps: ReactorDeps): CheckpointedSubscriber {
-  return { name: LEAD_BOOKING_LINK, filter: FILTER, handle: (events, checkpoint) => handleBatch(deps, events, checkpoint) };
-}
-
-/** Handles every booking created up to the store's head; returns how many were handled. */
-export function catchUpLeadBookingLink(deps: ReactorDeps, batchSize = 200): Promise<number> {
-  return catchUpSubscriber(deps, subscriber(deps), { batchSize });
-}
-
-/** Runs the reactor live until `signal` aborts (beside the projectors, as the elected instance); restarts after an error. */
-export function runLeadBookingLink(deps: ReactorDeps, signal: AbortSignal): Promise<void> {
-  return runSubscriber(deps, subscriber(deps), signal, { lockName: LEAD_BOOKING_LINK, batchSize: 200 });
-}
+/**
+ * The reactor as a subscriber. It appends to the event store, which cannot share the checkpoint's
+ * transaction, so it links in `prepare` and the checkpoint moves after (at-least-once; linking is
+ * idempotent). Runs beside the projectors.
+ */
+export const leadBookingLink: Subscriber<ReactorDeps, void> = {
+  name: LEAD_BOOKING_LINK,
+  filter: FILTER,
+  batchSize: 200,
+  async prepare(deps, events) {
+    for (const event of events as BookingCreated[]) await linkCreatedBooking(deps, event);
+  },
+};

@@ -8,7 +8,7 @@ import { nextAllowed } from './quiet-hours.ts';
 /**
  * The process manager, pure: an event and the small state it needs → job intents. No I/O, no clock:
  * run instants derive from the event's own `occurredAt` and the booking's planned reminders, so the
- * same event and state always give the same intents. The runner (process-manager-runner.ts) loads the
+ * same event and state always give the same intents. Its subscriber (process-manager-runner.ts) loads the
  * state and applies the intents with graphile-worker's `add_job`/`remove_job` in its checkpoint's
  * transaction.
  */
@@ -92,6 +92,20 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
     ];
   };
 
+  // "Your visit moved" / "was canceled", when confirmations are on.
+  const notice = (key: string, booking: Booking, kind: 'rescheduled' | 'canceled'): JobIntent[] =>
+    org.settings.confirmations
+      ? [
+          {
+            op: 'add',
+            key,
+            task: TASKS.notice,
+            runAt: at(event.occurredAt),
+            payload: { task: TASKS.notice, key, orgId, bookingId: booking.id, kind, windowStart: booking.window.start, cause },
+          },
+        ]
+      : [];
+
   switch (event.type) {
     case 'BookingCreated': {
       const booking = evolveBooking(state.booking, event as Envelope<BookingEvent>)!;
@@ -106,34 +120,13 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
       const before = state.booking;
       if (!before || before.orgId !== orgId) return [];
       const after = evolveBooking(before, event as Envelope<BookingEvent>)!;
-      const intents = reminderJobs(before, after);
-      if (org.settings.confirmations) {
-        const key = jobKeys.rescheduledNotice(after.id, event.revision);
-        intents.push({
-          op: 'add',
-          key,
-          task: TASKS.notice,
-          runAt: at(event.occurredAt),
-          payload: { task: TASKS.notice, key, orgId, bookingId: after.id, kind: 'rescheduled', windowStart: after.window.start, cause },
-        });
-      }
-      return intents;
+      return [...reminderJobs(before, after), ...notice(jobKeys.rescheduledNotice(after.id, event.revision), after, 'rescheduled')];
     }
     case 'BookingCanceled': {
       const before = state.booking;
       if (!before || before.orgId !== orgId) return [];
-      const intents = scheduled(before).map((r): JobIntent => ({ op: 'remove', key: jobKeys.reminder(before.id, r.offsetMinutes, r.dueAt) }));
-      if (org.settings.confirmations) {
-        const key = jobKeys.canceledNotice(before.id);
-        intents.push({
-          op: 'add',
-          key,
-          task: TASKS.notice,
-          runAt: at(event.occurredAt),
-          payload: { task: TASKS.notice, key, orgId, bookingId: before.id, kind: 'canceled', windowStart: before.window.start, cause },
-        });
-      }
-      return intents;
+      const removed = scheduled(before).map((r): JobIntent => ({ op: 'remove', key: jobKeys.reminder(before.id, r.offsetMinutes, r.dueAt) }));
+      return [...removed, ...notice(jobKeys.canceledNotice(before.id), before, 'canceled')];
     }
     case 'MissedCallRecorded': {
       if (!org.settings.textBack) return [];

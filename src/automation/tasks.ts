@@ -12,7 +12,7 @@ import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from
 import { BILLING_INACTIVE, type Org } from '../domain/org.ts';
 import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
 import { MAX_ATTEMPTS } from './job-queue.ts';
-import { evidenceEventId } from './keys.ts';
+import { evidenceEventId } from '../domain/ids.ts';
 import { canceledBody, confirmationBody, reminderBody, rescheduledBody, textBackBody } from './messages.ts';
 import { LeaseLostError, type Messaging, type OutboundMessage, PermanentMessagingError, type SendLease, type SentMessage } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';

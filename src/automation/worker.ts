@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { Logger as GraphileLogger, type Runner, type WorkerEvents, parseCronItems, run } from 'graphile-worker';
+import { Logger as GraphileLogger, type Runner, type WorkerEvents, type WorkerUtils, makeWorkerUtils, parseCronItems, run } from 'graphile-worker';
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { migrateJobQueue } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 import { createMessaging } from './messaging/index.ts';
 import { LeaseLostError, type Messaging } from './messaging/port.ts';
-import { runProcessManager } from './process-manager-runner.ts';
 import { type TaskDeps, taskList } from './tasks.ts';
 
 /** Options of a worker process. */
@@ -60,17 +59,21 @@ export function graphileLogger(log?: Logger): GraphileLogger {
  * crash, lost host), so its pools' jobs are unlocked (`force_unlock_workers`) and run again. A re-run
  * never texts twice: the task re-reads the booking and the `outbound_messages` ledger first.
  */
-export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownToken?: string; log?: Logger } = {}): Promise<number> {
+export async function recoverDeadWorkers(
+  db: Kysely<Database>,
+  utils: Pick<WorkerUtils, 'forceUnlockWorkers'>,
+  options: { ownToken?: string; log?: Logger } = {},
+): Promise<number> {
   const { rows: locked } = await sql<{ pool: string; jobs: string; stale: boolean }>`
     select locked_by as pool, count(*) as jobs, bool_and(locked_at < now() - ${UNREGISTERED_GRACE}::interval) as stale
-      from graphile_worker._private_jobs where locked_by is not null group by 1`.execute(db);
+      from graphile_worker.jobs where locked_by is not null group by 1`.execute(db);
   const registry = await db.selectFrom('automation_workers').select(['pool_id', 'token']).execute();
   const tokenOf = new Map(registry.map((r) => [r.pool_id, r.token]));
   const jobsOf = new Map(locked.map((l) => [l.pool, Number(l.jobs)]));
-  const unlock = async (q: Kysely<Database>, pools: string[]) => {
+  const unlock = async (pools: string[]) => {
     const jobs = pools.reduce((n, p) => n + (jobsOf.get(p) ?? 0), 0);
     if (jobs === 0) return 0;
-    await sql`select graphile_worker.force_unlock_workers(${pools}::text[])`.execute(q);
+    await utils.forceUnlockWorkers(pools);
     options.log?.warn({ pools, jobs }, 'released the jobs of a dead worker');
     return jobs;
   };
@@ -79,7 +82,7 @@ export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownTok
   // A pool nobody registered (its process died between creating it and registering it) that has held
   // its jobs for a long time.
   const orphans = locked.filter((l) => !tokenOf.has(l.pool) && l.stale).map((l) => l.pool);
-  if (orphans.length) released += await unlock(db, orphans);
+  if (orphans.length) released += await unlock(orphans);
 
   const tokens = new Set(registry.map((r) => r.token));
   tokens.delete(options.ownToken ?? '');
@@ -88,7 +91,7 @@ export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownTok
       const { rows } = await sql<{ free: boolean }>`select pg_try_advisory_lock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token})) as free`.execute(conn);
       if (!rows[0]?.free) return;
       try {
-        released += await unlock(conn, registry.filter((r) => r.token === token).map((r) => r.pool_id));
+        released += await unlock(registry.filter((r) => r.token === token).map((r) => r.pool_id));
         await conn.deleteFrom('automation_workers').where('token', '=', token).execute();
       } finally {
         await sql`select pg_advisory_unlock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token}))`.execute(conn);
@@ -97,6 +100,9 @@ export async function recoverDeadWorkers(db: Kysely<Database>, options: { ownTok
   }
   return released;
 }
+
+/** What a worker generation needs: the task deps, the pool graphile-worker runs on, its utilities. */
+type QueueDeps = TaskDeps & { readonly pool: pg.Pool; readonly utils: WorkerUtils };
 
 /** One life of a worker: a liveness token and connection, a graphile-worker pool registered under it. */
 interface Generation {
@@ -113,7 +119,7 @@ interface Generation {
 const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TIMEOUT_MS = 15_000;
 
-async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions, log: Logger | undefined, onLost: (generation: Generation, reason: string) => void): Promise<Generation> {
+async function startGeneration(deps: QueueDeps, options: WorkerOptions, log: Logger | undefined, onLost: (generation: Generation, reason: string) => void): Promise<Generation> {
   const token = randomBytes(8).toString('hex');
   const fence = new AbortController();
   const liveness = await deps.pool.connect();
@@ -135,9 +141,14 @@ async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, opti
   });
   let runner: Runner | undefined;
   try {
+    const concurrency = Math.max(1, options.concurrency ?? 4);
     runner = await run({
       pgPool: deps.pool,
-      concurrency: Math.max(1, options.concurrency ?? 4),
+      concurrency,
+      // Batching (graphile-worker's "performance" guide): the pool locks a few jobs per fetch and completes
+      // finished jobs together, instead of a round trip per job each way. Jobs in the local queue are locked
+      // by this pool, so fencing and dead-worker recovery treat them as held.
+      preset: { worker: { localQueue: { size: concurrency * 2 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 1000,
       gracefulShutdownAbortTimeout: options.shutdownTimeoutMs ?? 10_000,
@@ -156,7 +167,7 @@ async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, opti
   }
   const started = runner;
 
-  const recover = () => recoverDeadWorkers(deps.db, { ownToken: token, ...(log && { log }) });
+  const recover = () => recoverDeadWorkers(deps.db, deps.utils, { ownToken: token, ...(log && { log }) });
   const sweep = () => recover().catch((error: unknown) => log?.error({ err: error }, 'recovering the jobs of dead workers failed'));
   await sweep();
   const timer = setInterval(sweep, options.recoveryIntervalMs ?? 30_000);
@@ -194,7 +205,7 @@ async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, opti
         clearInterval(timer);
         clearInterval(heartbeat);
         await started.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
-        await releaseOwnJobs(deps.db, poolId, log);
+        await releaseOwnJobs(deps, poolId, log);
         await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
         if (!broken) await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
         liveness.removeAllListeners('error');
@@ -224,9 +235,10 @@ async function startGeneration(deps: TaskDeps & { readonly pool: pg.Pool }, opti
  * Independently, every send first records its intent in `outbound_messages` only while its pool still
  * holds the job, so a reclaimed job is never sent twice.
  */
-export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions = {}): Promise<RunningWorker> {
-  await migrateJobQueue(deps.pool);
-  const log = deps.log?.child({ component: 'worker' });
+export async function startWorker(taskDeps: TaskDeps & { readonly pool: pg.Pool }, options: WorkerOptions = {}): Promise<RunningWorker> {
+  await migrateJobQueue(taskDeps.pool);
+  const log = taskDeps.log?.child({ component: 'worker' });
+  const deps: QueueDeps = { ...taskDeps, utils: await makeWorkerUtils({ pgPool: taskDeps.pool, logger: graphileLogger(log) }) };
   let stopping = false;
   let restarting: Promise<void> | undefined;
   const onLost = (lostGeneration: Generation, reason: string) => {
@@ -262,6 +274,7 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
         stopping = true;
         await restarting;
         await current.stop();
+        await deps.utils.release();
       })()),
   };
 }
@@ -271,14 +284,14 @@ export async function startWorker(deps: TaskDeps & { readonly pool: pg.Pool }, o
  * without awaiting it, so give those writes a moment, then unlock whatever this pool still holds (a job
  * whose completion was lost runs again and finds its message already sent).
  */
-async function releaseOwnJobs(db: Kysely<Database>, poolId: string, log?: Logger): Promise<void> {
+async function releaseOwnJobs({ db, utils }: QueueDeps, poolId: string, log?: Logger): Promise<void> {
   const held = async () =>
-    Number((await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where locked_by = ${poolId}`.execute(db)).rows[0]!.n);
+    Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_by = ${poolId}`.execute(db)).rows[0]!.n);
   try {
     for (let i = 0; i < 40 && (await held()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     const left = await held();
     if (left > 0) {
-      await sql`select graphile_worker.force_unlock_workers(${[poolId]}::text[])`.execute(db);
+      await utils.forceUnlockWorkers([poolId]);
       log?.warn({ jobs: left }, 'released jobs still locked at shutdown');
     }
   } catch (error) {
@@ -288,32 +301,19 @@ async function releaseOwnJobs(db: Kysely<Database>, poolId: string, log?: Logger
 
 /** Options of {@link startAutomation}. */
 export interface AutomationOptions extends WorkerOptions {
-  /** Run the process manager here too (default true; one instance is active across processes). */
-  readonly processManager?: boolean;
   /** Overrides the adapter chosen by MESSAGING (tests). */
   readonly messaging?: Messaging;
 }
 
-/** The automation of one process: the job runners and (optionally) the process manager. */
+/** The automation of one process: its job runners (the process manager runs as a subscriber, see `src/subscribers.ts`). */
 export interface RunningAutomation {
   readonly worker: RunningWorker;
   stop(): Promise<void>;
 }
 
-/** Starts the job runners, then the process manager (so the job queue schema exists before it queues). */
+/** Starts the job runners (and installs the job queue's schema, which the process manager queues into). */
 export async function startAutomation(services: Services, options: AutomationOptions = {}): Promise<RunningAutomation> {
   const messaging = options.messaging ?? createMessaging(services.config, services);
   const worker = await startWorker({ ...services, messaging }, options);
-  const controller = new AbortController();
-  const manager = options.processManager === false ? undefined : runProcessManager(services, controller.signal);
-  let stopped: Promise<void> | undefined;
-  return {
-    worker,
-    stop: () =>
-      (stopped ??= (async () => {
-        controller.abort();
-        await manager;
-        await worker.stop();
-      })()),
-  };
+  return { worker, stop: () => worker.stop() };
 }

@@ -23,7 +23,7 @@ export function configOrExit(): Config {
 export async function withServices<T>(fn: (services: OpenServices) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const config = configOrExit();
   const log = createLogger(config.LOG_LEVEL ?? 'warn', 2);
-  const services = await openServicesOrExplain(config, log, { migrate: options.migrate ?? true, poolSize: 5 });
+  const services = await openServicesOrExplain(config, log, { migrate: options.migrate ?? true, migrateJobQueue: false, poolSize: 5 });
   try {
     return await fn(services);
   } finally {

@@ -1,21 +1,13 @@
-import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError } from '../domain/errors.ts';
 import type { BillingStatus } from '../domain/events/org.ts';
+import { stripeEventIds } from '../domain/ids.ts';
 import { type Org, type OrgEvent, type OrgState, decide, evolve, orgStream } from '../domain/org.ts';
-import { type Position, WrongExpectedRevisionError } from '../eventstore/port.ts';
+import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
-import { ConcurrencyConflictError } from './errors.ts';
-import { loadStream, metadataFor } from './execute.ts';
+import { execute } from './execute.ts';
 
-/** Namespace of the deterministic event ids of Stripe-driven writes. */
-const STRIPE_NAMESPACE = '5b2e7f0a-3c9d-4e61-8a4f-1d6c2b9e7a53';
-
-/** Ids of the events one Stripe event produces on an org's stream: a redelivery appends nothing new. */
-export function stripeEventIds(orgId: string, stripeEventId: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${stripeEventId}\n${i}`, STRIPE_NAMESPACE));
-}
-
-const MAX_ATTEMPTS = 10;
+/** Conflicts a Stripe write retries before it answers 409 (and Stripe redelivers later). */
+const BILLING_RETRIES = 10;
 
 /** What a Stripe event says about an org's billing. */
 export interface StripeBillingInput {
@@ -44,46 +36,39 @@ export interface BillingOutcome {
 export async function applyStripeBilling(deps: CommandDeps, caller: CommandCaller, input: StripeBillingInput): Promise<BillingOutcome> {
   const orgId = caller.orgId;
   const ids = new Set(stripeEventIds(orgId, input.eventId, 2));
-  for (let attempt = 0; ; attempt++) {
-    const loaded = await loadStream<OrgState, OrgEvent>(deps.store, orgStream(orgId), evolve, null);
-    const org = loaded.state;
-    if (!org) throw new NotFoundError(`org ${orgId} not found`);
-    const now = deps.clock();
-    const at = now.toISOString();
-    const changes = loaded.events.filter((e) => e.type === 'OrgBillingStatusChanged');
-    if (loaded.events.some((e) => ids.has(e.id)) || changes.some((e) => e.data.stripeEventId === input.eventId)) {
-      return { org, position: null, result: 'duplicate' };
-    }
-    const stale = changes.some((e) => e.data.stripeEventCreated !== undefined && e.data.stripeEventCreated > input.created);
-    let events: OrgEvent[] = [];
-    if (input.status && !stale) {
-      events = decide(
-        {
-          type: 'ChangeBillingStatus',
-          now: at,
-          data: { orgId, status: input.status, stripeEventId: input.eventId, ...(input.customerId && { stripeCustomerId: input.customerId }) },
-        },
-        org,
-      ).map((e) => (e.type === 'OrgBillingStatusChanged' ? { ...e, data: { ...e.data, stripeEventCreated: input.created } } : e));
-    }
-    if (!events.length && input.customerId) {
-      events = decide({ type: 'LinkStripeCustomer', now: at, data: { orgId, stripeCustomerId: input.customerId } }, org);
-    }
-    if (!events.length) return { org, position: null, result: input.status && stale ? 'stale' : 'unchanged' };
-    const metadata = metadataFor(caller, now);
-    const eventIds = stripeEventIds(orgId, input.eventId, events.length);
-    try {
-      const appended = await deps.store.append(
-        orgStream(orgId),
-        events.map((event, i) => ({ id: eventIds[i]!, type: event.type, data: event.data, metadata })),
-        { expectedRevision: loaded.revision },
-      );
-      const state = events.reduce<OrgState>((s, e) => evolve(s, { ...e, occurredAt: at }), org)!;
-      // A concurrent delivery of the same event appended these very ids first: this one wrote nothing.
-      return { org: state, position: appended.position, result: appended.duplicate ? 'duplicate' : 'changed' };
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      if (attempt >= MAX_ATTEMPTS) throw new ConcurrencyConflictError(`org ${orgId} kept changing; try again`);
-    }
-  }
+  const result = await execute<OrgState, OrgEvent, BillingOutcome>(deps, caller, {
+    streamId: orgStream(orgId),
+    evolve,
+    initial: null,
+    retries: BILLING_RETRIES,
+    decide: (loaded, now) => {
+      const org = loaded.state;
+      if (!org) throw new NotFoundError(`org ${orgId} not found`);
+      const at = now.toISOString();
+      const changes = loaded.events.filter((e) => e.type === 'OrgBillingStatusChanged');
+      if (loaded.events.some((e) => ids.has(e.id)) || changes.some((e) => e.data.stripeEventId === input.eventId)) {
+        return { done: { org, position: null, result: 'duplicate' } };
+      }
+      const stale = changes.some((e) => e.data.stripeEventCreated !== undefined && e.data.stripeEventCreated > input.created);
+      let events: OrgEvent[] = [];
+      if (input.status && !stale) {
+        events = decide(
+          {
+            type: 'ChangeBillingStatus',
+            now: at,
+            data: { orgId, status: input.status, stripeEventId: input.eventId, ...(input.customerId && { stripeCustomerId: input.customerId }) },
+          },
+          org,
+        ).map((e) => (e.type === 'OrgBillingStatusChanged' ? { ...e, data: { ...e.data, stripeEventCreated: input.created } } : e));
+      }
+      if (!events.length && input.customerId) {
+        events = decide({ type: 'LinkStripeCustomer', now: at, data: { orgId, stripeCustomerId: input.customerId } }, org);
+      }
+      if (!events.length) return { done: { org, position: null, result: input.status && stale ? 'stale' : 'unchanged' } };
+      return { append: events, eventIds: stripeEventIds(orgId, input.eventId, events.length) };
+    },
+  });
+  if (result.kind === 'done') return result.result;
+  // A concurrent delivery of the same event appended these very ids first: this one wrote nothing.
+  return { org: result.state!, position: result.position, result: result.duplicate ? 'duplicate' : 'changed' };
 }

@@ -15,7 +15,7 @@ import type { Position, RecordedEvent } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { IdempotencyKeyReusedError, VersionMismatchError } from './errors.ts';
 import { type LoadedStream, execute } from './execute.ts';
-import { type IdempotencyInput, idFromKey } from './idempotency.ts';
+import { type IdempotencyInput, idFromKey } from '../domain/ids.ts';
 import { loadOrg } from './orgs.ts';
 
 export type { IdempotencyInput };
@@ -59,7 +59,7 @@ export async function createBooking(
   input: CreateBookingInput,
   idempotency?: IdempotencyInput,
 ): Promise<BookingOutcome> {
-  const org = await loadOrg(deps, caller.orgId);
+  const org = await loadOrg(deps, caller.orgId, caller.orgSeen);
   const bookingId = idempotency ? idFromKey(caller.orgId, idempotency.key) : randomUUID();
   const streamId = bookingStream(bookingId);
   const source = { actorType: caller.actor.type as Booking['source']['actorType'], actorId: caller.actor.id, label: caller.actor.label };
@@ -68,6 +68,7 @@ export async function createBooking(
     evolve,
     initial: null,
     idempotency,
+    expectNew: true,
     decide: (loaded, now) => {
       if (loaded.revision >= 0) {
         const replay = idempotency && keyedReplay(loaded, idempotency);
@@ -105,7 +106,7 @@ export async function changeBooking(
   options: { ifMatch?: number; idempotency?: IdempotencyInput } = {},
 ): Promise<BookingOutcome> {
   const { idempotency, ifMatch } = options;
-  const org = await loadOrg(deps, caller.orgId);
+  const org = await loadOrg(deps, caller.orgId, caller.orgSeen);
   const streamId = bookingStream(bookingId);
   const result = await execute<BookingState, BookingEvent, BookingOutcome>(deps, caller, {
     streamId,

@@ -7,10 +7,21 @@ export interface CommandDeps {
   readonly clock: () => Date;
 }
 
+/** An org and the head of its stream's hash chain (the last event's hash) at a moment. */
+export interface OrgSeen {
+  readonly orgId: string;
+  readonly lastHash: string;
+}
+
 /** Who is asking and under which correlation; becomes the events' metadata. */
 export interface CommandCaller {
   readonly orgId: string;
   readonly actor: Actor;
   readonly correlationId: string;
   readonly causationId?: string;
+  /**
+   * The org stream's head as read when the request was authenticated (PostgreSQL store), so a command
+   * may use that org as this process folded it up to that very event instead of reading the stream.
+   */
+  readonly orgSeen?: OrgSeen;
 }

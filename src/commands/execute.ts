@@ -7,13 +7,12 @@ import {
   IdempotencyKeyClaimedError,
   type Position,
   type RecordedEvent,
-  StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../eventstore/port.ts';
 import type { Envelope } from '../domain/envelope.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { ConcurrencyConflictError, IdempotencyKeyReusedError } from './errors.ts';
-import { eventIdsFromKey, type IdempotencyInput } from './idempotency.ts';
+import { eventIdsFromKey, type IdempotencyInput } from '../domain/ids.ts';
 
 /** A stream read and folded: its events, state and last revision (-1: no stream). */
 export interface LoadedStream<S, E extends DomainEvent> {
@@ -29,12 +28,7 @@ export async function loadStream<S, E extends DomainEvent>(
   evolve: (state: S, event: Envelope<E>) => S,
   initial: S,
 ): Promise<LoadedStream<S, E>> {
-  let events: RecordedEvent<E>[] = [];
-  try {
-    events = (await store.readStream(streamId)) as RecordedEvent<E>[];
-  } catch (error) {
-    if (!(error instanceof StreamNotFoundError)) throw error;
-  }
+  const events = (await store.readStream(streamId)) as RecordedEvent<E>[];
   return { events, state: events.reduce((s, e) => evolve(s, toEnvelope(e)), initial), revision: events.at(-1)?.revision ?? -1 };
 }
 
@@ -53,15 +47,29 @@ export function metadataFor(caller: CommandCaller, occurredAt: Date, extra: Part
 /** What one attempt decided: events to append, or a finished result found in the stream. */
 export type Decision<E extends DomainEvent, R> = { readonly append: E[]; readonly eventIds?: string[] } | { readonly done: R };
 
-/** Result of {@link execute}. */
+/**
+ * Result of {@link execute}. `appended.duplicate`: the store already held these very events (same ids at
+ * that place: an identical write, retried or concurrent, got there first) and wrote nothing.
+ */
 export type Executed<S, E extends DomainEvent, R> =
-  | { readonly kind: 'appended'; readonly state: S; readonly events: E[]; readonly revision: number; readonly position: Position | null }
+  | {
+      readonly kind: 'appended';
+      readonly state: S;
+      readonly events: E[];
+      readonly revision: number;
+      readonly position: Position | null;
+      readonly duplicate: boolean;
+    }
   | { readonly kind: 'done'; readonly result: R };
 
 /**
- * Load → decide → append with the loaded revision. A concurrent writer makes the append conflict;
- * then the stream is re-read and the decision taken again, so a conflict surfaces only when the
- * decision itself changes (decide throws) or writers keep colliding past `retries`.
+ * The one way to append: load → decide → append with the loaded revision. A concurrent writer makes the
+ * append conflict; then the stream is re-read and the decision taken again, so a conflict surfaces only
+ * when the decision itself changes (decide throws) or writers keep colliding past `retries` (default 5;
+ * a stream many writers hit at once, such as the lead a burst of texts lands on, takes more).
+ *
+ * Deterministic event ids (`eventIds` of the decision, see `domain/ids.ts`) make an identical write
+ * append nothing: the result says `duplicate`.
  *
  * With `idempotency`, the events carry the key and request hash, their ids derive from (key, request),
  * and the store claims the key with the append. So whatever the interleaving, across processes too:
@@ -80,16 +88,26 @@ export async function execute<S, E extends DomainEvent, R = never>(
     readonly metadata?: Partial<AppendMetadata>;
     readonly idempotency?: IdempotencyInput | undefined;
     readonly retries?: number;
+    /**
+     * The stream is almost surely new (a freshly minted or key-derived id): the first attempt decides on
+     * an empty stream and appends with `no_stream` without reading; if the stream does exist the append
+     * conflicts and the usual re-read and decide follow.
+     */
+    readonly expectNew?: boolean;
   },
 ): Promise<Executed<S, E, R>> {
   const retries = options.retries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadStream(deps.store, options.streamId, options.evolve, options.initial);
+    const loaded: LoadedStream<S, E> =
+      attempt === 0 && options.expectNew
+        ? { events: [], state: options.initial, revision: -1 }
+        : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
     const now = deps.clock();
     const decision = options.decide(loaded, now);
     if ('done' in decision) return { kind: 'done', result: decision.done };
     if (decision.append.length === 0) {
-      return { kind: 'appended', state: loaded.state, events: [], revision: loaded.revision, position: loaded.events.at(-1)?.position ?? null };
+      const position = loaded.events.at(-1)?.position ?? null;
+      return { kind: 'appended', state: loaded.state, events: [], revision: loaded.revision, position, duplicate: false };
     }
     const idempotency = options.idempotency;
     const metadata = metadataFor(caller, now, {
@@ -109,7 +127,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
         continue;
       }
       const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt } as Envelope<E>), loaded.state);
-      return { kind: 'appended', state, events: decision.append, revision: result.nextRevision, position: result.position };
+      return { kind: 'appended', state, events: decision.append, revision: result.nextRevision, position: result.position, duplicate: result.duplicate };
     } catch (error) {
       if (error instanceof IdempotencyKeyClaimedError) throw new IdempotencyKeyReusedError();
       if (!(error instanceof WrongExpectedRevisionError)) throw error;

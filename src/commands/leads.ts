@@ -1,6 +1,6 @@
-import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError } from '../domain/errors.ts';
 import type { LeadStatus, MissedCallStatus } from '../domain/events/lead.ts';
+import { leadEventIds, leadIdFor, requestedMessageId } from '../domain/ids.ts';
 import {
   type LeadAggregate,
   type LeadCommand,
@@ -14,27 +14,9 @@ import {
   isOpen,
   leadStream,
 } from '../domain/lead.ts';
-import { type Position, WrongExpectedRevisionError } from '../eventstore/port.ts';
+import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
-import { ConcurrencyConflictError } from './errors.ts';
-import { type LoadedStream, execute, loadStream, metadataFor } from './execute.ts';
-
-/** Namespace of lead ids and of the deterministic event ids of lead writes. */
-const LEAD_NAMESPACE = '0d7a3c52-8f4e-4b8e-a1c6-5e2f9b7d4c31';
-
-/**
- * The id of a caller's n-th lead in an org: UUIDv5(org, caller E.164, generation). Every writer
- * derives the same id, so two concurrent first contacts from one number race for one stream
- * (`no_stream`) instead of creating two leads.
- */
-export function leadIdFor(orgId: string, callerPhone: string, generation: number): string {
-  return uuidv5(`${orgId}\n${callerPhone}\n${generation}`, LEAD_NAMESPACE);
-}
-
-/** Deterministic ids for the events of one provider- or reactor-keyed write (a retry appends nothing new). */
-export function leadEventIds(orgId: string, key: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => uuidv5(`${orgId}\n${key}\n${i}`, LEAD_NAMESPACE));
-}
+import { execute, loadStream } from './execute.ts';
 
 /** The answer to a lead write. `duplicate`: the activity was already recorded (a provider retry). */
 export interface LeadOutcome {
@@ -56,7 +38,14 @@ export async function loadLead(deps: Pick<CommandDeps, 'store'>, orgId: string, 
 /** Inbound activity of a caller: what to record, and the key that makes a provider retry a no-op. */
 type Activity = (lead: LeadIdentity, now: string) => LeadCommand;
 
-const MAX_ATTEMPTS = 25;
+/** Conflicts one lead write retries: a burst of texts from one caller lands on one stream at once. */
+const HOT_LEAD_RETRIES = 25;
+
+/** A lead decision's events with the deterministic ids of `key` (a retry of the same write appends nothing). */
+const keyed = (orgId: string, events: LeadEvent[], key: string | undefined) => ({
+  append: events,
+  ...(key && { eventIds: leadEventIds(orgId, key, events.length) }),
+});
 
 /**
  * Records inbound activity (a missed call, a text) on the caller's open lead, opening one if needed.
@@ -66,8 +55,9 @@ const MAX_ATTEMPTS = 25;
  * - a lead followed by a newer one (`LeadSuperseded`) is skipped;
  * - a closed lead (won/lost) is marked superseded (expected revision) and the walk moves on;
  * - an open lead, or the first absent one, takes the activity (expected revision / `no_stream`).
- * Any append conflict restarts the walk, so concurrent writers converge on one open lead per caller,
- * and deterministic event ids make identical concurrent requests collapse into one append.
+ * An append conflict re-reads that lead and decides again (what changed is that lead: earlier ones are
+ * superseded for good), so concurrent writers converge on one open lead per caller, and deterministic
+ * event ids make identical concurrent requests collapse into one append.
  */
 async function recordInbound(
   deps: CommandDeps,
@@ -75,52 +65,34 @@ async function recordInbound(
   input: { callerPhone: string; businessPhone: string; dedupeKey: string; activity: Activity },
 ): Promise<LeadOutcome> {
   const { orgId } = caller;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    try {
-      for (let generation = 0; ; generation++) {
-        const leadId = leadIdFor(orgId, input.callerPhone, generation);
-        const loaded = await load(deps, leadId);
-        const identity: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
-        const now = deps.clock();
+  for (let generation = 0; ; generation++) {
+    const leadId = leadIdFor(orgId, input.callerPhone, generation);
+    const identity: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
+    const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded'>(deps, caller, {
+      streamId: leadStream(leadId),
+      evolve,
+      initial: null,
+      retries: HOT_LEAD_RETRIES,
+      decide: ({ state, events }, now) => {
         const command = input.activity(identity, now.toISOString());
-        const state = loaded.state;
-        if (state && alreadyRecorded(command, state)) return { lead: state, position: loaded.events.at(-1)!.position, duplicate: true };
-        if (state?.supersededBy) continue;
+        if (state && alreadyRecorded(command, state)) return { done: { lead: state, position: events.at(-1)!.position, duplicate: true } };
+        if (state?.supersededBy) return { done: 'superseded' };
         if (state && !isOpen(state.status)) {
           const nextLeadId = leadIdFor(orgId, input.callerPhone, generation + 1);
-          await appendDecided(deps, caller, loaded, { type: 'SupersedeLead', now: now.toISOString(), data: { leadId, nextLeadId } }, now, `lead-superseded\n${leadId}`);
-          continue;
+          const superseded = decide({ type: 'SupersedeLead', now: now.toISOString(), data: { leadId, nextLeadId } }, state);
+          return keyed(orgId, superseded, `lead-superseded\n${leadId}`);
         }
-        const appended = await appendDecided(deps, caller, loaded, command, now, input.dedupeKey);
-        return { lead: appended.state, position: appended.position, duplicate: appended.duplicate };
-      }
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        return keyed(orgId, decide(command, state), input.dedupeKey);
+      },
+    });
+    if (result.kind === 'done') {
+      if (result.result === 'superseded') continue;
+      return result.result;
     }
+    // This write superseded a closed lead: the activity goes to the next one.
+    if (result.state?.supersededBy) continue;
+    return { lead: result.state!, position: result.position, duplicate: result.duplicate || result.events.length === 0 };
   }
-  throw new ConcurrencyConflictError(`the leads of ${input.callerPhone} kept changing; try again`);
-}
-
-/** Decides on a loaded lead and appends at its revision with deterministic event ids; conflicts propagate. */
-async function appendDecided(
-  deps: CommandDeps,
-  caller: CommandCaller,
-  loaded: LoadedStream<LeadState, LeadEvent>,
-  command: LeadCommand,
-  now: Date,
-  key: string,
-): Promise<{ state: LeadAggregate; position: Position; duplicate: boolean }> {
-  const events = decide(command, loaded.state);
-  const state = events.reduce<LeadState>((s, e) => evolve(s, { ...e, occurredAt: now.toISOString() }), loaded.state)!;
-  if (!events.length) return { state, position: loaded.events.at(-1)!.position, duplicate: true };
-  const metadata = metadataFor(caller, now);
-  const ids = leadEventIds(caller.orgId, key, events.length);
-  const result = await deps.store.append(
-    leadStream(state.id),
-    events.map((event, i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata })),
-    { expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision },
-  );
-  return { state, position: result.position, duplicate: result.duplicate };
 }
 
 /** A missed call (Twilio CallSid + final status) from a caller to one of the org's numbers. */
@@ -181,12 +153,11 @@ async function onLead(
     initial: null,
     decide: (loaded, now) => {
       if (!loaded.state || loaded.state.orgId !== caller.orgId) throw new NotFoundError('lead not found');
-      const events = decide(command(now.toISOString()), loaded.state);
-      return { append: events, ...(key && { eventIds: leadEventIds(caller.orgId, key, events.length) }) };
+      return keyed(caller.orgId, decide(command(now.toISOString()), loaded.state), key);
     },
   });
   if (result.kind !== 'appended' || !result.state) throw new NotFoundError('lead not found');
-  return { lead: result.state, position: result.position, duplicate: result.events.length === 0 };
+  return { lead: result.state, position: result.position, duplicate: result.duplicate || result.events.length === 0 };
 }
 
 /** A team member moves a lead through its lifecycle; the same status again records nothing. */
@@ -210,14 +181,6 @@ export function recordOutboundText(
   text: { leadId: string; messageId: string; to: string; body: string; kind: 'text_back' | 'manual'; sentAt: string },
 ): Promise<LeadOutcome> {
   return onLead(deps, caller, text.leadId, (now) => ({ type: 'RecordOutboundText', now, data: text }), `outbound\n${text.messageId}`);
-}
-
-/**
- * The id of the text a member asks for with `clientMessageId` on a lead: every API process derives the
- * same one, so a repeated click (or two processes racing) names one message.
- */
-export function requestedMessageId(orgId: string, leadId: string, clientMessageId: string): string {
-  return leadEventIds(orgId, `reply\n${leadId}\n${clientMessageId}`, 1)[0]!;
 }
 
 /** The answer to a text request: the message as it stands, and whether this request added it. */

@@ -1,4 +1,3 @@
-import { Logger, runMigrations } from 'graphile-worker';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type pg from 'pg';
 import * as m001 from './migrations/001_event_store.ts';
@@ -12,6 +11,7 @@ import * as m009 from './migrations/009_web_sessions.ts';
 import * as m010 from './migrations/010_idempotency_keys.ts';
 import * as m011 from './migrations/011_claims_and_seeds.ts';
 import * as m012 from './migrations/012_send_intents.ts';
+import * as m014 from './migrations/014_append_batch.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -26,10 +26,8 @@ const migrations: Record<string, Migration> = {
   '010_idempotency_keys': m010,
   '011_claims_and_seeds': m011,
   '012_send_intents': m012,
+  '014_append_batch': m014,
 };
-
-/** graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller. */
-const QUIET_GRAPHILE_LOGGER = new Logger(() => () => {});
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -54,7 +52,10 @@ export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool
  */
 export async function migrateJobQueue(pool: pg.Pool): Promise<void> {
   guardCheckedOutClients(pool);
-  await runMigrations({ pgPool: pool, logger: QUIET_GRAPHILE_LOGGER });
+  // Imported here: graphile-worker is heavy to load and one-shot CLI commands never need it.
+  const { Logger, runMigrations } = await import('graphile-worker');
+  // graphile-worker logs each migration it runs; ours are reported by `migrateToLatest`'s caller.
+  await runMigrations({ pgPool: pool, logger: new Logger(() => () => {}) });
 }
 
 /**

@@ -9,14 +9,21 @@ export const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phon
 /** An IANA time zone name the runtime knows, e.g. `America/Chicago`. */
 export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Chicago');
 
+// Building an Intl.DateTimeFormat costs tens of microseconds and every booking read and written checks
+// its zone. Valid names are a few hundred (case variants aside, hence the cap).
+const knownZones = new Set<string>();
+const KNOWN_ZONES_MAX = 2000;
+
 export function isTimeZone(value: string): boolean {
+  if (knownZones.has(value)) return true;
   if (!value.includes('/') && value !== 'UTC') return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return true;
   } catch {
     return false;
   }
+  if (knownZones.size < KNOWN_ZONES_MAX) knownZones.add(value);
+  return true;
 }
 
 const LOCAL_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/;

@@ -5,6 +5,7 @@ import { contentDigest } from './hash.ts';
 import { InvalidEventError, type EventToAppend } from './port.ts';
 
 const appendMetadata = eventMetadata.omit({ prevHash: true });
+const eventId = z.uuid();
 
 /** An event checked against the catalog and ready for either adapter to write. */
 export interface PreparedEvent {
@@ -24,7 +25,7 @@ export function prepareEvents(streamId: string, events: readonly EventToAppend[]
   const prepared = events.map((event) => {
     // Both stores return ids in lowercase; hash what will be read back.
     const id = (event.id ?? randomUUID()).toLowerCase();
-    if (!z.uuid().safeParse(id).success) throw new InvalidEventError(`event id ${id} is not a UUID`);
+    if (!eventId.safeParse(id).success) throw new InvalidEventError(`event id ${id} is not a UUID`);
     let data: unknown;
     try {
       data = validateEventData(event.type, event.data);

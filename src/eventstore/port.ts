@@ -127,7 +127,11 @@ export interface SubscriptionBatch {
 export interface EventStore {
   readonly kind: 'postgres' | 'esdb';
   append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
-  /** Throws {@link StreamNotFoundError} for a stream with no events. */
+  /**
+   * The stream's events in the asked range. A stream that was never written reads as no events, not as an
+   * error (as Emmett's `aggregateStream`): a stream that exists always has one, so an unbounded read
+   * answers whether it exists.
+   */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
   /** Catch-up then live; ends when `signal` aborts. Never skips or repeats an event. */
@@ -158,14 +162,6 @@ export class IdempotencyKeyClaimedError extends Error {
     readonly key: string,
   ) {
     super(`Idempotency-Key ${JSON.stringify(key)} of org ${orgId} is claimed by another request`);
-  }
-}
-
-/** Reading a stream that has no events. */
-export class StreamNotFoundError extends Error {
-  override name = 'StreamNotFoundError';
-  constructor(readonly streamId: string) {
-    super(`stream ${streamId} not found`);
   }
 }
 

@@ -1,9 +1,20 @@
 import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Database } from '../db/schema.ts';
-import type { EventStore } from '../eventstore/port.ts';
-import { lockCheckpoint, readCheckpoint } from './checkpoints.ts';
+import type { EventStore, Position, ReadAllPage } from '../eventstore/port.ts';
+import { comparePositions, formatPosition } from '../eventstore/position.ts';
+import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../subscriptions/checkpoints.ts';
+import { clientDb, writeTableRows } from './bulk-write.ts';
 import type { Projection } from './projection.ts';
-import { createScratchTables, dropScratchSchema, fillScratch, scratchSchema } from './scratch.ts';
+import {
+  bulkScratchIntact,
+  createScratchTables,
+  dropScratchSchema,
+  fillScratch,
+  finishBulkScratch,
+  saveBulkProgress,
+  scratchSchema,
+} from './scratch.ts';
 
 /** Progress of a rebuild, reported after every batch. */
 export interface RebuildProgress {
@@ -11,7 +22,8 @@ export interface RebuildProgress {
   readonly handled: number;
   /** Events the projection will read in all (PostgreSQL store), if known. */
   readonly total: number | undefined;
-  readonly phase: 'building' | 'swapping' | 'done';
+  /** `indexing`: the loaded tables are made LOGGED and get their non-unique indexes. */
+  readonly phase: 'building' | 'indexing' | 'swapping' | 'done';
 }
 
 /** Result of a rebuild. */
@@ -24,14 +36,25 @@ export interface RebuildResult {
 
 const rebuildCheckpoint = (projection: Projection) => `rebuild:${projection.name}`;
 
+/** What a rebuild needs: the store to read, the database (and its pool, for COPY) to write. */
+export interface RebuildDeps {
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly store: EventStore;
+}
+
 /**
  * Blue/green rebuild: replays every event of the projection into fresh tables in a scratch schema
  * (checkpointed per batch, so a crash or Ctrl-C resumes where it stopped and never touches the live
  * tables), then, in one transaction that holds the live projector's checkpoint, catches up the last
  * events and swaps the new tables in. Queries keep reading the old tables until that commit.
+ *
+ * For speed the scratch tables are UNLOGGED and carry only their unique indexes while they load; each
+ * batch is folded in memory and written with COPY (projections with a `fold`), while the next page of
+ * the log is already being read. Before the swap the tables are made LOGGED and get their other indexes.
  */
 export async function rebuildProjection(
-  deps: { db: Kysely<Database>; store: EventStore },
+  deps: RebuildDeps,
   projection: Projection,
   options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void; signal?: AbortSignal } = {},
 ): Promise<RebuildResult> {
@@ -40,15 +63,19 @@ export async function rebuildProjection(
   const schema = scratchSchema('rebuild', projection);
   const name = rebuildCheckpoint(projection);
   const previous = await readCheckpoint(deps.db, name);
-  const resumed = previous.position !== null;
-  if (!resumed) await dropScratchSchema(deps.db, schema);
-  await createScratchTables(deps.db, schema, projection);
+  const resumed = previous.position !== null && (await bulkScratchIntact(deps.db, schema, previous.position));
+  if (!resumed) {
+    // Nothing to resume, or a server crash emptied the unlogged tables behind the checkpoint: start over.
+    await deps.db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+    await dropScratchSchema(deps.db, schema);
+  }
+  await createScratchTables(deps.db, schema, projection, { bulk: true });
 
   const total = await countEvents(deps, projection);
-  let handled = previous.eventsHandled;
+  let handled = resumed ? previous.eventsHandled : 0;
   const report = (phase: RebuildProgress['phase']) => options.onProgress?.({ projection: projection.name, handled, total, phase });
   report('building');
-  await fillScratch(deps, projection, schema, name, {
+  await bulkFill(deps, projection, schema, name, {
     batchSize,
     ...(options.signal && { signal: options.signal }),
     onBatch: (n) => {
@@ -56,6 +83,9 @@ export async function rebuildProjection(
       report('building');
     },
   });
+  if (options.signal?.aborted) throw new Error('rebuild interrupted; run it again to resume');
+  report('indexing');
+  await finishBulkScratch(deps.db, schema, projection);
   if (options.signal?.aborted) throw new Error('rebuild interrupted; run it again to resume');
 
   report('swapping');
@@ -85,8 +115,57 @@ export async function rebuildProjection(
   return { projection: projection.name, events: handled, seconds: (Date.now() - started) / 1000, resumed };
 }
 
+/**
+ * Loads the scratch tables from the rebuild checkpoint to the store's visible head, one transaction per
+ * batch on one held connection (fold and COPY, or `apply`), moving the checkpoint and the scratch
+ * tables' own copy of it with the rows. The next page is read on another connection meanwhile.
+ */
+async function bulkFill(
+  deps: RebuildDeps,
+  projection: Projection,
+  schema: string,
+  checkpointName: string,
+  options: { batchSize: number; onBatch: (applied: number) => void; signal?: AbortSignal },
+): Promise<void> {
+  const client = await deps.pool.connect();
+  const db = clientDb(client);
+  try {
+    let from = await db.transaction().execute(async (trx) => (await lockCheckpoint(trx, checkpointName)).position);
+    const read = (after: Position | null) => deps.store.readAll({ from: after, limit: options.batchSize, filter: projection.filter });
+    let reading: Promise<ReadAllPage> | undefined = read(from);
+    while (reading && !options.signal?.aborted) {
+      const page: ReadAllPage = await reading;
+      const next = page.checkpoint;
+      const more = page.events.length === options.batchSize;
+      reading = more ? read(next) : undefined;
+      // A rejected read-ahead must not go unhandled while this batch is written.
+      reading?.catch(() => {});
+      if (!next || comparePositions(next, from) <= 0) continue;
+      await db.transaction().execute(async (trx) => {
+        const current = await lockCheckpoint(trx, checkpointName);
+        if (comparePositions(current.position, from) !== 0) {
+          throw new Error(`another rebuild of ${projection.name} moved its checkpoint to ${current.position ? formatPosition(current.position) : 'the start'}; run one at a time`);
+        }
+        if (page.events.length) {
+          const q = trx.withSchema(schema);
+          if (projection.fold) await writeTableRows(client, trx, schema, await projection.fold(q, page.events));
+          else await projection.apply(q, page.events, trx);
+        }
+        await saveCheckpoint(trx, checkpointName, next, page.events.length);
+        await saveBulkProgress(trx, schema, next);
+      });
+      from = next;
+      options.onBatch(page.events.length);
+    }
+    await reading;
+  } finally {
+    await db.destroy();
+    client.release();
+  }
+}
+
 /** Number of events a projection reads, for progress and ETA (PostgreSQL store only). */
-async function countEvents(deps: { db: Kysely<Database>; store: EventStore }, projection: Projection): Promise<number | undefined> {
+async function countEvents(deps: RebuildDeps, projection: Projection): Promise<number | undefined> {
   if (deps.store.kind !== 'postgres') return undefined;
   const prefixes = projection.filter.streamPrefixes ?? [''];
   const types = projection.filter.eventTypes;

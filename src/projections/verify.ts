@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { readCheckpoint } from './checkpoints.ts';
+import { readCheckpoint } from '../subscriptions/checkpoints.ts';
 import type { Projection } from './projection.ts';
 import { createScratchTables, dropScratchSchema, fillScratch, scratchSchema } from './scratch.ts';
 

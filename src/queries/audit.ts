@@ -2,7 +2,7 @@ import type { Actor } from '../domain/values.ts';
 import { summarize } from '../domain/summary.ts';
 import type { AnyEventType, DomainEvent } from '../domain/events/index.ts';
 import { foldOf } from '../domain/stream-folds.ts';
-import { type EventStore, type Position, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import { type EventStore, type Position, type RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions, formatPosition, parsePosition } from '../eventstore/position.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
 import { InvalidCursorError } from './cursor.ts';
@@ -75,15 +75,25 @@ function toAuditEvent(event: RecordedEvent): AuditEvent {
   };
 }
 
+/** Where {@link readAuditEvents} starts (exclusive; null: the first event) and how many it returns at most. */
+export interface AuditPageRequest extends Omit<AuditQuery, 'cursor'> {
+  readonly from: Position | null;
+}
+
 /**
- * An org's events in commit order, read from the event store itself (filter `orgId`), optionally one
- * stream and an event-time range. `nextCursor` is null once the end of the store is reached.
+ * One page of an org's events in commit order, read from the event store itself (filter `orgId`),
+ * optionally one stream, type, actor and an event-time range. `next` is where the following page starts,
+ * null once the end of the store is reached. The API and `callsnare audit timeline` both page with it.
  */
-export async function listAuditEvents(store: EventStore, orgId: string, query: AuditQuery): Promise<{ data: AuditEvent[]; nextCursor: string | null }> {
-  let from: Position | null = query.cursor ? decodeCursor(query.cursor) : null;
+export async function readAuditEvents(
+  store: EventStore,
+  orgId: string,
+  query: AuditPageRequest,
+): Promise<{ events: RecordedEvent[]; next: Position | null }> {
+  let from = query.from;
   const since = query.since ? Date.parse(query.since) : -Infinity;
   const until = query.until ? Date.parse(query.until) : Infinity;
-  const data: AuditEvent[] = [];
+  const events: RecordedEvent[] = [];
   let scanned = 0;
   for (;;) {
     const page = await store.readAll({
@@ -97,15 +107,26 @@ export async function listAuditEvents(store: EventStore, orgId: string, query: A
       if (query.actor && event.metadata.actor.id !== query.actor) continue;
       const at = Date.parse(event.metadata.occurredAt);
       if (at < since || at >= until) continue;
-      data.push(toAuditEvent(event));
-      if (data.length === query.limit) return { data, nextCursor: encodeCursor(event.position) };
+      events.push(event);
+      if (events.length === query.limit) return { events, next: event.position };
     }
     scanned += page.events.length;
     // A filtered page may skip events: carry on from where the store says it stopped.
     if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) from = page.checkpoint;
-    if (page.events.length < PAGE) return { data, nextCursor: null };
-    if (scanned >= SCAN_BUDGET) return { data, nextCursor: from ? encodeCursor(from) : null };
+    if (page.events.length < PAGE) return { events, next: null };
+    if (scanned >= SCAN_BUDGET) return { events, next: from };
   }
+}
+
+/** A page of an org's audit timeline as the API answers it (see {@link readAuditEvents}). */
+export async function listAuditEvents(
+  store: EventStore,
+  orgId: string,
+  query: AuditQuery,
+): Promise<{ data: AuditEvent[]; nextCursor: string | null }> {
+  const { cursor, ...filters } = query;
+  const { events, next } = await readAuditEvents(store, orgId, { ...filters, from: cursor ? decodeCursor(cursor) : null });
+  return { data: events.map(toAuditEvent), nextCursor: next ? encodeCursor(next) : null };
 }
 
 /** An instant (event time, inclusive) or a store position (inclusive) to fold a stream up to. */
@@ -136,14 +157,8 @@ export class UnknownStreamKindError extends Error {
 export async function streamStateAsOf(store: EventStore, stream: string, asOf: AsOf, orgId?: string): Promise<StreamStateAsOf | undefined> {
   const fold = foldOf(stream);
   if (!fold) throw new UnknownStreamKindError(`no fold for ${stream}`);
-  let events: RecordedEvent[];
-  try {
-    events = await store.readStream(stream);
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return undefined;
-    throw error;
-  }
-  if (orgId !== undefined && events[0]?.metadata.orgId !== orgId) return undefined;
+  const events = await store.readStream(stream);
+  if (events.length === 0 || (orgId !== undefined && events[0]!.metadata.orgId !== orgId)) return undefined;
   const included = events.filter((e) =>
     'position' in asOf ? comparePositions(e.position, asOf.position) <= 0 : Date.parse(e.metadata.occurredAt) <= asOf.time.getTime(),
   );

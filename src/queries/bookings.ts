@@ -2,7 +2,7 @@ import { type Booking, bookingStream } from '../domain/booking.ts';
 import type { DomainEvent } from '../domain/events/index.ts';
 import { summarize } from '../domain/summary.ts';
 import type { Actor } from '../domain/values.ts';
-import { type EventStore, type RecordedEvent, StreamNotFoundError } from '../eventstore/port.ts';
+import { type EventStore, type RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition } from '../eventstore/position.ts';
 import type { Db } from '../db/kysely.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -72,13 +72,7 @@ export interface BookingEvidence {
  * the stream is absent or another org's.
  */
 export async function bookingEvidence(store: EventStore, orgId: string, bookingId: string): Promise<BookingEvidence[]> {
-  let events: RecordedEvent[];
-  try {
-    events = await store.readStream(bookingStream(bookingId));
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
+  const events = await store.readStream(bookingStream(bookingId));
   if (events[0]?.metadata.orgId !== orgId) return [];
   return events.map((e) => ({
     position: formatPosition(e.position),

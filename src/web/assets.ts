@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The browser code's sources (React + TanStack Query, TSX). */
@@ -31,10 +30,13 @@ async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hash of everything a build depends on: the web sources, the lock file, this builder. */
+/**
+ * Hash of everything a build depends on: the web sources, the lock file, this builder (its TypeScript
+ * source, so the compiled CLI in dist/ and the sources run through tsx share one build).
+ */
 export async function webSourceHash(): Promise<string> {
   const hash = createHash('sha256');
-  const inputs = [...(await listFiles(WEB_SOURCE_DIR)), path.join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
+  const inputs = [...(await listFiles(WEB_SOURCE_DIR)), path.join(root, 'package-lock.json'), path.join(root, 'src', 'web', 'assets.ts')];
   for (const file of inputs) {
     hash.update(path.relative(root, file)).update('\0').update(await readFile(file)).update('\0');
   }
@@ -69,6 +71,8 @@ export async function ensureWebBuild(): Promise<WebBuild> {
   const tmp = path.join(WEB_BUILD_DIR, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
   try {
+    // Loaded only when a build is needed: a start with the current build on disk never loads esbuild.
+    const { build } = await import('esbuild');
     const result = await build({
       entryPoints: [path.join(WEB_SOURCE_DIR, 'main.tsx')],
       bundle: true,

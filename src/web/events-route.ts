@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
-import { ProblemError } from '../api/problem.ts';
+import { problems } from '../api/problem.ts';
 import { LiveFeed, ResumeTooFarError } from './live-feed.ts';
 
 declare module 'fastify' {
@@ -28,9 +28,8 @@ function resumePoint(header: string | string[] | undefined) {
   const text = Array.isArray(header) ? header[0]! : header;
   const position = parsePosition(text.trim());
   if (!position) {
-    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'Last-Event-ID must be an event id this stream sent', {
-      errors: [{ path: 'headers.last-event-id', message: 'must be an event id this stream sent (<commit>.<prepare>)' }],
-    });
+    const message = 'must be an event id this stream sent (<commit>.<prepare>)';
+    throw problems.invalidHeader('Last-Event-ID', message, 'Last-Event-ID must be an event id this stream sent');
   }
   return position;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { CommandCaller } from '../commands/context.ts';
 import { addMember, loadOrg } from '../commands/orgs.ts';
 import type { MemberRole } from '../domain/events/org.ts';

@@ -4,7 +4,8 @@ import { actionCatalog } from '../../src/api/actions.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { changeLeadStatus, receiveInboundText, recordMissedCall, recordOutboundText } from '../../src/commands/leads.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
-import { catchUpLeadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { leadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { operator, testApp, testClock } from '../support/app.ts';
 
 const clock = testClock('2030-06-03T15:00:00.000Z');
@@ -97,7 +98,7 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
     leadId,
   });
   await ctx.catchUpAll(); // the booking is visible to readers from here on
-  await catchUpLeadBookingLink(ctx.services);
+  await catchUp(ctx.services, leadBookingLink);
   res = await summary();
   t.match(res.json(), { status: 'booked', happened: { bookings: 1 }, nextAction: { code: 'confirm_visit' } });
 

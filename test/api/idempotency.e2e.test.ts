@@ -2,33 +2,14 @@
 // one database, receiving the same key at the same moment. Nothing in-process can serialise them.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import t, { type Test } from 'tap';
-import type { Services } from '../../src/app.ts';
-import { buildServer } from '../../src/api/server.ts';
-import { createDb } from '../../src/db/kysely.ts';
-import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { testApp } from '../support/app.ts';
+import t from 'tap';
+import { secondServer, testApp } from '../support/app.ts';
 
 const API = '/api/private/v1';
 const rateLimit = { max: 100_000, timeWindowMs: 60_000 };
 const ctx = await testApp(t, { liveProjectors: true, server: { rateLimit } });
 
-/** A second server on the same database, sharing nothing in memory with the first. */
-async function secondServer(t: Test): Promise<FastifyInstance> {
-  const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
-  const store = new PostgresEventStore({ pool, url: ctx.database.url, pollIntervalMs: 100 });
-  const services: Services = { ...ctx.services, db, pool, store };
-  const app = await buildServer(services, { rateLimit });
-  await app.ready();
-  t.teardown(async () => {
-    await app.close();
-    await store.close();
-    await db.destroy();
-  });
-  return app;
-}
-
-const other = await secondServer(t);
+const other = await secondServer(t, ctx, { rateLimit });
 const servers = [ctx.app, other] as const;
 const orgId = await ctx.createOrg({ name: 'Twin HVAC' });
 const { token } = await ctx.token(orgId);

@@ -10,7 +10,7 @@ import { metadataFor } from '../../src/commands/execute.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
 import { bookingStream } from '../../src/domain/booking.ts';
 import { leadStream } from '../../src/domain/lead.ts';
-import { readCheckpoint } from '../../src/projections/checkpoints.ts';
+import { readCheckpoint } from '../../src/subscriptions/checkpoints.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
 import { getBooking } from '../../src/queries/bookings.ts';

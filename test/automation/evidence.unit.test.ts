@@ -1,6 +1,7 @@
 import t from 'tap';
 import { type BookingEvidenceState, type EvidenceCommand, decideBookingEvidence, decideTextBackEvidence } from '../../src/automation/evidence.ts';
-import { evidenceEventId, jobKeys } from '../../src/automation/keys.ts';
+import { jobKeys } from '../../src/automation/keys.ts';
+import { evidenceEventId } from '../../src/domain/ids.ts';
 import { describeWindow, textBackBody } from '../../src/automation/messages.ts';
 import { type BookingEvent, type BookingState, evolve } from '../../src/domain/booking.ts';
 import type { Envelope } from '../../src/domain/envelope.ts';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
 import t from 'tap';
-import { catchUpProcessManager } from '../../src/automation/process-manager-runner.ts';
+import { processManager } from '../../src/automation/process-manager-runner.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
@@ -83,8 +84,8 @@ t.test('a worker that loses its database mid-send is fenced off: one message rea
     window: { start: start.toISOString(), end: new Date(start.getTime() + 7_200_000).toISOString() },
   });
   const key = `confirmation:${booking.id}`;
-  const confirmationJobs = async () => Number((await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where key = ${key}`.execute(db)).rows[0]!.n);
-  await until('the confirmation is queued', async () => (await catchUpProcessManager(deps)) >= 0 && (await confirmationJobs()) === 1, 30_000);
+  const confirmationJobs = async () => Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where key = ${key}`.execute(db)).rows[0]!.n);
+  await until('the confirmation is queued', async () => (await catchUp(deps, processManager)) >= 0 && (await confirmationJobs()) === 1, 30_000);
 
   // Twilio takes the first request and does not answer it.
   twilio.delay(Number.POSITIVE_INFINITY);

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import { listJobs, type QueuedJob } from '../../src/automation/job-queue.ts';
 import { logMessaging } from '../../src/automation/messaging/log.ts';
 import type { Messaging } from '../../src/automation/messaging/port.ts';
-import { catchUpProcessManager } from '../../src/automation/process-manager-runner.ts';
+import { processManager } from '../../src/automation/process-manager-runner.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { type TaskDeps, taskList } from '../../src/automation/tasks.ts';
 import { graphileLogger } from '../../src/automation/worker.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
@@ -93,7 +94,7 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
     deps,
     async queue() {
       await visible();
-      return catchUpProcessManager(services);
+      return catchUp(services, processManager);
     },
     async project() {
       await visible();
@@ -105,7 +106,7 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
       await runOnce({ pgPool: database.pool, noHandleSignals: true, logger: graphileLogger(), taskList: taskList(o.messaging ? { ...deps, messaging: o.messaging } : deps) });
       // graphile-worker 0.17 completes (or fails) a job without awaiting it before runOnce resolves.
       for (let i = 0; i < 200; i++) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where locked_at is not null`.execute(services.db);
+        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_at is not null`.execute(services.db);
         if (rows[0]!.n === '0') break;
         await new Promise((r) => setTimeout(r, 10));
       }

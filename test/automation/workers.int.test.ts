@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import t from 'tap';
-import { evidenceEventId, jobKeys } from '../../src/automation/keys.ts';
+import { jobKeys } from '../../src/automation/keys.ts';
+import { evidenceEventId } from '../../src/domain/ids.ts';
 import { TASKS } from '../../src/automation/process-manager.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
@@ -73,8 +74,8 @@ function startWorker(args: string[] = ['--concurrency', '4', '--recovery-interva
 
 const count = async (query: ReturnType<typeof sql<{ n: string }>>) => Number((await query.execute(db)).rows[0]!.n);
 const sent = () => count(sql<{ n: string }>`select count(*) as n from outbound_messages`);
-const queued = () => count(sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs`);
-const lockedBy = (poolId: string) => count(sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where locked_by = ${poolId}`);
+const queued = () => count(sql<{ n: string }>`select count(*) as n from graphile_worker.jobs`);
+const lockedBy = (poolId: string) => count(sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_by = ${poolId}`);
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -211,7 +212,7 @@ t.test('4 workers × 1,000 bookings: every message sent exactly once, through a 
   );
   const retried = await count(sql<{ n: string }>`select coalesce(sum(requests - 1), 0) as n from outbound_messages`);
   t.comment(`${retried} repeated send request(s) absorbed by the ledger`);
-  t.equal(await count(sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs where task_id in (select id from graphile_worker._private_tasks where identifier = ${TASKS.confirmation})`), 0);
+  t.equal(await count(sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where task_identifier = ${TASKS.confirmation}`), 0);
 
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
   const exits = await Promise.all(workers.filter((w) => !killed.has(w) && w !== stopping).map((w) => w.exited));
@@ -235,7 +236,7 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   const confirmationJob = async (bookingId: string) =>
     (
       await sql<{ attempts: number; locked_by: string | null; last_error: string | null }>`
-        select attempts, locked_by, last_error from graphile_worker._private_jobs where key = ${jobKeys.confirmation(bookingId)}`.execute(db)
+        select attempts, locked_by, last_error from graphile_worker.jobs where key = ${jobKeys.confirmation(bookingId)}`.execute(db)
     ).rows;
   const evidence = async (bookingId: string) =>
     (await sql<{ event_type: string }>`select event_type from es_events where stream_id = ${`booking-${bookingId}`} order by stream_revision`.execute(db)).rows.map((r) => r.event_type);

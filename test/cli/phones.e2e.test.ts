@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { catchUp } from '../../src/projections/runner.ts';
+import { projector } from '../../src/projections/projection.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { orgsProjection } from '../../src/projections/read-models/orgs.ts';
 import { orgIdByPhone } from '../../src/queries/orgs.ts';
 import { operator } from '../support/app.ts';
@@ -51,7 +52,7 @@ t.test('a number another org has is refused by org create and org configure, nam
     t.match(await types(ownerId), [{ type: 'OrgCreated' }, { type: 'OrgPhoneRemoved', data: { phone: '+15125550100', movedTo: otherId } }]);
     t.match(await types(otherId), [{ type: 'OrgCreated' }, { type: 'OrgPhoneAdded', data: { phone: '+15125550100', movedFrom: ownerId } }]);
     t.equal(await orgIdByPhone(database.db, '+15125550100'), otherId);
-    await catchUp(deps, orgsProjection);
+    await catchUp(deps, projector(orgsProjection));
     const { rows } = await database.pool.query('select org_id from org_phones where phone = $1', ['+15125550100']);
     t.same(rows, [{ org_id: otherId }], 'the read model follows');
     const owners = await database.db.selectFrom('orgs').select(['id', 'state']).where('id', 'in', [ownerId, otherId]).execute();

@@ -181,13 +181,13 @@ t.test('reading refuses what this store did not write, as InvalidEventError', as
 });
 
 t.test('stream read options map to the client as the PostgreSQL adapter reads them', async (t) => {
-  t.same(planStreamRead(), { request: { direction: 'forwards', fromRevision: 'start' }, existenceOnly: false });
-  t.same(planStreamRead({ fromRevision: 2 }), { request: { direction: 'forwards', fromRevision: 2n }, existenceOnly: false });
-  t.same(planStreamRead({ direction: 'backwards', maxCount: 2 }), { request: { direction: 'backwards', fromRevision: 'end', maxCount: 2 }, existenceOnly: false });
-  t.same(planStreamRead({ direction: 'backwards', fromRevision: 1 }), { request: { direction: 'backwards', fromRevision: 1n }, existenceOnly: false });
-  t.same(planStreamRead({ fromRevision: -3 }).request.fromRevision, 'start', 'forwards from before the start reads from the start');
-  t.equal(planStreamRead({ direction: 'backwards', fromRevision: -1 }).existenceOnly, true, 'backwards from before the start reads nothing');
-  t.same(planStreamRead({ maxCount: 0 }), { request: { direction: 'forwards', fromRevision: 'start', maxCount: 1 }, existenceOnly: true });
+  t.same(planStreamRead(), { direction: 'forwards', fromRevision: 'start' });
+  t.same(planStreamRead({ fromRevision: 2 }), { direction: 'forwards', fromRevision: 2n });
+  t.same(planStreamRead({ direction: 'backwards', maxCount: 2 }), { direction: 'backwards', fromRevision: 'end', maxCount: 2 });
+  t.same(planStreamRead({ direction: 'backwards', fromRevision: 1 }), { direction: 'backwards', fromRevision: 1n });
+  t.same(planStreamRead({ fromRevision: -3 })?.fromRevision, 'start', 'forwards from before the start reads from the start');
+  t.equal(planStreamRead({ direction: 'backwards', fromRevision: -1 }), null, 'backwards from before the start asks nothing');
+  t.equal(planStreamRead({ maxCount: 0 }), null, 'no event wanted: nothing to ask');
   t.throws(() => planStreamRead({ maxCount: -1 }), RangeError);
   t.throws(() => planStreamRead({ fromRevision: 0.5 }), RangeError);
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { catchUpLeadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { leadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { receiveInboundText, recordMissedCall, recordOutboundText } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
@@ -81,7 +82,7 @@ t.test('the list searches by phone digits or customer name, filters by status (a
   await recordOutboundText(services, operator(org), { leadId: ids[1]!, messageId: sid('SM'), to: callers[1]!, body: 'hi', kind: 'manual', sentAt: clock().toISOString() });
   await createBooking(services, dispatcher(org), { customer: { name: 'Ramona Ortiz', phone: callers[2]! }, window: { start: '2030-01-02T15:00:00.000Z', end: '2030-01-02T17:00:00.000Z' }, leadId: ids[2]! });
   await settle(ctx);
-  await catchUpLeadBookingLink(services);
+  await catchUp(services, leadBookingLink);
 
   const newest = await get(`${API}/leads?status=all`, m.token);
   t.same(newest.data.map((l: Json) => l.id).sort(), [...ids].sort(), 'lists all three');
@@ -139,7 +140,7 @@ t.test('a lead\'s detail has its timeline, open bookings and summary with the ne
     leadId,
   });
   await settle(ctx);
-  await catchUpLeadBookingLink(services);
+  await catchUp(services, leadBookingLink);
   lead = await get(`${API}/leads/${leadId}`);
   t.match(lead, { status: 'booked', callerName: 'Kim Lee', summary: { nextAction: { code: 'confirm_visit' } } });
   t.same(lead.openBookings.map((b: Json) => b.id), [booking.id]);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { catchUpLeadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { leadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { recordMissedCall } from '../../src/commands/leads.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
 import { automationApp } from '../automation/support.ts';
@@ -55,7 +56,7 @@ t.test('a member books a visit from a lead (Idempotency-Key): the lead moves to 
   t.equal(await eventCount(database, 'BookingCreated'), 1);
 
   await ctx.project();
-  await catchUpLeadBookingLink(services);
+  await catchUp(services, leadBookingLink);
   await ctx.project();
   t.equal((await call('GET', `/leads/${leadId}`)).json().status, 'booked', 'the reactor moved the lead');
 

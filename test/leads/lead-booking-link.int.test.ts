@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { LEAD_BOOKING_LINK, catchUpLeadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { LEAD_BOOKING_LINK, leadBookingLink } from '../../src/automation/lead-booking-link.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
-import { changeLeadStatus, leadIdFor, leadsOfCaller, loadLead, receiveInboundText, recordMissedCall } from '../../src/commands/leads.ts';
+import { changeLeadStatus, leadsOfCaller, loadLead, receiveInboundText, recordMissedCall } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
+import { leadIdFor } from '../../src/domain/ids.ts';
 import { getLeadDetail } from '../../src/queries/leads.ts';
 import { testApp } from '../support/app.ts';
 import { eventCount, settle, sid } from '../webhooks/fixtures/providers.ts';
@@ -22,7 +24,7 @@ const dispatch = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'int
 /** Runs the reactor over every committed booking (once all are visible). */
 async function link(): Promise<number> {
   await settle(ctx);
-  return catchUpLeadBookingLink(services);
+  return catchUp(services, leadBookingLink);
 }
 
 const window = { start: '2030-06-02T15:00:00.000Z', end: '2030-06-02T17:00:00.000Z' };

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { changeLeadStatus, leadIdFor, recordOutboundText } from '../../src/commands/leads.ts';
+import { changeLeadStatus, recordOutboundText } from '../../src/commands/leads.ts';
+import { leadIdFor } from '../../src/domain/ids.ts';
 import { testApp, operator } from '../support/app.ts';
 import { inboundSms, messageStatus, postTwilio, PROVIDER_ENV, settle, sid, voiceStatusCallback } from '../webhooks/fixtures/providers.ts';
 

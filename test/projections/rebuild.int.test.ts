@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
-import { readCheckpoint } from '../../src/projections/checkpoints.ts';
+import { readCheckpoint } from '../../src/subscriptions/checkpoints.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
@@ -26,6 +26,19 @@ for (let i = 30; i < 50; i++) {
   await changeBooking(services, caller, ids[i]!, { kind: 'reschedule', window: { start: '2030-03-01T14:00:00.000Z', end: '2030-03-01T16:00:00.000Z' } });
 }
 await ctx.catchUpAll();
+
+/** A rebuild in batches of 20, aborted (as by Ctrl-C) once three batches are in. */
+function rebuildInterruptedAfterThreeBatches() {
+  const controller = new AbortController();
+  let batches = 0;
+  return rebuildProjection(services, bookingsProjection, {
+    batchSize: 20,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'building' && ++batches === 3) controller.abort();
+    },
+  });
+}
 
 const snapshot = async () => (await ctx.database.db.selectFrom('bookings').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
 
@@ -59,18 +72,7 @@ t.test('verify reports an altered, a missing and an extra row', async (t) => {
 t.test('a rebuild interrupted mid-way leaves the live model untouched and the next run resumes', async (t) => {
   const before = await snapshot();
   const liveCheckpoint = await readCheckpoint(services.db, 'bookings');
-  const controller = new AbortController();
-  let batches = 0;
-  await t.rejects(
-    rebuildProjection(services, bookingsProjection, {
-      batchSize: 20,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.phase === 'building' && ++batches === 3) controller.abort();
-      },
-    }),
-    /interrupted/,
-  );
+  await t.rejects(rebuildInterruptedAfterThreeBatches(), /interrupted/);
   t.same(await snapshot(), before, 'live tables untouched');
   t.same(await readCheckpoint(services.db, 'bookings'), liveCheckpoint, 'live checkpoint untouched');
   t.ok((await readCheckpoint(services.db, 'rebuild:bookings')).position, 'the rebuild kept its progress');
@@ -82,6 +84,24 @@ t.test('a rebuild interrupted mid-way leaves the live model untouched and the ne
   t.equal(rows[0].n, 0, 'no rebuild state left');
   const { rows: schemas } = await ctx.database.pool.query("select nspname from pg_namespace where nspname like 'rebuild_%' or nspname like 'verify_%'");
   t.same(schemas, [], 'no scratch schema left');
+});
+
+t.test('a rebuild whose unlogged scratch tables a server crash emptied starts over instead of resuming', async (t) => {
+  const before = await snapshot();
+  await t.rejects(rebuildInterruptedAfterThreeBatches(), /interrupted/);
+  t.ok((await readCheckpoint(services.db, 'rebuild:bookings')).position, 'the rebuild kept its progress');
+  // What crash recovery does to unlogged tables: they come back empty, while the checkpoint row (logged) stays.
+  const { rows: unlogged } = await ctx.database.pool.query(
+    "select relname from pg_class where relnamespace = 'rebuild_bookings'::regnamespace and relkind = 'r' and relpersistence = 'u' order by relname",
+  );
+  t.same(unlogged.map((r) => r.relname), ['_progress', 'bookings'], 'the scratch table and its progress row are unlogged');
+  await ctx.database.pool.query('truncate rebuild_bookings.bookings, rebuild_bookings._progress');
+
+  const result = await rebuildProjection(services, bookingsProjection, { batchSize: 20 });
+  t.equal(result.resumed, false, 'started over');
+  const { rows: events } = await ctx.database.pool.query("select count(*)::int as n from es_events where stream_id like 'booking-%'");
+  t.equal(result.events, events[0].n, 'every event replayed once');
+  t.same(await snapshot(), before, 'identical to a clean build');
 });
 
 t.test('events appended after a rebuild are projected by the live projector as usual', async (t) => {

@@ -3,7 +3,8 @@ import t from 'tap';
 import { createBooking } from '../../src/commands/bookings.ts';
 import type { EventStore, Position } from '../../src/eventstore/port.ts';
 import { bookingsProjection } from '../../src/projections/read-models/bookings.ts';
-import { catchUp, runProjector, waitForProjections } from '../../src/projections/runner.ts';
+import { projector } from '../../src/projections/projection.ts';
+import { catchUp, runSubscriber, waitForCheckpoints } from '../../src/subscriptions/engine.ts';
 import { verifyProjection } from '../../src/projections/verify.ts';
 import { testApp } from '../support/app.ts';
 
@@ -30,16 +31,16 @@ const SEED = 1500;
 await Promise.all(Array.from({ length: 6 }, async () => {
   while (n < SEED) await book();
 }));
-await catchUp(services, bookingsProjection);
+await catchUp(services, projector(bookingsProjection));
 
 const controller = new AbortController();
-const projector = runProjector(services, bookingsProjection, controller.signal);
+const live = runSubscriber(services, projector(bookingsProjection), controller.signal);
 t.teardown(async () => {
   controller.abort();
-  await projector;
+  await live;
 });
 
-const projectedWithin = async (position: Position | null) => position === null || waitForProjections(services.db, ['bookings'], position, 15_000);
+const projectedWithin = async (position: Position | null) => position === null || waitForCheckpoints(services.db, ['bookings'], position, 15_000);
 
 t.test('the live projector keeps projecting new events while verify builds and compares a large model', async (t) => {
   const stalls: string[] = [];

@@ -5,7 +5,8 @@ import t from 'tap';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { resetwalTarget } from '../../src/eventstore/postgres/restore-check.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { catchUp } from '../../src/projections/runner.ts';
+import { projector } from '../../src/projections/projection.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { orgsProjection } from '../../src/projections/read-models/orgs.ts';
 import { operator } from '../support/app.ts';
 import { testDatabase } from '../support/db.ts';
@@ -23,7 +24,7 @@ for (let i = 0; i < 3; i++) {
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: `Restored HVAC ${i}`, timezone: 'America/Chicago', phones: [] });
 }
-await catchUp(deps, orgsProjection);
+await catchUp(deps, projector(orgsProjection));
 const SHIFT = 3_000_000_000n;
 await sql`update es_events set transaction_id = (transaction_id::text::numeric + ${SHIFT.toString()}::numeric)::text::xid8`.execute(database.db);
 await sql`update projection_checkpoints set commit_position = commit_position + ${SHIFT.toString()}::numeric where commit_position is not null`.execute(database.db);

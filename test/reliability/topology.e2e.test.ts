@@ -8,10 +8,10 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
-import { idFromKey } from '../../src/commands/idempotency.ts';
+import { idFromKey } from '../../src/domain/ids.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { projectionLags } from '../../src/projections/lag.ts';
+import { subscriberLags } from '../../src/subscriptions/lag.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { verifyProjection } from '../../src/projections/verify.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from '../automation/fake-twilio.ts';
@@ -119,7 +119,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 const lagging = async () =>
-  (await projectionLags({ db: database.db, store }, [...PROJECTIONS, { name: PROCESS_MANAGER }])).filter((l) => l.events > 0).map((l) => l.name);
+  (await subscriberLags({ db: database.db, store }, [...PROJECTIONS, { name: PROCESS_MANAGER }])).filter((l) => l.events > 0).map((l) => l.name);
 
 t.test('two serve, one project, two worker on one database: one effect per key, nothing twice, through a SIGKILL of each kind', async (t) => {
   const deps = { store, clock: () => new Date() };
@@ -284,7 +284,7 @@ t.test('two serve, one project, two worker on one database: one effect per key, 
   // ---- settle: everything projected, every due job run (the killed worker's jobs released and retried).
   await until('projections and the process manager to catch up', async () => (await lagging()).length === 0);
   const dueJobs = async () =>
-    Number((await database.pool.query<{ n: string }>('select count(*) as n from graphile_worker._private_jobs where run_at <= now() and attempts < max_attempts')).rows[0]!.n);
+    Number((await database.pool.query<{ n: string }>('select count(*) as n from graphile_worker.jobs where run_at <= now() and attempts < max_attempts')).rows[0]!.n);
   await until('every due job to run', async () => (await dueJobs()) === 0);
 
   t.same(fatal, [], 'no 5xx other than 503');

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../src/app.ts';
-import { buildServer, type ServerOptions } from '../../src/api/server.ts';
+import { type Services, startProcess } from '../../src/app.ts';
+import type { ServerOptions } from '../../src/api/server.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
+import { createDb } from '../../src/db/kysely.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Scope } from '../../src/domain/events/credential.ts';
@@ -11,7 +12,8 @@ import type { MemberRole } from '../../src/domain/events/org.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
-import { catchUp, runProjector } from '../../src/projections/runner.ts';
+import { projector } from '../../src/projections/projection.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
 
 interface Teardown {
@@ -69,14 +71,11 @@ export async function testApp(
   const log = createLogger(config.LOG_LEVEL ?? 'silent');
   const store = new PostgresEventStore({ pool: database.pool, url: database.url, pollIntervalMs: 100 });
   const services: Services = { config, log, db: database.db, pool: database.pool, store, clock: options.clock ?? (() => new Date()), databaseUrl: database.url };
-  const app = await buildServer(services, options.server);
-  await app.ready();
-  const controller = new AbortController();
-  const running = options.liveProjectors ? PROJECTIONS.map((p) => runProjector(services, p, controller.signal)) : [];
+  // As `serve --no-worker` runs it (or without the projectors, which `catchUpAll` then stands in for).
+  const started = await startProcess(services, { http: { ...(options.server && { server: options.server }) }, projector: options.liveProjectors ?? false });
+  const app = started.app!;
   t.teardown(async () => {
-    controller.abort();
-    await Promise.allSettled(running);
-    await app.close();
+    await started.stop();
     await store.close();
   });
   const catchUpAll = async () => {
@@ -86,7 +85,7 @@ export async function testApp(
     );
     const until = rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
     // Generous: on a loaded machine a commit may take a while to become visible to readers.
-    for (const p of PROJECTIONS) await catchUp(services, p, { until, timeoutMs: 60_000 });
+    for (const p of PROJECTIONS) await catchUp(services, projector(p), { until, timeoutMs: 60_000 });
   };
   return {
     database,
@@ -111,4 +110,22 @@ export async function testApp(
       return { id: issued.id, token: issued.token, memberId };
     },
   };
+}
+
+/**
+ * A second server on the same database as `ctx`, sharing nothing in memory with it (its own pool, store,
+ * in-process key map and caches): what another `serve` process would be.
+ */
+export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOptions): Promise<FastifyInstance> {
+  const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
+  const store = new PostgresEventStore({ pool, url: ctx.database.url, pollIntervalMs: 100 });
+  const services: Services = { ...ctx.services, db, pool, store };
+  const started = await startProcess(services, { http: { ...(server && { server }) } });
+  const app = started.app!;
+  t.teardown(async () => {
+    await started.stop();
+    await store.close();
+    await db.destroy();
+  });
+  return app;
 }

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { runOnce } from 'graphile-worker';
 import t from 'tap';
 import { logMessaging } from '../../src/automation/messaging/log.ts';
-import { catchUpProcessManager } from '../../src/automation/process-manager-runner.ts';
+import { processManager } from '../../src/automation/process-manager-runner.ts';
+import { catchUp } from '../../src/subscriptions/engine.ts';
 import { taskList } from '../../src/automation/tasks.ts';
 import { graphileLogger } from '../../src/automation/worker.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
@@ -36,7 +37,7 @@ async function confirmationOf(orgId: string) {
     window: { start: '2031-06-02T15:00:00Z', end: '2031-06-02T17:00:00Z' },
   });
   // Up to the booking itself: on a loaded machine a commit may take a moment to become visible to readers.
-  await catchUpProcessManager(services, { until: position });
+  await catchUp(services, processManager, { until: position });
   await runOnce({ pgPool: database.pool, taskList: taskList({ ...services, messaging: logMessaging(services) }), logger: graphileLogger() });
   const types = (await services.store.readStream(`booking-${booking.id}`)).map((e) => e.type);
   const { rows } = await database.pool.query('select job_key from outbound_messages where org_id = $1', [orgId]);

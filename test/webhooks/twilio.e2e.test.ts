@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { leadIdFor, recordOutboundText } from '../../src/commands/leads.ts';
+import { recordOutboundText } from '../../src/commands/leads.ts';
+import { leadIdFor } from '../../src/domain/ids.ts';
 import { testApp, operator } from '../support/app.ts';
 import { dialActionCallback, eventCount, inboundSms, messageStatus, postTwilio, PROVIDER_ENV, settle, sid, twilioSignature, voiceStatusCallback } from './fixtures/providers.ts';
 

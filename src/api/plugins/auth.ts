@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OrgSeen } from '../../commands/context.ts';
 import type { Actor } from '../../domain/values.ts';
 import { hashToken, isWellFormedToken, type TokenKind } from '../../commands/tokens.ts';
 import { findCredentialByHash, touchCredential } from '../../queries/credentials.ts';
@@ -20,6 +21,8 @@ export interface AuthContext {
   readonly actor: Actor;
   /** Set when a person's web session (cookie) authenticated the request rather than a token. */
   readonly session?: WebSession;
+  /** The org stream's head read with the credential (PostgreSQL store only): see `CommandCaller.orgSeen`. */
+  readonly orgSeen?: OrgSeen;
 }
 
 declare module 'fastify' {
@@ -89,7 +92,8 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
 
 /**
  * An onRequest hook authenticating `Authorization: Bearer <token>` of the given kind against the
- * credentials read model (no cache: a revocation holds from the next request on). For `member`, a
+ * credentials read model, read on every request (no cache: a revocation holds from the next request on,
+ * in every process). For `member`, a
  * request without an Authorization header may instead carry a person's session cookie (CONTRACT §7).
  */
 export function authenticate(kind: TokenKind) {
@@ -111,6 +115,8 @@ export function authenticate(kind: TokenKind) {
     if (credential.revokedAt) throw unauthorized('the token was revoked', true);
     if (credential.expiresAt && credential.expiresAt <= now) throw unauthorized('the token expired', true);
     const actor: Actor = { type: kind === 'integration' ? 'integration' : 'team_member', id: credential.memberId ?? credential.id, label: credential.label };
+    // es_streams is the PostgreSQL store's own table; with another store it may hold stale rows.
+    const orgSeen = credential.orgHead !== null && request.server.services.store.kind === 'postgres' ? { orgId: credential.orgId, lastHash: credential.orgHead } : undefined;
     request.auth = {
       credentialId: credential.id,
       label: credential.label,
@@ -120,6 +126,7 @@ export function authenticate(kind: TokenKind) {
       role: credential.role,
       memberId: credential.memberId,
       actor,
+      ...(orgSeen && { orgSeen }),
     };
     request.log = request.log.child({ orgId: credential.orgId, actor: { type: actor.type, id: actor.id } });
     if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > 60_000) {

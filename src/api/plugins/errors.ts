@@ -4,7 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ConcurrencyConflictError, IdempotencyInProgressError, IdempotencyKeyReusedError, VersionMismatchError } from '../../commands/errors.ts';
 import { DomainRuleError, NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { InvalidCursorError } from '../../queries/cursor.ts';
-import { type FieldError, ProblemError } from '../problem.ts';
+import { type FieldError, ProblemError, problems } from '../problem.ts';
 
 /** Renders a problem as application/problem+json with the request id. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
@@ -43,13 +43,13 @@ export function toProblem(error: unknown): ProblemError {
       path: [context, ...v.instancePath.split('/').filter(Boolean)].join('.'),
       message: v.message ?? 'is invalid',
     }));
-    return new ProblemError(400, 'validation_failed', 'Invalid request', 'the request is not valid', { errors });
+    return problems.validation(errors);
   }
   if (error instanceof DomainRuleError) {
-    return new ProblemError(400, 'validation_failed', 'Invalid request', error.message, { errors: [{ path: `body.${error.path}`, message: error.message }] });
+    return problems.validation([{ path: `body.${error.path}`, message: error.message }], error.message);
   }
   if (error instanceof InvalidCursorError) {
-    return new ProblemError(400, 'validation_failed', 'Invalid request', error.message, { errors: [{ path: 'querystring.cursor', message: error.message }] });
+    return problems.validation([{ path: 'querystring.cursor', message: error.message }], error.message);
   }
   if (error instanceof NotFoundError) return new ProblemError(404, 'not_found', 'Not found', error.message);
   if (error instanceof StateConflictError) return new ProblemError(409, error.code, 'Conflict', error.message);
@@ -74,7 +74,7 @@ export function toProblem(error: unknown): ProblemError {
       errors: [{ path, message: fastifyError.message }],
     });
   }
-  if (isDatabaseUnavailable(error)) return new ProblemError(503, 'service_unavailable', 'Service unavailable', 'the database is unavailable; retry shortly', { headers: { 'retry-after': '1' } });
+  if (isDatabaseUnavailable(error)) return problems.unavailable('the database is unavailable; retry shortly');
   return new ProblemError(500, 'internal_error', 'Internal server error', 'something went wrong on our side; the request id identifies it');
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { IdempotencyInProgressError } from '../../commands/errors.ts';
-import { ProblemError } from '../problem.ts';
+import { problems } from '../problem.ts';
 
 /** How long a request waits for an identical one in flight before answering 409 in-progress. */
 const WAIT_FOR_IN_FLIGHT_MS = 1000;
@@ -46,9 +46,7 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
   const raw = Array.isArray(header) ? header[0]! : header;
   const key = /^".*"$/.test(raw) ? raw.slice(1, -1) : raw;
   if (key.length < 1 || key.length > 255 || !/^[\x20-\x7e]+$/.test(key)) {
-    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
-      errors: [{ path: 'headers.idempotency-key', message: 'must be 1-255 printable ASCII characters' }],
-    });
+    throw problems.invalidHeader('Idempotency-Key', 'must be 1-255 printable ASCII characters');
   }
   return key;
 }

@@ -5,8 +5,8 @@ import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../../db/kysely.ts';
 import type { EventStore } from '../../eventstore/port.ts';
-import { projectionLags, type ProjectionLag } from '../../projections/lag.ts';
-import { PROJECTIONS } from '../../projections/registry.ts';
+import { SUBSCRIBERS } from '../../subscribers.ts';
+import { subscriberLags, type SubscriberLag } from '../../subscriptions/lag.ts';
 import { problems } from '../problem.ts';
 
 /** How long database gauges are reused: a burst of scrapes (several Prometheus servers, retries) costs one read. */
@@ -16,16 +16,16 @@ const REALM = 'Bearer realm="callsnare-metrics"';
 
 /** The database figures of one scrape. */
 interface GaugeSnapshot {
-  readonly lags: readonly ProjectionLag[];
+  readonly lags: readonly SubscriberLag[];
   /** Null on EventStoreDB (the store's head is not in PostgreSQL). */
   readonly eventsAppended: number | null;
   /** Null until graphile-worker has installed its schema. */
   readonly jobs: Readonly<Record<(typeof JOB_STATES)[number], number>> | null;
 }
 
-/** Reads every database gauge: three queries whatever the number of projections. */
+/** Reads every database gauge: three queries whatever the number of subscribers. */
 async function readGauges(db: Db, store: EventStore): Promise<GaugeSnapshot> {
-  const lags = await projectionLags({ db, store }, PROJECTIONS);
+  const lags = await subscriberLags({ db, store }, SUBSCRIBERS.map((s) => s.subscriber));
   const { rows: heads } = await sql<{ appended: string; jobs: string | null }>`
     select coalesce((select max(global_position) from es_events), 0) as appended, to_regclass('graphile_worker.jobs')::text as jobs`.execute(db);
   let jobs: GaugeSnapshot['jobs'] = null;
@@ -72,7 +72,7 @@ function requireMetricsToken(token: string) {
 }
 
 /**
- * `GET /metrics` in Prometheus text: requests by route and status, projection lag, events appended
+ * `GET /metrics` in Prometheus text: requests by route and status, subscriber lag, events appended
  * and jobs by state. Database figures are read at scrape time (at most once per {@link GAUGE_CACHE_MS}),
  * so every process reports the same. With `METRICS_TOKEN` set, scrapes need it as a Bearer token.
  */
@@ -90,7 +90,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
   const snapshot = cachedFor(GAUGE_CACHE_MS, clock, () => readGauges(db, store));
   new Gauge({
     name: 'callsnare_projection_lag_events',
-    help: 'Events appended after the projection checkpoint',
+    help: 'Events appended after the checkpoint of each subscriber (projections, process manager, reactor)',
     labelNames: ['projection'],
     registers: [registry],
     async collect() {
@@ -99,7 +99,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
   });
   new Gauge({
     name: 'callsnare_projection_lag_seconds',
-    help: 'Age of the oldest event the projection has not handled',
+    help: 'Age of the oldest event the subscriber has not handled',
     labelNames: ['projection'],
     registers: [registry],
     async collect() {

@@ -23,7 +23,7 @@ export class OutboundLedger {
     sent?: { messageId: string; sentAt: string },
   ): Promise<{ claimed: true } | { existing: SentMessage }> {
     const leaseHeld = lease
-      ? sql<boolean>`exists (select 1 from graphile_worker._private_jobs j where j.id = ${lease.jobId}::bigint and j.locked_by = ${lease.holder})`
+      ? sql<boolean>`exists (select 1 from graphile_worker.jobs j where j.id = ${lease.jobId}::bigint and j.locked_by = ${lease.holder})`
       : sql<boolean>`true`;
     const { rows } = await sql<{ job_key: string }>`
       insert into outbound_messages (job_key, message_id, org_id, provider, kind, "to", "from", body, subject, sent_at, state, job_id, holder)
@@ -31,7 +31,9 @@ export class OutboundLedger {
              ${message.body}, ${message.subject}, ${sent?.sentAt ?? null}::timestamptz, ${sent ? 'sent' : 'sending'},
              ${lease?.jobId ?? null}::bigint, ${lease?.holder ?? null}
        where ${leaseHeld}
-      on conflict (job_key) do nothing
+      -- No conflict target: the log adapter's message id derives from the job key, and two racing inserts
+      -- of one key may collide on that unique index first, which a (job_key) target would not absorb.
+      on conflict do nothing
       returning job_key`.execute(this.db);
     if (rows.length) return { claimed: true };
     const row = await this.db

@@ -1,11 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { v5 as uuidv5 } from 'uuid';
 import type { Database } from '../../db/schema.ts';
+import { logMessageId } from '../../domain/ids.ts';
 import { OutboundLedger } from './ledger.ts';
 import type { Messaging } from './port.ts';
-
-const LOG_MESSAGE_NAMESPACE = '8a2e4f61-0c3b-4d7a-b5e9-6f1d2c7a9b30';
 
 /**
  * The default adapter: "sends" by writing the message to `outbound_messages` and the log, which is what
@@ -17,7 +15,7 @@ export function logMessaging(deps: { db: Kysely<Database>; clock: () => Date; lo
   return {
     provider: 'log',
     async send(message, options = {}) {
-      const messageId = `LM${uuidv5(message.key, LOG_MESSAGE_NAMESPACE).replace(/-/g, '')}`;
+      const messageId = logMessageId(message.key);
       const sentAt = deps.clock().toISOString();
       const claimed = await ledger.claim(message, 'log', options.lease, { messageId, sentAt });
       if ('existing' in claimed) return claimed.existing;

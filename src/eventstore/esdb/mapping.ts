@@ -257,31 +257,21 @@ export interface EsdbRecord {
   readonly position?: EsdbPosition;
 }
 
-/** How `readStream` asks the client; `existenceOnly` when no event can come back but a missing stream must still be told. */
-export interface StreamReadPlan {
-  readonly request: EsdbReadStreamOptions;
-  readonly existenceOnly: boolean;
-}
-
 /**
  * The port's stream read options in the client's terms (as the PostgreSQL adapter reads them: a negative
  * `fromRevision` reads forwards from the start and backwards nothing; `maxCount: 0` reads nothing).
+ * Null when no event can come back, so there is nothing to ask.
  */
-export function planStreamRead(options: ReadStreamOptions = {}): StreamReadPlan {
+export function planStreamRead(options: ReadStreamOptions = {}): EsdbReadStreamOptions | null {
   const { fromRevision, maxCount } = options;
   if (fromRevision !== undefined && !Number.isSafeInteger(fromRevision)) throw new RangeError(`fromRevision must be an integer, got ${fromRevision}`);
   if (maxCount !== undefined && (!Number.isSafeInteger(maxCount) || maxCount < 0)) {
     throw new RangeError(`maxCount must be a non-negative integer, got ${maxCount}`);
   }
   const backwards = options.direction === 'backwards';
-  if (maxCount === 0 || (backwards && fromRevision !== undefined && fromRevision < 0)) {
-    return { request: { direction: FORWARDS, fromRevision: START, maxCount: 1 }, existenceOnly: true };
-  }
+  if (maxCount === 0 || (backwards && fromRevision !== undefined && fromRevision < 0)) return null;
   const start = fromRevision === undefined || fromRevision < 0 ? (backwards ? END : START) : BigInt(fromRevision);
-  return {
-    request: { direction: backwards ? BACKWARDS : FORWARDS, fromRevision: start, ...(maxCount !== undefined ? { maxCount } : {}) },
-    existenceOnly: false,
-  };
+  return { direction: backwards ? BACKWARDS : FORWARDS, fromRevision: start, ...(maxCount !== undefined ? { maxCount } : {}) };
 }
 
 /** EventStoreDB's own events (`$`-prefixed types, or any event in a `$` stream), never the domain's. */

@@ -9,7 +9,7 @@ import {
   NO_STREAM,
   START,
   StreamDeletedError,
-  StreamNotFoundError as EsdbStreamNotFoundError,
+  StreamNotFoundError,
   UnsupportedError,
   WrongExpectedVersionError,
   type ReadPosition,
@@ -33,7 +33,6 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
   type SubscriptionBatch,
-  StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../port.ts';
 import { comparePositions } from '../position.ts';
@@ -170,15 +169,16 @@ export class EsdbEventStore implements EventStore {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    const plan = planStreamRead(options);
+    const request = planStreamRead(options);
+    if (!request) return [];
     let resolved;
     try {
-      resolved = await collect(this.#client.readStream(streamId, plan.request));
+      resolved = await collect(this.#client.readStream(streamId, request));
     } catch (error) {
-      if (isStreamGone(error)) throw new StreamNotFoundError(streamId);
+      // The client throws for a stream without events; the port answers with no events.
+      if (isStreamGone(error)) return [];
       throw error;
     }
-    if (plan.existenceOnly) return [];
     return resolved.flatMap((r) => (r.event ? [toRecordedEvent(r.event, options.raw)] : []));
   }
 
@@ -397,7 +397,7 @@ async function collect<T>(read: StreamingRead<T>): Promise<T[]> {
 }
 
 function isStreamGone(error: unknown): boolean {
-  return error instanceof EsdbStreamNotFoundError || error instanceof StreamDeletedError;
+  return error instanceof StreamNotFoundError || error instanceof StreamDeletedError;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { type Booking, type BookingEvent, type BookingState, evolve } from '../../domain/booking.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { QueryCreator } from 'kysely';
+import type { Database } from '../../db/schema.ts';
 import type { Projection } from '../projection.ts';
 
 /** Booking events the projection folds; everything on a booking stream. */
@@ -17,12 +19,8 @@ const BOOKING_TYPES = [
   'BookingNoticeSent',
 ] as const satisfies readonly BookingEvent['type'][];
 
-/** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */
-export const bookingsProjection: Projection = {
-  name: 'bookings',
-  filter: { streamPrefixes: ['booking-'], eventTypes: BOOKING_TYPES },
-  tables: ['bookings'],
-  async apply(q, events) {
+/** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
+async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
     const ids = [...new Set(events.map((e) => (e.data as { bookingId: string }).bookingId))];
     const rows = await q.selectFrom('bookings').select(['id', 'state']).where('id', 'in', ids).execute();
     const states = new Map<string, BookingState>(rows.map((r) => [r.id, r.state as Booking]));
@@ -44,6 +42,16 @@ export const bookingsProjection: Projection = {
         version: b.version,
         updated_at: b.updatedAt,
       }));
+    return { values, stored: new Set(rows.map((r) => r.id)) };
+}
+
+/** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */
+export const bookingsProjection: Projection = {
+  name: 'bookings',
+  filter: { streamPrefixes: ['booking-'], eventTypes: BOOKING_TYPES },
+  tables: ['bookings'],
+  async apply(q, events) {
+    const { values } = await foldBookings(q, events);
     if (!values.length) return;
     await q
       .insertInto('bookings')
@@ -61,5 +69,9 @@ export const bookingsProjection: Projection = {
         })),
       )
       .execute();
+  },
+  async fold(q, events) {
+    const { values, stored } = await foldBookings(q, events);
+    return [{ table: 'bookings', rows: values, replace: { column: 'id', keys: values.filter((v) => stored.has(v.id)).map((v) => v.id) } }];
   },
 };

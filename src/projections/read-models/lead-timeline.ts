@@ -76,7 +76,19 @@ export const leadTimelineProjection: Projection = {
   filter: { streamPrefixes: ['lead-'], eventTypes: TIMELINE_TYPES },
   tables: ['lead_timeline'],
   async apply(q, events) {
-    const values = (events as RecordedEvent<TimelineEvent>[]).map((event) => {
+    const values = timelineRows(events);
+    if (!values.length) return;
+    await q.insertInto('lead_timeline').values(values).onConflict((c) => c.columns(['lead_id', 'revision']).doNothing()).execute();
+  },
+  // Each event is one row keyed by its stream revision, and a rebuild reads each event once: nothing to replace.
+  async fold(_q, events) {
+    return [{ table: 'lead_timeline', rows: timelineRows(events) }];
+  },
+};
+
+/** One timeline row per event. */
+function timelineRows(events: readonly RecordedEvent[]) {
+    return (events as RecordedEvent<TimelineEvent>[]).map((event) => {
       const { kind, summary, messageId } = describe(event);
       const { leadId, ...details } = event.data;
       return {
@@ -93,7 +105,4 @@ export const leadTimelineProjection: Projection = {
         message_id: messageId,
       };
     });
-    if (!values.length) return;
-    await q.insertInto('lead_timeline').values(values).onConflict((c) => c.columns(['lead_id', 'revision']).doNothing()).execute();
-  },
-};
+}

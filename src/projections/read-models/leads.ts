@@ -1,14 +1,12 @@
 import { type LeadAggregate, type LeadEvent, type LeadState, evolve } from '../../domain/lead.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { QueryCreator } from 'kysely';
+import type { Database } from '../../db/schema.ts';
 import type { Projection } from '../projection.ts';
 
-/** `leads`: one row per lead holding the aggregate, plus the columns the list query needs. */
-export const leadsProjection: Projection = {
-  name: 'leads',
-  filter: { streamPrefixes: ['lead-'] },
-  tables: ['leads'],
-  async apply(q, events) {
+/** Folds a batch onto the stored leads it touches: the rows to write and the ids already stored. */
+async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
     const ids = [...new Set(events.map((e) => (e.data as { leadId: string }).leadId))];
     const rows = await q.selectFrom('leads').select(['id', 'state']).where('id', 'in', ids).execute();
     const states = new Map<string, LeadState>(rows.map((r) => [r.id, r.state as LeadAggregate]));
@@ -36,6 +34,16 @@ export const leadsProjection: Projection = {
         created_at: l.createdAt,
         updated_at: l.updatedAt,
       }));
+    return { values, stored: new Set(rows.map((r) => r.id)) };
+}
+
+/** `leads`: one row per lead holding the aggregate, plus the columns the list query needs. */
+export const leadsProjection: Projection = {
+  name: 'leads',
+  filter: { streamPrefixes: ['lead-'] },
+  tables: ['leads'],
+  async apply(q, events) {
+    const { values } = await foldLeads(q, events);
     if (!values.length) return;
     await q
       .insertInto('leads')
@@ -56,5 +64,9 @@ export const leadsProjection: Projection = {
         })),
       )
       .execute();
+  },
+  async fold(q, events) {
+    const { values, stored } = await foldLeads(q, events);
+    return [{ table: 'leads', rows: values, replace: { column: 'id', keys: values.filter((v) => stored.has(v.id)).map((v) => v.id) } }];
   },
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createBooking } from '../../../commands/bookings.ts';
-import { requestHash } from '../../../commands/idempotency.ts';
+import { requestHash } from '../../../domain/ids.ts';
 import { loadLead } from '../../../commands/leads.ts';
 import { bookingEvidence, getBooking, listBookings } from '../../../queries/bookings.ts';
 import { getOrg } from '../../../queries/orgs.ts';

@@ -2,13 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
-import { requestHash } from '../../../commands/idempotency.ts';
+import { requestHash } from '../../../domain/ids.ts';
 import { getBooking, listBookings } from '../../../queries/bookings.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { parseIdempotencyKey } from '../../plugins/idempotency.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
-import { ProblemError } from '../../problem.ts';
+import { problems } from '../../problem.ts';
 import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody } from './schemas.ts';
 
 const PREFIX = '/api/private/v1';
@@ -19,9 +19,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!match) {
-    throw new ProblemError(400, 'validation_failed', 'Invalid request', 'If-Match must be a version ETag such as "3"', {
-      errors: [{ path: 'headers.if-match', message: 'must be a version ETag such as "3"' }],
-    });
+    throw problems.invalidHeader('If-Match', 'must be a version ETag such as "3"');
   }
   return Number(match[1]);
 }
@@ -74,7 +72,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       await awaitConsistency(request, READ_MODELS);
       const booking = await getBooking(request.server.services.db, authOf(request).orgId, request.params.bookingId);
-      if (!booking) throw new ProblemError(404, 'not_found', 'Not found', 'booking not found');
+      if (!booking) throw problems.notFound('booking');
       reply.header('etag', `"${booking.version}"`);
       return booking;
     },

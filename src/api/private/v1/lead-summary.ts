@@ -5,7 +5,7 @@ import { getLeadDetail } from '../../../queries/leads.ts';
 import { awaitConsistency } from '../../consistency.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
 import { requireEnabled } from '../../planned-actions.ts';
-import { ProblemError } from '../../problem.ts';
+import { problems } from '../../problem.ts';
 
 const leadSummaryResource = z
   .object({
@@ -39,7 +39,7 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       await awaitConsistency(request, ['leads', 'lead_timeline']);
       const lead = await getLeadDetail(request.server.services.db, authOf(request).orgId, request.params.leadId);
-      if (!lead) throw new ProblemError(404, 'not_found', 'Not found', 'lead not found');
+      if (!lead) throw problems.notFound('lead');
       const { timeline, ...view } = lead;
       return summarizeLead(view, timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })), request.server.services.clock().toISOString());
     },

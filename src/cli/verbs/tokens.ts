@@ -4,7 +4,8 @@ import { issueCredential, revokeCredential } from '../../commands/credentials.ts
 import { NotFoundError } from '../../domain/errors.ts';
 import { scope } from '../../domain/events/credential.ts';
 import { uuid } from '../../domain/values.ts';
-import { catchUp } from '../../projections/runner.ts';
+import { projector } from '../../projections/projection.ts';
+import { catchUp } from '../../subscriptions/engine.ts';
 import { credentialsProjection } from '../../projections/read-models/credentials.ts';
 import { listCredentials } from '../../queries/credentials.ts';
 import { operatorCaller, requireOrg, withServices } from '../context.ts';
@@ -34,7 +35,7 @@ export function registerTokenCommands(program: Command): void {
       const label = parseOption('--label', z.string().trim().min(1, 'must not be empty').max(200), opts.label);
       await withServices(async (services) => {
         const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(unknownOrg<never>(orgId));
-        await catchUp(services, credentialsProjection, { until: issued.position });
+        await catchUp(services, projector(credentialsProjection), { until: issued.position });
         emit(
           !!opts.json,
           { id: issued.id, token: issued.token, scopes: issued.scopes, orgId, label },
@@ -52,7 +53,7 @@ export function registerTokenCommands(program: Command): void {
       const orgId = parseOption('--org', uuid, opts.org);
       await withServices(async (services) => {
         await requireOrg(services, orgId);
-        await catchUp(services, credentialsProjection);
+        await catchUp(services, projector(credentialsProjection));
         const rows = await listCredentials(services.db, orgId);
         if (opts.json) {
           for (const r of rows) emit(true, r, '');
@@ -91,7 +92,7 @@ export function registerTokenCommands(program: Command): void {
             throw error;
           },
         );
-        await catchUp(services, credentialsProjection, { until: position });
+        await catchUp(services, projector(credentialsProjection), { until: position });
         emit(!!opts.json, { id, revokedAt: credential.revokedAt }, `revoked ${id}`);
       });
     });

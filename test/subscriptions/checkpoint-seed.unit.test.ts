@@ -1,5 +1,5 @@
 import t from 'tap';
-import { seededPosition } from '../../src/automation/checkpoint-seed.ts';
+import { seededPosition } from '../../src/subscriptions/checkpoint-seed.ts';
 
 const head = { commit: 900n, prepare: 899n };
 

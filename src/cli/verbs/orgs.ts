@@ -6,7 +6,8 @@ import { PhoneClaimedError } from '../../commands/phone-claims.ts';
 import { settingsOf } from '../../domain/org.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { blackoutDate, businessHours, e164, plannedAction, quietHours, timeZone, uuid, WEEKDAYS } from '../../domain/values.ts';
-import { catchUp } from '../../projections/runner.ts';
+import { projector } from '../../projections/projection.ts';
+import { catchUp } from '../../subscriptions/engine.ts';
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { operatorCaller, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP } from '../output.ts';
@@ -32,7 +33,7 @@ export function registerOrgCommands(program: Command): void {
       await withServices(async (services) => {
         const orgId = randomUUID();
         const { position } = await refusingClaimedPhones(() => createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones, movePhones: !!opts.movePhone }));
-        await catchUp(services, orgsProjection, { until: position });
+        await catchUp(services, projector(orgsProjection), { until: position });
         emit(!!opts.json, { orgId, name, timezone, phones }, `created org ${orgId} (${name}, ${timezone})`);
       });
     });
@@ -100,7 +101,7 @@ export function registerOrgCommands(program: Command): void {
             changes.enabledActions = [...new Set([...current, ...enable])].filter((a) => !disable.includes(a));
           }
           const { org, position } = await refusingClaimedPhones(() => configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones, movePhones: opts.movePhone === true }));
-          await catchUp(services, orgsProjection, { until: position });
+          await catchUp(services, projector(orgsProjection), { until: position });
           emit(!!opts.json, { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones }, () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`);
         } catch (error) {
           if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);

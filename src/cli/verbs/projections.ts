@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { LEAD_BOOKING_LINK } from '../../automation/lead-booking-link.ts';
-import { PROCESS_MANAGER } from '../../automation/process-manager-runner.ts';
-import { projectionLags } from '../../projections/lag.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { rebuildProjection, type RebuildProgress } from '../../projections/rebuild.ts';
 import { PROJECTIONS, projectionByName } from '../../projections/registry.ts';
 import { verifyProjection } from '../../projections/verify.ts';
+import { SUBSCRIBERS } from '../../subscribers.ts';
+import { subscriberLags } from '../../subscriptions/lag.ts';
 import { withServices } from '../context.ts';
 import { CliError, emit, NDJSON_HELP, table } from '../output.ts';
 import { formatPosition } from '../../eventstore/position.ts';
@@ -21,7 +19,7 @@ export function registerProjectionCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withServices(async (services) => {
         const head = await services.store.headPosition();
-        const rows = (await projectionLags(services, [...PROJECTIONS, ...SUBSCRIBERS])).map((lag) => ({
+        const rows = (await subscriberLags(services, SUBSCRIBERS.map((s) => s.subscriber))).map((lag) => ({
           name: lag.name,
           checkpoint: lag.checkpoint.position ? formatPosition(lag.checkpoint.position) : null,
           head: head ? formatPosition(head) : null,
@@ -57,7 +55,7 @@ export function registerProjectionCommands(program: Command): void {
         process.once('SIGTERM', stop);
         try {
           for (const projection of selected) {
-            const progress = progressReporter(!!opts.json);
+            const progress = await progressReporter(!!opts.json);
             try {
               const result = await rebuildProjection(services, projection, { batchSize, onProgress: (p) => progress.update(p), signal: controller.signal });
               progress.stop();
@@ -101,9 +99,6 @@ export function registerProjectionCommands(program: Command): void {
     });
 }
 
-/** Checkpointed subscribers that are not read models: shown by status, never rebuilt. */
-const SUBSCRIBERS = [{ name: PROCESS_MANAGER }, { name: LEAD_BOOKING_LINK }];
-
 function selectProjections(name: string | undefined, all: boolean | undefined): Projection[] {
   if (all || !name) {
     if (!all && !name) throw new CliError(`name a projection (${PROJECTIONS.map((p) => p.name).join(', ')}) or pass --all`);
@@ -115,9 +110,10 @@ function selectProjections(name: string | undefined, all: boolean | undefined): 
 }
 
 /** A progress bar on a TTY (events, events/s, ETA), a plain line every 2 s otherwise. */
-function progressReporter(json: boolean) {
+async function progressReporter(json: boolean) {
   const started = Date.now();
   if (process.stderr.isTTY && !json) {
+    const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
       { format: '{projection} [{bar}] {value}/{total} events | {rate} ev/s | ETA {eta_formatted} | {phase}', stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,

@@ -5,7 +5,7 @@ import { uuid } from '../../domain/values.ts';
 import type { Position, RecordedEvent } from '../../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../../eventstore/position.ts';
 import { ChainVerifier } from '../../eventstore/verify-chain.ts';
-import { streamStateAsOf } from '../../queries/audit.ts';
+import { readAuditEvents, streamStateAsOf } from '../../queries/audit.ts';
 import { requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
@@ -68,14 +68,17 @@ export function registerAuditCommands(program: Command): void {
       await withServices(async (services) => {
         const { timezone } = await requireOrg(services, orgId);
         const rows: string[][] = [['TIME', 'TYPE', 'ACTOR', 'STREAM', 'SUMMARY']];
+        const query = {
+          ...(opts.stream && { stream: opts.stream }),
+          ...(since && { since: since.toISOString() }),
+          ...(until && { until: until.toISOString() }),
+          limit: 1000,
+        };
         let from: Position | null = null;
         let count = 0;
-        for (;;) {
-          const page = await services.store.readAll({ from, limit: 1000, filter: { orgId, ...(opts.stream && { streamPrefixes: [opts.stream] }) } });
+        do {
+          const page = await readAuditEvents(services.store, orgId, { ...query, from });
           for (const event of page.events) {
-            if (opts.stream && event.streamId !== opts.stream) continue;
-            const at = Date.parse(event.metadata.occurredAt);
-            if ((since && at < since.getTime()) || (until && at >= until.getTime())) continue;
             count++;
             if (opts.json) emit(true, timelineEntry(event), '');
             else {
@@ -83,9 +86,8 @@ export function registerAuditCommands(program: Command): void {
               rows.push([localTime(event.metadata.occurredAt, timezone), event.type, `${actor.type}:${actor.label || actor.id}`, event.streamId, summarize(event)]);
             }
           }
-          if (page.events.length < 1000) break;
-          from = page.checkpoint;
-        }
+          from = page.next;
+        } while (from);
         if (!opts.json) emit(false, null, count ? table(rows) : 'no events');
       });
     });

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventStore, Position } from '../eventstore/port.ts';
+import { toPosition } from './checkpoints.ts';
 
 /** A checkpoint row as the seeding sees it. */
 export interface SeedableCheckpoint {
@@ -30,19 +31,21 @@ export function seededPosition(kind: EventStore['kind'], checkpoint: SeedableChe
 }
 
 /**
- * Seeds every flagged checkpoint (the process manager's, on a database where it never ran) at the store's
- * head, once: the row is locked and the flag cleared in the same transaction. Runs when a process opens
- * the store after migrating, and before the process manager starts.
+ * Seeds every flagged checkpoint (the process manager's, on a database where it never ran), or those of
+ * `names`, at the store's head, once: the row is locked and the flag cleared in the same transaction. Runs
+ * when a process opens the store after migrating, and before a subscriber first reads its checkpoint.
  */
-export async function seedCheckpoints(deps: { db: Kysely<Database>; store: EventStore }): Promise<void> {
-  const flagged = await deps.db.selectFrom('projection_checkpoints').select('name').where('seed_at_head', '=', true).execute();
+export async function seedCheckpoints(deps: { db: Kysely<Database>; store: EventStore }, names?: readonly string[]): Promise<void> {
+  let query = deps.db.selectFrom('projection_checkpoints').select('name').where('seed_at_head', '=', true);
+  if (names) query = query.where('name', 'in', names);
+  const flagged = await query.execute();
   if (!flagged.length) return;
   const head = deps.store.kind === 'postgres' ? null : await deps.store.headPosition();
   for (const { name } of flagged) {
     await deps.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('projection_checkpoints').selectAll().where('name', '=', name).forUpdate().executeTakeFirst();
       if (!row) return;
-      const current = row.commit_position === null || row.prepare_position === null ? null : { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
+      const current = toPosition(row.commit_position, row.prepare_position);
       const seeded = seededPosition(deps.store.kind, { seedAtHead: row.seed_at_head, position: current }, head);
       if (!seeded) return;
       await trx

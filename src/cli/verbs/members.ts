@@ -4,7 +4,8 @@ import { issueCredential } from '../../commands/credentials.ts';
 import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { memberRole } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
-import { catchUp } from '../../projections/runner.ts';
+import { projector } from '../../projections/projection.ts';
+import { catchUp } from '../../subscriptions/engine.ts';
 import { credentialsProjection } from '../../projections/read-models/credentials.ts';
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { LoginTakenError } from '../../web/logins.ts';
@@ -62,8 +63,8 @@ export function registerMemberCommands(program: Command): void {
         if (!added.added) throw new CliError(`${email} is already a member`);
         if (password !== undefined) await setMemberPassword(services, { orgId, memberId: added.memberId, email, password });
         const issued = await issueCredential(services, caller, { orgId, label: email, kind: 'member', memberId: added.memberId, role });
-        await catchUp(services, orgsProjection, { until: added.position });
-        await catchUp(services, credentialsProjection, { until: issued.position });
+        await catchUp(services, projector(orgsProjection), { until: added.position });
+        await catchUp(services, projector(credentialsProjection), { until: issued.position });
         const signIn = password !== undefined;
         emit(
           !!opts.json,
@@ -85,7 +86,7 @@ export function registerMemberCommands(program: Command): void {
       const { orgId, email, role } = options(opts);
       await withServices(async (services) => {
         const invited = await inviteMember(services, operatorCaller(orgId), { orgId, email, role }).catch(cliErrorOf(orgId));
-        await catchUp(services, orgsProjection, { until: invited.position });
+        await catchUp(services, projector(orgsProjection), { until: invited.position });
         emit(
           !!opts.json,
           { memberId: invited.memberId, orgId, email, role: invited.role, url: invited.url, expiresAt: invited.expiresAt.toISOString() },

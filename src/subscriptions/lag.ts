@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/kysely.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import type { Checkpoint } from './checkpoints.ts';
-import type { Projection } from './projection.ts';
+import { type Checkpoint, toPosition } from './checkpoints.ts';
 
-/** How far a projection trails the store. */
-export interface ProjectionLag {
+/** How far a subscriber trails the store. */
+export interface SubscriberLag {
   readonly name: string;
   readonly checkpoint: Checkpoint;
   /** Events after the checkpoint (of any kind: the checkpoint moves past filtered ones too). */
@@ -15,11 +14,11 @@ export interface ProjectionLag {
 }
 
 /**
- * Lag of each projection (event counts from the PostgreSQL store; 0 on other stores), in one query
- * whatever the number of projections: `/metrics` and `projections status` read it often.
+ * Lag of each subscriber (event counts from the PostgreSQL store; 0 on other stores), in one query
+ * whatever the number of subscribers: `/metrics` and `projections status` read it often.
  */
-export async function projectionLags(deps: { db: Db; store: EventStore }, projections: readonly Pick<Projection, 'name'>[]): Promise<ProjectionLag[]> {
-  const names = projections.map((p) => p.name);
+export async function subscriberLags(deps: { db: Db; store: EventStore }, subscribers: readonly { readonly name: string }[]): Promise<SubscriberLag[]> {
+  const names = subscribers.map((s) => s.name);
   const counted = deps.store.kind === 'postgres';
   const { rows } = await sql<{ name: string; commit_position: string | null; prepare_position: string | null; events_handled: string | null; updated_at: Date | null; n: string | null; oldest: Date | null }>`
     select p.name, c.commit_position::text, c.prepare_position::text, c.events_handled, c.updated_at, l.n, l.oldest
@@ -34,7 +33,7 @@ export async function projectionLags(deps: { db: Db; store: EventStore }, projec
   return rows.map((row) => {
     const checkpoint: Checkpoint = {
       name: row.name,
-      position: row.commit_position === null || row.prepare_position === null ? null : { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
+      position: toPosition(row.commit_position, row.prepare_position),
       eventsHandled: Number(row.events_handled ?? 0),
       updatedAt: row.updated_at ?? new Date(0),
     };

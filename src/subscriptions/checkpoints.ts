@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { Position } from '../eventstore/port.ts';
 
-/** A projection's checkpoint row. */
+/** A subscriber's checkpoint row (`projection_checkpoints`, named for its first users). */
 export interface Checkpoint {
   readonly name: string;
   readonly position: Position | null;
@@ -10,7 +10,8 @@ export interface Checkpoint {
   readonly updatedAt: Date;
 }
 
-function toPosition(commit: string | null, prepare: string | null): Position | null {
+/** The position stored in a checkpoint row's two columns (null: nothing handled yet). */
+export function toPosition(commit: string | null, prepare: string | null): Position | null {
   return commit === null || prepare === null ? null : { commit: BigInt(commit), prepare: BigInt(prepare) };
 }
 
@@ -32,7 +33,7 @@ export async function lockCheckpoint(trx: Transaction<Database>, name: string): 
   return { name, position: toPosition(row.commit_position, row.prepare_position), eventsHandled: Number(row.events_handled), updatedAt: row.updated_at };
 }
 
-/** Moves a checkpoint forward inside the transaction that wrote the read-model change. */
+/** Moves a checkpoint forward inside the transaction that did the subscriber's work. */
 export async function saveCheckpoint(trx: Transaction<Database>, name: string, position: Position | null, handled: number): Promise<void> {
   await trx
     .updateTable('projection_checkpoints')

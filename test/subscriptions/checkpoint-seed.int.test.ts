@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { seedCheckpoints } from '../../src/automation/checkpoint-seed.ts';
+import { seedCheckpoints } from '../../src/subscriptions/checkpoint-seed.ts';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { testEnv } from '../../src/config.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
-import { readCheckpoint } from '../../src/projections/checkpoints.ts';
+import { readCheckpoint } from '../../src/subscriptions/checkpoints.ts';
 import { operator } from '../support/app.ts';
 import { testDatabase } from '../support/db.ts';
 

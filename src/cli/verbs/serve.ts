@@ -1,48 +1,33 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import type { OpenServices } from '../../app.ts';
-import { buildServer } from '../../api/server.ts';
-import { runLeadBookingLink } from '../../automation/lead-booking-link.ts';
-import { type AutomationOptions, type RunningAutomation, startAutomation } from '../../automation/worker.ts';
+import { type OpenServices, type RunningProcess, type WorkerParts, startProcess } from '../../app.ts';
 import { createLogger } from '../../logger.ts';
-import { PROJECTIONS } from '../../projections/registry.ts';
-import { runProjector } from '../../projections/runner.ts';
+import { SUBSCRIBERS } from '../../subscribers.ts';
 import type { Config } from '../../config.ts';
 import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
 import { configOrExit, openServicesOrExplain } from '../context.ts';
 import { CliError } from '../output.ts';
 
+/** Which parts a CLI process runs (see {@link ProcessParts}). */
 interface RunOptions {
   readonly http: boolean;
   readonly projector: boolean;
   readonly migrate: boolean;
   /** Run the automation (job runners and process manager); an object tunes it. */
-  readonly worker?: boolean | AutomationOptions;
+  readonly worker?: boolean | WorkerParts;
 }
 
 /**
- * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order:
- * stop taking requests, stop projectors, let running jobs finish (or release them), close the store and
- * pool, stop an embedded database last. The HTTP port is bound before anything live starts, so a taken
- * port fails the start with nothing running.
+ * Runs the long-lived parts in one process until SIGINT/SIGTERM, then drains in order (see
+ * {@link startProcess}), closes the store and pool, and stops an embedded database last.
  */
 export async function runProcess(options: RunOptions): Promise<void> {
   const config = configOrExit();
   const log = createLogger(config.LOG_LEVEL ?? 'info', 1);
-  const controller = new AbortController();
-  let app: FastifyInstance | undefined;
   let services: OpenServices | undefined;
-  let automation: RunningAutomation | undefined;
-  const running: Promise<void>[] = [];
-
-  let drained: Promise<void> | undefined;
-  const drain = () =>
-    (drained ??= (async () => {
-      controller.abort();
-      await app?.close();
-      await Promise.allSettled([...running, automation?.stop()]);
-    })());
+  let started: RunningProcess | undefined;
+  const drain = async () => started?.stop();
 
   let exiting = false;
   const onSignal = async (signal: string) => {
@@ -76,24 +61,25 @@ export async function runProcess(options: RunOptions): Promise<void> {
   };
   // Fail fast on a taken port, before the database starts; the real listen below still decides.
   if (options.http) await probePort(config.PORT, config.HOST).catch(listenFailure);
+  // The HTTP stack (fastify, the provider SDKs) loads only in processes that serve HTTP: start loading it
+  // while the database starts (startProcess imports it again from the module cache).
+  if (options.http) import('../../api/server.ts').catch(() => {});
   services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain, handlesSignals: true });
   if (services.store.kind === 'postgres') {
     const restored = await positionsAheadOfServer(services.db);
     if (restored) await fail(restored);
   }
-  if (options.http) {
-    app = await buildServer(services);
-    await app.listen({ port: config.PORT, host: config.HOST }).catch(listenFailure);
-  }
-  if (options.projector) {
-    for (const projection of PROJECTIONS) running.push(runProjector(services, projection, controller.signal));
-    // Bookings move their leads to Booked: a reactor that runs beside the projectors.
-    running.push(runLeadBookingLink(services, controller.signal));
-  }
-  if (options.worker) {
-    automation = await startAutomation(services, options.worker === true ? {} : options.worker);
-  }
-  for (const line of startupReport(config, { ...options, app })) log.info(line.fields, line.msg);
+  started = await startProcess(services, {
+    ...(options.http && { http: { listen: { port: config.PORT, host: config.HOST } } }),
+    projector: options.projector,
+    ...(options.worker !== undefined && { worker: options.worker }),
+  }).catch((error: unknown) => {
+    // Node's listen errors (a taken port, an unknown host) become the one-line hints; anything else is unexpected.
+    const syscall = (error as { syscall?: string }).syscall;
+    if (syscall === 'listen' || syscall === 'getaddrinfo') return listenFailure(error);
+    throw error;
+  });
+  for (const line of startupReport(config, { ...options, ...(started.app && { app: started.app }) })) log.info(line.fields, line.msg);
 }
 
 /** What start-up tells the operator: where it listens, on what data, and which features are on or off (and how to turn them on). */
@@ -127,7 +113,8 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
         : `messaging: log (MESSAGING=log: messages go to the outbound_messages table, none is sent; MESSAGING=twilio sends them); automation worker ${automation}`,
     fields: { messaging: config.MESSAGING, worker: !!parts.worker },
   });
-  lines.push({ msg: `projectors: ${parts.projector ? PROJECTIONS.map((p) => p.name).join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
+  const projectors = SUBSCRIBERS.filter((s) => s.runsWith === 'projector').map((s) => s.subscriber.name);
+  lines.push({ msg: `projectors: ${parts.projector ? projectors.join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
   if (parts.app) {
     const address = listeningAddress(parts.app);
     lines.push({ msg: `CallSnare listening on ${address}`, fields: { address } });

@@ -1,0 +1,60 @@
+import { pipeline } from 'node:stream/promises';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Database } from '../db/schema.ts';
+import type { TableRows } from './projection.ts';
+
+/**
+ * A Kysely instance on one checked-out client, so a kysely transaction and a `COPY` on that client
+ * (which kysely cannot issue) are one transaction. The caller releases the client.
+ */
+export function clientDb(client: pg.PoolClient): Kysely<Database> {
+  const held = { query: client.query.bind(client), release: () => {} };
+  const pool = { connect: async () => held, end: async () => {} };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
+}
+
+/** A value in COPY's text format (the same text pg's parameters carry; JSON columns arrive as strings). */
+function copyText(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'string') return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, escapeChar) : value;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (value instanceof Date) return value.toISOString();
+  throw new TypeError(`cannot COPY a ${typeof value} value; pass it as text`);
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const escapeChar = (c: string) => ESCAPES[c]!;
+
+/** Characters per chunk handed to the COPY stream. */
+const CHUNK = 1 << 20;
+
+function* copyChunks(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<string> {
+  let chunk = '';
+  for (const row of rows) {
+    let line = '';
+    for (let i = 0; i < columns.length; i++) line += (i ? '\t' : '') + copyText(row[columns[i]!]);
+    chunk += `${line}\n`;
+    if (chunk.length >= CHUNK) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/**
+ * Writes a batch's rows into `schema`'s tables inside the transaction `trx` open on `client`: the rows
+ * they replace are deleted first, then every row goes in with one `COPY` per table.
+ */
+export async function writeTableRows(client: pg.PoolClient, trx: Transaction<Database>, schema: string, tables: readonly TableRows[]): Promise<void> {
+  for (const { table, rows, replace } of tables) {
+    if (replace?.keys.length) await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
+    if (!rows.length) continue;
+    const columns = Object.keys(rows[0]!);
+    const target = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} (${columns.map((c) => client.escapeIdentifier(c)).join(', ')})`;
+    await pipeline(copyChunks(columns, rows), client.query(copyFrom(`copy ${target} from stdin`)));
+  }
+}

@@ -1,0 +1,105 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Position } from '../eventstore/port.ts';
+import { comparePositions } from '../eventstore/position.ts';
+import { seedCheckpoints } from './checkpoint-seed.ts';
+import { readCheckpoint } from './checkpoints.ts';
+import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
+
+/**
+ * Brings a subscriber up to the store's visible head and returns the number of events handled.
+ * With `until`, keeps going until the checkpoint reaches that position: a commit becomes visible to
+ * readers only once older transactions on the server finish, so a just-written event may need a moment.
+ */
+export async function catchUp<D extends SubscriberDeps, P>(
+  deps: D,
+  subscriber: Subscriber<D, P>,
+  options: { until?: Position | null; batchSize?: number; timeoutMs?: number } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? subscriber.batchSize ?? 1000;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let handled = 0;
+  await seedCheckpoints(deps, [subscriber.name]);
+  let from = (await readCheckpoint(deps.db, subscriber.name)).position;
+  for (;;) {
+    const page = await deps.store.readAll({ from, limit: batchSize, filter: subscriber.filter });
+    if (page.checkpoint && comparePositions(page.checkpoint, from) > 0) {
+      handled += await handleBatch(deps, subscriber, page.events, page.checkpoint);
+      from = page.checkpoint;
+    }
+    if (page.events.length === batchSize) continue;
+    if (!options.until) return handled;
+    const current = (await readCheckpoint(deps.db, subscriber.name)).position;
+    if (comparePositions(current, options.until) >= 0) return handled;
+    if (Date.now() > deadline) throw new Error(`${subscriber.name} did not reach the written position in time`);
+    from = current;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Runs `fn` while holding a session advisory lock named after `name`, so that of several processes
+ * only one is active; the others wait and take over when its connection goes. Correctness does not
+ * rest on this (checkpoints are row-locked); it only saves duplicate work.
+ */
+export async function whileLeader(db: Kysely<Database>, name: string, signal: AbortSignal, fn: () => Promise<void>, retryMs = 2000): Promise<void> {
+  while (!signal.aborted) {
+    const ran = await db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtext(${`callsnare:${name}`})) as ok`.execute(conn);
+      if (!rows[0]?.ok) return false;
+      try {
+        await fn();
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext(${`callsnare:${name}`}))`.execute(conn).catch(() => {});
+      }
+      return true;
+    });
+    if (ran) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, retryMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+}
+
+/**
+ * Runs a subscriber live until `signal` aborts, as the instance elected under its lock name (of several
+ * processes one is active; the others take over when it goes); restarts its subscription after an error.
+ */
+export async function runSubscriber<D extends SubscriberDeps, P>(
+  deps: D,
+  subscriber: Subscriber<D, P>,
+  signal: AbortSignal,
+): Promise<void> {
+  const log = deps.log?.child({ subscriber: subscriber.name });
+  while (!signal.aborted) {
+    try {
+      // Before the first read of the checkpoint: a flagged one starts at the store's head, not at nothing.
+      await seedCheckpoints(deps, [subscriber.name]);
+      await whileLeader(deps.db, subscriber.lockName ?? subscriber.name, signal, async () => {
+        log?.debug('active');
+        const from = (await readCheckpoint(deps.db, subscriber.name)).position;
+        const batchSize = subscriber.batchSize ?? 500;
+        for await (const batch of deps.store.subscribe({ from, filter: subscriber.filter, batchSize, signal })) {
+          const handled = await handleBatch(deps, subscriber, batch.events, batch.checkpoint);
+          if (handled) log?.debug({ handled }, 'handled');
+        }
+      });
+    } catch (error) {
+      if (signal.aborted) break;
+      log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** Resolves once every named checkpoint is at or past `position`; false on timeout. */
+export async function waitForCheckpoints(db: Kysely<Database>, names: readonly string[], position: Position, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const checkpoints = await Promise.all(names.map((name) => readCheckpoint(db, name)));
+    if (checkpoints.every((c) => comparePositions(c.position, position) >= 0)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
