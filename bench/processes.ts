@@ -49,7 +49,9 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
         // not a log line
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`${args.join(' ')} exited (${code ?? signal}) before it was ready: ${stderr.trim()}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${args.join(' ')} exited (${code ?? signal}) before it was ready: ${stderr.trim()}`)),
+    );
   });
   ready.catch(() => {});
   return { child, ready, exited };
@@ -57,7 +59,12 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
 
 /** `node bin/callsnare.js <args>` on database `url`, ready when `readyMsg` is logged. */
 export function spawnCallsnare(url: string, args: readonly string[], readyMsg: RegExp, env: Record<string, string> = {}): BenchProcess {
-  return spawnLogged(process.execPath, ['bin/callsnare.js', ...args], { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env }, readyMsg);
+  return spawnLogged(
+    process.execPath,
+    ['bin/callsnare.js', ...args],
+    { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env },
+    readyMsg,
+  );
 }
 
 /** `callsnare serve [args]` on an ephemeral port; resolves with its base URL once it listens. */

@@ -21,7 +21,11 @@ const DATABASE = 'callsnare_bench_rebuild_cmp';
 
 interface Code {
   readonly label: string;
-  readonly rebuild: (deps: { db: unknown; pool: unknown; store: unknown }, projection: unknown, options: object) => Promise<{ events: number }>;
+  readonly rebuild: (
+    deps: { db: unknown; pool: unknown; store: unknown },
+    projection: unknown,
+    options: object,
+  ) => Promise<{ events: number }>;
   readonly bookings: unknown;
 }
 
@@ -33,7 +37,13 @@ async function load(label: string, src: string): Promise<Code> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '1' }, before: { type: 'string' }, keep: { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '5000' } },
+    options: {
+      events: { type: 'string', default: '200000' },
+      rounds: { type: 'string', default: '1' },
+      before: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'batch-size': { type: 'string', default: '5000' },
+    },
   });
   const total = Number(values.events);
   const log = (m: string) => process.stderr.write(`[rebuild-compare ${new Date().toISOString().slice(11, 19)}] ${m}\n`);

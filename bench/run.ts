@@ -83,7 +83,14 @@ async function main(): Promise<number> {
       try {
         const result = await BENCHMARKS[name]!({ url: db.url, quick, log, rounds: ROUNDS, loadBefore });
         const loadAvg = { start: Math.round(loadStart * 100) / 100, end: Math.round(os.loadavg()[0]! * 100) / 100 };
-        const section: Section = { name, startedAt: sectionStart, elapsedSec: (performance.now() - start) / 1000, loadAvg, loadBeforeRuns, ...result };
+        const section: Section = {
+          name,
+          startedAt: sectionStart,
+          elapsedSec: (performance.now() - start) / 1000,
+          loadAvg,
+          loadBeforeRuns,
+          ...result,
+        };
         sections.push(section);
         log(`${name} done in ${section.elapsedSec.toFixed(1)} s`);
       } catch (error) {
@@ -97,11 +104,15 @@ async function main(): Promise<number> {
 
   process.stdout.write(`\n${formatTable(sections, env)}\n`);
   process.stdout.write(`\n${formatTargets(sections, quick)}\n`);
-  const busy = sections.flatMap((sec) => [{ what: `${sec.name} start`, load: sec.loadAvg.start }, ...sec.loadBeforeRuns]).filter((l) => l.load > cores);
+  const busy = sections
+    .flatMap((sec) => [{ what: `${sec.name} start`, load: sec.loadAvg.start }, ...sec.loadBeforeRuns])
+    .filter((l) => l.load > cores);
   if (quick) {
     log('quick mode: results not written');
   } else if (busy.length && !force) {
-    log(`results not written: the load average was above ${cores} (the core count) before ${busy.length} run(s), e.g. ${busy[0]!.load} before ${busy[0]!.what}; rerun on a quiet machine, or pass --force`);
+    log(
+      `results not written: the load average was above ${cores} (the core count) before ${busy.length} run(s), e.g. ${busy[0]!.load} before ${busy[0]!.what}; rerun on a quiet machine, or pass --force`,
+    );
     refused = true;
   } else if (sections.length) {
     const file = await writeResults(sections, env, full && failed === 0, startedAt);

@@ -37,7 +37,12 @@ export async function request<T>(url: string, init: RequestInit = {}): Promise<T
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (method === 'GET' && consistencyToken && url.startsWith('/api/')) headers['consistency-token'] = consistencyToken;
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(init.body !== undefined && { body: JSON.stringify(init.body) }) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+  });
   if (method !== 'GET') rememberPosition(res.headers.get('consistency-token'));
   const text = res.status === 204 ? '' : await res.text();
   let json: any;

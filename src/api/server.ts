@@ -35,7 +35,8 @@ export async function buildServer(services: Services, options: ServerOptions = {
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     // A URL that does not decode is refused before routing: still a problem document like every other error.
-    frameworkErrors: (error, request, reply) => sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error)),
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error)),
   });
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);

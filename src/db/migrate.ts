@@ -36,7 +36,12 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * Given the pool, also migrates graphile-worker's job queue schema (see {@link migrateJobQueue}).
  */
 export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool } = {}): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

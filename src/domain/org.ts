@@ -82,7 +82,11 @@ export type OrgCommand =
     }
   | { type: 'ReleasePhone'; now: string; data: { orgId: string; phone: string; movedTo: string } }
   | { type: 'LinkStripeCustomer'; now: string; data: { orgId: string; stripeCustomerId: string } }
-  | { type: 'ChangeBillingStatus'; now: string; data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string } }
+  | {
+      type: 'ChangeBillingStatus';
+      now: string;
+      data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string };
+    }
   | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } }
   /** `byRole`: the role of whoever asks (only an owner makes or unmakes owners). */
   | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } };
@@ -98,7 +102,10 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       const { orgId, changes, addPhones = [], movedFrom = {} } = command.data;
       const events: OrgEvent[] = [...new Set(addPhones)]
         .filter((phone) => !state.phones.includes(phone))
-        .map((phone) => ({ type: 'OrgPhoneAdded' as const, data: { orgId, phone, ...(movedFrom[phone] && { movedFrom: movedFrom[phone] }) } }));
+        .map((phone) => ({
+          type: 'OrgPhoneAdded' as const,
+          data: { orgId, phone, ...(movedFrom[phone] && { movedFrom: movedFrom[phone] }) },
+        }));
       const effective = Object.fromEntries(
         Object.entries(changes).filter(([key, value]) => {
           if (value === undefined) return false;
@@ -136,7 +143,7 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       if (!member) throw new NotFoundError('member not found');
       if (member.role === role) return [];
       if ((member.role === 'owner' || role === 'owner') && byRole !== 'owner' && byRole !== 'operator') {
-        throw new StateConflictError('owner_only', 'only an owner makes a member owner or changes an owner\'s role');
+        throw new StateConflictError('owner_only', "only an owner makes a member owner or changes an owner's role");
       }
       if (member.role === 'owner' && !state.members.some((m) => m.role === 'owner' && m.memberId !== memberId)) {
         throw new StateConflictError('last_owner', 'the org needs an owner: make another member owner first');
@@ -153,7 +160,15 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
 export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
   if (event.type === 'OrgCreated') {
     const { orgId, ...rest } = event.data;
-    return { id: orgId, ...rest, settings: { ...DEFAULT_SETTINGS }, billingStatus: 'active', members: [], createdAt: event.occurredAt, version: 1 };
+    return {
+      id: orgId,
+      ...rest,
+      settings: { ...DEFAULT_SETTINGS },
+      billingStatus: 'active',
+      members: [],
+      createdAt: event.occurredAt,
+      version: 1,
+    };
   }
   if (!state) return state;
   const next = { ...state, version: state.version + 1 };
@@ -170,7 +185,11 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
     case 'OrgStripeCustomerLinked':
       return { ...next, stripeCustomerId: event.data.stripeCustomerId };
     case 'OrgBillingStatusChanged':
-      return { ...next, billingStatus: event.data.status, ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }) };
+      return {
+        ...next,
+        billingStatus: event.data.status,
+        ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }),
+      };
     case 'MemberAdded':
       return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
     case 'MemberRoleChanged':

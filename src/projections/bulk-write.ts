@@ -49,9 +49,15 @@ function* copyChunks(columns: readonly string[], rows: readonly Record<string, u
  * Writes a batch's rows into `schema`'s tables inside the transaction `trx` open on `client`: the rows
  * they replace are deleted first, then every row goes in with one `COPY` per table.
  */
-export async function writeTableRows(client: pg.PoolClient, trx: Transaction<Database>, schema: string, tables: readonly TableRows[]): Promise<void> {
+export async function writeTableRows(
+  client: pg.PoolClient,
+  trx: Transaction<Database>,
+  schema: string,
+  tables: readonly TableRows[],
+): Promise<void> {
   for (const { table, rows, replace } of tables) {
-    if (replace?.keys.length) await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
+    if (replace?.keys.length)
+      await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
     if (!rows.length) continue;
     const columns = Object.keys(rows[0]!);
     const target = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} (${columns.map((c) => client.escapeIdentifier(c)).join(', ')})`;

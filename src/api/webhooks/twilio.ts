@@ -49,7 +49,9 @@ function twilioSettings(request: FastifyRequest): { baseUrl: string; authToken: 
   if (!PUBLIC_BASE_URL || !TWILIO_AUTH_TOKEN) {
     request.log.error('Twilio webhook refused: PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN must be set to verify X-Twilio-Signature');
     const missing = [!PUBLIC_BASE_URL && 'PUBLIC_BASE_URL', !TWILIO_AUTH_TOKEN && 'TWILIO_AUTH_TOKEN'].filter(Boolean).join(' and ');
-    throw notConfigured(`Twilio webhooks are not configured on this server: start it with ${missing} set (both PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN are needed)`);
+    throw notConfigured(
+      `Twilio webhooks are not configured on this server: start it with ${missing} set (both PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN are needed)`,
+    );
   }
   return { baseUrl: PUBLIC_BASE_URL.replace(/\/+$/, ''), authToken: TWILIO_AUTH_TOKEN };
 }

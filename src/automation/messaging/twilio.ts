@@ -94,7 +94,12 @@ export class TwilioClient {
         error =
           caught instanceof TransientMessagingError
             ? caught
-            : new TransientMessagingError(`Twilio request failed: ${(caught as Error).message}`, undefined, undefined, neverConnected(caught));
+            : new TransientMessagingError(
+                `Twilio request failed: ${(caught as Error).message}`,
+                undefined,
+                undefined,
+                neverConnected(caught),
+              );
       }
       if (attempt >= attempts) throw error;
       await sleep(Math.min(error.retryAfterMs ?? backoff, maxDelay), signal);
@@ -137,14 +142,19 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
       try {
         sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
       } catch (error) {
-        const notSent = (error instanceof PermanentMessagingError && error.status !== undefined) || (error instanceof TransientMessagingError && error.notSent);
+        const notSent =
+          (error instanceof PermanentMessagingError && error.status !== undefined) ||
+          (error instanceof TransientMessagingError && error.notSent);
         // Aborted at shutdown (the worker still holds the job): released for a retry, as before. Aborted by
         // the fence (the job may be someone else's now): the intent stays, the outcome is unknown.
         const shutdown = options.signal?.aborted && !(options.signal.reason instanceof LeaseLostError);
         if (notSent || shutdown) await ledger.abandon(message.key);
         throw error;
       }
-      deps.log?.info({ messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId }, 'text sent through Twilio');
+      deps.log?.info(
+        { messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId },
+        'text sent through Twilio',
+      );
       return ledger.complete(message.key, sent.sid, deps.clock().toISOString());
     },
   };
