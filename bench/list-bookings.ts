@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { loadOrg } from '../src/commands/orgs.ts';
 import { createPool } from '../src/db/kysely.ts';
 import { type BookingEvent, bookingStream, decide, evolve } from '../src/domain/booking.ts';
-import type { EventToAppend } from '../src/eventstore/port.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { bookingsProjection } from '../src/projections/read-models/bookings.ts';
 import { projector } from '../src/projections/projection.ts';
@@ -100,7 +99,7 @@ export const listBookingsBench: Benchmark = async (ctx) => {
         };
         await seedStore.append(
           bookingStream(bookingId),
-          batch.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata }) as EventToAppend),
+          batch.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })),
           { expectedRevision: 'no_stream' },
         );
         events += batch.length;

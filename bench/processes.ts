@@ -34,13 +34,13 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 10_000) stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     // Read every line: an unread pipe would block the process.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;

@@ -73,11 +73,11 @@ async function startServer(vars: Record<string, string>): Promise<void> {
   server = { child, exited };
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes(`CallSnare listening on http://${address}`)) resolve();
     });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     void exited.then(() => reject(new Error(`serve exited before listening:\n${out}`)));
   });
 }

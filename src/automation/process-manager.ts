@@ -1,4 +1,4 @@
-import { type Booking, type BookingEvent, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
+import { type Booking, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
 import type { Envelope } from '../domain/envelope.ts';
 import type { EventOf } from '../domain/events/index.ts';
 import type { Org } from '../domain/org.ts';
@@ -125,7 +125,7 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
 
   switch (event.type) {
     case 'BookingCreated': {
-      const booking = evolveBooking(state.booking, event as Envelope<BookingEvent>)!;
+      const booking = evolveBooking(state.booking, event)!;
       if (booking.orgId !== orgId) return [];
       // Queued even with confirmations off: the task then records ConfirmationSkipped, so the booking's
       // confirmation status says "skipped" instead of staying "pending" for ever.
@@ -142,7 +142,7 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
     case 'BookingRescheduled': {
       const before = state.booking;
       if (!before || before.orgId !== orgId) return [];
-      const after = evolveBooking(before, event as Envelope<BookingEvent>)!;
+      const after = evolveBooking(before, event)!;
       return [...reminderJobs(before, after), ...notice(jobKeys.rescheduledNotice(after.id, event.revision), after, 'rescheduled')];
     }
     case 'BookingCanceled': {

@@ -127,7 +127,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
         continue;
       }
       const state = decision.append.reduce(
-        (s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt } as Envelope<E>),
+        (s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt }),
         loaded.state,
       );
       return {

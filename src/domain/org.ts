@@ -38,7 +38,7 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   crewCapacity: 2,
   blackoutDates: [],
   enabledActions: [],
-}) as OrgSettings;
+});
 
 /** Settings with defaults for anything an older state did not record. */
 export function settingsOf(org: Pick<Org, 'settings'>): OrgSettings {

@@ -12,7 +12,7 @@ import type { TableRows } from './projection.ts';
 export function clientDb(client: pg.PoolClient): Kysely<Database> {
   const held = { query: client.query.bind(client), release: () => {} };
   const pool = { connect: async () => held, end: async () => {} };
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool }) });
 }
 
 /** A value in COPY's text format (the same text pg's parameters carry; JSON columns arrive as strings). */

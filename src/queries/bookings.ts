@@ -2,7 +2,7 @@ import { type Booking, bookingStream } from '../domain/booking.ts';
 import type { DomainEvent } from '../domain/events/index.ts';
 import { summarize } from '../domain/summary.ts';
 import type { Actor } from '../domain/values.ts';
-import { type EventStore, type RecordedEvent } from '../eventstore/port.ts';
+import type { EventStore } from '../eventstore/port.ts';
 import { formatPosition } from '../eventstore/position.ts';
 import type { Db } from '../db/kysely.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';

@@ -37,7 +37,7 @@ export async function ensureMember(deps: Deps, caller: CommandCaller, input: { o
   if (existing) return { memberId: existing.memberId, role: existing.role, added: false, position: null as Position | null };
   const memberId = randomUUID();
   const added = await addMember(deps, caller, { orgId: input.orgId, memberId, email: input.email, role: input.role });
-  return { memberId, role: input.role, added: true, position: added.position as Position | null };
+  return { memberId, role: input.role, added: true, position: added.position };
 }
 
 /** Sets (or replaces) a member's password; their open sessions end. */

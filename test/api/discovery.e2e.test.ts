@@ -74,7 +74,7 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
     callStatus: 'no-answer',
     calledAt: clock().toISOString(),
   });
-  const leadId = lead!.id;
+  const leadId = lead.id;
   const summary = async () => {
     await ctx.catchUpAll();
     const res = await ctx.app.inject({

@@ -356,16 +356,16 @@ t.test('real responses of every route conform to the document: successes and eac
   await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z` }, 401);
 
   // lead summary (planned action)
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(full.token) }, 200);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(full.token) }, 200);
   await call(t, ctx, { method: 'GET', url: `${API}/leads/${randomUUID()}/summary`, headers: bearer(full.token) }, 404);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(other.token) }, 404);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(other.token) }, 404);
   await call(t, ctx, { method: 'GET', url: `${API}/leads/12/summary`, headers: bearer(full.token) }, 400);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(readOnly.token) }, 403);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary` }, 401);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(readOnly.token) }, 403);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary` }, 401);
   await call(
     t,
     ctx,
-    { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } },
+    { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } },
     503,
   );
 });
@@ -385,10 +385,7 @@ t.test('429 on every route conforms to the document (Retry-After, RateLimit-*)',
     await call(
       t,
       limited,
-      { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) } as InjectOptions & {
-        method: string;
-        url: string;
-      },
+      { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) },
       429,
     );
   }

@@ -59,7 +59,7 @@ function startWorker(): Worker {
   );
   const lines: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       if (line.includes('"automation worker running"')) resolve();
     });

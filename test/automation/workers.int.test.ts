@@ -55,7 +55,7 @@ function startWorker(
   });
   const released: number[] = [];
   const ready = new Promise<{ poolId: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: { msg?: string; poolId?: string; jobs?: number };
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -66,7 +66,7 @@ function startWorker(
       if (entry.msg === 'released the jobs of a dead worker') released.push(entry.jobs ?? 0);
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -25,8 +25,8 @@ function run(args: string[], env: Record<string, string | undefined>): Running {
   const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, detached: true });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exited };
 }

@@ -5,7 +5,7 @@ import { DomainRuleError, NotFoundError, StateConflictError } from '../../src/do
 import { specFor } from '../support/gwt.ts';
 
 const now = '2026-12-01T12:00:00.000Z';
-const at = (event: BookingEvent, occurredAt = now): Envelope<BookingEvent> => ({ ...event, occurredAt }) as Envelope<BookingEvent>;
+const at = (event: BookingEvent, occurredAt = now): Envelope<BookingEvent> => ({ ...event, occurredAt });
 const bookingId = '3f1e2d4c-5b6a-4789-8abc-def012345678';
 const orgId = '9a8b7c6d-5e4f-4321-9876-543210fedcba';
 const window = { start: '2026-12-05T15:00:00.000Z', end: '2026-12-05T17:00:00.000Z' };
@@ -47,7 +47,7 @@ t.test('creating a booking keeps an explicit time zone', async (t) => {
   spec(t)
     .given([])
     .when(create({ timezone: 'America/Denver' }))
-    .then([at({ ...created, data: { ...created.data, timezone: 'America/Denver' } } as BookingEvent)]);
+    .then([at({ ...created, data: { ...created.data, timezone: 'America/Denver' } })]);
 });
 
 t.test('a window whose end is not after its start is refused', async (t) => {

@@ -344,7 +344,7 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
   withStore('append refuses events that fail the catalog and writes nothing', async (t, store, org, tag) => {
     const stream = `org-${tag}-j`;
     await t.rejects(
-      store.append(stream, [{ type: 'OrgPhoneAdded', data: { orgId: org, phone: '5125550100' } as never, metadata: metadataFor(org) }], {
+      store.append(stream, [{ type: 'OrgPhoneAdded', data: { orgId: org, phone: '5125550100' }, metadata: metadataFor(org) }], {
         expectedRevision: 'any',
       }),
       { name: 'InvalidEventError' },

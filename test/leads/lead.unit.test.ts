@@ -15,7 +15,7 @@ import {
 import { specFor } from '../support/gwt.ts';
 
 const now = '2026-12-01T12:00:00.000Z';
-const at = (event: LeadEvent, occurredAt = now): Envelope<LeadEvent> => ({ ...event, occurredAt }) as Envelope<LeadEvent>;
+const at = (event: LeadEvent, occurredAt = now): Envelope<LeadEvent> => ({ ...event, occurredAt });
 const leadId = '7c1d2e3f-4a5b-4c6d-8e7f-901234567890';
 const orgId = '9a8b7c6d-5e4f-4321-9876-543210fedcba';
 const bookingId = '3f1e2d4c-5b6a-4789-8abc-def012345678';

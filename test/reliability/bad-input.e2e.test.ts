@@ -34,7 +34,7 @@ const { lead } = await recordMissedCall(ctx.services, provider, {
   callStatus: 'no-answer',
   calledAt: new Date().toISOString(),
 });
-const leadId = lead!.id;
+const leadId = lead.id;
 await ctx.catchUpAll();
 const conformance = await checkResponsesAgainstOpenApi(ctx.app);
 
@@ -257,10 +257,10 @@ t.test(
       fc.asyncProperty(route, body, headers, pathSegment, query, auth, async (r, payload, hdrs, segment, q, who) => {
         tried++;
         const [method, template] = r.split(' ') as [string, string];
-        const url = `${API}${template.replace(':id', segment)}${method === 'GET' ? `?${queryString(q as Record<string, string>)}` : ''}`;
+        const url = `${API}${template.replace(':id', segment)}${method === 'GET' ? `?${queryString(q)}` : ''}`;
         const authorization = who === 'a' ? `Bearer ${a.token}` : who === 'garbage' ? 'Bearer cs_live_garbage' : undefined;
         await probe(statuses, {
-          method: method as 'GET' | 'POST' | 'PATCH',
+          method: method,
           url,
           headers: { ...hdrs, ...(authorization && { authorization }) },
           ...(method !== 'GET' && { payload: JSON.stringify(payload) }),
@@ -319,9 +319,9 @@ t.test(
         async (r, payload, q, segment) => {
           tried++;
           const [method, template] = r.split(' ') as [string, string];
-          const url = `${INTERNAL}${template.replace(':id', segment)}${method === 'GET' ? `?${queryString(q as Record<string, string>)}` : ''}`;
+          const url = `${INTERNAL}${template.replace(':id', segment)}${method === 'GET' ? `?${queryString(q)}` : ''}`;
           await probe(statuses, {
-            method: method as 'GET' | 'POST' | 'PUT',
+            method: method,
             url,
             headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
             ...(method !== 'GET' && { payload: JSON.stringify(payload) }),

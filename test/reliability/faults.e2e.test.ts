@@ -166,7 +166,7 @@ t.test('a database connection dropped mid-request answers 503 problem, and the r
       await blocker.query('rollback').catch(() => {});
       blocker.release();
     }
-    const result = await inFlight!;
+    const result = await inFlight;
     if (terminated) dropped = result;
   }
   t.equal(terminated, 1, 'the backend waiting on our lock was terminated');

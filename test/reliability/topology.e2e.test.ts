@@ -79,11 +79,11 @@ function spawnProc(kind: keyof typeof READY): Promise<{ child: ChildProcess; add
   const { args, message } = READY[kind]!;
   const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
     let ready = false;
     // Keep draining stdout for the process's whole life: a full pipe would block it.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (ready) return;
       const match = message.exec(line);
       if (match) {
@@ -146,7 +146,7 @@ t.test(
       start('worker-a', 'worker'),
       start('worker-b', 'worker'),
     ]);
-    const servers = [serveA!, serveB!];
+    const servers = [serveA, serveB];
     // The token and the business number must be projected before the API and the webhooks can find them.
     await until('the projector to catch up with the setup', async () => (await lagging()).length === 0);
 
@@ -309,9 +309,9 @@ t.test(
     let kills = 0;
     const killer = (async () => {
       const plan: [number, Proc, keyof typeof READY][] = [
-        [0.15, serveA!, 'serve'],
-        [0.35, projector!, 'project'],
-        [0.55, workerA!, 'worker'],
+        [0.15, serveA, 'serve'],
+        [0.35, projector, 'project'],
+        [0.55, workerA, 'worker'],
       ];
       for (const [at, proc, kind] of plan) {
         await until(`${Math.round(at * 100)} % of the load`, () => finished >= total * at, 600_000, 20);

@@ -36,7 +36,7 @@ const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0')
 export function openApiResponseValidator(document: Document) {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
   addFormats(ajv);
-  ajv.addSchema(document as object, 'openapi.json');
+  ajv.addSchema(document, 'openapi.json');
   const base = new URL(document.servers?.[0]?.url ?? '/', 'http://x').pathname.replace(/\/$/, '');
   const templates = Object.keys(document.paths).map((template) => ({
     template,

@@ -18,7 +18,7 @@ export function startServe(
   const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const match = /CallSnare listening on (http:\/\/[^"]+)"/.exec(buffer);
       if (match) resolve({ child, address: match[1]! });

@@ -354,7 +354,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
     queryKey: ['availability', from.toISO()],
     queryFn: () =>
       api<Availability>(
-        `/availability?from=${encodeURIComponent(from.toISO()!)}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO()!)}`,
+        `/availability?from=${encodeURIComponent(from.toISO())}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO())}`,
       ),
     retry: false,
     staleTime: 60_000,
@@ -387,8 +387,8 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
     } else {
       window = windowOf(local, me.timezone);
     }
-    if (!window) return setError('choose a date and a time window');
-    if (!name.trim()) return setError('enter the customer name');
+    if (!window) return void setError('choose a date and a time window');
+    if (!name.trim()) return void setError('enter the customer name');
     book.mutate(window);
   };
   return (

@@ -59,7 +59,9 @@ export function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as { validationContext?: string }).validationContext ?? 'body';
-    const errors: FieldError[] = error.validation.map((v) => ({
+    // The provider's issue type does not resolve through its declaration files; these two fields are all we read.
+    const issues = (error as unknown as { validation: readonly { instancePath: string; message?: string }[] }).validation;
+    const errors: FieldError[] = issues.map((v) => ({
       path: [context, ...v.instancePath.split('/').filter(Boolean)].join('.'),
       message: v.message ?? 'is invalid',
     }));
@@ -82,7 +84,8 @@ export function toProblem(error: unknown): ProblemError {
   }
   if (error instanceof VersionMismatchError) return new ProblemError(412, 'version_mismatch', 'Precondition failed', error.message);
   if (error instanceof ConcurrencyConflictError) return new ProblemError(409, 'concurrency_conflict', 'Conflict', error.message);
-  const fastifyError = error as FastifyError;
+  // Anything may arrive here (a SyntaxError from a body parser has no code): every field is optional.
+  const fastifyError = error as Partial<FastifyError> & Error;
   if (fastifyError.statusCode === 413 || fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new ProblemError(413, 'payload_too_large', 'Payload too large', 'the body is larger than 64 KiB');
   }

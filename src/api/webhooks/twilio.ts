@@ -99,7 +99,7 @@ async function recordRouted(
   reply: FastifyReply,
   ourNumber: string,
   callbackSid: string,
-  record: (deps: CommandDeps, caller: CommandCaller) => Promise<{ readonly position: Position } | null | undefined>,
+  record: (deps: CommandDeps, caller: CommandCaller) => Promise<{ readonly position: Position | null } | null | undefined>,
 ): Promise<FastifyReply> {
   const orgId = await routeTo(request, ourNumber);
   if (orgId) {

@@ -226,7 +226,7 @@ export function chainEvents(prepared: readonly PreparedEvent[], prevHash: string
 
 /** The client's JSON event for a chained event. */
 export function toEventData(event: ChainedEvent): EsdbEventData {
-  return jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata as unknown as JSONType });
+  return jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata });
 }
 
 /** Splits stored metadata into the port's metadata (without `hash`) and the hash. */

@@ -25,7 +25,6 @@ import {
   type EventToAppend,
   type IdempotencyClaim,
   IdempotencyKeyClaimedError,
-  type InvalidEventError,
   type Position,
   type ReadAllOptions,
   type ReadAllPage,

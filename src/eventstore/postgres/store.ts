@@ -7,7 +7,6 @@ import {
   type EventFilter,
   type EventStore,
   type EventToAppend,
-  type ExpectedRevision,
   type IdempotencyClaim,
   type Position,
   type ReadAllOptions,

@@ -53,26 +53,22 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       const auth = authOf(request);
       requireOwnerFor(request.body.role, auth.role);
       const { services } = request.server;
-      try {
-        const invited = await inviteMember(services, callerOf(request), {
-          orgId: auth.orgId,
-          email: request.body.email,
-          role: request.body.role,
-        });
-        setConsistencyToken(reply, invited.position);
-        return reply
-          .code(201)
-          .send({
-            memberId: invited.memberId,
-            email: request.body.email,
-            role: invited.role,
-            url: invited.url,
-            expiresAt: invited.expiresAt.toISOString(),
-          });
-      } catch (error) {
+      const invited = await inviteMember(services, callerOf(request), {
+        orgId: auth.orgId,
+        email: request.body.email,
+        role: request.body.role,
+      }).catch((error: unknown) => {
         if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
         throw error;
-      }
+      });
+      setConsistencyToken(reply, invited.position);
+      return reply.code(201).send({
+        memberId: invited.memberId,
+        email: request.body.email,
+        role: invited.role,
+        url: invited.url,
+        expiresAt: invited.expiresAt.toISOString(),
+      });
     },
   );
 };

@@ -85,7 +85,7 @@ export const auditStateQuery = z
 /** PUT /settings body: the settings to change; omitted ones stay as they are. Planned actions are not here (operator only). */
 export const settingsBody = orgSettingsPatch
   .omit({ enabledActions: true })
-  .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+  .refine((patch) => Object.keys(patch).length > 0, 'name at least one setting to change');
 
 export const memberParams = z.object({ memberId: z.uuid() }).strict();
 
