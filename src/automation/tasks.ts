@@ -388,7 +388,7 @@ export function taskList(deps: TaskDeps, options: { fence?: AbortSignal } = {}):
         attempt: helpers.job.attempts,
         maxAttempts: helpers.job.max_attempts,
         signal: options.fence ? AbortSignal.any([helpers.abortSignal, options.fence]) : helpers.abortSignal,
-        ...(helpers.job.locked_by && { lease: { jobId: String(helpers.job.id), holder: helpers.job.locked_by } }),
+        ...(helpers.job.locked_by && { lease: { jobId: helpers.job.id, holder: helpers.job.locked_by } }),
         defer: async (runAt) => {
           await helpers.addJob(name, payload, { runAt: new Date(runAt), maxAttempts: MAX_ATTEMPTS });
         },

@@ -54,7 +54,7 @@ const UNREGISTERED_GRACE = '2 minutes';
 export function graphileLogger(log?: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     if (!log) return;
-    const name = String(level);
+    const name: string = level;
     const method = name === 'error' ? 'error' : name === 'warning' ? 'warn' : 'debug';
     log[method]({ graphile: scope, ...(meta?.error !== undefined && { err: meta.error }) }, message);
   });
@@ -185,7 +185,7 @@ async function startGeneration(
   const recover = () => recoverDeadWorkers(deps.db, deps.utils, { ownToken: token, ...(log && { log }) });
   const sweep = () => recover().catch((error: unknown) => log?.error({ err: error }, 'recovering the jobs of dead workers failed'));
   await sweep();
-  const timer = setInterval(sweep, options.recoveryIntervalMs ?? 30_000);
+  const timer = setInterval(() => void sweep(), options.recoveryIntervalMs ?? 30_000);
   timer.unref();
   // The advisory lock lives as long as this session: a ping that fails or hangs means others may take it
   // (and this worker's jobs) at any moment, so the worker fences itself before they can.

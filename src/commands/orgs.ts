@@ -26,7 +26,7 @@ export async function loadOrg(deps: Pick<CommandDeps, 'store'>, orgId: string, s
   if (cached && seen?.orgId === orgId && cached.lastHash === seen.lastHash) return cached.org;
   const { state, events } = await loadStream<OrgState, OrgEvent>(deps.store, orgStream(orgId), evolve, null);
   if (!state) throw new NotFoundError(`org ${orgId} not found`);
-  if (!cache) readOrgs.set(deps.store, (cache = new Map()));
+  if (!cache) readOrgs.set(deps.store, (cache = new Map<string, { readonly lastHash: string; readonly org: Org }>()));
   if (cache.size >= READ_ORGS_MAX && !cached) cache.delete(cache.keys().next().value!);
   cache.set(orgId, { lastHash: events.at(-1)!.hash, org: state });
   return state;

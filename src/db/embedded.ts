@@ -253,7 +253,7 @@ async function reachableRuntime(dataDir: string, clusterDir: string, log: (messa
   if (!linked && canReach(binaries.postgres, dataDir)) return { ...binaries, user };
 
   const nativeDir = path.resolve(path.dirname(binaries.postgres), '..');
-  const version = JSON.parse(await fs.readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')).version as string;
+  const { version } = JSON.parse(await fs.readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
   const binDir = path.join(RELOCATED_ROOT, `postgres-${version}`);
   if (!existsSync(path.join(binDir, 'bin', 'postgres'))) {
     log(`the postgres user cannot reach ${nativeDir}: copying the PostgreSQL binaries to ${binDir}`);
@@ -262,7 +262,7 @@ async function reachableRuntime(dataDir: string, clusterDir: string, log: (messa
     await fs.chmod(RELOCATED_ROOT, 0o755);
     await fs.cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
     await fs.chmod(staging, 0o755);
-    await fs.rename(staging, binDir).catch(async (error: { code?: string }) => {
+    await fs.rename(staging, binDir).catch(async (error: unknown) => {
       await fs.rm(staging, { recursive: true, force: true });
       if (!existsSync(path.join(binDir, 'bin', 'postgres'))) throw error;
     });
@@ -429,9 +429,10 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (found.rowCount === 0) {
-      await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+      await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: unknown) => {
         // 42P04 duplicate_database, 23505 when two creates race on pg_database's unique index
-        if (error.code !== '42P04' && error.code !== '23505') throw error;
+        const { code } = error as { code?: string };
+        if (code !== '42P04' && code !== '23505') throw error;
       });
     }
   } finally {

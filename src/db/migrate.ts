@@ -35,6 +35,7 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * Applies pending migrations; returns the names applied now. Safe to run from several processes at once.
  * Given the pool, also migrates graphile-worker's job queue schema (see {@link migrateJobQueue}).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the Migrator runs on any database type (tests pass their own).
 export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool } = {}): Promise<string[]> {
   const migrator = new Migrator({
     db,
@@ -45,7 +46,7 @@ export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
   }
   if (options.pool) await migrateJobQueue(options.pool);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

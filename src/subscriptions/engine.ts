@@ -63,7 +63,14 @@ export async function whileLeader(
     if (ran) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, retryMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -102,7 +102,7 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
 export function authenticate(kind: TokenKind) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
-    const sessionId = kind === 'member' && header === undefined ? request.cookies?.[SESSION_COOKIE] : undefined;
+    const sessionId = kind === 'member' && header === undefined ? request.cookies[SESSION_COOKIE] : undefined;
     if (sessionId) return authenticateSession(request, sessionId);
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);
@@ -140,7 +140,7 @@ export function authenticate(kind: TokenKind) {
     };
     request.log = request.log.child({ orgId: credential.orgId, actor: { type: actor.type, id: actor.id } });
     if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > 60_000) {
-      touchCredential(db, credential.id, now).catch((err) => request.log.warn({ err }, 'could not record token use'));
+      touchCredential(db, credential.id, now).catch((err: unknown) => request.log.warn({ err }, 'could not record token use'));
     }
   };
 }

@@ -30,9 +30,18 @@ export interface TwilioMessage {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
-    const onAbort = () => (clearTimeout(timer), reject(signal!.reason));
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
@@ -83,9 +92,9 @@ export class TwilioClient {
           if (!sid) throw new TransientMessagingError(`Twilio answered ${response.status} without a message sid`, response.status);
           return { sid, status: typeof json?.status === 'string' ? json.status : 'queued' };
         }
-        const detail = `Twilio ${response.status}${json?.code !== undefined ? ` (code ${String(json.code)})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
+        const detail = `Twilio ${response.status}${json?.code !== undefined ? ` (code ${String(json.code as string | number)})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
         if (response.status !== 429 && response.status < 500) {
-          throw new PermanentMessagingError(detail, response.status, json?.code !== undefined ? String(json.code) : undefined);
+          throw new PermanentMessagingError(detail, response.status, json?.code !== undefined ? String(json.code as string | number) : undefined);
         }
         error = new TransientMessagingError(detail, response.status, retryAfterMs(response.headers.get('retry-after')));
       } catch (caught) {

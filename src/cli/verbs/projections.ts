@@ -33,7 +33,10 @@ export function registerProjectionCommands(program: Command): void {
           eventsHandled: lag.checkpoint.eventsHandled,
           updatedAt: lag.checkpoint.updatedAt.toISOString(),
         }));
-        if (opts.json) return rows.forEach((r) => emit(true, r, ''));
+        if (opts.json) {
+          for (const r of rows) emit(true, r, '');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['PROJECTION', 'CHECKPOINT', 'HEAD', 'LAG EVENTS', 'LAG SECONDS', 'HANDLED'],

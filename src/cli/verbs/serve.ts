@@ -41,8 +41,8 @@ export async function runProcess(options: RunOptions): Promise<void> {
     await new Promise<void>((resolve) => log.flush(() => resolve()));
     process.exit(0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', (signal) => void onSignal(signal));
+  process.on('SIGTERM', (signal) => void onSignal(signal));
 
   const fail = async (message: string): Promise<never> => {
     exiting = true;

@@ -12,8 +12,8 @@ import { operatorCaller, requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
-function unknownOrg<T>(orgId: string) {
-  return (error: unknown): T => {
+function unknownOrg(orgId: string) {
+  return (error: unknown): never => {
     if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
     throw error;
   };
@@ -42,7 +42,7 @@ export function registerTokenCommands(program: Command): void {
       const label = parseOption('--label', z.string().trim().min(1, 'must not be empty').max(200), opts.label);
       await withServices(async (services) => {
         const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(
-          unknownOrg<never>(orgId),
+          unknownOrg(orgId),
         );
         await catchUp(services, projector(credentialsProjection), { until: issued.position });
         emit(
@@ -68,7 +68,10 @@ export function registerTokenCommands(program: Command): void {
           for (const r of rows) emit(true, r, '');
           return;
         }
-        if (!rows.length) return emit(false, null, 'no credentials');
+        if (!rows.length) {
+          emit(false, null, 'no credentials');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['ID', 'KIND', 'LABEL', 'SCOPES/ROLE', 'CREATED', 'LAST USED', 'STATUS'],
