@@ -22,6 +22,8 @@ export default tseslint.config(
       // fastify plugins and hooks, commander actions and port methods are async by contract (a plugin that
       // is not async must take a callback), whether or not this implementation awaits.
       '@typescript-eslint/require-await': 'off',
+      // `let x; … x = …` where a closure defined in between reads x.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
     },
   },

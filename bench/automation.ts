@@ -141,7 +141,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     }
     // Time from the release to each message, as the database saw it.
     const latency = new Samples();
-    const { rows: sent } = await pgPool.query<{ ms: number }>(
+    const { rows: sent } = await pgPool.query<{ ms: string }>(
       `select extract(epoch from (created_at - $1::timestamptz)) * 1000 as ms from outbound_messages`,
       [releasedAt],
     );

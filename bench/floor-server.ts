@@ -83,6 +83,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`floor server failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`floor server failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

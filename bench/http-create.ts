@@ -100,7 +100,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
     });
     const [floorRuns, serviceRuns, splitRuns] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
     const catchUpNote = (r: typeof serviceRuns) =>
-      `read model caught up ${r.after.map((a) => `${a.projectionCatchUpMs} ms`).join(', ')} after the load`;
+      `read model caught up ${r.after.map((a) => `${String(a.projectionCatchUpMs)} ms`).join(', ')} after the load`;
     rows.push(subjectRow('http-create', floorRuns));
     rows.push(subjectRow('http-create', serviceRuns, catchUpNote(serviceRuns)));
     rows.push(subjectRow('http-create', splitRuns, catchUpNote(splitRuns)));

@@ -72,7 +72,10 @@ export async function startServe(url: string, args: readonly string[] = []): Pro
   const proc = spawnCallsnare(url, ['serve', ...args], /^CallSnare listening on /, { PORT: '0', HOST: '127.0.0.1' });
   try {
     const line = await within(120_000, `serve ${args.join(' ')}`, proc.ready);
-    return { process: proc, baseUrl: String(line.address ?? (line.msg as string).replace(/^CallSnare listening on /, '')) };
+    return {
+      process: proc,
+      baseUrl: typeof line.address === 'string' ? line.address : String(line.msg).replace(/^CallSnare listening on /, ''),
+    };
   } catch (error) {
     await stopProcesses([proc]);
     throw error;

@@ -30,8 +30,9 @@ interface Code {
 }
 
 async function load(label: string, src: string): Promise<Code> {
-  const rebuild = await import(path.resolve(src, 'projections/rebuild.ts'));
-  const bookings = await import(path.resolve(src, 'projections/read-models/bookings.ts'));
+  // Another revision's sources: their types are not this tree's, so they are loaded untyped.
+  const rebuild = (await import(path.resolve(src, 'projections/rebuild.ts'))) as { rebuildProjection: Code['rebuild'] };
+  const bookings = (await import(path.resolve(src, 'projections/read-models/bookings.ts'))) as { bookingsProjection: Code['bookings'] };
   return { label, rebuild: rebuild.rebuildProjection, bookings: bookings.bookingsProjection };
 }
 
@@ -56,7 +57,9 @@ async function main(): Promise<void> {
   const probe = new pg.Client({ connectionString: target.toString() });
   try {
     await probe.connect();
-    existing = Number((await probe.query(`select count(*) as n from es_events where event_type = 'BookingCreated'`)).rows[0].n);
+    existing = Number(
+      (await probe.query<{ n: string }>(`select count(*) as n from es_events where event_type = 'BookingCreated'`)).rows[0]!.n,
+    );
   } catch {
     existing = -1;
   } finally {
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - started) / 1000;
         log(`phases: ${phases.join(', ')}`);
         const used = process.cpuUsage(cpu);
-        const rows = Number((await pool.query('select count(*) as n from bookings')).rows[0].n);
+        const rows = Number((await pool.query<{ n: string }>('select count(*) as n from bookings')).rows[0]!.n);
         log(
           `round ${round} ${code.label}: ${result.events} events in ${seconds.toFixed(2)} s = ${Math.round(result.events / seconds)} events/s ` +
             `(${rows} rows; this process used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU; load ${os.loadavg()[0]!.toFixed(1)})`,

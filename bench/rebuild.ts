@@ -236,7 +236,7 @@ export async function seedBookingEvents(
   const seedStart = performance.now();
   let computeMs = 0;
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   for (let from = 0; from < total; from += SEED_BATCH) {
     const t = performance.now();
     const batch = makeBatch(from, Math.min(SEED_BATCH, total - from));
@@ -246,7 +246,7 @@ export async function seedBookingEvents(
     const p: Promise<void> = insertBatch(batch).then(
       () => void inFlight.delete(p),
       (error: unknown) => {
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error(String(error));
         inFlight.delete(p);
       },
     );

@@ -95,7 +95,7 @@ async function main(): Promise<number> {
         log(`${name} done in ${section.elapsedSec.toFixed(1)} s`);
       } catch (error) {
         failed++;
-        log(`${name} FAILED: ${(error as Error)?.stack ?? String(error)}`);
+        log(`${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }
   } finally {
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    log(`bench failed: ${(error as Error)?.stack ?? String(error)}`);
+    log(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
     process.exit(1);
   },
 );

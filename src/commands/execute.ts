@@ -126,10 +126,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
         if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
         continue;
       }
-      const state = decision.append.reduce(
-        (s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt }),
-        loaded.state,
-      );
+      const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt }), loaded.state);
       return {
         kind: 'appended',
         state,

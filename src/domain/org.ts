@@ -108,6 +108,7 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
         }));
       const effective = Object.fromEntries(
         Object.entries(changes).filter(([key, value]) => {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON may carry an explicit undefined-equivalent the type omits
           if (value === undefined) return false;
           const current = key === 'timezone' ? state.timezone : state.settings[key as keyof OrgSettings];
           return JSON.stringify(current) !== JSON.stringify(value);
@@ -179,6 +180,7 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
       return { ...next, phones: state.phones.filter((phone) => phone !== event.data.phone) };
     case 'OrgSettingsChanged': {
       const { timezone, ...settings } = event.data.changes;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- older events may carry keys the type omits
       const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
       return { ...next, ...(timezone && { timezone }), settings: { ...state.settings, ...defined } };
     }

@@ -99,6 +99,7 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
         }
       });
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs
       if (signal.aborted) break;
       log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
       await new Promise((r) => setTimeout(r, 1000));

@@ -61,6 +61,7 @@ async function stream(
   });
   try {
     listener = await app.liveFeed.listen(orgId, after, (event) => raw.write(sseMessage(event)));
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the connection may close while listen() awaits
     if (closed) listener.close();
   } catch (error) {
     clearInterval(heartbeat);

@@ -92,9 +92,10 @@ export class TwilioClient {
           if (!sid) throw new TransientMessagingError(`Twilio answered ${response.status} without a message sid`, response.status);
           return { sid, status: typeof json?.status === 'string' ? json.status : 'queued' };
         }
-        const detail = `Twilio ${response.status}${json?.code !== undefined ? ` (code ${String(json.code as string | number)})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
+        const code = typeof json?.code === 'string' || typeof json?.code === 'number' ? String(json.code) : undefined;
+        const detail = `Twilio ${response.status}${code !== undefined ? ` (code ${code})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
         if (response.status !== 429 && response.status < 500) {
-          throw new PermanentMessagingError(detail, response.status, json?.code !== undefined ? String(json.code as string | number) : undefined);
+          throw new PermanentMessagingError(detail, response.status, code);
         }
         error = new TransientMessagingError(detail, response.status, retryAfterMs(response.headers.get('retry-after')));
       } catch (caught) {

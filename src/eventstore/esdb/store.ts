@@ -266,9 +266,11 @@ export class EsdbEventStore implements EventStore {
             }
           }
           if (batch) yield batch;
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
           if (signal.aborted) return;
         }
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
         if (signal.aborted) return;
         if (!isTransient(error)) throw error;
         failures++;

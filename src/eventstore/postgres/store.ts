@@ -198,7 +198,11 @@ export class PostgresEventStore implements EventStore {
     }));
     let rows: (AppendRow & { r_index: number; r_detail: string | null })[];
     try {
-      rows = (await this.#pool.query('select * from es_append_batch($1::jsonb)', [JSON.stringify(payload)])).rows;
+      rows = (
+        await this.#pool.query<AppendRow & { r_index: number; r_detail: string | null }>('select * from es_append_batch($1::jsonb)', [
+          JSON.stringify(payload),
+        ])
+      ).rows;
     } catch (error) {
       // Nothing of the batch committed: a failure of one append (or a deadlock) must not fail the others.
       if (isRolledBack(error)) for (const item of ordered) void this.#appendOne(item);
