@@ -45,13 +45,16 @@ export async function request<T>(url: string, init: RequestInit = {}): Promise<T
   });
   if (method !== 'GET') rememberPosition(res.headers.get('consistency-token'));
   const text = res.status === 204 ? '' : await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
   }
-  if (!res.ok) throw new ApiError(res.status, json?.code ?? 'error', json?.detail ?? res.statusText, json?.errors ?? []);
+  if (!res.ok) {
+    const problem = (json ?? {}) as { code?: string; detail?: string; errors?: { path: string; message: string }[] };
+    throw new ApiError(res.status, problem.code ?? 'error', problem.detail ?? res.statusText, problem.errors ?? []);
+  }
   return json as T;
 }
 

@@ -382,12 +382,7 @@ t.test('429 on every route conforms to the document (Retry-After, RateLimit-*)',
   for (const key of Object.keys(ROUTE_RESPONSES)) {
     const [method, path] = key.split(' ') as [string, string];
     const url = `${API}${path.replace(/\{[^}]+\}/g, randomUUID())}${method === 'GET' ? `?${range}` : ''}`;
-    await call(
-      t,
-      limited,
-      { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) },
-      429,
-    );
+    await call(t, limited, { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) }, 429);
   }
 });
 

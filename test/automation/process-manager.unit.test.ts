@@ -51,8 +51,11 @@ const createdData = {
   source: { actorType: 'integration' as const, actorId: 'cred-1', label: 'Dispatch' },
   reminderOffsetsMinutes: [1440, 120],
 };
-const created = (occurredAt = now, data: Partial<typeof createdData> = {}): Envelope<BookingEvent> =>
-  ({ type: 'BookingCreated', data: { ...createdData, ...data }, occurredAt });
+const created = (occurredAt = now, data: Partial<typeof createdData> = {}): Envelope<BookingEvent> => ({
+  type: 'BookingCreated',
+  data: { ...createdData, ...data },
+  occurredAt,
+});
 const trigger = (event: Envelope<BookingEvent> | Envelope<EventOf<'MissedCallRecorded'>>, revision = 0) =>
   ({ ...event, id: 'e-1', revision, correlationId: 'c-1' }) as AutomationTrigger;
 

@@ -24,8 +24,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     });
   });
 }
-const types = async (orgId: string) =>
-  (await store.readStream(`org-${orgId}`)).map((e) => ({ type: e.type, data: e.data }));
+const types = async (orgId: string) => (await store.readStream(`org-${orgId}`)).map((e) => ({ type: e.type, data: e.data }));
 const created = (run: { stdout: string }) => (JSON.parse(run.stdout) as { orgId: string }).orgId;
 
 t.test('a number another org has is refused by org create and org configure, naming that org and --move-phone', async (t) => {

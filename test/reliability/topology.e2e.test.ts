@@ -139,7 +139,7 @@ t.test(
       scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'],
     });
 
-    const [serveA, serveB, projector, workerA, workerB] = await Promise.all([
+    const [serveA, serveB, projector, workerA, _workerB] = await Promise.all([
       start('serve-a', 'serve'),
       start('serve-b', 'serve'),
       start('project', 'project'),

@@ -353,9 +353,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
   const availability = useQuery({
     queryKey: ['availability', from.toISO()],
     queryFn: () =>
-      api<Availability>(
-        `/availability?from=${encodeURIComponent(from.toISO())}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO())}`,
-      ),
+      api<Availability>(`/availability?from=${encodeURIComponent(from.toISO())}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO())}`),
     retry: false,
     staleTime: 60_000,
   });
