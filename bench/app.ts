@@ -44,7 +44,9 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
   const { db, pool } = createDb({ url, max: APP_POOL_SIZE, applicationName: 'callsnare-bench-app' });
   const store = new PostgresEventStore({ pool, url });
   const services: Services = { config, log, db, pool, store, clock: () => new Date(), databaseUrl: url };
-  const http = await startProcess(services, { http: { server: { rateLimit: { max: 1e9, timeWindowMs: 60_000 } }, listen: { port: 0, host: '127.0.0.1' } } });
+  const http = await startProcess(services, {
+    http: { server: { rateLimit: { max: 1e9, timeWindowMs: 60_000 } }, listen: { port: 0, host: '127.0.0.1' } },
+  });
   const app = http.app!;
   const address = listeningUrl(app);
 

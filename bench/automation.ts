@@ -32,7 +32,11 @@ const TIMEOUT_MS = 300_000;
 
 /** `node bin/callsnare.js worker --concurrency 4 --no-process-manager` on `url`: a separate process, as deployed. */
 function startWorker(url: string): BenchProcess {
-  return spawnCallsnare(url, ['worker', '--concurrency', String(WORKER_CONCURRENCY), '--no-process-manager'], /^automation worker running$/);
+  return spawnCallsnare(
+    url,
+    ['worker', '--concurrency', String(WORKER_CONCURRENCY), '--no-process-manager'],
+    /^automation worker running$/,
+  );
 }
 
 interface RunResult {
@@ -68,7 +72,11 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     const start = new Date(Date.now() + 3 * 86400_000);
     start.setUTCHours(15, 0, 0, 0);
     const window = { start: start.toISOString(), end: new Date(start.getTime() + 2 * 3600_000).toISOString() };
-    const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'Bench integration' }, correlationId: randomUUID() };
+    const caller = {
+      orgId,
+      actor: { type: 'integration' as const, id: randomUUID(), label: 'Bench integration' },
+      correlationId: randomUUID(),
+    };
     const createStart = performance.now();
     await pool(bookings, CREATE_CONCURRENCY, async (i) => {
       await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: `+1512${String(3_000_000 + i)}` }, window });
@@ -88,7 +96,9 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     const jobsQueued = await count(`select count(*) as n from graphile_worker.jobs where task_identifier = 'booking-confirmation'`);
     const allJobs = await count('select count(*) as n from graphile_worker._private_jobs');
     if (handled !== bookings || jobsQueued !== bookings || allJobs !== bookings) {
-      throw new Error(`process manager handled ${handled} events and queued ${jobsQueued} confirmations (${allJobs} jobs); expected ${bookings}`);
+      throw new Error(
+        `process manager handled ${handled} events and queued ${jobsQueued} confirmations (${allJobs} jobs); expected ${bookings}`,
+      );
     }
 
     // Park the jobs while the workers start.
@@ -125,13 +135,20 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     const confirmationsRecorded = await count(`select count(*) as n from es_events where event_type = 'ConfirmationSent'`);
     const doubled = await count('select count(*) as n from outbound_messages where requests > 1');
     if (distinctKeys !== bookings || confirmationsRecorded !== bookings) {
-      throw new Error(`${distinctKeys} confirmation messages and ${confirmationsRecorded} ConfirmationSent events for ${bookings} bookings`);
+      throw new Error(
+        `${distinctKeys} confirmation messages and ${confirmationsRecorded} ConfirmationSent events for ${bookings} bookings`,
+      );
     }
     // Time from the release to each message, as the database saw it.
     const latency = new Samples();
-    const { rows: sent } = await pgPool.query<{ ms: number }>(`select extract(epoch from (created_at - $1::timestamptz)) * 1000 as ms from outbound_messages`, [releasedAt]);
+    const { rows: sent } = await pgPool.query<{ ms: string }>(
+      `select extract(epoch from (created_at - $1::timestamptz)) * 1000 as ms from outbound_messages`,
+      [releasedAt],
+    );
     for (const row of sent) latency.push(Number(row.ms));
-    ctx.log(`automation: K=${workerCount}: ${bookings} confirmations sent in ${round(sendMs / 1000, 2)} s (${doubled} retried sends absorbed)`);
+    ctx.log(
+      `automation: K=${workerCount}: ${bookings} confirmations sent in ${round(sendMs / 1000, 2)} s (${doubled} retried sends absorbed)`,
+    );
     return {
       workers: workerCount,
       retriedSends: doubled,
@@ -158,7 +175,13 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
 export const automationBench: Benchmark = async (ctx) => {
   const bookings = ctx.quick ? 300 : 3000;
   const rows: Row[] = [];
-  const figures: Record<string, unknown> = { bookings, workerConcurrency: WORKER_CONCURRENCY, createConcurrency: CREATE_CONCURRENCY, messaging: 'log', rounds: ctx.rounds };
+  const figures: Record<string, unknown> = {
+    bookings,
+    workerConcurrency: WORKER_CONCURRENCY,
+    createConcurrency: CREATE_CONCURRENCY,
+    messaging: 'log',
+    rounds: ctx.rounds,
+  };
   const byCount = new Map<number, RunResult[]>(WORKER_COUNTS.map((k) => [k, []]));
   for (let r = 0; r < ctx.rounds; r++) {
     // Alternate the order, so a machine whose load moves hits both counts alike.

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   if (!url) throw new Error('FLOOR_DATABASE_URL is not set');
   const pool = new pg.Pool({ connectionString: url, max: Number(process.env.FLOOR_POOL_SIZE ?? 20), application_name: 'bench-floor' });
   pool.on('error', () => {});
-  const list = process.env.FLOOR_LIST_QUERY ? (JSON.parse(process.env.FLOOR_LIST_QUERY) as { sql: string; parameters: unknown[] }) : undefined;
+  const list = process.env.FLOOR_LIST_QUERY
+    ? (JSON.parse(process.env.FLOOR_LIST_QUERY) as { sql: string; parameters: unknown[] })
+    : undefined;
   const orgId = randomUUID();
   await pool.query(`create table if not exists ${FLOOR_TABLE} (
     id uuid primary key, org_id uuid not null, payload jsonb not null, created_at timestamptz not null default now())`);
@@ -81,6 +83,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`floor server failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`floor server failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

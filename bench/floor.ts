@@ -8,7 +8,11 @@ import { APP_POOL_SIZE } from './app.ts';
 import { type BenchProcess, spawnLogged, stopProcesses, within } from './processes.ts';
 
 /** The statement `listBookings(db, orgId, input)` sends, with its parameters. */
-export async function capturedListQuery(url: string, orgId: string, input: ListBookingsInput): Promise<{ sql: string; parameters: unknown[] }> {
+export async function capturedListQuery(
+  url: string,
+  orgId: string,
+  input: ListBookingsInput,
+): Promise<{ sql: string; parameters: unknown[] }> {
   let captured: CompiledQuery | undefined;
   const pool = createPool({ url, max: 1, applicationName: 'bench-capture' });
   const db = new Kysely<Database>({
@@ -27,7 +31,10 @@ export async function capturedListQuery(url: string, orgId: string, input: ListB
 }
 
 /** The floor server on the bench database, same pool size as the service; resolves once it listens. */
-export async function startFloor(url: string, listQuery?: { sql: string; parameters: unknown[] }): Promise<{ process: BenchProcess; baseUrl: string }> {
+export async function startFloor(
+  url: string,
+  listQuery?: { sql: string; parameters: unknown[] },
+): Promise<{ process: BenchProcess; baseUrl: string }> {
   const proc = spawnLogged(
     process.execPath,
     ['--import', import.meta.resolve('tsx'), 'bench/floor-server.ts'],

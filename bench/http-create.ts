@@ -38,7 +38,13 @@ export const httpCreateBench: Benchmark = async (ctx) => {
   const warmupSec = ctx.quick ? 1 : 2;
   const rows: Row[] = [];
   const targets: TargetRow[] = [];
-  const figures: Record<string, unknown> = { connections: CONNECTIONS, poolSize: APP_POOL_SIZE, durationSec, warmupSec, rounds: ctx.rounds };
+  const figures: Record<string, unknown> = {
+    connections: CONNECTIONS,
+    poolSize: APP_POOL_SIZE,
+    durationSec,
+    warmupSec,
+    rounds: ctx.rounds,
+  };
 
   const { db, pool } = createDb({ url: ctx.url, max: 4, applicationName: 'bench-http-create' });
   const store = new PostgresEventStore({ pool, url: ctx.url });
@@ -46,7 +52,12 @@ export const httpCreateBench: Benchmark = async (ctx) => {
     const orgId = randomUUID();
     const deps = { store, clock: () => new Date() };
     await createOrg(deps, operator(orgId), { orgId, name: 'Bench Create HVAC', timezone: 'America/Chicago', phones: [] });
-    const { token } = await issueCredential(deps, operator(orgId), { orgId, label: 'Bench integration', kind: 'integration', scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'] });
+    const { token } = await issueCredential(deps, operator(orgId), {
+      orgId,
+      label: 'Bench integration',
+      kind: 'integration',
+      scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'],
+    });
     const startsAt = new Date(Date.now() + 7 * 86400_000);
     startsAt.setUTCHours(15, 0, 0, 0);
     const body = JSON.stringify(createBody(startsAt));
@@ -89,7 +100,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
     });
     const [floorRuns, serviceRuns, splitRuns] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
     const catchUpNote = (r: typeof serviceRuns) =>
-      `read model caught up ${r.after.map((a) => `${a.projectionCatchUpMs} ms`).join(', ')} after the load`;
+      `read model caught up ${r.after.map((a) => `${String(a.projectionCatchUpMs)} ms`).join(', ')} after the load`;
     rows.push(subjectRow('http-create', floorRuns));
     rows.push(subjectRow('http-create', serviceRuns, catchUpNote(serviceRuns)));
     rows.push(subjectRow('http-create', splitRuns, catchUpNote(splitRuns)));
@@ -145,7 +156,11 @@ async function insertBaseline(ctx: Parameters<Benchmark>[0], payload: string, ti
           while (performance.now() < deadline) {
             const t = performance.now();
             try {
-              await client.query('insert into bench_insert_baseline (id, org_id, payload) values ($1, $2, $3)', [randomUUID(), orgId, payload]);
+              await client.query('insert into bench_insert_baseline (id, org_id, payload) values ($1, $2, $3)', [
+                randomUUID(),
+                orgId,
+                payload,
+              ]);
               inserts++;
             } catch {
               errors++;
@@ -182,7 +197,14 @@ async function insertBaseline(ctx: Parameters<Benchmark>[0], payload: string, ti
         errors,
         rounds: perRound,
       };
-      const figures = { clients: APP_POOL_SIZE, insertsPerSec: perRound.map((v) => round(v, 1)), p50Ms: p50.map((v) => round(v, 3)), p99Ms: p99.map((v) => round(v, 3)), errors, loadAverageBefore: loadBefore };
+      const figures = {
+        clients: APP_POOL_SIZE,
+        insertsPerSec: perRound.map((v) => round(v, 1)),
+        p50Ms: p50.map((v) => round(v, 3)),
+        p99Ms: p99.map((v) => round(v, 3)),
+        errors,
+        loadAverageBefore: loadBefore,
+      };
       return { row, figures, perRound };
     } finally {
       for (const client of clients) client.release();

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { loadOrg } from '../src/commands/orgs.ts';
 import { createPool } from '../src/db/kysely.ts';
 import { type BookingEvent, bookingStream, decide, evolve } from '../src/domain/booking.ts';
-import type { EventToAppend } from '../src/eventstore/port.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { bookingsProjection } from '../src/projections/read-models/bookings.ts';
 import { projector } from '../src/projections/projection.ts';
@@ -32,7 +31,14 @@ export const listBookingsBench: Benchmark = async (ctx) => {
   const warmupSec = ctx.quick ? 1 : 2;
   const rows: Row[] = [];
   const targets: TargetRow[] = [];
-  const figures: Record<string, unknown> = { bookings: total, spanDays, canceledEvery: CANCEL_EVERY, connections: CONNECTIONS, durationSec, warmupSec };
+  const figures: Record<string, unknown> = {
+    bookings: total,
+    spanDays,
+    canceledEvery: CANCEL_EVERY,
+    connections: CONNECTIONS,
+    durationSec,
+    warmupSec,
+  };
 
   const bench = await openBenchApp(ctx.url);
   let closed = false;
@@ -65,7 +71,11 @@ export const listBookingsBench: Benchmark = async (ctx) => {
               bookingId,
               orgId,
               window,
-              customer: { name: `Customer ${i}`, phone: `+1512${String(i % 10_000_000).padStart(7, '0')}`, email: `customer${i}@example.com` },
+              customer: {
+                name: `Customer ${i}`,
+                phone: `+1512${String(i % 10_000_000).padStart(7, '0')}`,
+                email: `customer${i}@example.com`,
+              },
               service: { type: 'maintenance', summary: 'Seasonal tune-up' },
               source,
               reminderOffsetsMinutes: org.settings.reminderOffsetsMinutes,
@@ -80,10 +90,16 @@ export const listBookingsBench: Benchmark = async (ctx) => {
           batch.push(...decide({ type: 'CancelBooking', now, data: { bookingId, reason: 'customer canceled' } }, state));
         }
         const correlationId = randomUUID();
-        const metadata = { orgId, actor: { type: 'integration' as const, id: credentialId, label }, correlationId, causationId: correlationId, occurredAt: now };
+        const metadata = {
+          orgId,
+          actor: { type: 'integration' as const, id: credentialId, label },
+          correlationId,
+          causationId: correlationId,
+          occurredAt: now,
+        };
         await seedStore.append(
           bookingStream(bookingId),
-          batch.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata }) as EventToAppend),
+          batch.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })),
           { expectedRevision: 'no_stream' },
         );
         events += batch.length;
@@ -104,9 +120,27 @@ export const listBookingsBench: Benchmark = async (ctx) => {
       (await bench.services.pool.query<{ n: string }>('select count(*) as n from bookings where org_id = $1', [orgId])).rows[0]!.n,
     );
     if (seeded !== total) throw new Error(`expected ${total} bookings in the read model, found ${seeded}`);
-    rows.push({ bench: 'list-bookings', case: `seed ${total} bookings: appends (${SEED_CONCURRENCY} writers)`, value: appendMs / 1000, unit: 's', note: `${round(events / (appendMs / 1000), 0)} events/s, ${events} events` });
-    rows.push({ bench: 'list-bookings', case: 'seed: bookings projection catch-up', value: projectMs / 1000, unit: 's', note: `${round(events / (projectMs / 1000), 0)} events/s` });
-    figures.seed = { events, appendSec: round(appendMs / 1000, 2), projectionSec: round(projectMs / 1000, 2), appendEventsPerSec: round(events / (appendMs / 1000), 1), projectionEventsPerSec: round(events / (projectMs / 1000), 1) };
+    rows.push({
+      bench: 'list-bookings',
+      case: `seed ${total} bookings: appends (${SEED_CONCURRENCY} writers)`,
+      value: appendMs / 1000,
+      unit: 's',
+      note: `${round(events / (appendMs / 1000), 0)} events/s, ${events} events`,
+    });
+    rows.push({
+      bench: 'list-bookings',
+      case: 'seed: bookings projection catch-up',
+      value: projectMs / 1000,
+      unit: 's',
+      note: `${round(events / (projectMs / 1000), 0)} events/s`,
+    });
+    figures.seed = {
+      events,
+      appendSec: round(appendMs / 1000, 2),
+      projectionSec: round(projectMs / 1000, 2),
+      appendEventsPerSec: round(events / (appendMs / 1000), 1),
+      projectionEventsPerSec: round(events / (projectMs / 1000), 1),
+    };
 
     // ── queries: over HTTP, against what `npm start` runs and against the floor running the same SQL
     const from = new Date(base.getTime() + Math.floor(spanDays / 4) * 86400_000).toISOString();
@@ -118,15 +152,15 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     const firstBody = await first.text();
     if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${firstBody}`);
     const page = JSON.parse(firstBody) as { data: unknown[]; nextCursor: string | null };
-    if (page.data.length !== 50 || !page.nextCursor) throw new Error(`GET /bookings returned ${page.data.length} bookings, nextCursor ${page.nextCursor}`);
+    if (page.data.length !== 50 || !page.nextCursor)
+      throw new Error(`GET /bookings returned ${page.data.length} bookings, nextCursor ${page.nextCursor}`);
     figures.responseBytes = Buffer.byteLength(firstBody);
     figures.bookingsInRange = Number(
       (
-        await bench.services.pool.query<{ n: string }>('select count(*) as n from bookings where org_id = $1 and window_start >= $2 and window_start < $3', [
-          orgId,
-          from,
-          to,
-        ])
+        await bench.services.pool.query<{ n: string }>(
+          'select count(*) as n from bookings where org_id = $1 and window_start >= $2 and window_start < $3',
+          [orgId, from, to],
+        )
       ).rows[0]!.n,
     );
     const listQuery = await capturedListQuery(ctx.url, orgId, { from, to, limit: 50 });
@@ -142,7 +176,11 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     const timing = { connections: CONNECTIONS, headers, warmupSec, durationSec, rounds: ctx.rounds, check: expect50 };
     const cases: { key: string; label: string; path: string }[] = [
       { key: 'canceled', label: 'GET /bookings 7-day range, status=canceled', path: `${rangePath}&status=canceled` },
-      { key: 'cursor', label: 'GET /bookings 7-day range, page 2 (nextCursor)', path: `${rangePath}&cursor=${encodeURIComponent(page.nextCursor)}` },
+      {
+        key: 'cursor',
+        label: 'GET /bookings 7-day range, page 2 (nextCursor)',
+        path: `${rangePath}&cursor=${encodeURIComponent(page.nextCursor)}`,
+      },
     ];
     // The same query without HTTP (sequential calls of the query function): where the time goes.
     const direct = new Samples();
@@ -160,20 +198,36 @@ export const listBookingsBench: Benchmark = async (ctx) => {
       p50Ms: direct.percentile(50),
       p99Ms: direct.percentile(99),
     });
-    figures.directQuery = { iterations, latencyMs: { p50: round(direct.percentile(50), 3), p99: round(direct.percentile(99), 3), mean: round(direct.mean(), 3) } };
+    figures.directQuery = {
+      iterations,
+      latencyMs: { p50: round(direct.percentile(50), 3), p99: round(direct.percentile(99), 3), mean: round(direct.mean(), 3) },
+    };
     // Only the processes under test serve HTTP: close the in-process app first.
     await bench.close();
     closed = true;
 
-    ctx.log(`list-bookings: 7-day range, limit 50 — \`npm start\` and the floor, ${ctx.rounds} rounds of ${durationSec} s at ${CONNECTIONS} connections`);
+    ctx.log(
+      `list-bookings: 7-day range, limit 50 — \`npm start\` and the floor, ${ctx.rounds} rounds of ${durationSec} s at ${CONNECTIONS} connections`,
+    );
     const [floorRuns, serviceRuns] = await loadInRounds(ctx, 'list-bookings', [floor, service], {
       ...timing,
       path: (subject) => (subject === floor ? '/bookings' : rangePath),
     });
-    rows.push({ ...subjectRow('list-bookings', serviceRuns!), case: `GET /bookings 7-day range, limit 50, ${CONNECTIONS} conns (\`npm start\`)` });
+    rows.push({
+      ...subjectRow('list-bookings', serviceRuns!),
+      case: `GET /bookings 7-day range, limit 50, ${CONNECTIONS} conns (\`npm start\`)`,
+    });
     rows.push({ ...subjectRow('list-bookings', floorRuns!), case: `floor: fastify route running the same SQL, ${CONNECTIONS} conns` });
     const rps = (r: typeof floorRuns) => r!.runs.map((x) => x.rps);
-    rows.push(ratioRow('list-bookings', 'ratio `npm start` / floor (same SQL)', rps(serviceRuns), rps(floorRuns), 'per round, median; target ≥ 0.7×'));
+    rows.push(
+      ratioRow(
+        'list-bookings',
+        'ratio `npm start` / floor (same SQL)',
+        rps(serviceRuns),
+        rps(floorRuns),
+        'per round, median; target ≥ 0.7×',
+      ),
+    );
     figures.range = subjectFigures(serviceRuns!);
     figures.floor = subjectFigures(floorRuns!);
     for (const c of cases) {
@@ -191,7 +245,6 @@ export const listBookingsBench: Benchmark = async (ctx) => {
       target: 'p99 ≤ 10 ms, ≥ 0.7× a fastify route doing the same SQL',
       met: p99 <= 10 && vsFloor >= 0.7,
     });
-
   } finally {
     if (!closed) await bench.close();
   }

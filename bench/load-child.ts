@@ -47,7 +47,7 @@ process.once('message', (message) => {
       };
       process.send!({ ok: true, result: out }, () => process.exit(0));
     } catch (error) {
-      process.send!({ ok: false, error: String((error as Error)?.stack ?? error) }, () => process.exit(1));
+      process.send!({ ok: false, error: String(error instanceof Error ? error.stack : error) }, () => process.exit(1));
     }
   })();
 });

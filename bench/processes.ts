@@ -34,13 +34,13 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 10_000) stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     // Read every line: an unread pipe would block the process.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
@@ -49,7 +49,9 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
         // not a log line
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`${args.join(' ')} exited (${code ?? signal}) before it was ready: ${stderr.trim()}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${args.join(' ')} exited (${code ?? signal}) before it was ready: ${stderr.trim()}`)),
+    );
   });
   ready.catch(() => {});
   return { child, ready, exited };
@@ -57,7 +59,12 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
 
 /** `node bin/callsnare.js <args>` on database `url`, ready when `readyMsg` is logged. */
 export function spawnCallsnare(url: string, args: readonly string[], readyMsg: RegExp, env: Record<string, string> = {}): BenchProcess {
-  return spawnLogged(process.execPath, ['bin/callsnare.js', ...args], { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', RATE_LIMIT_PER_MINUTE: '1000000000', ...env }, readyMsg);
+  return spawnLogged(
+    process.execPath,
+    ['bin/callsnare.js', ...args],
+    { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', RATE_LIMIT_PER_MINUTE: '1000000000', ...env },
+    readyMsg,
+  );
 }
 
 /** `callsnare serve [args]` on an ephemeral port; resolves with its base URL once it listens. */
@@ -65,7 +72,10 @@ export async function startServe(url: string, args: readonly string[] = []): Pro
   const proc = spawnCallsnare(url, ['serve', ...args], /^CallSnare listening on /, { PORT: '0', HOST: '127.0.0.1' });
   try {
     const line = await within(120_000, `serve ${args.join(' ')}`, proc.ready);
-    return { process: proc, baseUrl: String(line.address ?? (line.msg as string).replace(/^CallSnare listening on /, '')) };
+    return {
+      process: proc,
+      baseUrl: typeof line.address === 'string' ? line.address : String(line.msg).replace(/^CallSnare listening on /, ''),
+    };
   } catch (error) {
     await stopProcesses([proc]);
     throw error;

@@ -21,19 +21,30 @@ const DATABASE = 'callsnare_bench_rebuild_cmp';
 
 interface Code {
   readonly label: string;
-  readonly rebuild: (deps: { db: unknown; pool: unknown; store: unknown }, projection: unknown, options: object) => Promise<{ events: number }>;
+  readonly rebuild: (
+    deps: { db: unknown; pool: unknown; store: unknown },
+    projection: unknown,
+    options: object,
+  ) => Promise<{ events: number }>;
   readonly bookings: unknown;
 }
 
 async function load(label: string, src: string): Promise<Code> {
-  const rebuild = await import(path.resolve(src, 'projections/rebuild.ts'));
-  const bookings = await import(path.resolve(src, 'projections/read-models/bookings.ts'));
+  // Another revision's sources: their types are not this tree's, so they are loaded untyped.
+  const rebuild = (await import(path.resolve(src, 'projections/rebuild.ts'))) as { rebuildProjection: Code['rebuild'] };
+  const bookings = (await import(path.resolve(src, 'projections/read-models/bookings.ts'))) as { bookingsProjection: Code['bookings'] };
   return { label, rebuild: rebuild.rebuildProjection, bookings: bookings.bookingsProjection };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '1' }, before: { type: 'string' }, keep: { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '5000' } },
+    options: {
+      events: { type: 'string', default: '200000' },
+      rounds: { type: 'string', default: '1' },
+      before: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'batch-size': { type: 'string', default: '5000' },
+    },
   });
   const total = Number(values.events);
   const log = (m: string) => process.stderr.write(`[rebuild-compare ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -46,7 +57,9 @@ async function main(): Promise<void> {
   const probe = new pg.Client({ connectionString: target.toString() });
   try {
     await probe.connect();
-    existing = Number((await probe.query(`select count(*) as n from es_events where event_type = 'BookingCreated'`)).rows[0].n);
+    existing = Number(
+      (await probe.query<{ n: string }>(`select count(*) as n from es_events where event_type = 'BookingCreated'`)).rows[0]!.n,
+    );
   } catch {
     existing = -1;
   } finally {
@@ -82,7 +95,7 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - started) / 1000;
         log(`phases: ${phases.join(', ')}`);
         const used = process.cpuUsage(cpu);
-        const rows = Number((await pool.query('select count(*) as n from bookings')).rows[0].n);
+        const rows = Number((await pool.query<{ n: string }>('select count(*) as n from bookings')).rows[0]!.n);
         log(
           `round ${round} ${code.label}: ${result.events} events in ${seconds.toFixed(2)} s = ${Math.round(result.events / seconds)} events/s ` +
             `(${rows} rows; this process used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU; load ${os.loadavg()[0]!.toFixed(1)})`,

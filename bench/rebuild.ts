@@ -99,7 +99,8 @@ export async function rebuildAt(ctx: BenchContext, total: number): ReturnType<Be
       });
       const rebuildMs = since(rebuildStart);
       const built = Number((await sql<{ n: string }>`select count(*) as n from bookings where org_id = ${orgId}`.execute(db)).rows[0]!.n);
-      if (built !== total || result.events !== total) throw new Error(`rebuild handled ${result.events} events into ${built} bookings; expected ${total}`);
+      if (built !== total || result.events !== total)
+        throw new Error(`rebuild handled ${result.events} events into ${built} bookings; expected ${total}`);
       perRound.push(total / (rebuildMs / 1000));
       secondsPerRound.push(rebuildMs / 1000);
     }
@@ -138,7 +139,12 @@ export async function seedBookingEvents(
 ): Promise<{ orgId: string; row: Row; figures: Record<string, unknown> }> {
   const { pool, store, log } = deps;
   const orgId = randomUUID();
-  await createOrg({ store, clock: () => new Date() }, operator(orgId), { orgId, name: 'Bench Rebuild HVAC', timezone: 'America/Chicago', phones: [] });
+  await createOrg({ store, clock: () => new Date() }, operator(orgId), {
+    orgId,
+    name: 'Bench Rebuild HVAC',
+    timezone: 'America/Chicago',
+    phones: [],
+  });
   const org = await loadOrg({ store }, orgId);
 
   // ── seed
@@ -170,7 +176,11 @@ export async function seedBookingEvents(
             bookingId,
             orgId,
             window: { start: start.toISOString(), end: new Date(start.getTime() + 2 * 3600_000).toISOString() },
-            customer: { name: `Customer ${i}`, phone: `+1512${String(i % 10_000_000).padStart(7, '0')}`, email: `customer${i}@example.com` },
+            customer: {
+              name: `Customer ${i}`,
+              phone: `+1512${String(i % 10_000_000).padStart(7, '0')}`,
+              email: `customer${i}@example.com`,
+            },
             service: { type: 'maintenance', summary: 'Seasonal tune-up' },
             source,
             reminderOffsetsMinutes: org.settings.reminderOffsetsMinutes,
@@ -186,7 +196,8 @@ export async function seedBookingEvents(
       const digest = contentDigest({ streamId, id, type: event!.type, data: event!.data, metadata });
       if (i % CROSS_CHECK_EVERY === 0) {
         const [prepared] = prepareEvents(streamId, [{ id, type: event!.type, data: event!.data, metadata: appendMetadata }]);
-        if (prepared!.digest !== digest) throw new Error(`seeded event ${i} differs from what prepareEvents makes of it (digest ${digest} vs ${prepared!.digest})`);
+        if (prepared!.digest !== digest)
+          throw new Error(`seeded event ${i} differs from what prepareEvents makes of it (digest ${digest} vs ${prepared!.digest})`);
         crossChecked++;
       }
       if (sampleAt.has(i)) sampleStreams.push(streamId);
@@ -204,7 +215,15 @@ export async function seedBookingEvents(
     try {
       await client.query('begin');
       await client.query(INSERT_STREAMS, [batch.streams, batch.hashes]);
-      await client.query(INSERT_EVENTS, [batch.streams, batch.ids, batch.data, batch.metadata, batch.hashes, CURRENT_VERSION.BookingCreated, orgId]);
+      await client.query(INSERT_EVENTS, [
+        batch.streams,
+        batch.ids,
+        batch.data,
+        batch.metadata,
+        batch.hashes,
+        CURRENT_VERSION.BookingCreated,
+        orgId,
+      ]);
       await client.query('commit');
     } catch (error) {
       await client.query('rollback').catch(() => {});
@@ -217,7 +236,7 @@ export async function seedBookingEvents(
   const seedStart = performance.now();
   let computeMs = 0;
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   for (let from = 0; from < total; from += SEED_BATCH) {
     const t = performance.now();
     const batch = makeBatch(from, Math.min(SEED_BATCH, total - from));
@@ -227,7 +246,7 @@ export async function seedBookingEvents(
     const p: Promise<void> = insertBatch(batch).then(
       () => void inFlight.delete(p),
       (error: unknown) => {
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error(String(error));
         inFlight.delete(p);
       },
     );
@@ -252,10 +271,13 @@ export async function seedBookingEvents(
   for (const streamId of sampleStreams) {
     const events = await store.readStream(streamId);
     const broken = verifyStreamChain(events);
-    if (broken) throw new Error(`seeded stream ${streamId} fails chain verification: ${broken.reason} at revision ${broken.event.revision}`);
+    if (broken)
+      throw new Error(`seeded stream ${streamId} fails chain verification: ${broken.reason} at revision ${broken.event.revision}`);
     if (events.length !== 1) throw new Error(`seeded stream ${streamId} has ${events.length} events`);
   }
-  log(`rebuild: seeded in ${round(seedMs / 1000, 1)} s; ${crossChecked} events cross-checked against prepareEvents, ${sampleStreams.length} random streams pass verifyStreamChain`);
+  log(
+    `rebuild: seeded in ${round(seedMs / 1000, 1)} s; ${crossChecked} events cross-checked against prepareEvents, ${sampleStreams.length} random streams pass verifyStreamChain`,
+  );
 
   const row: Row = {
     bench: 'rebuild',
@@ -268,15 +290,14 @@ export async function seedBookingEvents(
     orgId,
     row,
     figures: {
-    seconds: round(seedMs / 1000, 2),
-    computeSec: round(computeMs / 1000, 2),
-    insertSec: round(insertMs / 1000, 2),
-    vacuumAnalyzeSec: round(analyzeMs / 1000, 2),
-    eventsPerSec: round(total / (seedMs / 1000), 1),
-    esEventsBytes: Number(size[0]!.bytes),
-    crossCheckedWithPrepareEvents: crossChecked,
-    streamsVerified: sampleStreams.length,
+      seconds: round(seedMs / 1000, 2),
+      computeSec: round(computeMs / 1000, 2),
+      insertSec: round(insertMs / 1000, 2),
+      vacuumAnalyzeSec: round(analyzeMs / 1000, 2),
+      eventsPerSec: round(total / (seedMs / 1000), 1),
+      esEventsBytes: Number(size[0]!.bytes),
+      crossCheckedWithPrepareEvents: crossChecked,
+      streamsVerified: sampleStreams.length,
     },
   };
-
 }

@@ -14,10 +14,20 @@ export interface Environment {
   readonly memoryGiB: number;
   readonly node: string;
   readonly platform: string;
-  readonly postgres: { readonly serverVersion: string; readonly source: string; readonly database: string; readonly settings: Record<string, string> };
+  readonly postgres: {
+    readonly serverVersion: string;
+    readonly source: string;
+    readonly database: string;
+    readonly settings: Record<string, string>;
+  };
 }
 
-export function environment(db: { serverVersion: string; source: string; database: string; settings: Record<string, string> }): Environment {
+export function environment(db: {
+  serverVersion: string;
+  source: string;
+  database: string;
+  settings: Record<string, string>;
+}): Environment {
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -52,11 +62,24 @@ export function formatTable(sections: readonly Section[], env: Environment): str
   const lines: string[][] = [header];
   for (const section of sections) {
     for (const row of section.rows) {
-      lines.push([row.bench, row.case, formatValue(row), formatRounds(row), ms(row.p50Ms), ms(row.p99Ms), row.errors === undefined ? '' : String(row.errors), row.note ?? '']);
+      lines.push([
+        row.bench,
+        row.case,
+        formatValue(row),
+        formatRounds(row),
+        ms(row.p50Ms),
+        ms(row.p99Ms),
+        row.errors === undefined ? '' : String(row.errors),
+        row.note ?? '',
+      ]);
     }
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  const fmt = (l: string[]) => l.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (l: string[]) =>
+    l
+      .map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const out = [fmt(lines[0]!), rule];
   let previous = '';
@@ -83,7 +106,10 @@ export function formatTable(sections: readonly Section[], env: Environment): str
 /** Issue 13's target table: figure | before | now | target | met? */
 export function formatTargets(sections: readonly Section[], quick: boolean): string {
   const header = ['figure', 'before (issue 13)', 'now', 'target', 'met?'];
-  const lines = [header, ...sections.flatMap((s) => s.targets ?? []).map((t) => [t.figure, t.before, t.now, t.target, t.met ? 'yes' : 'NO'])];
+  const lines = [
+    header,
+    ...sections.flatMap((s) => s.targets ?? []).map((t) => [t.figure, t.before, t.now, t.target, t.met ? 'yes' : 'NO']),
+  ];
   if (lines.length === 1) return '';
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   const fmt = (l: string[]) => `| ${l.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;

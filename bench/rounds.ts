@@ -31,7 +31,12 @@ export interface RoundOptions extends Omit<LoadOptions, 'url' | 'durationSec'> {
   readonly check?: (url: string, subject: Subject) => Promise<void>;
 }
 
-export async function loadInRounds(ctx: BenchContext, name: string, subjects: readonly Subject[], options: RoundOptions): Promise<SubjectRuns[]> {
+export async function loadInRounds(
+  ctx: BenchContext,
+  name: string,
+  subjects: readonly Subject[],
+  options: RoundOptions,
+): Promise<SubjectRuns[]> {
   const results = subjects.map((subject): SubjectRuns => ({ subject, runs: [], loadBefore: [], after: [] }));
   const { path, warmupSec, durationSec, rounds, check, ...loadOptions } = options;
   for (let r = 0; r < rounds; r++) {
@@ -45,7 +50,9 @@ export async function loadInRounds(ctx: BenchContext, name: string, subjects: re
         await load({ ...loadOptions, url, durationSec: warmupSec });
         const loadAvg = ctx.loadBefore(`${name}: ${subject.label}, round ${r + 1}/${rounds}`);
         const result = await load({ ...loadOptions, url, durationSec });
-        ctx.log(`${name}: ${subject.label}, round ${r + 1}: ${round(result.rps, 0)} req/s, p99 ${result.p99Ms} ms, ${result.non2xx + result.errors} errors`);
+        ctx.log(
+          `${name}: ${subject.label}, round ${r + 1}: ${round(result.rps, 0)} req/s, p99 ${result.p99Ms} ms, ${result.non2xx + result.errors} errors`,
+        );
         entry.runs.push(result);
         entry.loadBefore.push(loadAvg);
         if (started.afterLoad) entry.after.push(await started.afterLoad());

@@ -84,12 +84,19 @@ async function main(): Promise<number> {
       try {
         const result = await BENCHMARKS[name]!({ url: db.url, quick, log, rounds: ROUNDS, loadBefore });
         const loadAvg = { start: Math.round(loadStart * 100) / 100, end: Math.round(os.loadavg()[0]! * 100) / 100 };
-        const section: Section = { name, startedAt: sectionStart, elapsedSec: (performance.now() - start) / 1000, loadAvg, loadBeforeRuns, ...result };
+        const section: Section = {
+          name,
+          startedAt: sectionStart,
+          elapsedSec: (performance.now() - start) / 1000,
+          loadAvg,
+          loadBeforeRuns,
+          ...result,
+        };
         sections.push(section);
         log(`${name} done in ${section.elapsedSec.toFixed(1)} s`);
       } catch (error) {
         failed++;
-        log(`${name} FAILED: ${(error as Error)?.stack ?? String(error)}`);
+        log(`${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
       }
     }
   } finally {
@@ -105,7 +112,9 @@ async function main(): Promise<number> {
   if (quick) {
     log('quick mode: results not written');
   } else if (busy.length && !force) {
-    log(`results not written: the load average was ${busy[0]!.load}, above ${cores} (the core count), when ${busy[0]!.what}; rerun on a quiet machine, or pass --force`);
+    log(
+      `results not written: the load average was ${busy[0]!.load}, above ${cores} (the core count), when ${busy[0]!.what}; rerun on a quiet machine, or pass --force`,
+    );
     refused = true;
   } else if (sections.length) {
     const file = await writeResults(sections, env, full && failed === 0, startedAt);
@@ -118,7 +127,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    log(`bench failed: ${(error as Error)?.stack ?? String(error)}`);
+    log(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
     process.exit(1);
   },
 );

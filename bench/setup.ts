@@ -105,7 +105,11 @@ export interface ScratchDatabase {
  * need a fresh database of their own (exact event counts, a process manager starting at position 0).
  * Needs a role that may create databases (the embedded server's always may).
  */
-export async function openScratchDatabase(benchUrl: string, suffix: string, options: { jobQueue?: boolean } = {}): Promise<ScratchDatabase> {
+export async function openScratchDatabase(
+  benchUrl: string,
+  suffix: string,
+  options: { jobQueue?: boolean } = {},
+): Promise<ScratchDatabase> {
   // Named after the bench database, so two benches on one server (--database=) keep apart.
   const name = `${decodeURIComponent(new URL(benchUrl).pathname.slice(1))}_${suffix}`;
   const admin = new URL(benchUrl);
@@ -117,7 +121,9 @@ export async function openScratchDatabase(benchUrl: string, suffix: string, opti
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '42501' || code === '3D000') {
-      throw new Error(`cannot create database ${name} beside the bench database (${(error as Error).message}); this benchmark needs a role that may create databases`);
+      throw new Error(
+        `cannot create database ${name} beside the bench database (${(error as Error).message}); this benchmark needs a role that may create databases`,
+      );
     }
     throw error;
   }

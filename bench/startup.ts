@@ -18,7 +18,11 @@ const ROOT = new URL('..', import.meta.url);
 /** Wall time of `node bin/callsnare.js <args>` to its exit, in ms; throws on a non-zero exit. */
 function timeCli(args: readonly string[], env: Record<string, string>): number {
   const start = performance.now();
-  const result = spawnSync(process.execPath, ['bin/callsnare.js', ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['bin/callsnare.js', ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+  });
   const ms = since(start);
   if (result.status !== 0) throw new Error(`callsnare ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr.trim()}`);
   return ms;
@@ -30,7 +34,15 @@ async function timeNpmStart(env: Record<string, string>): Promise<number> {
   const start = performance.now();
   const child = spawn('npm', ['start', '--silent'], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MESSAGING: 'log', PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOG_LEVEL: 'warn',
+      MESSAGING: 'log',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: 'ignore',
     detached: true,
   });
@@ -38,14 +50,21 @@ async function timeNpmStart(env: Record<string, string>): Promise<number> {
   let code: number | string | null | undefined;
   void exited.then((c) => (code = c));
   try {
-    return await within(120_000, 'npm start', (async () => {
-      for (;;) {
-        if (code !== undefined) throw new Error(`npm start exited (${code}) before answering`);
-        const answered = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
-        if (answered) return since(start);
-        await sleep(20);
-      }
-    })());
+    return await within(
+      120_000,
+      'npm start',
+      (async () => {
+        for (;;) {
+          if (code !== undefined) throw new Error(`npm start exited (${code}) before answering`);
+          const answered = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.status === 200,
+            () => false,
+          );
+          if (answered) return since(start);
+          await sleep(20);
+        }
+      })(),
+    );
   } finally {
     if (code === undefined) process.kill(-child.pid!, 'SIGTERM');
     await within(60_000, 'npm start shutdown', exited).catch(() => process.kill(-child.pid!, 'SIGKILL'));

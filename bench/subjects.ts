@@ -29,7 +29,10 @@ export function splitSubject(url: string, afterLoad?: AfterLoad): Subject {
     async start() {
       const worker = spawnCallsnare(url, ['worker'], /^automation worker running$/);
       try {
-        const [{ process: serve, baseUrl }] = await Promise.all([startServe(url, ['--no-worker']), within(120_000, 'worker', worker.ready)]);
+        const [{ process: serve, baseUrl }] = await Promise.all([
+          startServe(url, ['--no-worker']),
+          within(120_000, 'worker', worker.ready),
+        ]);
         return { baseUrl, stop: () => stopProcesses([serve, worker]), ...(afterLoad && { afterLoad }) };
       } catch (error) {
         await stopProcesses([worker]);

@@ -22,7 +22,13 @@ const STATUSES = ['no-answer', 'no-answer', 'no-answer', 'busy'] as const;
 export const callerNumber = (k: number) => `+1512${String(2_000_000 + k)}`;
 
 /** A voice status callback as Twilio posts it (the shape of test/webhooks/fixtures/providers.ts). */
-export function voiceStatusCallback(input: { callSid: string; from: string; to: string; status: string; at: Date }): Record<string, string> {
+export function voiceStatusCallback(input: {
+  callSid: string;
+  from: string;
+  to: string;
+  status: string;
+  at: Date;
+}): Record<string, string> {
   return {
     AccountSid: ACCOUNT_SID,
     ApiVersion: '2010-04-01',
@@ -58,7 +64,10 @@ export function voiceStatusCallback(input: { callSid: string; from: string; to: 
 }
 
 /** One signed request: the form body and its headers. */
-export function signedVoiceCallback(options: VoiceCallbackOptions, params: Record<string, string>): { body: string; headers: Record<string, string> } {
+export function signedVoiceCallback(
+  options: VoiceCallbackOptions,
+  params: Record<string, string>,
+): { body: string; headers: Record<string, string> } {
   return {
     body: new URLSearchParams(params).toString(),
     headers: {

@@ -27,16 +27,30 @@ export const webhookBench: Benchmark = async (ctx) => {
   const bench = await openBenchApp(ctx.url, { env });
   try {
     const orgId = randomUUID();
-    await createOrg(bench.services, operator(orgId), { orgId, name: 'Bench Webhook HVAC', timezone: 'America/Chicago', phones: [BUSINESS] });
+    await createOrg(bench.services, operator(orgId), {
+      orgId,
+      name: 'Bench Webhook HVAC',
+      timezone: 'America/Chicago',
+      phones: [BUSINESS],
+    });
     await bench.catchUpAll();
     bench.startProjectors();
 
     const url = `${bench.baseUrl}${PATH}`;
-    const factoryOptions: VoiceCallbackOptions = { signedUrl: `${env.PUBLIC_BASE_URL}${PATH}`, authToken: env.TWILIO_AUTH_TOKEN, to: BUSINESS, callers: CALLERS };
+    const factoryOptions: VoiceCallbackOptions = {
+      signedUrl: `${env.PUBLIC_BASE_URL}${PATH}`,
+      authToken: env.TWILIO_AUTH_TOKEN,
+      to: BUSINESS,
+      callers: CALLERS,
+    };
     const countEvents = async (type: string) =>
       Number(
-        (await bench.services.pool.query<{ n: string }>('select count(*) as n from es_events where org_id = $1 and event_type = $2', [orgId, type])).rows[0]!
-          .n,
+        (
+          await bench.services.pool.query<{ n: string }>('select count(*) as n from es_events where org_id = $1 and event_type = $2', [
+            orgId,
+            type,
+          ])
+        ).rows[0]!.n,
       );
     // After a load the server may still be answering requests autocannon stopped waiting for.
     const settledCount = async (type: string) => {
@@ -51,7 +65,13 @@ export const webhookBench: Benchmark = async (ctx) => {
     };
 
     // One signed callback is recorded; the same with a wrong signature is refused (so signatures are checked).
-    const params = voiceStatusCallback({ callSid: `CA${randomBytes(16).toString('hex')}`, from: callerNumber(0), to: BUSINESS, status: 'no-answer', at: new Date() });
+    const params = voiceStatusCallback({
+      callSid: `CA${randomBytes(16).toString('hex')}`,
+      from: callerNumber(0),
+      to: BUSINESS,
+      status: 'no-answer',
+      at: new Date(),
+    });
     const signed = signedVoiceCallback(factoryOptions, params);
     const bad = await fetch(url, { method: 'POST', headers: { ...signed.headers, 'x-twilio-signature': 'AAAA' }, body: signed.body });
     if (bad.status !== 403) throw new Error(`a wrongly signed callback answered ${bad.status}, expected 403`);
@@ -67,7 +87,9 @@ export const webhookBench: Benchmark = async (ctx) => {
 
     const before = await settledCount('MissedCallRecorded');
     const leadsBefore = await countEvents('LeadOpened');
-    ctx.log(`webhook: POST ${PATH} for ${durationSec} s at ${CONNECTIONS} connections (new CallSid each, ${CALLERS} callers, projectors live)`);
+    ctx.log(
+      `webhook: POST ${PATH} for ${durationSec} s at ${CONNECTIONS} connections (new CallSid each, ${CALLERS} callers, projectors live)`,
+    );
     const http = await load({ url, connections: CONNECTIONS, durationSec, method: 'POST', factory });
 
     const head = await bench.services.store.headPosition();
@@ -78,7 +100,9 @@ export const webhookBench: Benchmark = async (ctx) => {
     const recordedDuringRun = missedCalls - before;
     const leadsOpened = (await countEvents('LeadOpened')) - leadsBefore;
     const ok = http.statusCodes['200'] ?? 0;
-    const leadRows = Number((await bench.services.pool.query<{ n: string }>('select count(*) as n from leads where org_id = $1', [orgId])).rows[0]!.n);
+    const leadRows = Number(
+      (await bench.services.pool.query<{ n: string }>('select count(*) as n from leads where org_id = $1', [orgId])).rows[0]!.n,
+    );
 
     rows.push({
       bench: 'webhook',

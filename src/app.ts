@@ -6,7 +6,7 @@ import type { AutomationOptions, RunningAutomation } from './automation/worker.t
 import type { Config } from './config.ts';
 import { seedCheckpoints } from './subscriptions/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
-import { createDb, type Db } from './db/kysely.ts';
+import { createDb } from './db/kysely.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { PostgresEventStore } from './eventstore/postgres/store.ts';

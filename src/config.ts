@@ -24,7 +24,10 @@ const schema = z.object({
     .optional(),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits')
+    .optional(),
   /** Base URL of Twilio's REST API; only tests point it elsewhere. */
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   MESSAGING: onOff.default('log'),

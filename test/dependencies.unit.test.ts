@@ -38,7 +38,7 @@ t.test('no installed package (dev included) rejects the Node running the tests, 
   t.same(mismatches, []);
 });
 
-t.test('cookie (through fastify\'s light-my-request) is a release that supports Node 20', async (t) => {
+t.test("cookie (through fastify's light-my-request) is a release that supports Node 20", async (t) => {
   const cookies = locked.filter((pkg) => pkg.where.endsWith('node_modules/cookie'));
   t.ok(cookies.length, 'cookie is installed');
   for (const cookie of cookies) t.ok(semver.subset(declared, cookie.node), `${cookie.where}@${cookie.version} runs on ${declared}`);

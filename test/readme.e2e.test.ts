@@ -45,7 +45,10 @@ const blocks = fencedBlocks(readme).filter((b) => b.info === 'sh' || b.info === 
 t.test('the README states which blocks run', async (t) => {
   t.match(readme, /<!-- README test \(test\/readme\.e2e\.test\.ts\): ```sh blocks run/);
   t.ok(blocks.filter((b) => b.info === 'sh').length >= 6, 'the tour has its shell blocks');
-  t.ok(blocks.some((b) => b.info === 'sh server'), 'and says when to restart the server');
+  t.ok(
+    blocks.some((b) => b.info === 'sh server'),
+    'and says when to restart the server',
+  );
 });
 
 const database = await testDatabase(t);
@@ -62,22 +65,28 @@ async function startServer(vars: Record<string, string>): Promise<void> {
     server.child.kill('SIGTERM');
     await server.exited;
   }
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], { env: { ...base, ...vars, PORT: String(port), LOG_LEVEL: 'info' }, cwd: REPO_ROOT });
+  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+    env: { ...base, ...vars, PORT: String(port), LOG_LEVEL: 'info' },
+    cwd: REPO_ROOT,
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   server = { child, exited };
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes(`CallSnare listening on http://${address}`)) resolve();
     });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     void exited.then(() => reject(new Error(`serve exited before listening:\n${out}`)));
   });
 }
 
 /** Runs one block with bash; returns its exit code, output, the HTTP statuses it got, and its exported environment. */
-async function runBlock(body: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; statuses: string[]; env: Record<string, string> }> {
+async function runBlock(
+  body: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; statuses: string[]; env: Record<string, string> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'readme-block-'));
   const envFile = path.join(dir, 'env');
   const script = [
@@ -127,8 +136,14 @@ t.test('every shell block of the README tour runs, in order, and every request s
     env = result.env;
   }
   // What the tour promises on the way, beyond "2xx".
-  t.ok(all.some((s) => /^HTTP 201 POST .*\/api\/private\/v1\/bookings$/.test(s)), 'the booking was created (201)');
-  t.ok(all.some((s) => /^HTTP 200 POST .*\/webhooks\/twilio\/voice$/.test(s)), 'the signed missed call was accepted');
+  t.ok(
+    all.some((s) => /^HTTP 201 POST .*\/api\/private\/v1\/bookings$/.test(s)),
+    'the booking was created (201)',
+  );
+  t.ok(
+    all.some((s) => /^HTTP 200 POST .*\/webhooks\/twilio\/voice$/.test(s)),
+    'the signed missed call was accepted',
+  );
   for (const name of ['ORG_ID', 'TOKEN', 'API', 'BOOKING_ID', 'MEMBER', 'ADMIN', 'AUDITOR', 'LEAD_ID', 'WIDGET_TOKEN']) {
     t.ok(env[name], `${name} was exported by the tour`);
   }

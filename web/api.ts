@@ -37,16 +37,24 @@ export async function request<T>(url: string, init: RequestInit = {}): Promise<T
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (method === 'GET' && consistencyToken && url.startsWith('/api/')) headers['consistency-token'] = consistencyToken;
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(init.body !== undefined && { body: JSON.stringify(init.body) }) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+  });
   if (method !== 'GET') rememberPosition(res.headers.get('consistency-token'));
   const text = res.status === 204 ? '' : await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
   }
-  if (!res.ok) throw new ApiError(res.status, json?.code ?? 'error', json?.detail ?? res.statusText, json?.errors ?? []);
+  if (!res.ok) {
+    const problem = (json ?? {}) as { code?: string; detail?: string; errors?: { path: string; message: string }[] };
+    throw new ApiError(res.status, problem.code ?? 'error', problem.detail ?? res.statusText, problem.errors ?? []);
+  }
   return json as T;
 }
 

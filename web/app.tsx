@@ -44,7 +44,8 @@ export function App() {
   const invite = /^\/app\/invite\/([^/]+)$/.exec(router.path);
   const live = useLiveEvents(!!me.data && !invite);
   useEffect(() => {
-    if (me.data && (router.path === '/app' || router.path === '/')) router.navigate(me.data.role === 'auditor' ? '/app/audit' : '/app/leads', { replace: true });
+    if (me.data && (router.path === '/app' || router.path === '/'))
+      router.navigate(me.data.role === 'auditor' ? '/app/audit' : '/app/leads', { replace: true });
   }, [me.data, router]);
   if (invite) return <Invite token={decodeURIComponent(invite[1]!)} />;
   if (me.isPending) return <p className="loading">Loading…</p>;

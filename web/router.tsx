@@ -11,7 +11,10 @@ interface Router extends Location {
 
 const RouterContext = createContext<Router | null>(null);
 
-const current = (): Location => ({ path: window.location.pathname.replace(/\/+$/, '') || '/', search: new URLSearchParams(window.location.search) });
+const current = (): Location => ({
+  path: window.location.pathname.replace(/\/+$/, '') || '/',
+  search: new URLSearchParams(window.location.search),
+});
 
 /** History-API routing for the app's handful of pages (deep links work: the server serves every /app path). */
 export function RouterProvider({ children }: { children: ReactNode }) {
@@ -37,7 +40,17 @@ export function useRouter(): Router {
 }
 
 /** An ordinary link that navigates in-app on a plain click. */
-export function Link({ to, children, ...rest }: { to: string; children: ReactNode; className?: string; 'aria-current'?: 'page' | undefined; id?: string }) {
+export function Link({
+  to,
+  children,
+  ...rest
+}: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  'aria-current'?: 'page' | undefined;
+  id?: string;
+}) {
   const { navigate } = useRouter();
   const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;

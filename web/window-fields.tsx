@@ -16,7 +16,13 @@ export function WindowFields({ id, value, onChange }: { id: string; value: Local
       <div className="row">
         <div>
           <label htmlFor={`${id}-start`}>From</label>
-          <input id={`${id}-start`} type="time" value={value.start} required onChange={(e) => onChange({ ...value, start: e.target.value })} />
+          <input
+            id={`${id}-start`}
+            type="time"
+            value={value.start}
+            required
+            onChange={(e) => onChange({ ...value, start: e.target.value })}
+          />
         </div>
         <div>
           <label htmlFor={`${id}-end`}>To</label>

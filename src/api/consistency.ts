@@ -23,8 +23,14 @@ export async function awaitConsistency(request: FastifyRequest, projections: rea
     throw problems.invalidHeader('Consistency-Token', 'is not one this API returned');
   }
   if (!(await waitForCheckpoints(request.server.services.db, projections, position, WAIT_MS))) {
-    throw new ProblemError(503, 'consistency_timeout', 'Service unavailable', 'the read model has not caught up with that write yet; retry shortly', {
-      headers: { 'retry-after': '1' },
-    });
+    throw new ProblemError(
+      503,
+      'consistency_timeout',
+      'Service unavailable',
+      'the read model has not caught up with that write yet; retry shortly',
+      {
+        headers: { 'retry-after': '1' },
+      },
+    );
   }
 }

@@ -14,7 +14,12 @@ export function howToEnable(action: PlannedAction): string {
 export async function requireEnabled(request: FastifyRequest, action: PlannedAction): Promise<Org> {
   const org = await getOrg(request.server.services.db, authOf(request).orgId);
   if (!org || !settingsOf(org).enabledActions.includes(action)) {
-    throw new ProblemError(404, 'action_not_enabled', 'Action not enabled', `${action} is a planned action not enabled for this org; ${howToEnable(action)}`);
+    throw new ProblemError(
+      404,
+      'action_not_enabled',
+      'Action not enabled',
+      `${action} is a planned action not enabled for this org; ${howToEnable(action)}`,
+    );
   }
   return org;
 }

@@ -20,7 +20,8 @@ export class ProblemError extends Error {
 
 /** Shorthands for the problems the API raises. */
 export const problems = {
-  validation: (errors: FieldError[], detail = 'the request is not valid') => new ProblemError(400, 'validation_failed', 'Invalid request', detail, { errors }),
+  validation: (errors: FieldError[], detail = 'the request is not valid') =>
+    new ProblemError(400, 'validation_failed', 'Invalid request', detail, { errors }),
   /** The 400 of one bad request header: the error names `headers.<name>`; the detail reads `<Name> <message>`. */
   invalidHeader: (name: string, message: string, detail = `${name} ${message}`) =>
     problems.validation([{ path: `headers.${name.toLowerCase()}`, message }], detail),
@@ -28,5 +29,6 @@ export const problems = {
   unauthorized: (header: string, detail: string) =>
     new ProblemError(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'www-authenticate': header } }),
   forbidden: (detail: string, headers: Record<string, string> = {}) => new ProblemError(403, 'forbidden', 'Forbidden', detail, { headers }),
-  unavailable: (detail: string) => new ProblemError(503, 'service_unavailable', 'Service unavailable', detail, { headers: { 'retry-after': '1' } }),
+  unavailable: (detail: string) =>
+    new ProblemError(503, 'service_unavailable', 'Service unavailable', detail, { headers: { 'retry-after': '1' } }),
 };

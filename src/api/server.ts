@@ -31,11 +31,14 @@ const BODY_LIMIT = 64 * 1024;
 /** The HTTP app: every route group, plugin and the problem+json error handler. Not yet listening. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it fastify infers pino's Logger and the instance type no longer matches FastifyInstance.
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     // A URL that does not decode is refused before routing: still a problem document like every other error.
-    frameworkErrors: (error, request, reply) => sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error)),
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error));
+    },
   });
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);

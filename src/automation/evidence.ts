@@ -47,7 +47,8 @@ export function decideBookingEvidence(command: EvidenceCommand, state: BookingEv
   switch (command.type) {
     case 'RecordConfirmation': {
       const { bookingId, outcome } = command;
-      if (outcome.kind === 'sent') return [{ type: 'ConfirmationSent', data: { bookingId, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt } }];
+      if (outcome.kind === 'sent')
+        return [{ type: 'ConfirmationSent', data: { bookingId, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt } }];
       if (booking.confirmation.status !== 'pending') return [];
       return outcome.kind === 'skipped'
         ? [{ type: 'ConfirmationSkipped', data: { bookingId, reason: outcome.reason } }]
@@ -56,7 +57,12 @@ export function decideBookingEvidence(command: EvidenceCommand, state: BookingEv
     case 'RecordReminder': {
       const { bookingId, offsetMinutes, dueAt, outcome } = command;
       if (outcome.kind === 'sent') {
-        return [{ type: 'ReminderSent', data: { bookingId, offsetMinutes, dueAt, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt } }];
+        return [
+          {
+            type: 'ReminderSent',
+            data: { bookingId, offsetMinutes, dueAt, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt },
+          },
+        ];
       }
       const pending = booking.reminders.some((r) => r.offsetMinutes === offsetMinutes && r.dueAt === dueAt && r.status === 'scheduled');
       if (!pending) return [];
@@ -66,7 +72,9 @@ export function decideBookingEvidence(command: EvidenceCommand, state: BookingEv
     }
     case 'RecordNotice': {
       const { bookingId, kind, outcome } = command;
-      return [{ type: 'BookingNoticeSent', data: { bookingId, kind, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt } }];
+      return [
+        { type: 'BookingNoticeSent', data: { bookingId, kind, messageId: outcome.messageId, to: outcome.to, sentAt: outcome.sentAt } },
+      ];
     }
     default: {
       const unknown: never = command;
@@ -77,14 +85,22 @@ export function decideBookingEvidence(command: EvidenceCommand, state: BookingEv
 
 /** A text-back's outcome on the lead stream (the lead exists: the missed call is on it). */
 export function decideTextBackEvidence(
-  command: { readonly eventId: string; readonly leadId: string; readonly callSid: string; readonly body: string; readonly outcome: Outcome },
+  command: {
+    readonly eventId: string;
+    readonly leadId: string;
+    readonly callSid: string;
+    readonly body: string;
+    readonly outcome: Outcome;
+  },
   state: { readonly recorded: ReadonlySet<string>; readonly leadExists: boolean },
 ): LeadEvent[] {
   if (state.recorded.has(command.eventId) || !state.leadExists) return [];
   const { leadId, callSid, body, outcome } = command;
   switch (outcome.kind) {
     case 'sent':
-      return [{ type: 'TextBackSent', data: { leadId, messageId: outcome.messageId, to: outcome.to, body, sentAt: outcome.sentAt, callSid } }];
+      return [
+        { type: 'TextBackSent', data: { leadId, messageId: outcome.messageId, to: outcome.to, body, sentAt: outcome.sentAt, callSid } },
+      ];
     case 'skipped':
       return [{ type: 'TextBackSkipped', data: { leadId, callSid, reason: outcome.reason } }];
     case 'failed':
@@ -98,13 +114,25 @@ export function decideTextBackEvidence(
 
 /** A member's text's outcome on the lead stream, while the message is still queued (one event per message). */
 export function decideReplyEvidence(
-  command: { readonly eventId: string; readonly leadId: string; readonly messageId: string; readonly to: string; readonly body: string; readonly outcome: Exclude<Outcome, { kind: 'skipped' }> },
+  command: {
+    readonly eventId: string;
+    readonly leadId: string;
+    readonly messageId: string;
+    readonly to: string;
+    readonly body: string;
+    readonly outcome: Exclude<Outcome, { kind: 'skipped' }>;
+  },
   state: { readonly recorded: ReadonlySet<string>; readonly messageState: 'queued' | 'sent' | 'failed' | undefined },
 ): LeadEvent[] {
   if (state.recorded.has(command.eventId) || state.messageState === undefined) return [];
   const { leadId, messageId, outcome } = command;
   if (outcome.kind === 'sent') {
-    return [{ type: 'OutboundTextSent', data: { leadId, messageId, providerMessageId: outcome.messageId, to: outcome.to, body: command.body, sentAt: outcome.sentAt } }];
+    return [
+      {
+        type: 'OutboundTextSent',
+        data: { leadId, messageId, providerMessageId: outcome.messageId, to: outcome.to, body: command.body, sentAt: outcome.sentAt },
+      },
+    ];
   }
   if (state.messageState !== 'queued') return [];
   return [{ type: 'OutboundTextFailed', data: { leadId, messageId, error: clip(outcome.error) } }];

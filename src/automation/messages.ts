@@ -10,7 +10,15 @@ const windowFormats = new Map<string, Intl.DateTimeFormat>();
 function windowFormat(timeZone: string): Intl.DateTimeFormat {
   let f = windowFormats.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      month: 'short',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZoneName: 'short',
+    });
     windowFormats.set(timeZone, f);
   }
   return f;

@@ -52,7 +52,12 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
       const before = (await streamOf(event.streamId)).filter((e) => e.revision < event.revision);
       booking = before.reduce<BookingState>((s, e) => evolveBooking(s, toEnvelope(e)), null);
     }
-    const trigger = { ...toEnvelope(event), id: event.id, revision: event.revision, correlationId: event.metadata.correlationId } as AutomationTrigger;
+    const trigger = {
+      ...toEnvelope(event),
+      id: event.id,
+      revision: event.revision,
+      correlationId: event.metadata.correlationId,
+    } as AutomationTrigger;
     planned.set(event.id, plan(trigger, { org, booking }));
   }
   return planned;

@@ -1,4 +1,4 @@
-import { type Booking, type BookingEvent, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
+import { type Booking, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
 import type { Envelope } from '../domain/envelope.ts';
 import type { EventOf } from '../domain/events/index.ts';
 import type { Org } from '../domain/org.ts';
@@ -33,7 +33,15 @@ export interface JobCause {
 export type JobPayload =
   | { task: typeof TASKS.confirmation; key: string; orgId: string; bookingId: string; cause: JobCause }
   | { task: typeof TASKS.reminder; key: string; orgId: string; bookingId: string; offsetMinutes: number; dueAt: string; cause: JobCause }
-  | { task: typeof TASKS.notice; key: string; orgId: string; bookingId: string; kind: 'rescheduled' | 'canceled'; windowStart: string; cause: JobCause }
+  | {
+      task: typeof TASKS.notice;
+      key: string;
+      orgId: string;
+      bookingId: string;
+      kind: 'rescheduled' | 'canceled';
+      windowStart: string;
+      cause: JobCause;
+    }
   | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause }
   | { task: typeof TASKS.reply; key: string; orgId: string; leadId: string; messageId: string; cause: JobCause };
 
@@ -43,17 +51,28 @@ export type JobPayload =
  * `remove` is `remove_job(key)`.
  */
 export type JobIntent =
-  | { op: 'add' | 'replace'; key: string; task: TaskName; runAt: string; payload: JobPayload }
-  | { op: 'remove'; key: string };
+  { op: 'add' | 'replace'; key: string; task: TaskName; runAt: string; payload: JobPayload } | { op: 'remove'; key: string };
 
 /** Events the process manager reacts to. */
-export type AutomationEvent = EventOf<'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested'>;
+export type AutomationEvent = EventOf<
+  'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested'
+>;
 
 /** Types of {@link AutomationEvent}, for subscription filters. */
-export const AUTOMATION_EVENT_TYPES = ['BookingCreated', 'BookingRescheduled', 'BookingCanceled', 'MissedCallRecorded', 'OutboundTextRequested'] as const satisfies readonly AutomationEvent['type'][];
+export const AUTOMATION_EVENT_TYPES = [
+  'BookingCreated',
+  'BookingRescheduled',
+  'BookingCanceled',
+  'MissedCallRecorded',
+  'OutboundTextRequested',
+] as const satisfies readonly AutomationEvent['type'][];
 
 /** An event as the process manager sees it: the envelope plus its identity in the store. */
-export type AutomationTrigger = Envelope<AutomationEvent> & { readonly id: string; readonly revision: number; readonly correlationId: string };
+export type AutomationTrigger = Envelope<AutomationEvent> & {
+  readonly id: string;
+  readonly revision: number;
+  readonly correlationId: string;
+};
 
 /**
  * The state the process manager decides on: the org as it is now (settings, time zone, quiet hours)
@@ -80,15 +99,13 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
     const keep = new Set(fresh.map((f) => f.key));
     return [
       ...[...old].filter((key) => !keep.has(key)).map((key): JobIntent => ({ op: 'remove', key })),
-      ...fresh.map(
-        ({ r, key }): JobIntent => ({
-          op: old.has(key) ? 'replace' : 'add',
-          key,
-          task: TASKS.reminder,
-          runAt: at(r.dueAt),
-          payload: { task: TASKS.reminder, key, orgId, bookingId: after.id, offsetMinutes: r.offsetMinutes, dueAt: r.dueAt, cause },
-        }),
-      ),
+      ...fresh.map(({ r, key }): JobIntent => ({
+        op: old.has(key) ? 'replace' : 'add',
+        key,
+        task: TASKS.reminder,
+        runAt: at(r.dueAt),
+        payload: { task: TASKS.reminder, key, orgId, bookingId: after.id, offsetMinutes: r.offsetMinutes, dueAt: r.dueAt, cause },
+      })),
     ];
   };
 
@@ -108,24 +125,33 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
 
   switch (event.type) {
     case 'BookingCreated': {
-      const booking = evolveBooking(state.booking, event as Envelope<BookingEvent>)!;
+      const booking = evolveBooking(state.booking, event)!;
       if (booking.orgId !== orgId) return [];
       // Queued even with confirmations off: the task then records ConfirmationSkipped, so the booking's
       // confirmation status says "skipped" instead of staying "pending" for ever.
       const key = jobKeys.confirmation(booking.id);
-      const confirmation: JobIntent = { op: 'add', key, task: TASKS.confirmation, runAt: at(event.occurredAt), payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause } };
+      const confirmation: JobIntent = {
+        op: 'add',
+        key,
+        task: TASKS.confirmation,
+        runAt: at(event.occurredAt),
+        payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause },
+      };
       return [confirmation, ...reminderJobs(null, booking)];
     }
     case 'BookingRescheduled': {
       const before = state.booking;
       if (!before || before.orgId !== orgId) return [];
-      const after = evolveBooking(before, event as Envelope<BookingEvent>)!;
+      const after = evolveBooking(before, event)!;
       return [...reminderJobs(before, after), ...notice(jobKeys.rescheduledNotice(after.id, event.revision), after, 'rescheduled')];
     }
     case 'BookingCanceled': {
       const before = state.booking;
       if (!before || before.orgId !== orgId) return [];
-      const removed = scheduled(before).map((r): JobIntent => ({ op: 'remove', key: jobKeys.reminder(before.id, r.offsetMinutes, r.dueAt) }));
+      const removed = scheduled(before).map((r): JobIntent => ({
+        op: 'remove',
+        key: jobKeys.reminder(before.id, r.offsetMinutes, r.dueAt),
+      }));
       return [...removed, ...notice(jobKeys.canceledNotice(before.id), before, 'canceled')];
     }
     case 'MissedCallRecorded': {
@@ -133,13 +159,29 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
       const { leadId, callSid, from, to } = event.data;
       const key = jobKeys.textBack(leadId, callSid);
       // The caller is texted from the number they called (replies then reach the same lead).
-      return [{ op: 'add', key, task: TASKS.textBack, runAt: at(event.occurredAt), payload: { task: TASKS.textBack, key, orgId, leadId, callSid, to: from, from: to, cause } }];
+      return [
+        {
+          op: 'add',
+          key,
+          task: TASKS.textBack,
+          runAt: at(event.occurredAt),
+          payload: { task: TASKS.textBack, key, orgId, leadId, callSid, to: from, from: to, cause },
+        },
+      ];
     }
     case 'OutboundTextRequested': {
       // A member's text: queued at once (or when the quiet hours end); the task reads the text from the lead.
       const { leadId, messageId } = event.data;
       const key = jobKeys.reply(leadId, messageId);
-      return [{ op: 'add', key, task: TASKS.reply, runAt: at(event.occurredAt), payload: { task: TASKS.reply, key, orgId, leadId, messageId, cause } }];
+      return [
+        {
+          op: 'add',
+          key,
+          task: TASKS.reply,
+          runAt: at(event.occurredAt),
+          payload: { task: TASKS.reply, key, orgId, leadId, messageId, cause },
+        },
+      ];
     }
     default: {
       const unknown: never = event;

@@ -14,7 +14,14 @@ import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyE
 import { MAX_ATTEMPTS } from './job-queue.ts';
 import { evidenceEventId } from '../domain/ids.ts';
 import { canceledBody, confirmationBody, reminderBody, rescheduledBody, textBackBody } from './messages.ts';
-import { LeaseLostError, type Messaging, type OutboundMessage, PermanentMessagingError, type SendLease, type SentMessage } from './messaging/port.ts';
+import {
+  LeaseLostError,
+  type Messaging,
+  type OutboundMessage,
+  PermanentMessagingError,
+  type SendLease,
+  type SentMessage,
+} from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { nextAllowed } from './quiet-hours.ts';
 
@@ -68,7 +75,9 @@ function visitStarted(booking: Booking, now: Date): string | undefined {
 /** Sends; a permanent refusal, or any error on the last attempt, becomes a failure to record. Otherwise throws (retry). */
 async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<{ sent: SentMessage } | { failed: string }> {
   try {
-    return { sent: await deps.messaging.send(message, { ...(run.signal && { signal: run.signal }), ...(run.lease && { lease: run.lease }) }) };
+    return {
+      sent: await deps.messaging.send(message, { ...(run.signal && { signal: run.signal }), ...(run.lease && { lease: run.lease }) }),
+    };
   } catch (error) {
     // Aborted, or fenced off: another worker owns the job now; never record an outcome from here.
     if (run.signal?.aborted || error instanceof LeaseLostError) throw error;
@@ -122,7 +131,15 @@ async function loadBookingJob(deps: TaskDeps, p: BookingPayload) {
 }
 
 function bookingMessage(p: BookingPayload, org: Org, booking: Booking, kind: OutboundMessage['kind'], body: string): OutboundMessage {
-  return { key: p.key, orgId: p.orgId, kind, to: booking.customer.phone, ...(org.phones[0] && { from: org.phones[0] }), body, subject: bookingStream(booking.id) };
+  return {
+    key: p.key,
+    orgId: p.orgId,
+    kind,
+    to: booking.customer.phone,
+    ...(org.phones[0] && { from: org.phones[0] }),
+    body,
+    subject: bookingStream(booking.id),
+  };
 }
 
 function resultOf(outcome: Outcome): TaskResult {
@@ -137,7 +154,9 @@ function resultOf(outcome: Outcome): TaskResult {
 }
 
 const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Exclude<Outcome, { kind: 'skipped' }> =>
-  'sent' in result ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt } : { kind: 'failed', error: result.failed };
+  'sent' in result
+    ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt }
+    : { kind: 'failed', error: result.failed };
 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
@@ -169,7 +188,14 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
   if (!planned) return noop('the booking moved: this reminder is no longer planned');
   if (planned.status !== 'scheduled') return noop(`reminder already ${planned.status}`);
   const record = async (outcome: Outcome) => {
-    await recordOnBooking(deps, p, { type: 'RecordReminder', eventId: evidenceEventId(p.key), bookingId: booking.id, offsetMinutes: p.offsetMinutes, dueAt: p.dueAt, outcome });
+    await recordOnBooking(deps, p, {
+      type: 'RecordReminder',
+      eventId: evidenceEventId(p.key),
+      bookingId: booking.id,
+      offsetMinutes: p.offsetMinutes,
+      dueAt: p.dueAt,
+      outcome,
+    });
     return resultOf(outcome);
   };
   const skip = billingSkip(org) ?? visitStarted(booking, deps.clock());
@@ -195,7 +221,9 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
     if (booking.window.start !== p.windowStart) return noop('the booking moved again');
   }
   const skip =
-    billingSkip(org) ?? (org.settings.confirmations ? undefined : 'confirmations disabled') ?? (p.kind === 'rescheduled' ? visitStarted(booking, deps.clock()) : undefined);
+    billingSkip(org) ??
+    (org.settings.confirmations ? undefined : 'confirmations disabled') ??
+    (p.kind === 'rescheduled' ? visitStarted(booking, deps.clock()) : undefined);
   if (skip) {
     deps.log?.info({ key: p.key, reason: skip }, 'booking notice skipped');
     return { outcome: 'skipped', reason: skip };
@@ -203,7 +231,11 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
   const deferred = await quietDeferral(deps, run, org);
   if (deferred) return deferred;
   const body = p.kind === 'rescheduled' ? rescheduledBody(org.name, booking) : canceledBody(org.name, booking);
-  const result = await deliver(deps, run, bookingMessage(p, org, booking, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice', body));
+  const result = await deliver(
+    deps,
+    run,
+    bookingMessage(p, org, booking, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice', body),
+  );
   if ('failed' in result) {
     deps.log?.error({ key: p.key, error: result.failed }, 'booking notice failed');
     return { outcome: 'failed', reason: result.failed };
@@ -240,7 +272,15 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
   if (skip) return record({ kind: 'skipped', reason: skip });
   const deferred = await quietDeferral(deps, run, org);
   if (deferred) return deferred;
-  const result = await deliver(deps, run, { key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) });
+  const result = await deliver(deps, run, {
+    key: p.key,
+    orgId: p.orgId,
+    kind: 'text_back',
+    to: p.to,
+    from: p.from,
+    body,
+    subject: leadStream(p.leadId),
+  });
   return record(outcomeOf(p.to, result));
 }
 
@@ -264,7 +304,15 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   if (deferred) return deferred;
   const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
   const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];
-  const result = await deliver(deps, run, { key: p.key, orgId: p.orgId, kind: 'reply', to: message.to, ...(from && { from }), body: message.body, subject: leadStream(p.leadId) });
+  const result = await deliver(deps, run, {
+    key: p.key,
+    orgId: p.orgId,
+    kind: 'reply',
+    to: message.to,
+    ...(from && { from }),
+    body: message.body,
+    subject: leadStream(p.leadId),
+  });
   const outcome = outcomeOf(message.to, result);
   await execute<LeadState, LeadEvent>(deps, callerOf(p), {
     streamId: leadStream(p.leadId),
@@ -307,8 +355,20 @@ const common = { key: z.string().min(1), orgId: z.uuid(), cause };
 /** Job payloads as stored (validated on the way out of the queue). */
 export const jobPayload = z.discriminatedUnion('task', [
   z.object({ task: z.literal(TASKS.confirmation), ...common, bookingId: z.uuid() }),
-  z.object({ task: z.literal(TASKS.reminder), ...common, bookingId: z.uuid(), offsetMinutes: z.number().int().positive(), dueAt: z.string() }),
-  z.object({ task: z.literal(TASKS.notice), ...common, bookingId: z.uuid(), kind: z.enum(['rescheduled', 'canceled']), windowStart: z.string() }),
+  z.object({
+    task: z.literal(TASKS.reminder),
+    ...common,
+    bookingId: z.uuid(),
+    offsetMinutes: z.number().int().positive(),
+    dueAt: z.string(),
+  }),
+  z.object({
+    task: z.literal(TASKS.notice),
+    ...common,
+    bookingId: z.uuid(),
+    kind: z.enum(['rescheduled', 'canceled']),
+    windowStart: z.string(),
+  }),
   z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
   z.object({ task: z.literal(TASKS.reply), ...common, leadId: z.uuid(), messageId: z.uuid() }),
 ]) satisfies z.ZodType<JobPayload>;
@@ -328,7 +388,7 @@ export function taskList(deps: TaskDeps, options: { fence?: AbortSignal } = {}):
         attempt: helpers.job.attempts,
         maxAttempts: helpers.job.max_attempts,
         signal: options.fence ? AbortSignal.any([helpers.abortSignal, options.fence]) : helpers.abortSignal,
-        ...(helpers.job.locked_by && { lease: { jobId: String(helpers.job.id), holder: helpers.job.locked_by } }),
+        ...(helpers.job.locked_by && { lease: { jobId: helpers.job.id, holder: helpers.job.locked_by } }),
         defer: async (runAt) => {
           await helpers.addJob(name, payload, { runAt: new Date(runAt), maxAttempts: MAX_ATTEMPTS });
         },

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { Logger as GraphileLogger, type Runner, type WorkerEvents, type WorkerUtils, makeWorkerUtils, parseCronItems, run } from 'graphile-worker';
+import {
+  Logger as GraphileLogger,
+  type Runner,
+  type WorkerEvents,
+  type WorkerUtils,
+  makeWorkerUtils,
+  parseCronItems,
+  run,
+} from 'graphile-worker';
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -46,7 +54,7 @@ const UNREGISTERED_GRACE = '2 minutes';
 export function graphileLogger(log?: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     if (!log) return;
-    const name = String(level);
+    const name: string = level;
     const method = name === 'error' ? 'error' : name === 'warning' ? 'warn' : 'debug';
     log[method]({ graphile: scope, ...(meta?.error !== undefined && { err: meta.error }) }, message);
   });
@@ -88,7 +96,9 @@ export async function recoverDeadWorkers(
   tokens.delete(options.ownToken ?? '');
   for (const token of tokens) {
     await db.connection().execute(async (conn) => {
-      const { rows } = await sql<{ free: boolean }>`select pg_try_advisory_lock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token})) as free`.execute(conn);
+      const { rows } = await sql<{
+        free: boolean;
+      }>`select pg_try_advisory_lock(${LIVENESS_LOCK_CLASS}::int, hashtext(${token})) as free`.execute(conn);
       if (!rows[0]?.free) return;
       try {
         released += await unlock(registry.filter((r) => r.token === token).map((r) => r.pool_id));
@@ -119,7 +129,12 @@ interface Generation {
 const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TIMEOUT_MS = 15_000;
 
-async function startGeneration(deps: QueueDeps, options: WorkerOptions, log: Logger | undefined, onLost: (generation: Generation, reason: string) => void): Promise<Generation> {
+async function startGeneration(
+  deps: QueueDeps,
+  options: WorkerOptions,
+  log: Logger | undefined,
+  onLost: (generation: Generation, reason: string) => void,
+): Promise<Generation> {
   const token = randomBytes(8).toString('hex');
   const fence = new AbortController();
   const liveness = await deps.pool.connect();
@@ -170,7 +185,7 @@ async function startGeneration(deps: QueueDeps, options: WorkerOptions, log: Log
   const recover = () => recoverDeadWorkers(deps.db, deps.utils, { ownToken: token, ...(log && { log }) });
   const sweep = () => recover().catch((error: unknown) => log?.error({ err: error }, 'recovering the jobs of dead workers failed'));
   await sweep();
-  const timer = setInterval(sweep, options.recoveryIntervalMs ?? 30_000);
+  const timer = setInterval(() => void sweep(), options.recoveryIntervalMs ?? 30_000);
   timer.unref();
   // The advisory lock lives as long as this session: a ping that fails or hangs means others may take it
   // (and this worker's jobs) at any moment, so the worker fences itself before they can.
@@ -181,7 +196,9 @@ async function startGeneration(deps: QueueDeps, options: WorkerOptions, log: Log
     let timeout: NodeJS.Timeout | undefined;
     Promise.race([
       liveness.query('select 1'),
-      new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${HEARTBEAT_TIMEOUT_MS} ms`)), HEARTBEAT_TIMEOUT_MS))),
+      new Promise(
+        (_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${HEARTBEAT_TIMEOUT_MS} ms`)), HEARTBEAT_TIMEOUT_MS)),
+      ),
     ])
       .catch((error: unknown) => loseLiveness(`liveness ping failed: ${(error as Error).message}`))
       .finally(() => {
@@ -206,7 +223,11 @@ async function startGeneration(deps: QueueDeps, options: WorkerOptions, log: Log
         clearInterval(heartbeat);
         await started.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
         await releaseOwnJobs(deps, poolId, log);
-        await deps.db.deleteFrom('automation_workers').where('token', '=', token).execute().catch(() => {});
+        await deps.db
+          .deleteFrom('automation_workers')
+          .where('token', '=', token)
+          .execute()
+          .catch(() => {});
         if (!broken) await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
         liveness.removeAllListeners('error');
         liveness.removeAllListeners('end');
@@ -242,7 +263,10 @@ export async function startWorker(taskDeps: TaskDeps & { readonly pool: pg.Pool 
   let stopping = false;
   let restarting: Promise<void> | undefined;
   const onLost = (lostGeneration: Generation, reason: string) => {
-    log?.error({ poolId: lostGeneration.poolId, reason }, 'worker lost its database liveness: in-flight sends aborted; restarting the runner');
+    log?.error(
+      { poolId: lostGeneration.poolId, reason },
+      'worker lost its database liveness: in-flight sends aborted; restarting the runner',
+    );
     restarting = (async () => {
       await lostGeneration.stop();
       for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
@@ -258,7 +282,10 @@ export async function startWorker(taskDeps: TaskDeps & { readonly pool: pg.Pool 
     })();
   };
   let current = await startGeneration(deps, options, log, onLost);
-  log?.info({ poolId: current.poolId, pid: process.pid, concurrency: options.concurrency ?? 4, messaging: deps.messaging.provider }, 'automation worker running');
+  log?.info(
+    { poolId: current.poolId, pid: process.pid, concurrency: options.concurrency ?? 4, messaging: deps.messaging.provider },
+    'automation worker running',
+  );
 
   let stopped: Promise<void> | undefined;
   return {

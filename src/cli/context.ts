@@ -39,9 +39,13 @@ export async function openServicesOrExplain(config: Config, log: Logger, options
     const reason = describe(error);
     if (config.DATABASE_URL) {
       const u = new URL(config.DATABASE_URL);
-      throw new CliError(`cannot reach the database at DATABASE_URL (${u.hostname}:${u.port || 5432}${u.pathname}): ${reason}; check DATABASE_URL, or unset it to use the embedded PostgreSQL`);
+      throw new CliError(
+        `cannot reach the database at DATABASE_URL (${u.hostname}:${u.port || 5432}${u.pathname}): ${reason}; check DATABASE_URL, or unset it to use the embedded PostgreSQL`,
+      );
     }
-    throw new CliError(`cannot start the embedded PostgreSQL (DATA_DIR=${config.dataDir}): ${reason}; or set DATABASE_URL to use your own PostgreSQL`);
+    throw new CliError(
+      `cannot start the embedded PostgreSQL (DATA_DIR=${config.dataDir}): ${reason}; or set DATABASE_URL to use your own PostgreSQL`,
+    );
   }
 }
 

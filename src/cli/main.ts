@@ -19,7 +19,11 @@ export interface CommandStub {
 export const COMMAND_MODULES: readonly { readonly commands: readonly CommandStub[]; readonly load: () => Promise<Register> }[] = [
   {
     commands: [
-      { name: 'serve', term: 'serve [options]', description: 'run the HTTP API with the projectors and the automation worker (what npm start runs)' },
+      {
+        name: 'serve',
+        term: 'serve [options]',
+        description: 'run the HTTP API with the projectors and the automation worker (what npm start runs)',
+      },
       { name: 'project', term: 'project [options]', description: 'run the projectors alone (several may run against one database)' },
     ],
     load: async () => (await import('./verbs/serve.ts')).registerServeCommands,
@@ -35,7 +39,9 @@ export const COMMAND_MODULES: readonly { readonly commands: readonly CommandStub
     load: async () => (await import('./verbs/worker.ts')).registerWorkerCommand,
   },
   {
-    commands: [{ name: 'migrate', term: 'migrate [options]', description: 'apply schema migrations (serve does it at start unless --no-migrate)' }],
+    commands: [
+      { name: 'migrate', term: 'migrate [options]', description: 'apply schema migrations (serve does it at start unless --no-migrate)' },
+    ],
     load: async () => (await import('./verbs/migrate.ts')).registerMigrateCommand,
   },
   {

@@ -56,7 +56,12 @@ export async function applyStripeBilling(deps: CommandDeps, caller: CommandCalle
           {
             type: 'ChangeBillingStatus',
             now: at,
-            data: { orgId, status: input.status, stripeEventId: input.eventId, ...(input.customerId && { stripeCustomerId: input.customerId }) },
+            data: {
+              orgId,
+              status: input.status,
+              stripeEventId: input.eventId,
+              ...(input.customerId && { stripeCustomerId: input.customerId }),
+            },
           },
           org,
         ).map((e) => (e.type === 'OrgBillingStatusChanged' ? { ...e, data: { ...e.data, stripeEventCreated: input.created } } : e));

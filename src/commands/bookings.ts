@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Booking,
-  type BookingEvent,
-  type BookingState,
-  bookingStream,
-  decide,
-  evolve,
-} from '../domain/booking.ts';
+import { type Booking, type BookingEvent, type BookingState, bookingStream, decide, evolve } from '../domain/booking.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { EventOf } from '../domain/events/index.ts';
 import type { TimeWindow } from '../domain/values.ts';
@@ -28,7 +21,10 @@ export interface BookingOutcome {
 }
 
 /** Fields of a create request (CONTRACT §3 "Create body"). */
-export type CreateBookingInput = Pick<EventOf<'BookingCreated'>['data'], 'window' | 'customer' | 'service' | 'notes' | 'leadId' | 'externalRef'> & {
+export type CreateBookingInput = Pick<
+  EventOf<'BookingCreated'>['data'],
+  'window' | 'customer' | 'service' | 'notes' | 'leadId' | 'externalRef'
+> & {
   timezone?: string;
 };
 
@@ -122,7 +118,10 @@ export async function changeBooking(
       const nowIso = now.toISOString();
       const events =
         change.kind === 'cancel'
-          ? decide({ type: 'CancelBooking', now: nowIso, data: { bookingId, ...(change.reason !== undefined && { reason: change.reason }) } }, state)
+          ? decide(
+              { type: 'CancelBooking', now: nowIso, data: { bookingId, ...(change.reason !== undefined && { reason: change.reason }) } },
+              state,
+            )
           : decide(
               {
                 type: 'RescheduleBooking',

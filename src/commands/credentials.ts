@@ -24,7 +24,15 @@ export interface IssuedCredential {
 export async function issueCredential(
   deps: CommandDeps,
   caller: CommandCaller,
-  input: { orgId: string; label: string; kind: 'integration' | 'member'; scopes?: Scope[]; memberId?: string; role?: MemberRole; expiresAt?: string },
+  input: {
+    orgId: string;
+    label: string;
+    kind: 'integration' | 'member';
+    scopes?: Scope[];
+    memberId?: string;
+    role?: MemberRole;
+    expiresAt?: string;
+  },
 ): Promise<IssuedCredential> {
   await loadOrg(deps, input.orgId);
   const credentialId = randomUUID();
@@ -47,7 +55,15 @@ export async function issueCredential(
     initial: null,
     decide: (loaded, now) => ({ append: decide({ type: 'IssueCredential', now: now.toISOString(), data }, loaded.state) }),
   });
-  return { id: credentialId, token, orgId: input.orgId, label: input.label, scopes, kind: input.kind, position: result.kind === 'appended' ? result.position : null };
+  return {
+    id: credentialId,
+    token,
+    orgId: input.orgId,
+    label: input.label,
+    scopes,
+    kind: input.kind,
+    position: result.kind === 'appended' ? result.position : null,
+  };
 }
 
 /** Loads a credential by id; NotFoundError if absent. */
@@ -73,7 +89,10 @@ export async function revokeCredential(
       evolve,
       initial: null,
       decide: (loaded, now) => ({
-        append: decide({ type: 'RevokeCredential', now: now.toISOString(), data: { credentialId, ...(reason && { reason }) } }, loaded.state),
+        append: decide(
+          { type: 'RevokeCredential', now: now.toISOString(), data: { credentialId, ...(reason && { reason }) } },
+          loaded.state,
+        ),
       }),
     },
   );

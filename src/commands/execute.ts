@@ -126,8 +126,15 @@ export async function execute<S, E extends DomainEvent, R = never>(
         if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
         continue;
       }
-      const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt } as Envelope<E>), loaded.state);
-      return { kind: 'appended', state, events: decision.append, revision: result.nextRevision, position: result.position, duplicate: result.duplicate };
+      const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt }), loaded.state);
+      return {
+        kind: 'appended',
+        state,
+        events: decision.append,
+        revision: result.nextRevision,
+        position: result.position,
+        duplicate: result.duplicate,
+      };
     } catch (error) {
       if (error instanceof IdempotencyKeyClaimedError) throw new IdempotencyKeyReusedError();
       if (!(error instanceof WrongExpectedRevisionError)) throw error;

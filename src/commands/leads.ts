@@ -161,7 +161,12 @@ async function onLead(
 }
 
 /** A team member moves a lead through its lifecycle; the same status again records nothing. */
-export function changeLeadStatus(deps: CommandDeps, caller: CommandCaller, leadId: string, change: { to: LeadStatus; reason?: string }): Promise<LeadOutcome> {
+export function changeLeadStatus(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  change: { to: LeadStatus; reason?: string },
+): Promise<LeadOutcome> {
   return onLead(deps, caller, leadId, (now) => ({
     type: 'ChangeLeadStatus',
     now,
@@ -202,7 +207,13 @@ export async function requestOutboundText(
 ): Promise<MessageRequestOutcome> {
   const messageId = requestedMessageId(caller.orgId, leadId, input.clientMessageId);
   const data = { leadId, messageId, clientMessageId: input.clientMessageId, body: input.body, ...(input.from && { from: input.from }) };
-  const outcome = await onLead(deps, caller, leadId, (now) => ({ type: 'RequestOutboundText', now, data }), `reply-requested\n${messageId}`);
+  const outcome = await onLead(
+    deps,
+    caller,
+    leadId,
+    (now) => ({ type: 'RequestOutboundText', now, data }),
+    `reply-requested\n${messageId}`,
+  );
   const message = outcome.lead.requested?.[messageId];
   if (!message) throw new NotFoundError('lead not found');
   return { ...outcome, message };
@@ -221,6 +232,17 @@ export async function recordMessageStatus(
   const leads = await leadsOfCaller(deps, caller.orgId, report.to);
   const lead = leads.find((l) => l.outboundMessageIds.includes(report.messageSid)) ?? leads.at(-1);
   if (!lead) return undefined;
-  const data = { leadId: lead.id, messageSid: report.messageSid, status: report.status, ...(report.errorCode !== undefined && { errorCode: report.errorCode }) };
-  return onLead(deps, caller, lead.id, (now) => ({ type: 'UpdateMessageDelivery', now, data }), `delivery\n${report.messageSid}\n${report.status}`);
+  const data = {
+    leadId: lead.id,
+    messageSid: report.messageSid,
+    status: report.status,
+    ...(report.errorCode !== undefined && { errorCode: report.errorCode }),
+  };
+  return onLead(
+    deps,
+    caller,
+    lead.id,
+    (now) => ({ type: 'UpdateMessageDelivery', now, data }),
+    `delivery\n${report.messageSid}\n${report.status}`,
+  );
 }

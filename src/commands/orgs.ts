@@ -26,7 +26,7 @@ export async function loadOrg(deps: Pick<CommandDeps, 'store'>, orgId: string, s
   if (cached && seen?.orgId === orgId && cached.lastHash === seen.lastHash) return cached.org;
   const { state, events } = await loadStream<OrgState, OrgEvent>(deps.store, orgStream(orgId), evolve, null);
   if (!state) throw new NotFoundError(`org ${orgId} not found`);
-  if (!cache) readOrgs.set(deps.store, (cache = new Map()));
+  if (!cache) readOrgs.set(deps.store, (cache = new Map<string, { readonly lastHash: string; readonly org: Org }>()));
   if (cache.size >= READ_ORGS_MAX && !cached) cache.delete(cache.keys().next().value!);
   cache.set(orgId, { lastHash: events.at(-1)!.hash, org: state });
   return state;
@@ -47,7 +47,13 @@ async function run(deps: CommandDeps, caller: CommandCaller, orgId: string, comm
  * Claims the numbers (refusing one another org has, unless `movePhones`), records the command, then
  * records each move on the org the number left. A failed command gives back the numbers it newly claimed.
  */
-async function withPhones<T>(deps: OrgDeps, caller: CommandCaller, phones: readonly string[], movePhones: boolean, command: (claims: PhoneClaim[]) => Promise<T>): Promise<T> {
+async function withPhones<T>(
+  deps: OrgDeps,
+  caller: CommandCaller,
+  phones: readonly string[],
+  movePhones: boolean,
+  command: (claims: PhoneClaim[]) => Promise<T>,
+): Promise<T> {
   const db = deps.db;
   const claims = db && phones.length ? await claimPhones({ store: deps.store, db }, caller.orgId, phones, { move: movePhones }) : [];
   let result: T;
@@ -64,7 +70,11 @@ async function withPhones<T>(deps: OrgDeps, caller: CommandCaller, phones: reado
       streamId: orgStream(from),
       evolve,
       initial: null,
-      decide: (loaded, now) => ({ append: loaded.state ? decide({ type: 'ReleasePhone', now: now.toISOString(), data: { orgId: from, phone, movedTo: caller.orgId } }, loaded.state) : [] }),
+      decide: (loaded, now) => ({
+        append: loaded.state
+          ? decide({ type: 'ReleasePhone', now: now.toISOString(), data: { orgId: from, phone, movedTo: caller.orgId } }, loaded.state)
+          : [],
+      }),
     });
   }
   if (db) await settleMoves(db, caller.orgId, claims);
@@ -72,9 +82,15 @@ async function withPhones<T>(deps: OrgDeps, caller: CommandCaller, phones: reado
 }
 
 /** Creates an org; a number another org has is refused ({@link PhoneClaimedError}) unless `movePhones`. */
-export function createOrg(deps: OrgDeps, caller: CommandCaller, data: { orgId: string; name: string; timezone: string; phones: string[]; movePhones?: boolean }) {
+export function createOrg(
+  deps: OrgDeps,
+  caller: CommandCaller,
+  data: { orgId: string; name: string; timezone: string; phones: string[]; movePhones?: boolean },
+) {
   const { movePhones = false, ...created } = data;
-  return withPhones(deps, caller, created.phones, movePhones, () => run(deps, caller, created.orgId, (now) => ({ type: 'CreateOrg', now, data: created })));
+  return withPhones(deps, caller, created.phones, movePhones, () =>
+    run(deps, caller, created.orgId, (now) => ({ type: 'CreateOrg', now, data: created })),
+  );
 }
 
 /** Changes automation settings and/or adds business numbers (claimed as by {@link createOrg}); unchanged values record nothing. */
@@ -86,12 +102,20 @@ export function configureOrg(
   const { movePhones = false, ...configured } = data;
   return withPhones(deps, caller, configured.addPhones ?? [], movePhones, (claims) => {
     const movedFrom = Object.fromEntries(claims.filter((c) => c.from).map((c) => [c.phone, c.from!]));
-    return run(deps, caller, configured.orgId, (now) => ({ type: 'ConfigureOrg', now, data: { ...configured, ...(Object.keys(movedFrom).length && { movedFrom }) } }));
+    return run(deps, caller, configured.orgId, (now) => ({
+      type: 'ConfigureOrg',
+      now,
+      data: { ...configured, ...(Object.keys(movedFrom).length && { movedFrom }) },
+    }));
   });
 }
 
 /** Adds a team member record to the org. */
-export function addMember(deps: CommandDeps, caller: CommandCaller, data: { orgId: string; memberId: string; email: string; role: Org['members'][number]['role'] }) {
+export function addMember(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  data: { orgId: string; memberId: string; email: string; role: Org['members'][number]['role'] },
+) {
   return run(deps, caller, data.orgId, (now) => ({ type: 'AddMember', now, data }));
 }
 

@@ -43,13 +43,23 @@ async function orgExists(deps: Pick<CommandDeps, 'store'>, orgId: string): Promi
  * org records the move. A claim left for 10 minutes by an org that was never created (a crashed
  * `org create`) is stale and taken over.
  */
-export async function claimPhones(deps: Pick<CommandDeps, 'store'> & { db: Kysely<Database> }, orgId: string, phones: readonly string[], options: { move: boolean }): Promise<PhoneClaim[]> {
+export async function claimPhones(
+  deps: Pick<CommandDeps, 'store'> & { db: Kysely<Database> },
+  orgId: string,
+  phones: readonly string[],
+  options: { move: boolean },
+): Promise<PhoneClaim[]> {
   const wanted = [...new Set(phones)].sort();
   if (!wanted.length) return [];
   return deps.db.transaction().execute(async (trx) => {
     const claims: PhoneClaim[] = [];
     for (const phone of wanted) {
-      const inserted = await trx.insertInto('org_phone_claims').values({ phone, org_id: orgId }).onConflict((c) => c.column('phone').doNothing()).returning('phone').executeTakeFirst();
+      const inserted = await trx
+        .insertInto('org_phone_claims')
+        .values({ phone, org_id: orgId })
+        .onConflict((c) => c.column('phone').doNothing())
+        .returning('phone')
+        .executeTakeFirst();
       if (inserted) {
         claims.push({ phone, created: true });
         continue;
@@ -67,7 +77,11 @@ export async function claimPhones(deps: Pick<CommandDeps, 'store'> & { db: Kysel
       // A fresh claim's org may be about to record its creation: only an old claim of no org is stale.
       const stale = row.old && !(await orgExists(deps, row.org_id));
       if (!stale && !options.move) throw new PhoneClaimedError(phone, row.org_id);
-      await trx.updateTable('org_phone_claims').set({ org_id: orgId, moved_from: stale ? null : row.org_id, claimed_at: new Date() }).where('phone', '=', phone).execute();
+      await trx
+        .updateTable('org_phone_claims')
+        .set({ org_id: orgId, moved_from: stale ? null : row.org_id, claimed_at: new Date() })
+        .where('phone', '=', phone)
+        .execute();
       claims.push({ phone, created: false, ...(!stale && { from: row.org_id }) });
     }
     return claims;
@@ -77,7 +91,8 @@ export async function claimPhones(deps: Pick<CommandDeps, 'store'> & { db: Kysel
 /** Marks moves as recorded on the org they left. */
 export async function settleMoves(db: Kysely<Database>, orgId: string, claims: readonly PhoneClaim[]): Promise<void> {
   const moved = claims.filter((c) => c.from).map((c) => c.phone);
-  if (moved.length) await db.updateTable('org_phone_claims').set({ moved_from: null }).where('org_id', '=', orgId).where('phone', 'in', moved).execute();
+  if (moved.length)
+    await db.updateTable('org_phone_claims').set({ moved_from: null }).where('org_id', '=', orgId).where('phone', 'in', moved).execute();
 }
 
 /** Undoes the rows a claim created, when the org's event could not be recorded. */

@@ -5,7 +5,8 @@ import type { CommandDeps } from './context.ts';
 import { loadOrg } from './orgs.ts';
 
 /** Where a Stripe event goes: to an org (with the events that waited for its customer's link), held, or nowhere. */
-export type StripeRoute = { readonly orgId: string; readonly pending: PendingStripeEvent[] } | { readonly held: true } | { readonly unknown: true };
+export type StripeRoute =
+  { readonly orgId: string; readonly pending: PendingStripeEvent[] } | { readonly held: true } | { readonly unknown: true };
 
 async function existingOrg(deps: Pick<CommandDeps, 'store'>, orgId: string | undefined): Promise<string | undefined> {
   if (!orgId) return undefined;
@@ -34,11 +35,25 @@ export async function routeStripeEvent(
   const customerId = input.customerId;
   if (!customerId) return hinted ? { orgId: hinted, pending: [] } : { unknown: true };
   return deps.db.transaction().execute(async (trx): Promise<StripeRoute> => {
-    await trx.insertInto('stripe_customer_links').values({ customer_id: customerId }).onConflict((c) => c.column('customer_id').doNothing()).execute();
-    const row = await trx.selectFrom('stripe_customer_links').select(['org_id', 'pending']).where('customer_id', '=', customerId).forUpdate().executeTakeFirstOrThrow();
+    await trx
+      .insertInto('stripe_customer_links')
+      .values({ customer_id: customerId })
+      .onConflict((c) => c.column('customer_id').doNothing())
+      .execute();
+    const row = await trx
+      .selectFrom('stripe_customer_links')
+      .select(['org_id', 'pending'])
+      .where('customer_id', '=', customerId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
     const orgId = row.org_id ?? hinted ?? input.legacyOrgId;
     if (orgId) {
-      if (!row.org_id) await trx.updateTable('stripe_customer_links').set({ org_id: orgId, updated_at: new Date() }).where('customer_id', '=', customerId).execute();
+      if (!row.org_id)
+        await trx
+          .updateTable('stripe_customer_links')
+          .set({ org_id: orgId, updated_at: new Date() })
+          .where('customer_id', '=', customerId)
+          .execute();
       return { orgId, pending: row.pending };
     }
     if (!input.hold) return { unknown: true };

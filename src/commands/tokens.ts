@@ -20,7 +20,7 @@ function base62(bytes: Buffer, length: number): string {
       i = 0;
     }
     const b = pool[i++]!;
-    if (b < 248) out += ALPHABET[b % 62];
+    if (b < 248) out += ALPHABET[b % 62]!;
   }
   return out;
 }
@@ -29,7 +29,7 @@ function checksum(body: string): string {
   let n = crc32(body);
   let out = '';
   for (let i = 0; i < CHECKSUM_CHARS; i++) {
-    out = ALPHABET[n % 62] + out;
+    out = ALPHABET[n % 62]! + out;
     n = Math.floor(n / 62);
   }
   return out;

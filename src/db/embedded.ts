@@ -109,7 +109,12 @@ async function tryLock(file: string): Promise<(() => Promise<void>) | undefined>
       }
     }
     // An empty file is a lock being written right now, unless its writer died before writing.
-    const age = Date.now() - (await fs.stat(file).then((st) => st.mtimeMs).catch(() => Date.now()));
+    const age =
+      Date.now() -
+      (await fs
+        .stat(file)
+        .then((st) => st.mtimeMs)
+        .catch(() => Date.now()));
     if (!alive && (holder > 0 || age > 10_000)) await fs.rm(file, { force: true });
     return undefined;
   }
@@ -146,10 +151,14 @@ async function start(
   }
   const port = await freePort();
   const postgresFlags = [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=300',
-    '-c', 'idle_in_transaction_session_timeout=60000',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=300',
+    '-c',
+    'idle_in_transaction_session_timeout=60000',
     ...(options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   const logFile = path.join(options.dataDir, 'postgres.log');
@@ -228,18 +237,23 @@ async function reachableRuntime(dataDir: string, clusterDir: string, log: (messa
   try {
     binaries = (await import(pkg)) as { initdb: string; postgres: string };
   } catch {
-    throw new Error(`no PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg} is not installed); set DATABASE_URL to use your own PostgreSQL`);
+    throw new Error(
+      `no PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg} is not installed); set DATABASE_URL to use your own PostgreSQL`,
+    );
   }
   if (process.getuid?.() !== 0) return binaries;
 
   const user = await postgresUser();
   const canReach = (...paths: string[]) =>
     spawnSync('/bin/sh', ['-c', 'for p; do test -x "$p" || exit 1; done', 'sh', ...paths], { uid: user.uid, gid: user.gid }).status === 0;
-  const linked = await fs.lstat(clusterDir).then((st) => st.isSymbolicLink(), () => false);
+  const linked = await fs.lstat(clusterDir).then(
+    (st) => st.isSymbolicLink(),
+    () => false,
+  );
   if (!linked && canReach(binaries.postgres, dataDir)) return { ...binaries, user };
 
   const nativeDir = path.resolve(path.dirname(binaries.postgres), '..');
-  const version = JSON.parse(await fs.readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')).version as string;
+  const { version } = JSON.parse(await fs.readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
   const binDir = path.join(RELOCATED_ROOT, `postgres-${version}`);
   if (!existsSync(path.join(binDir, 'bin', 'postgres'))) {
     log(`the postgres user cannot reach ${nativeDir}: copying the PostgreSQL binaries to ${binDir}`);
@@ -248,20 +262,25 @@ async function reachableRuntime(dataDir: string, clusterDir: string, log: (messa
     await fs.chmod(RELOCATED_ROOT, 0o755);
     await fs.cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
     await fs.chmod(staging, 0o755);
-    await fs.rename(staging, binDir).catch(async (error: { code?: string }) => {
+    await fs.rename(staging, binDir).catch(async (error: unknown) => {
       await fs.rm(staging, { recursive: true, force: true });
       if (!existsSync(path.join(binDir, 'bin', 'postgres'))) throw error;
     });
   }
   if (!linked) {
-    const id = createHash('sha256').update(await fs.realpath(dataDir)).digest('hex').slice(0, 16);
+    const id = createHash('sha256')
+      .update(await fs.realpath(dataDir))
+      .digest('hex')
+      .slice(0, 16);
     const target = path.join(RELOCATED_ROOT, 'clusters', id, 'pg');
     log(`the postgres user cannot enter ${dataDir}: keeping the cluster in ${target} (linked from ${clusterDir})`);
     await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
     await fs.chmod(path.join(RELOCATED_ROOT, 'clusters'), 0o755);
     // Only a cluster never initialised (say, left by a start that failed here before) is replaced.
     if (existsSync(path.join(clusterDir, 'PG_VERSION'))) {
-      throw new Error(`the postgres user cannot reach the cluster in ${clusterDir}; let it (chmod o+x on each parent folder) or move the folder`);
+      throw new Error(
+        `the postgres user cannot reach the cluster in ${clusterDir}; let it (chmod o+x on each parent folder) or move the folder`,
+      );
     }
     await fs.rm(clusterDir, { recursive: true, force: true });
     await fs.symlink(target, clusterDir);
@@ -294,7 +313,11 @@ async function initialise(runtime: Runtime, target: string, auth: Auth): Promise
       child.once('close', (code) => resolve({ code, output }));
     });
     if (result.code !== 0) {
-      const line = result.output.split('\n').filter((l) => /error|denied|cannot|could not/i.test(l)).at(0) ?? result.output.trim().split('\n').at(-1);
+      const line =
+        result.output
+          .split('\n')
+          .filter((l) => /error|denied|cannot|could not/i.test(l))
+          .at(0) ?? result.output.trim().split('\n').at(-1);
       throw new Error(`initdb failed in ${target}: ${line ?? 'no output'}`);
     }
   } finally {
@@ -304,7 +327,10 @@ async function initialise(runtime: Runtime, target: string, auth: Auth): Promise
 
 /** The cluster folder itself: the target when `clusterDir` is a link to a relocated cluster. */
 async function clusterPath(clusterDir: string): Promise<string> {
-  const isLink = await fs.lstat(clusterDir).then((st) => st.isSymbolicLink(), () => false);
+  const isLink = await fs.lstat(clusterDir).then(
+    (st) => st.isSymbolicLink(),
+    () => false,
+  );
   return isLink ? path.resolve(path.dirname(clusterDir), await fs.readlink(clusterDir)) : clusterDir;
 }
 
@@ -320,7 +346,10 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   spawnSync('groupadd', ['--system', 'postgres']);
   const added = spawnSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { encoding: 'utf8' });
   const created = lookup();
-  if (!created) throw new Error(`PostgreSQL does not run as root and the postgres user could not be created: ${added.stderr.trim() || 'useradd failed'}`);
+  if (!created)
+    throw new Error(
+      `PostgreSQL does not run as root and the postgres user could not be created: ${added.stderr.trim() || 'useradd failed'}`,
+    );
   return created;
 }
 
@@ -335,7 +364,10 @@ async function waitUntilAccepting(url: string, exited: () => boolean): Promise<b
 
 async function lastLogLine(file: string): Promise<string> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.findLast((l) => /FATAL|PANIC|ERROR/.test(l)) ?? lines.at(-1) ?? '';
 }
 
@@ -397,9 +429,10 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (found.rowCount === 0) {
-      await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+      await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: unknown) => {
         // 42P04 duplicate_database, 23505 when two creates race on pg_database's unique index
-        if (error.code !== '42P04' && error.code !== '23505') throw error;
+        const { code } = error as { code?: string };
+        if (code !== '42P04' && code !== '23505') throw error;
       });
     }
   } finally {

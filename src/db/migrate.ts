@@ -35,12 +35,18 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * Applies pending migrations; returns the names applied now. Safe to run from several processes at once.
  * Given the pool, also migrates graphile-worker's job queue schema (see {@link migrateJobQueue}).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the Migrator runs on any database type (tests pass their own).
 export async function migrateToLatest(db: Kysely<any>, options: { pool?: pg.Pool } = {}): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
   }
   if (options.pool) await migrateJobQueue(options.pool);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -74,7 +74,13 @@ export function computeAvailability(input: AvailabilityInput): Availability {
           full++;
           continue;
         }
-        windows.push({ start: slot.toUTC().toISO()!, end: slotEnd.toUTC().toISO()!, capacity: input.settings.crewCapacity, booked, remaining });
+        windows.push({
+          start: slot.toUTC().toISO()!,
+          end: slotEnd.toUTC().toISO()!,
+          capacity: input.settings.crewCapacity,
+          booked,
+          remaining,
+        });
       }
     }
   }
@@ -82,7 +88,11 @@ export function computeAvailability(input: AvailabilityInput): Availability {
   const guidance: string[] = [];
   for (const b of blackouts) guidance.push(`Closed on ${b.date}${b.reason ? ` (${b.reason})` : ''}: offer another day.`);
   if (!windows.length) {
-    guidance.push(full ? 'Every window in this range is fully booked: try a later range.' : 'No business hours fall in this range: try a wider or later range.');
+    guidance.push(
+      full
+        ? 'Every window in this range is fully booked: try a later range.'
+        : 'No business hours fall in this range: try a wider or later range.',
+    );
   } else if (full) {
     guidance.push(`${full} window${full === 1 ? ' is' : 's are'} fully booked and not listed.`);
   }

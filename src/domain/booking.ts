@@ -64,7 +64,11 @@ export type BookingCommand =
       now: string;
       data: Omit<EventOf<'BookingCreated'>['data'], 'timezone'> & { timezone?: string; orgTimezone: string };
     }
-  | { type: 'RescheduleBooking'; now: string; data: { bookingId: string; window: TimeWindow; reason?: string; reminderOffsetsMinutes: number[] } }
+  | {
+      type: 'RescheduleBooking';
+      now: string;
+      data: { bookingId: string; window: TimeWindow; reason?: string; reminderOffsetsMinutes: number[] };
+    }
   | { type: 'CancelBooking'; now: string; data: { bookingId: string; reason?: string } };
 
 function checkWindow(window: TimeWindow): void {
@@ -114,7 +118,11 @@ function planReminders(window: TimeWindow, offsets: readonly number[], now: stri
   const nowMs = Date.parse(now);
   return [...new Set(offsets)]
     .sort((a, b) => b - a)
-    .map((offsetMinutes) => ({ offsetMinutes, dueAt: new Date(start - offsetMinutes * 60_000).toISOString(), status: 'scheduled' as const }))
+    .map((offsetMinutes) => ({
+      offsetMinutes,
+      dueAt: new Date(start - offsetMinutes * 60_000).toISOString(),
+      status: 'scheduled' as const,
+    }))
     .filter((r) => Date.parse(r.dueAt) > nowMs);
 }
 
@@ -143,7 +151,11 @@ export function evolve(state: BookingState, event: Envelope<BookingEvent>): Book
   switch (event.type) {
     case 'BookingRescheduled': {
       const kept = state.reminders.filter((r) => r.status !== 'scheduled');
-      return { ...next, window: event.data.window, reminders: [...kept, ...planReminders(event.data.window, event.data.reminderOffsetsMinutes, at)] };
+      return {
+        ...next,
+        window: event.data.window,
+        reminders: [...kept, ...planReminders(event.data.window, event.data.reminderOffsetsMinutes, at)],
+      };
     }
     case 'BookingCanceled':
       return {
@@ -160,7 +172,10 @@ export function evolve(state: BookingState, event: Envelope<BookingEvent>): Book
     case 'ConfirmationFailed':
       return { ...next, confirmation: { status: 'failed' } };
     case 'ReminderSent':
-      return { ...next, reminders: updateReminder(state, event.data.dueAt, event.data.offsetMinutes, { status: 'sent', sentAt: event.data.sentAt }) };
+      return {
+        ...next,
+        reminders: updateReminder(state, event.data.dueAt, event.data.offsetMinutes, { status: 'sent', sentAt: event.data.sentAt }),
+      };
     case 'ReminderSkipped':
       return { ...next, reminders: updateReminder(state, event.data.dueAt, event.data.offsetMinutes, { status: 'skipped' }) };
     case 'ReminderFailed':

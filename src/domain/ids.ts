@@ -57,7 +57,9 @@ export function eventIdsFromKey(orgId: string, streamId: string, idempotency: Id
 
 /** Fingerprint of a request: method, path and canonical JSON body. */
 export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${stringify(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method.toUpperCase()} ${path}\n${stringify(body ?? null)}`)
+    .digest('hex');
 }
 
 /**

@@ -19,7 +19,12 @@ export interface LeadSummary {
   readonly caller: string;
   readonly status: Lead['status'];
   readonly lastContact: { readonly at: string; readonly kind: string; readonly direction: 'inbound' | 'outbound' | 'internal' } | null;
-  readonly happened: { readonly missedCalls: number; readonly inboundTexts: number; readonly outboundTexts: number; readonly bookings: number };
+  readonly happened: {
+    readonly missedCalls: number;
+    readonly inboundTexts: number;
+    readonly outboundTexts: number;
+    readonly bookings: number;
+  };
   /** The latest few timeline entries, newest first. */
   readonly recent: SummaryEntry[];
   readonly nextAction: NextAction;
@@ -46,8 +51,15 @@ function nextAction(lead: Lead, timeline: readonly SummaryEntry[], now: string):
   if (!last) return { code: 'call_back', hint: 'No contact recorded yet: call them.' };
   if (last.kind === 'inbound_text') return { code: 'reply_to_text', hint: `Reply to their text from ${ago(last.occurredAt, now)}.` };
   if (last.kind === 'missed_call') {
-    const missed = contacts.filter((e) => e.kind === 'missed_call' && Date.parse(e.occurredAt) > Date.parse(contacts.findLast((c) => OUTBOUND.has(c.kind))?.occurredAt ?? '1970-01-01')).length;
-    return { code: 'call_back', hint: `Call back: ${missed} missed call${missed === 1 ? '' : 's'} since our last message, the latest ${ago(last.occurredAt, now)}.` };
+    const missed = contacts.filter(
+      (e) =>
+        e.kind === 'missed_call' &&
+        Date.parse(e.occurredAt) > Date.parse(contacts.findLast((c) => OUTBOUND.has(c.kind))?.occurredAt ?? '1970-01-01'),
+    ).length;
+    return {
+      code: 'call_back',
+      hint: `Call back: ${missed} missed call${missed === 1 ? '' : 's'} since our last message, the latest ${ago(last.occurredAt, now)}.`,
+    };
   }
   // A text-back after a missed call starts a conversation; an answer to their text continues one.
   const conversing = contacts.some((e) => e.kind === 'inbound_text');

@@ -110,7 +110,11 @@ export type LeadCommand =
       now: string;
       data: { lead: LeadIdentity; callSid: string; from: string; to: string; callStatus: MissedCallStatus; calledAt: string };
     }
-  | { type: 'ReceiveInboundText'; now: string; data: { lead: LeadIdentity; messageSid: string; from: string; to: string; body: string; receivedAt: string } }
+  | {
+      type: 'ReceiveInboundText';
+      now: string;
+      data: { lead: LeadIdentity; messageSid: string; from: string; to: string; body: string; receivedAt: string };
+    }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
   | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }
   | { type: 'UpdateMessageDelivery'; now: string; data: EventOf<'MessageDeliveryUpdated'>['data'] }
@@ -193,7 +197,8 @@ function opened(lead: LeadIdentity, source: EventOf<'LeadOpened'>['data']['sourc
 /** New inbound activity: opens the lead if needed; a closed lead refuses (the caller's next lead takes it). */
 function inbound(state: LeadState, lead: LeadIdentity, source: 'missed_call' | 'inbound_text', event: LeadEvent): LeadEvent[] {
   if (!state) return [opened(lead, source), event];
-  if (!isOpen(state.status)) throw new StateConflictError(CLOSED, `lead ${state.id} is ${state.status}; new activity opens the caller's next lead`);
+  if (!isOpen(state.status))
+    throw new StateConflictError(CLOSED, `lead ${state.id} is ${state.status}; new activity opens the caller's next lead`);
   return [event];
 }
 
@@ -220,7 +225,10 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
       const existing = state.requested?.[command.data.messageId];
       if (existing) {
         if (existing.body !== command.data.body) {
-          throw new StateConflictError('client_message_id_reused', `clientMessageId ${command.data.clientMessageId} already sent a different text`);
+          throw new StateConflictError(
+            'client_message_id_reused',
+            `clientMessageId ${command.data.clientMessageId} already sent a different text`,
+          );
         }
         return [];
       }
@@ -248,14 +256,16 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
       const { leadId, bookingId } = command.data;
       if (alreadyRecorded(command, state)) return [];
       const events: LeadEvent[] = [{ type: 'LeadBookingLinked', data: { leadId, bookingId } }];
-      if (state.status === 'active') events.push({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to: 'booked', reason: `booking ${bookingId}` } });
+      if (state.status === 'active')
+        events.push({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to: 'booked', reason: `booking ${bookingId}` } });
       return events;
     }
     case 'SupersedeLead': {
       if (!state) throw new NotFoundError('lead not found');
       if (state.supersededBy === command.data.nextLeadId) return [];
       if (state.supersededBy) throw new StateConflictError(CONFLICT, `lead ${state.id} is already followed by ${state.supersededBy}`);
-      if (isOpen(state.status)) throw new StateConflictError(CONFLICT, `lead ${state.id} is ${state.status}; only a closed lead is followed by a new one`);
+      if (isOpen(state.status))
+        throw new StateConflictError(CONFLICT, `lead ${state.id} is ${state.status}; only a closed lead is followed by a new one`);
       return [{ type: 'LeadSuperseded', data: command.data }];
     }
     default: {
@@ -349,14 +359,27 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       const current = state.deliveries[messageSid];
       const deliveryKeys = [...state.deliveryKeys, deliveryKey(messageSid, status)];
       if (current && rank(status) < rank(current.status)) return { ...next, deliveryKeys };
-      return { ...next, deliveryKeys, deliveries: { ...state.deliveries, [messageSid]: { status, ...(errorCode !== undefined && { errorCode }) } } };
+      return {
+        ...next,
+        deliveryKeys,
+        deliveries: { ...state.deliveries, [messageSid]: { status, ...(errorCode !== undefined && { errorCode }) } },
+      };
     }
     case 'LeadStatusChanged': {
       const key = STATUS_AT[event.data.to];
-      return { ...touched, status: event.data.to, ...(!isOpen(event.data.to) && { waitingSince: null }), ...(state[key] === undefined && { [key]: at }) };
+      return {
+        ...touched,
+        status: event.data.to,
+        ...(!isOpen(event.data.to) && { waitingSince: null }),
+        ...(state[key] === undefined && { [key]: at }),
+      };
     }
     case 'LeadBookingLinked':
-      return { ...answered, counts: counts({ bookings: state.counts.bookings + 1 }), bookingIds: [...state.bookingIds, event.data.bookingId] };
+      return {
+        ...answered,
+        counts: counts({ bookings: state.counts.bookings + 1 }),
+        bookingIds: [...state.bookingIds, event.data.bookingId],
+      };
     case 'LeadSuperseded':
       return { ...next, supersededBy: event.data.nextLeadId };
     default: {

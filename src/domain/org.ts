@@ -38,7 +38,7 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   crewCapacity: 2,
   blackoutDates: [],
   enabledActions: [],
-}) as OrgSettings;
+});
 
 /** Settings with defaults for anything an older state did not record. */
 export function settingsOf(org: Pick<Org, 'settings'>): OrgSettings {
@@ -82,7 +82,11 @@ export type OrgCommand =
     }
   | { type: 'ReleasePhone'; now: string; data: { orgId: string; phone: string; movedTo: string } }
   | { type: 'LinkStripeCustomer'; now: string; data: { orgId: string; stripeCustomerId: string } }
-  | { type: 'ChangeBillingStatus'; now: string; data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string } }
+  | {
+      type: 'ChangeBillingStatus';
+      now: string;
+      data: { orgId: string; status: BillingStatus; stripeEventId: string; stripeCustomerId?: string };
+    }
   | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } }
   /** `byRole`: the role of whoever asks (only an owner makes or unmakes owners). */
   | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } };
@@ -98,9 +102,13 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       const { orgId, changes, addPhones = [], movedFrom = {} } = command.data;
       const events: OrgEvent[] = [...new Set(addPhones)]
         .filter((phone) => !state.phones.includes(phone))
-        .map((phone) => ({ type: 'OrgPhoneAdded' as const, data: { orgId, phone, ...(movedFrom[phone] && { movedFrom: movedFrom[phone] }) } }));
+        .map((phone) => ({
+          type: 'OrgPhoneAdded' as const,
+          data: { orgId, phone, ...(movedFrom[phone] && { movedFrom: movedFrom[phone] }) },
+        }));
       const effective = Object.fromEntries(
         Object.entries(changes).filter(([key, value]) => {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON may carry an explicit undefined-equivalent the type omits
           if (value === undefined) return false;
           const current = key === 'timezone' ? state.timezone : state.settings[key as keyof OrgSettings];
           return JSON.stringify(current) !== JSON.stringify(value);
@@ -136,7 +144,7 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       if (!member) throw new NotFoundError('member not found');
       if (member.role === role) return [];
       if ((member.role === 'owner' || role === 'owner') && byRole !== 'owner' && byRole !== 'operator') {
-        throw new StateConflictError('owner_only', 'only an owner makes a member owner or changes an owner\'s role');
+        throw new StateConflictError('owner_only', "only an owner makes a member owner or changes an owner's role");
       }
       if (member.role === 'owner' && !state.members.some((m) => m.role === 'owner' && m.memberId !== memberId)) {
         throw new StateConflictError('last_owner', 'the org needs an owner: make another member owner first');
@@ -153,7 +161,15 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
 export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
   if (event.type === 'OrgCreated') {
     const { orgId, ...rest } = event.data;
-    return { id: orgId, ...rest, settings: { ...DEFAULT_SETTINGS }, billingStatus: 'active', members: [], createdAt: event.occurredAt, version: 1 };
+    return {
+      id: orgId,
+      ...rest,
+      settings: { ...DEFAULT_SETTINGS },
+      billingStatus: 'active',
+      members: [],
+      createdAt: event.occurredAt,
+      version: 1,
+    };
   }
   if (!state) return state;
   const next = { ...state, version: state.version + 1 };
@@ -164,13 +180,18 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
       return { ...next, phones: state.phones.filter((phone) => phone !== event.data.phone) };
     case 'OrgSettingsChanged': {
       const { timezone, ...settings } = event.data.changes;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- older events may carry keys the type omits
       const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
       return { ...next, ...(timezone && { timezone }), settings: { ...state.settings, ...defined } };
     }
     case 'OrgStripeCustomerLinked':
       return { ...next, stripeCustomerId: event.data.stripeCustomerId };
     case 'OrgBillingStatusChanged':
-      return { ...next, billingStatus: event.data.status, ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }) };
+      return {
+        ...next,
+        billingStatus: event.data.status,
+        ...(event.data.stripeCustomerId && { stripeCustomerId: event.data.stripeCustomerId }),
+      };
     case 'MemberAdded':
       return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
     case 'MemberRoleChanged':

@@ -85,18 +85,17 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 export type Weekday = (typeof WEEKDAYS)[number];
 
 /** Opening hours per weekday in the org's time zone; a missing or empty day is closed. */
-export const businessHours = z
-  .partialRecord(
-    z.enum(WEEKDAYS),
-    z
-      .array(
-        z
-          .object({ start: clock, end: clock })
-          .strict()
-          .refine((h) => h.start < h.end, 'end must be after start'),
-      )
-      .max(4),
-  );
+export const businessHours = z.partialRecord(
+  z.enum(WEEKDAYS),
+  z
+    .array(
+      z
+        .object({ start: clock, end: clock })
+        .strict()
+        .refine((h) => h.start < h.end, 'end must be after start'),
+    )
+    .max(4),
+);
 export type BusinessHours = z.infer<typeof businessHours>;
 
 /** A day the org takes no visits (local date), with a note for callers. */

@@ -43,6 +43,7 @@ export function prepareEvents(streamId: string, events: readonly EventToAppend[]
     return { id, type: event.type, schemaVersion, data, metadata: meta.data, digest };
   });
   if (orgIds.size > 1) throw new InvalidEventError('all events of one append must belong to one org');
-  if (new Set(prepared.map((e) => e.id)).size !== prepared.length) throw new InvalidEventError('event ids within an append must be distinct');
+  if (new Set(prepared.map((e) => e.id)).size !== prepared.length)
+    throw new InvalidEventError('event ids within an append must be distinct');
   return prepared;
 }

@@ -12,7 +12,7 @@ import type { TableRows } from './projection.ts';
 export function clientDb(client: pg.PoolClient): Kysely<Database> {
   const held = { query: client.query.bind(client), release: () => {} };
   const pool = { connect: async () => held, end: async () => {} };
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool }) });
 }
 
 /** A value in COPY's text format (the same text pg's parameters carry; JSON columns arrive as strings). */
@@ -49,9 +49,15 @@ function* copyChunks(columns: readonly string[], rows: readonly Record<string, u
  * Writes a batch's rows into `schema`'s tables inside the transaction `trx` open on `client`: the rows
  * they replace are deleted first, then every row goes in with one `COPY` per table.
  */
-export async function writeTableRows(client: pg.PoolClient, trx: Transaction<Database>, schema: string, tables: readonly TableRows[]): Promise<void> {
+export async function writeTableRows(
+  client: pg.PoolClient,
+  trx: Transaction<Database>,
+  schema: string,
+  tables: readonly TableRows[],
+): Promise<void> {
   for (const { table, rows, replace } of tables) {
-    if (replace?.keys.length) await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
+    if (replace?.keys.length)
+      await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
     if (!rows.length) continue;
     const columns = Object.keys(rows[0]!);
     const target = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} (${columns.map((c) => client.escapeIdentifier(c)).join(', ')})`;

@@ -144,7 +144,9 @@ async function bulkFill(
       await db.transaction().execute(async (trx) => {
         const current = await lockCheckpoint(trx, checkpointName);
         if (comparePositions(current.position, from) !== 0) {
-          throw new Error(`another rebuild of ${projection.name} moved its checkpoint to ${current.position ? formatPosition(current.position) : 'the start'}; run one at a time`);
+          throw new Error(
+            `another rebuild of ${projection.name} moved its checkpoint to ${current.position ? formatPosition(current.position) : 'the start'}; run one at a time`,
+          );
         }
         if (page.events.length) {
           const q = trx.withSchema(schema);

@@ -6,7 +6,13 @@ import { leadsProjection } from './read-models/leads.ts';
 import { orgsProjection } from './read-models/orgs.ts';
 
 /** Every projection the service runs, by name. */
-export const PROJECTIONS: readonly Projection[] = [orgsProjection, credentialsProjection, bookingsProjection, leadsProjection, leadTimelineProjection];
+export const PROJECTIONS: readonly Projection[] = [
+  orgsProjection,
+  credentialsProjection,
+  bookingsProjection,
+  leadsProjection,
+  leadTimelineProjection,
+];
 
 export function projectionByName(name: string): Projection | undefined {
   return PROJECTIONS.find((p) => p.name === name);

@@ -18,7 +18,12 @@ const ident = (name: string) => sql.id(name);
  * `_progress` table, UNLOGGED too, mirrors the rebuild checkpoint so that a server crash, which empties
  * unlogged tables, is noticed ({@link bulkScratchIntact}); {@link finishBulkScratch} completes them.
  */
-export async function createScratchTables(db: Kysely<Database>, schema: string, projection: Projection, options: { bulk?: boolean } = {}): Promise<void> {
+export async function createScratchTables(
+  db: Kysely<Database>,
+  schema: string,
+  projection: Projection,
+  options: { bulk?: boolean } = {},
+): Promise<void> {
   await sql`create schema if not exists ${ident(schema)}`.execute(db);
   for (const table of projection.tables) {
     if (!options.bulk) {
@@ -33,7 +38,9 @@ export async function createScratchTables(db: Kysely<Database>, schema: string, 
   }
   if (options.bulk) {
     await sql`create unlogged table if not exists ${sql.id(schema, PROGRESS)} (commit_position text, prepare_position text)`.execute(db);
-    await sql`insert into ${sql.id(schema, PROGRESS)} select null, null where not exists (select from ${sql.id(schema, PROGRESS)})`.execute(db);
+    await sql`insert into ${sql.id(schema, PROGRESS)} select null, null where not exists (select from ${sql.id(schema, PROGRESS)})`.execute(
+      db,
+    );
   }
 }
 
@@ -48,7 +55,11 @@ async function tableExists(db: Kysely<Database> | Transaction<Database>, schema:
 }
 
 /** Non-unique indexes of a table: dropped for a bulk load, built once it is loaded. */
-async function secondaryIndexes(db: Kysely<Database> | Transaction<Database>, schema: string, table: string): Promise<{ name: string; definition: string }[]> {
+async function secondaryIndexes(
+  db: Kysely<Database> | Transaction<Database>,
+  schema: string,
+  table: string,
+): Promise<{ name: string; definition: string }[]> {
   const { rows } = await sql<{ name: string; definition: string }>`
     select c.relname as name, pg_get_indexdef(i.indexrelid) as definition
       from pg_index i join pg_class c on c.oid = i.indexrelid
@@ -59,15 +70,24 @@ async function secondaryIndexes(db: Kysely<Database> | Transaction<Database>, sc
 
 /** Records, in the batch's transaction, the position the bulk-loaded scratch tables hold. */
 export async function saveBulkProgress(trx: Transaction<Database>, schema: string, position: Position | null): Promise<void> {
-  await sql`update ${sql.id(schema, PROGRESS)} set commit_position = ${position?.commit.toString() ?? null}, prepare_position = ${position?.prepare.toString() ?? null}`.execute(trx);
+  await sql`update ${sql.id(schema, PROGRESS)} set commit_position = ${position?.commit.toString() ?? null}, prepare_position = ${position?.prepare.toString() ?? null}`.execute(
+    trx,
+  );
 }
 
 /** True when the bulk scratch tables still hold what the checkpoint says (a server crash empties unlogged tables). */
 export async function bulkScratchIntact(db: Kysely<Database>, schema: string, checkpoint: Position | null): Promise<boolean> {
   if (!(await tableExists(db, schema, PROGRESS))) return false;
-  const { rows } = await sql<{ commit_position: string | null; prepare_position: string | null }>`select * from ${sql.id(schema, PROGRESS)}`.execute(db);
+  const { rows } = await sql<{
+    commit_position: string | null;
+    prepare_position: string | null;
+  }>`select * from ${sql.id(schema, PROGRESS)}`.execute(db);
   const row = rows[0];
-  return !!row && (row.commit_position ?? null) === (checkpoint?.commit.toString() ?? null) && (row.prepare_position ?? null) === (checkpoint?.prepare.toString() ?? null);
+  return (
+    !!row &&
+    (row.commit_position ?? null) === (checkpoint?.commit.toString() ?? null) &&
+    (row.prepare_position ?? null) === (checkpoint?.prepare.toString() ?? null)
+  );
 }
 
 /**
@@ -99,7 +119,13 @@ export async function fillScratch(
   projection: Projection,
   schema: string,
   checkpointName: string,
-  options: { batchSize: number; until?: Position | null; trx?: Transaction<Database>; onBatch?: (applied: number) => void; signal?: AbortSignal },
+  options: {
+    batchSize: number;
+    until?: Position | null;
+    trx?: Transaction<Database>;
+    onBatch?: (applied: number) => void;
+    signal?: AbortSignal;
+  },
 ): Promise<{ position: Position | null; applied: number }> {
   let applied = 0;
   const run = async (trx: Transaction<Database>) => {

@@ -41,7 +41,11 @@ const ATTEMPTS = 3;
  * on. The copy catches up to that checkpoint in short batches, then both sides are read in primary-key
  * ranges and compared by a hash of each row.
  */
-export async function verifyProjection(deps: { db: Kysely<Database>; store: EventStore }, projection: Projection, options: { batchSize?: number } = {}): Promise<VerifyResult> {
+export async function verifyProjection(
+  deps: { db: Kysely<Database>; store: EventStore },
+  projection: Projection,
+  options: { batchSize?: number } = {},
+): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? 5000;
   const schema = scratchSchema('verify', projection);
   const name = `verify:${projection.name}`;
@@ -98,7 +102,13 @@ interface HashedRow {
 }
 
 /** Rows of `schema.table` with key after `after` (and at most `upTo`, if given), in key order, with a hash of each. */
-async function hashedRows(db: Kysely<Database>, schema: string, table: string, key: KeyColumn[], range: { after?: string[]; upTo?: string[]; limit?: number }): Promise<HashedRow[]> {
+async function hashedRows(
+  db: Kysely<Database>,
+  schema: string,
+  table: string,
+  key: KeyColumn[],
+  range: { after?: string[]; upTo?: string[]; limit?: number },
+): Promise<HashedRow[]> {
   const columns = sql.join(key.map((k) => sql`t.${sql.id(k.name)}`));
   const values = (v: string[]) => sql.join(key.map((k, i) => sql`cast(${v[i]!} as ${sql.raw(k.type)})`));
   const conditions: RawBuilder<unknown>[] = [];
@@ -126,7 +136,10 @@ async function diffTable(live: Kysely<Database>, db: Kysely<Database>, schema: s
   for (;;) {
     const page = await hashedRows(live, 'public', table, key, { ...(after && { after }), limit: PAGE });
     const last = page.at(-1)?.key;
-    const fresh = await hashedRows(db, schema, table, key, { ...(after && { after }), ...(page.length === PAGE && last && { upTo: last }) });
+    const fresh = await hashedRows(db, schema, table, key, {
+      ...(after && { after }),
+      ...(page.length === PAGE && last && { upTo: last }),
+    });
     rows += fresh.length;
     const expected = new Map(fresh.map((r) => [r.key.join('/'), r.hash]));
     for (const row of page) {

@@ -2,7 +2,7 @@ import { type Booking, bookingStream } from '../domain/booking.ts';
 import type { DomainEvent } from '../domain/events/index.ts';
 import { summarize } from '../domain/summary.ts';
 import type { Actor } from '../domain/values.ts';
-import { type EventStore, type RecordedEvent } from '../eventstore/port.ts';
+import type { EventStore } from '../eventstore/port.ts';
 import { formatPosition } from '../eventstore/position.ts';
 import type { Db } from '../db/kysely.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -22,9 +22,12 @@ export interface ListBookingsInput {
   readonly cursor?: string;
 }
 
-
 /** Bookings whose window starts in [from, to), by window start then id, keyset-paginated. */
-export async function listBookings(db: Db, orgId: string, input: ListBookingsInput): Promise<{ data: Booking[]; nextCursor: string | null }> {
+export async function listBookings(
+  db: Db,
+  orgId: string,
+  input: ListBookingsInput,
+): Promise<{ data: Booking[]; nextCursor: string | null }> {
   let query = db
     .selectFrom('bookings')
     .select('state')
@@ -36,7 +39,11 @@ export async function listBookings(db: Db, orgId: string, input: ListBookingsInp
     const [start, id] = decodeCursor(input.cursor);
     query = query.where((eb) => eb.or([eb('window_start', '>', start), eb.and([eb('window_start', '=', start), eb('id', '>', id)])]));
   }
-  const rows = await query.orderBy('window_start').orderBy('id').limit(input.limit + 1).execute();
+  const rows = await query
+    .orderBy('window_start')
+    .orderBy('id')
+    .limit(input.limit + 1)
+    .execute();
   const data = rows.slice(0, input.limit).map((r) => r.state as Booking);
   return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!.window.start, data.at(-1)!.id) : null };
 }

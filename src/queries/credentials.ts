@@ -63,14 +63,21 @@ function toRecord(row: {
  * Looks a credential up by its token hash, with the head of its org's stream in the PostgreSQL event store
  * (`orgHead`: the last event's hash, null when that store holds no such stream) read in the same statement.
  */
-export async function findCredentialByHash(db: Db, tokenHash: string): Promise<(CredentialRecord & { orgHead: string | null }) | undefined> {
+export async function findCredentialByHash(
+  db: Db,
+  tokenHash: string,
+): Promise<(CredentialRecord & { orgHead: string | null }) | undefined> {
   const row = await db
     .selectFrom('credentials')
     .leftJoin('credential_usage', 'credential_usage.credential_id', 'credentials.id')
     .select(columns)
     // The org stream's name (domain/org.ts orgStream) spelled in SQL: one round trip instead of two.
     .select((eb) =>
-      eb.selectFrom('es_streams').select('es_streams.last_hash').where('es_streams.stream_id', '=', sql<string>`'org-' || credentials.org_id::text`).as('org_head'),
+      eb
+        .selectFrom('es_streams')
+        .select('es_streams.last_hash')
+        .where('es_streams.stream_id', '=', sql<string>`'org-' || credentials.org_id::text`)
+        .as('org_head'),
     )
     .where('credentials.token_hash', '=', tokenHash)
     .executeTakeFirst();

@@ -96,7 +96,8 @@ export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): P
     .execute();
   const data = rows.slice(0, input.limit).map(toRow);
   const last = data.at(-1);
-  const nextCursor = rows.length > input.limit && last ? encodeCursor(waiting ? (last.waitingSince ?? NOT_WAITING) : last.lastActivityAt, last.id) : null;
+  const nextCursor =
+    rows.length > input.limit && last ? encodeCursor(waiting ? (last.waitingSince ?? NOT_WAITING) : last.lastActivityAt, last.id) : null;
   return { data, nextCursor };
 }
 
@@ -105,14 +106,21 @@ export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): P
  * never moves back. False when the org has no such lead.
  */
 export async function markLeadRead(db: Db, orgId: string, leadId: string, memberId: string): Promise<boolean> {
-  const lead = await db.selectFrom('leads').select(['last_inbound_at', 'created_at']).where('org_id', '=', orgId).where('id', '=', leadId).executeTakeFirst();
+  const lead = await db
+    .selectFrom('leads')
+    .select(['last_inbound_at', 'created_at'])
+    .where('org_id', '=', orgId)
+    .where('id', '=', leadId)
+    .executeTakeFirst();
   if (!lead) return false;
   const upTo = lead.last_inbound_at ?? lead.created_at;
   await db
     .insertInto('lead_reads')
     .values({ member_id: memberId, lead_id: leadId, org_id: orgId, read_up_to: upTo })
     .onConflict((c) =>
-      c.columns(['member_id', 'lead_id']).doUpdateSet({ read_up_to: sql`greatest(lead_reads.read_up_to, excluded.read_up_to)`, updated_at: sql`now()` }),
+      c
+        .columns(['member_id', 'lead_id'])
+        .doUpdateSet({ read_up_to: sql`greatest(lead_reads.read_up_to, excluded.read_up_to)`, updated_at: sql`now()` }),
     )
     .execute();
   return true;
@@ -158,10 +166,21 @@ export async function getLeadDetail(db: Db, orgId: string, leadId: string): Prom
 }
 
 /** What the inbox's lead pane shows: the lead, its timeline, its open bookings and the summary with the next action. */
-export type InboxLead = LeadDetail & { callerName: string | null; waitingSince: string | null; unread: boolean; openBookings: Booking[]; summary: LeadSummary };
+export type InboxLead = LeadDetail & {
+  callerName: string | null;
+  waitingSince: string | null;
+  unread: boolean;
+  openBookings: Booking[];
+  summary: LeadSummary;
+};
 
 /** One lead for the inbox at `now`, read by `memberId`; undefined when the org has no such lead. */
-export async function getInboxLead(db: Db, orgId: string, leadId: string, reader: { memberId?: string; now: string }): Promise<InboxLead | undefined> {
+export async function getInboxLead(
+  db: Db,
+  orgId: string,
+  leadId: string,
+  reader: { memberId?: string; now: string },
+): Promise<InboxLead | undefined> {
   const detail = await getLeadDetail(db, orgId, leadId);
   if (!detail) return undefined;
   const { timeline, ...lead } = detail;
@@ -179,7 +198,11 @@ export async function getInboxLead(db: Db, orgId: string, leadId: string, reader
     .where((eb) => eb.or([eb('lead_id', '=', leadId), ...(lead.bookingIds.length ? [eb('id', 'in', lead.bookingIds)] : [])]))
     .orderBy('window_start')
     .execute();
-  const summary = summarizeLead(lead, timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })), reader.now);
+  const summary = summarizeLead(
+    lead,
+    timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
+    reader.now,
+  );
   return {
     ...detail,
     waitingSince: lead.waitingSince ?? null,

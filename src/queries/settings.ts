@@ -14,7 +14,15 @@ export interface SettingsView {
 
 /** The settings view of an org's state (the read model's, or the one a command returned). */
 export function toSettingsView(org: Org): SettingsView {
-  return { orgId: org.id, name: org.name, timezone: org.timezone, phones: org.phones, billingStatus: org.billingStatus, settings: org.settings, version: org.version };
+  return {
+    orgId: org.id,
+    name: org.name,
+    timezone: org.timezone,
+    phones: org.phones,
+    billingStatus: org.billingStatus,
+    settings: org.settings,
+    version: org.version,
+  };
 }
 
 /** Settings of one org from the `orgs` read model. */
@@ -25,6 +33,11 @@ export async function getSettings(db: Db, orgId: string): Promise<SettingsView |
 
 /** The org a Stripe customer id is linked to (billing webhooks are routed by it). */
 export async function orgIdByStripeCustomer(db: Db, stripeCustomerId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('orgs').select('id').where('stripe_customer_id', '=', stripeCustomerId).orderBy('created_at').executeTakeFirst();
+  const row = await db
+    .selectFrom('orgs')
+    .select('id')
+    .where('stripe_customer_id', '=', stripeCustomerId)
+    .orderBy('created_at')
+    .executeTakeFirst();
   return row?.id;
 }

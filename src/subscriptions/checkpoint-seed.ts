@@ -16,7 +16,11 @@ export interface SeedableCheckpoint {
  * migration could not see the store: the head the store reports now is where history ends, unless
  * the checkpoint moved since (a process manager already ran from it: it is never moved back or forth).
  */
-export function seededPosition(kind: EventStore['kind'], checkpoint: SeedableCheckpoint, head: Position | null): { position: Position | null } | undefined {
+export function seededPosition(
+  kind: EventStore['kind'],
+  checkpoint: SeedableCheckpoint,
+  head: Position | null,
+): { position: Position | null } | undefined {
   if (!checkpoint.seedAtHead) return undefined;
   switch (kind) {
     case 'postgres':

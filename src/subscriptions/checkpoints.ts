@@ -28,9 +28,18 @@ export async function readCheckpoint(db: Kysely<Database>, name: string): Promis
 
 /** Locks a checkpoint row for the rest of the transaction (creating it if needed) and returns it. */
 export async function lockCheckpoint(trx: Transaction<Database>, name: string): Promise<Checkpoint> {
-  await trx.insertInto('projection_checkpoints').values({ name, commit_position: null, prepare_position: null }).onConflict((c) => c.doNothing()).execute();
+  await trx
+    .insertInto('projection_checkpoints')
+    .values({ name, commit_position: null, prepare_position: null })
+    .onConflict((c) => c.doNothing())
+    .execute();
   const row = await trx.selectFrom('projection_checkpoints').selectAll().where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
-  return { name, position: toPosition(row.commit_position, row.prepare_position), eventsHandled: Number(row.events_handled), updatedAt: row.updated_at };
+  return {
+    name,
+    position: toPosition(row.commit_position, row.prepare_position),
+    eventsHandled: Number(row.events_handled),
+    updatedAt: row.updated_at,
+  };
 }
 
 /** Moves a checkpoint forward inside the transaction that did the subscriber's work. */

@@ -42,7 +42,13 @@ export async function catchUp<D extends SubscriberDeps, P>(
  * only one is active; the others wait and take over when its connection goes. Correctness does not
  * rest on this (checkpoints are row-locked); it only saves duplicate work.
  */
-export async function whileLeader(db: Kysely<Database>, name: string, signal: AbortSignal, fn: () => Promise<void>, retryMs = 2000): Promise<void> {
+export async function whileLeader(
+  db: Kysely<Database>,
+  name: string,
+  signal: AbortSignal,
+  fn: () => Promise<void>,
+  retryMs = 2000,
+): Promise<void> {
   while (!signal.aborted) {
     const ran = await db.connection().execute(async (conn) => {
       const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtext(${`callsnare:${name}`})) as ok`.execute(conn);
@@ -57,7 +63,14 @@ export async function whileLeader(db: Kysely<Database>, name: string, signal: Ab
     if (ran) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, retryMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -86,6 +99,7 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
         }
       });
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs
       if (signal.aborted) break;
       log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
       await new Promise((r) => setTimeout(r, 1000));
@@ -94,7 +108,12 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
 }
 
 /** Resolves once every named checkpoint is at or past `position`; false on timeout. */
-export async function waitForCheckpoints(db: Kysely<Database>, names: readonly string[], position: Position, timeoutMs: number): Promise<boolean> {
+export async function waitForCheckpoints(
+  db: Kysely<Database>,
+  names: readonly string[],
+  position: Position,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const checkpoints = await Promise.all(names.map((name) => readCheckpoint(db, name)));

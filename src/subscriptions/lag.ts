@@ -17,10 +17,21 @@ export interface SubscriberLag {
  * Lag of each subscriber (event counts from the PostgreSQL store; 0 on other stores), in one query
  * whatever the number of subscribers: `/metrics` and `projections status` read it often.
  */
-export async function subscriberLags(deps: { db: Db; store: EventStore }, subscribers: readonly { readonly name: string }[]): Promise<SubscriberLag[]> {
+export async function subscriberLags(
+  deps: { db: Db; store: EventStore },
+  subscribers: readonly { readonly name: string }[],
+): Promise<SubscriberLag[]> {
   const names = subscribers.map((s) => s.name);
   const counted = deps.store.kind === 'postgres';
-  const { rows } = await sql<{ name: string; commit_position: string | null; prepare_position: string | null; events_handled: string | null; updated_at: Date | null; n: string | null; oldest: Date | null }>`
+  const { rows } = await sql<{
+    name: string;
+    commit_position: string | null;
+    prepare_position: string | null;
+    events_handled: string | null;
+    updated_at: Date | null;
+    n: string | null;
+    oldest: Date | null;
+  }>`
     select p.name, c.commit_position::text, c.prepare_position::text, c.events_handled, c.updated_at, l.n, l.oldest
       from unnest(${names}::text[]) with ordinality as p(name, ord)
       left join projection_checkpoints c on c.name = p.name

@@ -38,7 +38,11 @@ export async function webSourceHash(): Promise<string> {
   const hash = createHash('sha256');
   const inputs = [...(await listFiles(WEB_SOURCE_DIR)), path.join(root, 'package-lock.json'), path.join(root, 'src', 'web', 'assets.ts')];
   for (const file of inputs) {
-    hash.update(path.relative(root, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(path.relative(root, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }

@@ -34,7 +34,13 @@ function resumePoint(header: string | string[] | undefined) {
   return position;
 }
 
-async function stream(app: FastifyInstance, orgId: string, after: ReturnType<typeof resumePoint>, reply: FastifyReply, onClose: (fn: () => void) => void) {
+async function stream(
+  app: FastifyInstance,
+  orgId: string,
+  after: ReturnType<typeof resumePoint>,
+  reply: FastifyReply,
+  onClose: (fn: () => void) => void,
+) {
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, {
@@ -55,6 +61,7 @@ async function stream(app: FastifyInstance, orgId: string, after: ReturnType<typ
   });
   try {
     listener = await app.liveFeed.listen(orgId, after, (event) => raw.write(sseMessage(event)));
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the connection may close while listen() awaits
     if (closed) listener.close();
   } catch (error) {
     clearInterval(heartbeat);
@@ -77,15 +84,11 @@ export const liveEventsRoute = fp(
     const feed = new LiveFeed(app.services.store, { log: app.services.log });
     app.decorate('liveFeed', feed);
     app.addHook('onClose', async () => feed.close());
-    app.get(
-      '/app/events',
-      { onRequest: authenticate('member'), schema: { hide: true } },
-      async (request, reply) => {
-        const query = request.query as { lastEventId?: string };
-        const after = resumePoint(request.headers['last-event-id'] ?? query.lastEventId);
-        await stream(app, authOf(request).orgId, after, reply, (fn) => request.raw.on('close', fn));
-      },
-    );
+    app.get('/app/events', { onRequest: authenticate('member'), schema: { hide: true } }, async (request, reply) => {
+      const query = request.query as { lastEventId?: string };
+      const after = resumePoint(request.headers['last-event-id'] ?? query.lastEventId);
+      await stream(app, authOf(request).orgId, after, reply, (fn) => request.raw.on('close', fn));
+    });
   },
   { name: 'live-events' },
 );

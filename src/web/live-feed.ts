@@ -165,11 +165,13 @@ export class LiveFeed {
     while (!signal.aborted) {
       try {
         for await (const batch of this.#store.subscribe({ from: this.#position, signal, batchSize: 500 })) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
           if (signal.aborted) return;
           this.#dispatch(batch.events);
           this.#position = batch.checkpoint;
         }
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
         if (signal.aborted) return;
         this.#options.log?.warn({ err }, 'live feed subscription failed; resubscribing');
         await new Promise((r) => setTimeout(r, this.#options.retryMs ?? 1000).unref());

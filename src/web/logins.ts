@@ -31,7 +31,11 @@ export async function findLoginByEmail(db: Db, email: string): Promise<MemberLog
  * Creates a member's login, or sets the password of an existing one of the same member.
  * A password change signs the member out everywhere (their sessions are revoked in the same statement batch).
  */
-export async function upsertLogin(db: Db, input: { memberId: string; orgId: string; email: string; passwordHash: string | null }, now: Date): Promise<void> {
+export async function upsertLogin(
+  db: Db,
+  input: { memberId: string; orgId: string; email: string; passwordHash: string | null },
+  now: Date,
+): Promise<void> {
   await webDb(db)
     .transaction()
     .execute(async (trx) => {
@@ -40,13 +44,25 @@ export async function upsertLogin(db: Db, input: { memberId: string; orgId: stri
       if (existing && existing.member_id !== input.memberId) throw new LoginTakenError(`${email} already signs in as another member`);
       await trx
         .insertInto('member_logins')
-        .values({ member_id: input.memberId, org_id: input.orgId, email, password_hash: input.passwordHash, password_set_at: input.passwordHash ? now : null, created_at: now })
+        .values({
+          member_id: input.memberId,
+          org_id: input.orgId,
+          email,
+          password_hash: input.passwordHash,
+          password_set_at: input.passwordHash ? now : null,
+          created_at: now,
+        })
         .onConflict((oc) =>
           oc.column('member_id').doUpdateSet(input.passwordHash ? { password_hash: input.passwordHash, password_set_at: now } : { email }),
         )
         .execute();
       if (input.passwordHash) {
-        await trx.updateTable('web_sessions').set({ revoked_at: now }).where('member_id', '=', input.memberId).where('revoked_at', 'is', null).execute();
+        await trx
+          .updateTable('web_sessions')
+          .set({ revoked_at: now })
+          .where('member_id', '=', input.memberId)
+          .where('revoked_at', 'is', null)
+          .execute();
       }
     });
 }
@@ -58,12 +74,25 @@ export interface Invite {
 }
 
 /** Records an invite for a member and returns its single-use token. */
-export async function createInvite(db: Db, input: { orgId: string; memberId: string; email: string; role: string }, now: Date): Promise<Invite> {
+export async function createInvite(
+  db: Db,
+  input: { orgId: string; memberId: string; email: string; role: string },
+  now: Date,
+): Promise<Invite> {
   const token = `csi_${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
   await webDb(db)
     .insertInto('member_invites')
-    .values({ token_hash: hashToken(token), org_id: input.orgId, member_id: input.memberId, email: normalEmail(input.email), role: input.role, expires_at: expiresAt, used_at: null, created_at: now })
+    .values({
+      token_hash: hashToken(token),
+      org_id: input.orgId,
+      member_id: input.memberId,
+      email: normalEmail(input.email),
+      role: input.role,
+      expires_at: expiresAt,
+      used_at: null,
+      created_at: now,
+    })
     .execute();
   return { token, expiresAt };
 }
@@ -84,7 +113,12 @@ export async function findOpenInvite(db: Db, token: string, now: Date) {
  * statement that checks it is open, so two tabs racing on one link set one password.
  * Returns the member, or undefined when the link is unknown, used or expired.
  */
-export async function acceptInvite(db: Db, token: string, passwordHash: string, now: Date): Promise<{ memberId: string; orgId: string; email: string } | undefined> {
+export async function acceptInvite(
+  db: Db,
+  token: string,
+  passwordHash: string,
+  now: Date,
+): Promise<{ memberId: string; orgId: string; email: string } | undefined> {
   return webDb(db)
     .transaction()
     .execute(async (trx) => {
@@ -97,8 +131,17 @@ export async function acceptInvite(db: Db, token: string, passwordHash: string, 
         .returning(['org_id', 'member_id', 'email'])
         .executeTakeFirst();
       if (!invite) return undefined;
-      await trx.updateTable('member_logins').set({ password_hash: passwordHash, password_set_at: now }).where('member_id', '=', invite.member_id).execute();
-      await trx.updateTable('web_sessions').set({ revoked_at: now }).where('member_id', '=', invite.member_id).where('revoked_at', 'is', null).execute();
+      await trx
+        .updateTable('member_logins')
+        .set({ password_hash: passwordHash, password_set_at: now })
+        .where('member_id', '=', invite.member_id)
+        .execute();
+      await trx
+        .updateTable('web_sessions')
+        .set({ revoked_at: now })
+        .where('member_id', '=', invite.member_id)
+        .where('revoked_at', 'is', null)
+        .execute();
       return { memberId: invite.member_id, orgId: invite.org_id, email: invite.email };
     });
 }

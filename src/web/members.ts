@@ -37,13 +37,20 @@ export async function ensureMember(deps: Deps, caller: CommandCaller, input: { o
   if (existing) return { memberId: existing.memberId, role: existing.role, added: false, position: null as Position | null };
   const memberId = randomUUID();
   const added = await addMember(deps, caller, { orgId: input.orgId, memberId, email: input.email, role: input.role });
-  return { memberId, role: input.role, added: true, position: added.position as Position | null };
+  return { memberId, role: input.role, added: true, position: added.position };
 }
 
 /** Sets (or replaces) a member's password; their open sessions end. */
-export async function setMemberPassword(deps: Deps, input: { orgId: string; memberId: string; email: string; password: string }): Promise<void> {
+export async function setMemberPassword(
+  deps: Deps,
+  input: { orgId: string; memberId: string; email: string; password: string },
+): Promise<void> {
   checkPassword(input.password);
-  await upsertLogin(deps.db, { orgId: input.orgId, memberId: input.memberId, email: input.email, passwordHash: await hashPassword(input.password) }, deps.clock());
+  await upsertLogin(
+    deps.db,
+    { orgId: input.orgId, memberId: input.memberId, email: input.email, passwordHash: await hashPassword(input.password) },
+    deps.clock(),
+  );
 }
 
 /**
@@ -55,5 +62,12 @@ export async function inviteMember(deps: Deps, caller: CommandCaller, input: { o
   const now = deps.clock();
   await upsertLogin(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, passwordHash: null }, now);
   const invite = await createInvite(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, role: member.role }, now);
-  return { memberId: member.memberId, role: member.role, added: member.added, position: member.position, url: `${appOrigin(deps.config)}/app/invite/${invite.token}`, expiresAt: invite.expiresAt };
+  return {
+    memberId: member.memberId,
+    role: member.role,
+    added: member.added,
+    position: member.position,
+    url: `${appOrigin(deps.config)}/app/invite/${invite.token}`,
+    expiresAt: invite.expiresAt,
+  };
 }

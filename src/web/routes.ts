@@ -19,7 +19,8 @@ const acceptBody = z.object({ password: z.string().min(1).max(PASSWORD_MAX) }).s
 const assetParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/) });
 
 // The page shell only loads our own bundle; nothing inline, no other origin, never framed.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * Sign-in requests carry no session yet, so no CSRF token: they must be JSON (a cross-site form cannot
@@ -69,7 +70,11 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
   };
 
   async function startSession(request: FastifyRequest, reply: FastifyReply, member: { memberId: string; orgId: string }) {
-    const session = await createSession(db, { ...member, ip: request.ip, ...(request.headers['user-agent'] && { userAgent: request.headers['user-agent'] }) }, clock());
+    const session = await createSession(
+      db,
+      { ...member, ip: request.ip, ...(request.headers['user-agent'] && { userAgent: request.headers['user-agent'] }) },
+      clock(),
+    );
     reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
     return session;
   }
@@ -81,9 +86,15 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     const now = clock();
     const wait = await throttledFor(db, email, request.ip, now);
     if (wait > 0) {
-      throw new ProblemError(429, 'sign_in_throttled', 'Too many attempts', `too many failed sign-ins; try again in ${Math.ceil(wait / 60)} minute(s)`, {
-        headers: { 'retry-after': String(wait) },
-      });
+      throw new ProblemError(
+        429,
+        'sign_in_throttled',
+        'Too many attempts',
+        `too many failed sign-ins; try again in ${Math.ceil(wait / 60)} minute(s)`,
+        {
+          headers: { 'retry-after': String(wait) },
+        },
+      );
     }
     const login = await findLoginByEmail(db, email);
     const ok = await verifyPassword(password, login?.passwordHash ?? (await decoyHash()));
@@ -111,7 +122,8 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     });
     sessionRoutes.delete('/app/sessions', { schema: { hide: true } }, async (request, reply) => {
       const auth = authOf(request);
-      if (!auth.session || !auth.memberId) throw problems.validation([{ path: 'cookie', message: 'sign-out needs a web session, not a token' }]);
+      if (!auth.session || !auth.memberId)
+        throw problems.validation([{ path: 'cookie', message: 'sign-out needs a web session, not a token' }]);
       const ended = await revokeMemberSessions(db, auth.memberId, clock());
       endCookie(reply);
       return { ended };
@@ -127,20 +139,24 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     return { email: invite.email, expiresAt: invite.expires_at.toISOString() };
   });
 
-  app.post('/app/invitations/:token', { ...quiet, schema: { params: inviteParams, body: acceptBody, hide: true } }, async (request, reply) => {
-    requireSameOrigin(request);
-    try {
-      checkPassword(request.body.password);
-    } catch (error) {
-      if (error instanceof WeakPasswordError) throw problems.validation([{ path: 'password', message: error.message }]);
-      throw error;
-    }
-    const accepted = await acceptInvite(db, request.params.token, await hashPassword(request.body.password), clock());
-    if (!accepted) throw problems.notFound('invite (used, expired or unknown)');
-    await startSession(request, reply, accepted);
-    reply.code(201);
-    return { signedIn: true, email: accepted.email };
-  });
+  app.post(
+    '/app/invitations/:token',
+    { ...quiet, schema: { params: inviteParams, body: acceptBody, hide: true } },
+    async (request, reply) => {
+      requireSameOrigin(request);
+      try {
+        checkPassword(request.body.password);
+      } catch (error) {
+        if (error instanceof WeakPasswordError) throw problems.validation([{ path: 'password', message: error.message }]);
+        throw error;
+      }
+      const accepted = await acceptInvite(db, request.params.token, await hashPassword(request.body.password), clock());
+      if (!accepted) throw problems.notFound('invite (used, expired or unknown)');
+      await startSession(request, reply, accepted);
+      reply.code(201);
+      return { signedIn: true, email: accepted.email };
+    },
+  );
 
   app.get('/app/assets/:name', { schema: { params: assetParams, hide: true } }, async (request, reply) => {
     const build = await currentBuild();

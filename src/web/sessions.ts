@@ -63,11 +63,21 @@ export async function findSession(db: Db, id: string, now: Date): Promise<WebSes
 
 /** Ends one session (sign out). */
 export async function revokeSession(db: Db, idHash: string, now: Date): Promise<void> {
-  await webDb(db).updateTable('web_sessions').set({ revoked_at: now }).where('id_hash', '=', idHash).where('revoked_at', 'is', null).execute();
+  await webDb(db)
+    .updateTable('web_sessions')
+    .set({ revoked_at: now })
+    .where('id_hash', '=', idHash)
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /** Ends every session of a member (sign out everywhere); returns how many were open. */
 export async function revokeMemberSessions(db: Db, memberId: string, now: Date): Promise<number> {
-  const result = await webDb(db).updateTable('web_sessions').set({ revoked_at: now }).where('member_id', '=', memberId).where('revoked_at', 'is', null).executeTakeFirst();
+  const result = await webDb(db)
+    .updateTable('web_sessions')
+    .set({ revoked_at: now })
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -39,8 +39,17 @@ export async function throttledFor(db: Db, email: string, address: string, now: 
 export async function recordFailure(db: Db, email: string, address: string, now: Date): Promise<void> {
   const k = keys(email, address);
   const wdb = webDb(db);
-  await wdb.insertInto('login_failures').values([{ key: k.account, at: now }, { key: k.address, at: now }]).execute();
-  await wdb.deleteFrom('login_failures').where('at', '<', new Date(now.getTime() - WINDOW_MS)).execute();
+  await wdb
+    .insertInto('login_failures')
+    .values([
+      { key: k.account, at: now },
+      { key: k.address, at: now },
+    ])
+    .execute();
+  await wdb
+    .deleteFrom('login_failures')
+    .where('at', '<', new Date(now.getTime() - WINDOW_MS))
+    .execute();
 }
 
 /** A successful sign-in clears the account's failures (the address keeps its count). */

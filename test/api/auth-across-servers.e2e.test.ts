@@ -17,12 +17,16 @@ const orgId = await ctx.createOrg({ name: 'Twin HVAC' });
 
 const body = () => ({
   customer: { name: 'Dana Diaz', phone: '+15125550199' },
-  window: { start: new Date(Date.now() + 10 * 86_400_000).toISOString(), end: new Date(Date.now() + 10 * 86_400_000 + 7_200_000).toISOString() },
+  window: {
+    start: new Date(Date.now() + 10 * 86_400_000).toISOString(),
+    end: new Date(Date.now() + 10 * 86_400_000 + 7_200_000).toISOString(),
+  },
   service: { type: 'ac_repair' },
 });
 const create = (app: FastifyInstance, token: string) =>
   app.inject({ method: 'POST', url: `${API}/bookings`, headers: { authorization: `Bearer ${token}` }, payload: body() });
-const health = (app: FastifyInstance, token: string) => app.inject({ method: 'GET', url: `${API}/health`, headers: { authorization: `Bearer ${token}` } });
+const health = (app: FastifyInstance, token: string) =>
+  app.inject({ method: 'GET', url: `${API}/health`, headers: { authorization: `Bearer ${token}` } });
 
 t.test('a token revoked through one server is refused by the other on its very next request', async (t) => {
   const memberId = randomUUID();
@@ -34,7 +38,11 @@ t.test('a token revoked through one server is refused by the other on its very n
   t.equal((await health(serverB, token)).statusCode, 200);
   t.equal((await create(serverB, token)).statusCode, 201);
 
-  const revoked = await serverA.inject({ method: 'DELETE', url: `/api/internal/v1/tokens/${id}`, headers: { authorization: `Bearer ${admin.token}` } });
+  const revoked = await serverA.inject({
+    method: 'DELETE',
+    url: `/api/internal/v1/tokens/${id}`,
+    headers: { authorization: `Bearer ${admin.token}` },
+  });
   t.equal(revoked.statusCode, 200, revoked.body);
 
   const refused = await create(serverB, token);
@@ -48,7 +56,8 @@ t.test("an org's reminder offsets changed through one server shape the other's v
   const { token } = await ctx.token(orgId);
   const before = await create(serverB, token);
   t.equal(before.statusCode, 201);
-  const offsets = (res: { json(): unknown }) => (res.json() as { reminders: { offsetMinutes: number }[] }).reminders.map((r) => r.offsetMinutes).sort((x, y) => x - y);
+  const offsets = (res: { json(): unknown }) =>
+    (res.json() as { reminders: { offsetMinutes: number }[] }).reminders.map((r) => r.offsetMinutes).sort((x, y) => x - y);
   t.same(offsets(before), [120, 1440], 'the default offsets');
 
   await configureOrg(ctx.services, operator(orgId), { orgId, changes: { reminderOffsetsMinutes: [2880, 60] } });

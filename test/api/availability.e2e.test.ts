@@ -44,13 +44,24 @@ t.test('enabling takes effect without restart; the scope is still required; disa
 });
 
 t.test('availability never offers a window that is full, blacked out, outside hours or in the past', async (t) => {
-  const hours = { mon: [{ start: '08:00', end: '12:00' }, { start: '13:00', end: '17:00' }], tue: [{ start: '09:00', end: '15:00' }], thu: [{ start: '07:00', end: '19:00' }], sat: [{ start: '09:00', end: '12:00' }] };
+  const hours = {
+    mon: [
+      { start: '08:00', end: '12:00' },
+      { start: '13:00', end: '17:00' },
+    ],
+    tue: [{ start: '09:00', end: '15:00' }],
+    thu: [{ start: '07:00', end: '19:00' }],
+    sat: [{ start: '09:00', end: '12:00' }],
+  };
   await configure({ businessHours: hours, crewCapacity: 2, blackoutDates: [{ date: '2030-06-06', reason: 'Crew training' }] });
   const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'seed' }, correlationId: 'seed' };
   let checked = 0;
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.record({ day: fc.integer({ min: 0, max: 6 }), hour: fc.integer({ min: 6, max: 19 }), length: fc.integer({ min: 1, max: 4 }) }), { maxLength: 6 }),
+      fc.array(
+        fc.record({ day: fc.integer({ min: 0, max: 6 }), hour: fc.integer({ min: 6, max: 19 }), length: fc.integer({ min: 1, max: 4 }) }),
+        { maxLength: 6 },
+      ),
       fc.constantFrom(60, 90, 120, 180),
       async (bookings, duration) => {
         for (const b of bookings) {
@@ -75,7 +86,9 @@ t.test('availability never offers a window that is full, blacked out, outside ho
           if (start.toISODate() === '2030-06-06') throw new Error(`blackout window ${w.start}`);
           const day = (['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const)[start.weekday % 7]!;
           const ranges = (hours as Record<string, { start: string; end: string }[]>)[day] ?? [];
-          const inside = ranges.some((r) => start.toFormat('HH:mm') >= r.start && end.toFormat('HH:mm') <= r.end && start.hasSame(end, 'day'));
+          const inside = ranges.some(
+            (r) => start.toFormat('HH:mm') >= r.start && end.toFormat('HH:mm') <= r.end && start.hasSame(end, 'day'),
+          );
           if (!inside) throw new Error(`window outside hours ${w.start}`);
           const overlapping = rows.filter((r) => r.s.getTime() < Date.parse(w.end) && r.e.getTime() > Date.parse(w.start)).length;
           if (overlapping >= 2) throw new Error(`full window offered ${w.start} (${overlapping} booked)`);

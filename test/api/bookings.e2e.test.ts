@@ -21,7 +21,10 @@ const future = (days: number, hour = 15) => {
   d.setUTCHours(hour, 0, 0, 0);
   return d.toISOString();
 };
-const windowAt = (days: number, hours = 2) => ({ start: future(days), end: new Date(Date.parse(future(days)) + hours * 3_600_000).toISOString() });
+const windowAt = (days: number, hours = 2) => ({
+  start: future(days),
+  end: new Date(Date.parse(future(days)) + hours * 3_600_000).toISOString(),
+});
 const bookingBody = (overrides: Record<string, unknown> = {}) => ({
   customer: { name: 'Dana Diaz', phone: '+15125550199', email: 'dana@example.com' },
   window: windowAt(10),
@@ -39,7 +42,12 @@ async function create(token = a.token, body: unknown = bookingBody(), headers: R
   return app.inject({ method: 'POST', url: `${API}/bookings`, headers: { ...bearer(token), ...headers }, payload: body as object });
 }
 
-function assertProblem(t: Test, res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) {
+function assertProblem(
+  t: Test,
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+  code: string,
+) {
   t.equal(res.statusCode, status, `status ${status}`);
   t.match(res.headers['content-type'], /^application\/problem\+json/);
   const body = res.json() as Record<string, unknown>;
@@ -55,7 +63,12 @@ function assertProblem(t: Test, res: { statusCode: number; headers: Record<strin
 t.test('health names the credential, its scopes and org', async (t) => {
   const res = await app.inject({ method: 'GET', url: `${API}/health`, headers: bearer(a.token) });
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { credential: { id: a.id, label: 'Test integration' }, actorType: 'integration', scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'], orgId: orgA });
+  t.same(res.json(), {
+    credential: { id: a.id, label: 'Test integration' },
+    actorType: 'integration',
+    scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'],
+    orgId: orgA,
+  });
   t.match(res.headers['request-id'], /^[0-9a-f-]{36}$/);
   t.equal(res.headers['cache-control'], 'no-store');
 });
@@ -81,7 +94,11 @@ t.test('create answers 201 with the booking, Location, ETag and a consistency to
   t.match(res.headers['consistency-token'], /^\d+\.\d+$/);
   t.equal(await eventCount(), before + 1, 'one event appended');
 
-  const got = await app.inject({ method: 'GET', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(a.token), 'consistency-token': res.headers['consistency-token'] as string } });
+  const got = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings/${booking.id}`,
+    headers: { ...bearer(a.token), 'consistency-token': res.headers['consistency-token'] as string },
+  });
   t.equal(got.statusCode, 200, 'read-your-writes with the consistency token');
   t.same(got.json(), booking, 'the read model shows what the write returned');
   t.equal(got.headers.etag, '"1"');
@@ -90,7 +107,12 @@ t.test('create answers 201 with the booking, Location, ETag and a consistency to
 t.test('reschedule and cancel through PATCH; history is kept', async (t) => {
   const created = (await create()).json();
   const w = windowAt(12, 3);
-  const moved = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: bearer(a.token), payload: { window: w, reason: 'customer asked' } });
+  const moved = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: bearer(a.token),
+    payload: { window: w, reason: 'customer asked' },
+  });
   t.equal(moved.statusCode, 200);
   t.same(moved.json().window, w);
   t.equal(moved.json().version, 2);
@@ -106,9 +128,19 @@ t.test('reschedule and cancel through PATCH; history is kept', async (t) => {
   t.match(canceled.json(), { status: 'canceled', cancelReason: 'no longer needed', window: w, version: 3 });
   t.type(canceled.json().canceledAt, 'string');
 
-  const again = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: bearer(a.token), payload: { status: 'canceled' } });
+  const again = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: bearer(a.token),
+    payload: { status: 'canceled' },
+  });
   assertProblem(t, again, 409, 'booking_state_conflict');
-  const reschedule = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: bearer(a.token), payload: { window: windowAt(14) } });
+  const reschedule = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: bearer(a.token),
+    payload: { window: windowAt(14) },
+  });
   assertProblem(t, reschedule, 409, 'booking_state_conflict');
 });
 
@@ -135,25 +167,66 @@ t.test('list returns bookings in [from, to) by window start then id, paginated, 
     ids.push(res.json().id);
     last = res.headers['consistency-token'] as string;
   }
-  const cancel = await app.inject({ method: 'PATCH', url: `${API}/bookings/${ids[1]}`, headers: bearer(token), payload: { status: 'canceled' } });
+  const cancel = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${ids[1]}`,
+    headers: bearer(token),
+    payload: { status: 'canceled' },
+  });
   last = cancel.headers['consistency-token'] as string;
   const from = future(29);
   const to = future(36);
-  const page1 = await app.inject({ method: 'GET', url: `${API}/bookings?from=${from}&to=${to}&limit=2`, headers: { ...bearer(token), 'consistency-token': last } });
+  const page1 = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=${from}&to=${to}&limit=2`,
+    headers: { ...bearer(token), 'consistency-token': last },
+  });
   t.equal(page1.statusCode, 200);
-  t.same(page1.json().data.map((b: { id: string }) => b.id), ids.slice(0, 2));
+  t.same(
+    page1.json().data.map((b: { id: string }) => b.id),
+    ids.slice(0, 2),
+  );
   t.type(page1.json().nextCursor, 'string');
-  const page2 = await app.inject({ method: 'GET', url: `${API}/bookings?from=${from}&to=${to}&limit=2&cursor=${page1.json().nextCursor}`, headers: bearer(token) });
-  t.same(page2.json().data.map((b: { id: string }) => b.id), ids.slice(2, 4));
-  const page3 = await app.inject({ method: 'GET', url: `${API}/bookings?from=${from}&to=${to}&limit=2&cursor=${page2.json().nextCursor}`, headers: bearer(token) });
-  t.same(page3.json().data.map((b: { id: string }) => b.id), ids.slice(4));
+  const page2 = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=${from}&to=${to}&limit=2&cursor=${page1.json().nextCursor}`,
+    headers: bearer(token),
+  });
+  t.same(
+    page2.json().data.map((b: { id: string }) => b.id),
+    ids.slice(2, 4),
+  );
+  const page3 = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=${from}&to=${to}&limit=2&cursor=${page2.json().nextCursor}`,
+    headers: bearer(token),
+  });
+  t.same(
+    page3.json().data.map((b: { id: string }) => b.id),
+    ids.slice(4),
+  );
   t.equal(page3.json().nextCursor, null);
-  const canceled = await app.inject({ method: 'GET', url: `${API}/bookings?from=${from}&to=${to}&status=canceled`, headers: bearer(token) });
-  t.same(canceled.json().data.map((b: { id: string }) => b.id), [ids[1]]);
-  const both = await app.inject({ method: 'GET', url: `${API}/bookings?from=${from}&to=${to}&status=scheduled,canceled`, headers: bearer(token) });
+  const canceled = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=${from}&to=${to}&status=canceled`,
+    headers: bearer(token),
+  });
+  t.same(
+    canceled.json().data.map((b: { id: string }) => b.id),
+    [ids[1]],
+  );
+  const both = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=${from}&to=${to}&status=scheduled,canceled`,
+    headers: bearer(token),
+  });
   t.equal(both.json().data.length, 5);
   const excluded = await app.inject({ method: 'GET', url: `${API}/bookings?from=${future(30)}&to=${future(31)}`, headers: bearer(token) });
-  t.same(excluded.json().data.map((b: { id: string }) => b.id), [ids[0]], 'to is exclusive');
+  t.same(
+    excluded.json().data.map((b: { id: string }) => b.id),
+    [ids[0]],
+    'to is exclusive',
+  );
 });
 
 t.test('authentication failures are 401 with the right WWW-Authenticate', async (t) => {
@@ -162,11 +235,21 @@ t.test('authentication failures are 401 with the right WWW-Authenticate', async 
     assertProblem(t, res, 401, 'unauthorized');
     t.equal(res.headers['www-authenticate'], 'Bearer realm="callsnare"');
   }
-  const unknown = await app.inject({ method: 'GET', url: `${API}/health`, headers: bearer('cs_live_notarealtokenatallnotarealtoken123456') });
+  const unknown = await app.inject({
+    method: 'GET',
+    url: `${API}/health`,
+    headers: bearer('cs_live_notarealtokenatallnotarealtoken123456'),
+  });
   assertProblem(t, unknown, 401, 'invalid_token');
   t.equal(unknown.headers['www-authenticate'], 'Bearer realm="callsnare", error="invalid_token"');
 
-  const expired = await issueCredential(services, operator(orgA), { orgId: orgA, label: 'old', kind: 'integration', scopes: ['READ_BOOKINGS'], expiresAt: new Date(Date.now() - 1000).toISOString() });
+  const expired = await issueCredential(services, operator(orgA), {
+    orgId: orgA,
+    label: 'old',
+    kind: 'integration',
+    scopes: ['READ_BOOKINGS'],
+    expiresAt: new Date(Date.now() - 1000).toISOString(),
+  });
   await ctx.catchUpAll();
   const res = await app.inject({ method: 'GET', url: `${API}/health`, headers: bearer(expired.token) });
   assertProblem(t, res, 401, 'invalid_token');
@@ -190,7 +273,12 @@ t.test('a token without the scope gets 403 naming it, and nothing is written', a
   const res = await create(readOnly.token);
   assertProblem(t, res, 403, 'insufficient_scope');
   t.equal(res.headers['www-authenticate'], 'Bearer realm="callsnare", error="insufficient_scope", scope="WRITE_BOOKINGS"');
-  const patch = await app.inject({ method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: bearer(readOnly.token), payload: { status: 'canceled' } });
+  const patch = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${randomUUID()}`,
+    headers: bearer(readOnly.token),
+    payload: { status: 'canceled' },
+  });
   assertProblem(t, patch, 403, 'insufficient_scope');
   const read = await app.inject({ method: 'GET', url: `${API}/bookings/${randomUUID()}`, headers: bearer(writeOnly.token) });
   assertProblem(t, read, 403, 'insufficient_scope');
@@ -208,39 +296,119 @@ t.test("another org's booking is 404 on every route, identical to an absent one"
   const p1 = assertProblem(t, theirs, 404, 'not_found');
   const p2 = assertProblem(t, absent, 404, 'not_found');
   t.equal(p1.detail, p2.detail, 'same detail: existence never leaks');
-  assertProblem(t, await app.inject({ method: 'PATCH', url: `${API}/bookings/${id}`, headers: bearer(b.token), payload: { status: 'canceled' } }), 404, 'not_found');
-  assertProblem(t, await app.inject({ method: 'PATCH', url: `${API}/bookings/${id}`, headers: bearer(b.token), payload: { window: windowAt(40) } }), 404, 'not_found');
+  assertProblem(
+    t,
+    await app.inject({ method: 'PATCH', url: `${API}/bookings/${id}`, headers: bearer(b.token), payload: { status: 'canceled' } }),
+    404,
+    'not_found',
+  );
+  assertProblem(
+    t,
+    await app.inject({ method: 'PATCH', url: `${API}/bookings/${id}`, headers: bearer(b.token), payload: { window: windowAt(40) } }),
+    404,
+    'not_found',
+  );
   const list = await app.inject({ method: 'GET', url: `${API}/bookings?from=${future(0)}&to=${future(60)}`, headers: bearer(b.token) });
-  t.notOk(list.json().data.some((x: { id: string }) => x.id === id), "B's list never shows A's booking");
+  t.notOk(
+    list.json().data.some((x: { id: string }) => x.id === id),
+    "B's list never shows A's booking",
+  );
   t.equal(await eventCount(), before, 'nothing appended');
 });
 
 t.test('bad input gets 400 with errors[] and appends nothing', async (t) => {
   const before = await eventCount();
   const cases: [string, () => Promise<{ statusCode: number; headers: Record<string, unknown>; json(): unknown }>, string][] = [
-    ['malformed JSON', () => app.inject({ method: 'POST', url: `${API}/bookings`, headers: { ...bearer(a.token), 'content-type': 'application/json' }, payload: '{"customer":' }), 'body'],
+    [
+      'malformed JSON',
+      () =>
+        app.inject({
+          method: 'POST',
+          url: `${API}/bookings`,
+          headers: { ...bearer(a.token), 'content-type': 'application/json' },
+          payload: '{"customer":',
+        }),
+      'body',
+    ],
     ['unknown field', () => create(a.token, bookingBody({ color: 'blue' })), 'body'],
     ['end not after start', () => create(a.token, bookingBody({ window: { start: future(5), end: future(5) } })), 'body.window.end'],
     ['window over 12 h', () => create(a.token, bookingBody({ window: { start: future(5, 1), end: future(5, 14) } })), 'body.window.end'],
     ['phone not E.164', () => create(a.token, bookingBody({ customer: { name: 'X', phone: '512-555-0199' } })), 'body.customer.phone'],
     ['bad time zone', () => create(a.token, bookingBody({ timezone: 'Mars/Olympus' })), 'body.timezone'],
     ['missing window', () => create(a.token, { customer: { name: 'X', phone: '+15125550100' } }), 'body.window'],
-    ['range over 93 days', () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(95)}`, headers: bearer(a.token) }), 'querystring.to'],
-    ['missing to', () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}`, headers: bearer(a.token) }), 'querystring.to'],
-    ['bad cursor', () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&cursor=garbage`, headers: bearer(a.token) }), 'querystring.cursor'],
-    ['limit over 200', () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&limit=500`, headers: bearer(a.token) }), 'querystring.limit'],
-    ['bad status', () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&status=done`, headers: bearer(a.token) }), 'querystring.status'],
-    ['path not a uuid', () => app.inject({ method: 'GET', url: `${API}/bookings/not-a-uuid`, headers: bearer(a.token) }), 'params.bookingId'],
-    ['PATCH with both shapes', () => app.inject({ method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: bearer(a.token), payload: { status: 'canceled', window: windowAt(3) } }), 'body'],
-    ['PATCH with neither', () => app.inject({ method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: bearer(a.token), payload: { reason: 'x' } }), 'body'],
+    [
+      'range over 93 days',
+      () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(95)}`, headers: bearer(a.token) }),
+      'querystring.to',
+    ],
+    [
+      'missing to',
+      () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}`, headers: bearer(a.token) }),
+      'querystring.to',
+    ],
+    [
+      'bad cursor',
+      () =>
+        app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&cursor=garbage`, headers: bearer(a.token) }),
+      'querystring.cursor',
+    ],
+    [
+      'limit over 200',
+      () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&limit=500`, headers: bearer(a.token) }),
+      'querystring.limit',
+    ],
+    [
+      'bad status',
+      () => app.inject({ method: 'GET', url: `${API}/bookings?from=${future(1)}&to=${future(2)}&status=done`, headers: bearer(a.token) }),
+      'querystring.status',
+    ],
+    [
+      'path not a uuid',
+      () => app.inject({ method: 'GET', url: `${API}/bookings/not-a-uuid`, headers: bearer(a.token) }),
+      'params.bookingId',
+    ],
+    [
+      'PATCH with both shapes',
+      () =>
+        app.inject({
+          method: 'PATCH',
+          url: `${API}/bookings/${randomUUID()}`,
+          headers: bearer(a.token),
+          payload: { status: 'canceled', window: windowAt(3) },
+        }),
+      'body',
+    ],
+    [
+      'PATCH with neither',
+      () => app.inject({ method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: bearer(a.token), payload: { reason: 'x' } }),
+      'body',
+    ],
     ['bad Idempotency-Key', () => create(a.token, bookingBody(), { 'idempotency-key': 'x'.repeat(256) }), 'headers.idempotency-key'],
-    ['bad If-Match', () => app.inject({ method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: { ...bearer(a.token), 'if-match': 'yesterday' }, payload: { status: 'canceled' } }), 'headers.if-match'],
-    ['bad consistency token', () => app.inject({ method: 'GET', url: `${API}/bookings/${randomUUID()}`, headers: { ...bearer(a.token), 'consistency-token': 'abc' } }), 'headers.consistency-token'],
+    [
+      'bad If-Match',
+      () =>
+        app.inject({
+          method: 'PATCH',
+          url: `${API}/bookings/${randomUUID()}`,
+          headers: { ...bearer(a.token), 'if-match': 'yesterday' },
+          payload: { status: 'canceled' },
+        }),
+      'headers.if-match',
+    ],
+    [
+      'bad consistency token',
+      () =>
+        app.inject({ method: 'GET', url: `${API}/bookings/${randomUUID()}`, headers: { ...bearer(a.token), 'consistency-token': 'abc' } }),
+      'headers.consistency-token',
+    ],
   ];
   for (const [name, run, path] of cases) {
     const res = await run();
     const body = assertProblem(t, res, 400, (res.json() as { code: string }).code);
-    t.ok(Array.isArray(body.errors) && (body.errors as { path: string }[]).some((e) => e.path.startsWith(path)), `${name}: errors name ${path}`);
+    t.ok(
+      Array.isArray(body.errors) && (body.errors as { path: string }[]).some((e) => e.path.startsWith(path)),
+      `${name}: errors name ${path}`,
+    );
   }
   t.equal(await eventCount(), before, 'nothing appended by any bad request');
 });
@@ -273,7 +441,12 @@ t.test('reusing an Idempotency-Key for a different request is 409 idempotency_ke
   const before = await eventCount();
   assertProblem(t, await create(a.token, bookingBody({ notes: 'different' }), { 'idempotency-key': key }), 409, 'idempotency_key_reused');
   const other = (await create()).json();
-  const patch = await app.inject({ method: 'PATCH', url: `${API}/bookings/${other.id}`, headers: { ...bearer(a.token), 'idempotency-key': key }, payload: { status: 'canceled' } });
+  const patch = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${other.id}`,
+    headers: { ...bearer(a.token), 'idempotency-key': key },
+    payload: { status: 'canceled' },
+  });
   assertProblem(t, patch, 409, 'idempotency_key_reused');
   t.equal(await eventCount(), before + 1, 'only the unkeyed create appended');
   const otherOrg = await create(b.token, bookingBody(), { 'idempotency-key': key });
@@ -284,14 +457,29 @@ t.test('a keyed PATCH replays and a retry after a change still replays the first
   const created = (await create()).json();
   const key = `patch-${randomUUID()}`;
   const payload = { window: windowAt(21) };
-  const first = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: { ...bearer(a.token), 'idempotency-key': key }, payload });
+  const first = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: { ...bearer(a.token), 'idempotency-key': key },
+    payload,
+  });
   t.equal(first.statusCode, 200);
   await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: bearer(a.token), payload: { window: windowAt(22) } });
-  const retry = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: { ...bearer(a.token), 'idempotency-key': key }, payload });
+  const retry = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: { ...bearer(a.token), 'idempotency-key': key },
+    payload,
+  });
   t.equal(retry.statusCode, 200);
   t.equal(retry.headers['idempotent-replayed'], 'true');
   t.same(retry.json(), first.json(), 'the first response, not the current state');
-  const different = await app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: { ...bearer(a.token), 'idempotency-key': key }, payload: { status: 'canceled' } });
+  const different = await app.inject({
+    method: 'PATCH',
+    url: `${API}/bookings/${created.id}`,
+    headers: { ...bearer(a.token), 'idempotency-key': key },
+    payload: { status: 'canceled' },
+  });
   assertProblem(t, different, 409, 'idempotency_key_reused');
 });
 
@@ -314,7 +502,14 @@ t.test('concurrent identical keyed PATCHes produce one event', async (t) => {
   const key = `patch-burst-${randomUUID()}`;
   const before = await eventCount();
   const responses = await Promise.all(
-    Array.from({ length: 20 }, () => app.inject({ method: 'PATCH', url: `${API}/bookings/${created.id}`, headers: { ...bearer(a.token), 'idempotency-key': key }, payload: { status: 'canceled' } })),
+    Array.from({ length: 20 }, () =>
+      app.inject({
+        method: 'PATCH',
+        url: `${API}/bookings/${created.id}`,
+        headers: { ...bearer(a.token), 'idempotency-key': key },
+        payload: { status: 'canceled' },
+      }),
+    ),
   );
   t.ok(responses.every((r) => r.statusCode === 200 || (r.statusCode === 409 && r.json().code === 'idempotency_request_in_progress')));
   t.equal(await eventCount(), before + 1);
@@ -347,7 +542,11 @@ t.test('a request whose key is still being processed gets 409 in-progress with R
 });
 
 t.test('a Consistency-Token the read model cannot reach in time is 503 with Retry-After', async (t) => {
-  const res = await app.inject({ method: 'GET', url: `${API}/bookings/${randomUUID()}`, headers: { ...bearer(a.token), 'consistency-token': '999999999999.1' } });
+  const res = await app.inject({
+    method: 'GET',
+    url: `${API}/bookings/${randomUUID()}`,
+    headers: { ...bearer(a.token), 'consistency-token': '999999999999.1' },
+  });
   assertProblem(t, res, 503, 'consistency_timeout');
   t.equal(res.headers['retry-after'], '1');
 });

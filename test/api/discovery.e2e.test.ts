@@ -14,18 +14,38 @@ const ctx = await testApp(t, { clock });
 t.test('GET /api/actions lists 6 live protected, 12 live internal and 2 planned actions, without auth', async (t) => {
   const res = await ctx.app.inject({ method: 'GET', url: '/api/actions' });
   t.equal(res.statusCode, 200);
-  const actions = res.json().data as { name: string; status: string; surface: string; permissions: string[]; idempotency: string; enable?: string }[];
-  const by = (status: string) => actions.filter((a) => a.status === status).map((a) => a.name).sort();
+  const actions = res.json().data as {
+    name: string;
+    status: string;
+    surface: string;
+    permissions: string[];
+    idempotency: string;
+    enable?: string;
+  }[];
+  const by = (status: string) =>
+    actions
+      .filter((a) => a.status === status)
+      .map((a) => a.name)
+      .sort();
   t.same(by('live_protected'), ['cancel_booking', 'create_booking', 'get_booking', 'health', 'list_bookings', 'reschedule_booking']);
   t.equal(by('live_internal').length, 12);
   t.same(by('planned'), ['availability', 'lead_summary']);
   for (const a of actions) {
-    t.ok(a.name && a.surface && a.permissions.length && ['safe', 'idempotency_key', 'idempotent', 'none'].includes(a.idempotency), `${a.name} is fully described`);
+    t.ok(
+      a.name && a.surface && a.permissions.length && ['safe', 'idempotency_key', 'idempotent', 'none'].includes(a.idempotency),
+      `${a.name} is fully described`,
+    );
     if (a.status === 'live_internal') t.equal(a.surface, 'internal');
     else t.match(a.surface, /^(GET|POST|PATCH|PUT) \/api\/private\/v1\//);
   }
-  t.match(actions.find((a) => a.name === 'availability'), { surface: 'GET /api/private/v1/availability', enable: /--enable-action availability/ });
-  t.match(actions.find((a) => a.name === 'create_booking'), { permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' });
+  t.match(
+    actions.find((a) => a.name === 'availability'),
+    { surface: 'GET /api/private/v1/availability', enable: /--enable-action availability/ },
+  );
+  t.match(
+    actions.find((a) => a.name === 'create_booking'),
+    { permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
+  );
 });
 
 t.test('every API route the server registered is in the catalog: a new route cannot go undocumented', async (t) => {
@@ -34,7 +54,11 @@ t.test('every API route the server registered is in the catalog: a new route can
   const undocumented = apiRoutes.filter((r) => r.actions.length === 0).map((r) => `${r.method} ${r.url}`);
   t.same(undocumented, [], 'every route carries catalog metadata');
   const listed = new Set(actionCatalog(ctx.app.routeRegistry).flatMap((a) => a.routes));
-  t.same(apiRoutes.map((r) => `${r.method} ${r.url}`).filter((r) => !listed.has(r)), [], 'and the catalog lists it');
+  t.same(
+    apiRoutes.map((r) => `${r.method} ${r.url}`).filter((r) => !listed.has(r)),
+    [],
+    'and the catalog lists it',
+  );
   const catalogRoutes = [...listed].filter((r) => !apiRoutes.some((x) => `${x.method} ${x.url}` === r));
   t.same(catalogRoutes, [], 'the catalog lists nothing the server does not serve');
 });
@@ -50,10 +74,14 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
     callStatus: 'no-answer',
     calledAt: clock().toISOString(),
   });
-  const leadId = lead!.id;
+  const leadId = lead.id;
   const summary = async () => {
     await ctx.catchUpAll();
-    const res = await ctx.app.inject({ method: 'GET', url: `/api/private/v1/leads/${leadId}/summary`, headers: { authorization: `Bearer ${token}` } });
+    const res = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/private/v1/leads/${leadId}/summary`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     return res;
   };
   const disabled = await summary();
@@ -73,17 +101,37 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
   });
 
   clock.advance(10 * 60_000);
-  await recordOutboundText(ctx.services, provider, { leadId, messageId: 'SM1', to: '+15125550199', body: 'Sorry we missed you!', kind: 'text_back', sentAt: clock().toISOString() });
+  await recordOutboundText(ctx.services, provider, {
+    leadId,
+    messageId: 'SM1',
+    to: '+15125550199',
+    body: 'Sorry we missed you!',
+    kind: 'text_back',
+    sentAt: clock().toISOString(),
+  });
   res = await summary();
   t.match(res.json().nextAction, { code: 'wait_for_reply' });
 
   clock.advance(5 * 60_000);
-  await receiveInboundText(ctx.services, provider, { messageSid: `SM${randomUUID().replaceAll('-', '')}`, from: '+15125550199', to: '+15125550100', body: 'My AC is out', receivedAt: clock().toISOString() });
+  await receiveInboundText(ctx.services, provider, {
+    messageSid: `SM${randomUUID().replaceAll('-', '')}`,
+    from: '+15125550199',
+    to: '+15125550100',
+    body: 'My AC is out',
+    receivedAt: clock().toISOString(),
+  });
   res = await summary();
   t.match(res.json(), { happened: { inboundTexts: 1 }, lastContact: { kind: 'inbound_text' }, nextAction: { code: 'reply_to_text' } });
   t.match(res.json().recent[0], { kind: 'inbound_text', summary: /My AC is out/ });
 
-  await recordOutboundText(ctx.services, provider, { leadId, messageId: 'SM2', to: '+15125550199', body: 'We can come tomorrow 8-10', kind: 'manual', sentAt: clock().toISOString() });
+  await recordOutboundText(ctx.services, provider, {
+    leadId,
+    messageId: 'SM2',
+    to: '+15125550199',
+    body: 'We can come tomorrow 8-10',
+    kind: 'manual',
+    sentAt: clock().toISOString(),
+  });
   res = await summary();
   t.match(res.json().nextAction, { code: 'book_visit' });
 
@@ -110,10 +158,18 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
   await configureOrg(ctx.services, operator(other), { orgId: other, changes: { enabledActions: ['lead_summary'] } });
   const otherToken = await ctx.token(other, ['READ_LEAD_SUMMARY']);
   await ctx.catchUpAll();
-  const foreign = await ctx.app.inject({ method: 'GET', url: `/api/private/v1/leads/${leadId}/summary`, headers: { authorization: `Bearer ${otherToken.token}` } });
+  const foreign = await ctx.app.inject({
+    method: 'GET',
+    url: `/api/private/v1/leads/${leadId}/summary`,
+    headers: { authorization: `Bearer ${otherToken.token}` },
+  });
   t.equal(foreign.statusCode, 404, "another org's lead is not found");
   t.equal(foreign.json().code, 'not_found');
   const noScope = await ctx.token(orgId, ['READ_BOOKINGS']);
-  const forbidden = await ctx.app.inject({ method: 'GET', url: `/api/private/v1/leads/${leadId}/summary`, headers: { authorization: `Bearer ${noScope.token}` } });
+  const forbidden = await ctx.app.inject({
+    method: 'GET',
+    url: `/api/private/v1/leads/${leadId}/summary`,
+    headers: { authorization: `Bearer ${noScope.token}` },
+  });
   t.equal(forbidden.statusCode, 403);
 });

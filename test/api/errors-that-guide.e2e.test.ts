@@ -21,22 +21,45 @@ async function eventCount(): Promise<number> {
 
 t.test('a date without a zone offset asks for one, with an example', async (t) => {
   const before = await eventCount();
-  const res = await h.app.inject({ method: 'POST', url: `${API}/bookings`, headers: bearer(token), payload: booking('2030-06-02T15:00:00', '2030-06-02T17:00:00Z') });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: `${API}/bookings`,
+    headers: bearer(token),
+    payload: booking('2030-06-02T15:00:00', '2030-06-02T17:00:00Z'),
+  });
   t.equal(res.statusCode, 400);
-  t.same(res.json().errors, [{ path: 'body.window.start', message: 'must include a time zone offset, e.g. 2030-06-02T15:00:00-05:00 (or Z for UTC)' }]);
-  const garbage = await h.app.inject({ method: 'GET', url: `${API}/bookings?from=tomorrow&to=2030-07-01T00:00:00Z`, headers: bearer(token) });
+  t.same(res.json().errors, [
+    { path: 'body.window.start', message: 'must include a time zone offset, e.g. 2030-06-02T15:00:00-05:00 (or Z for UTC)' },
+  ]);
+  const garbage = await h.app.inject({
+    method: 'GET',
+    url: `${API}/bookings?from=tomorrow&to=2030-07-01T00:00:00Z`,
+    headers: bearer(token),
+  });
   t.equal(garbage.statusCode, 400);
-  t.match(garbage.json().errors, [{ path: 'querystring.from', message: /^must be an ISO-8601 date and time with a time zone offset, e\.g\. 2030-06-02T15:00:00-05:00$/ }]);
+  t.match(garbage.json().errors, [
+    { path: 'querystring.from', message: /^must be an ISO-8601 date and time with a time zone offset, e\.g\. 2030-06-02T15:00:00-05:00$/ },
+  ]);
   t.equal(await eventCount(), before, 'nothing was appended');
 });
 
 t.test('an empty PATCH lists the fields it accepts', async (t) => {
-  const created = await h.app.inject({ method: 'POST', url: `${API}/bookings`, headers: bearer(token), payload: booking('2030-06-02T15:00:00-05:00', '2030-06-02T17:00:00-05:00') });
+  const created = await h.app.inject({
+    method: 'POST',
+    url: `${API}/bookings`,
+    headers: bearer(token),
+    payload: booking('2030-06-02T15:00:00-05:00', '2030-06-02T17:00:00-05:00'),
+  });
   t.equal(created.statusCode, 201);
   const before = await eventCount();
   const res = await h.app.inject({ method: 'PATCH', url: `${API}/bookings/${created.json().id}`, headers: bearer(token), payload: {} });
   t.equal(res.statusCode, 400);
-  t.same(res.json().errors, [{ path: 'body', message: 'nothing to change: send window (to reschedule) or status "canceled" (to cancel), each with an optional reason' }]);
+  t.same(res.json().errors, [
+    {
+      path: 'body',
+      message: 'nothing to change: send window (to reschedule) or status "canceled" (to cancel), each with an optional reason',
+    },
+  ]);
   t.equal(await eventCount(), before);
 });
 
@@ -46,13 +69,23 @@ t.test('a body without Content-Type (or a form body) is told which Content-Type 
   t.equal(missing.statusCode, 415);
   t.equal(missing.headers['content-type'], 'application/problem+json; charset=utf-8');
   t.equal(missing.json().detail, 'send the body with Content-Type: application/json (the request had no Content-Type)');
-  const form = await h.app.inject({ method: 'POST', url: `${API}/bookings`, headers: { ...bearer(token), 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const form = await h.app.inject({
+    method: 'POST',
+    url: `${API}/bookings`,
+    headers: { ...bearer(token), 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
   t.equal(form.statusCode, 415);
   t.equal(form.json().detail, 'send the body with Content-Type: application/json (got application/x-www-form-urlencoded)');
 });
 
 t.test('quiet hours like 9pm are answered with the HH:MM form', async (t) => {
-  const res = await h.app.inject({ method: 'PUT', url: '/api/internal/v1/settings', headers: bearer(member.token), payload: { quietHours: { start: '9pm', end: '08:00' } } });
+  const res = await h.app.inject({
+    method: 'PUT',
+    url: '/api/internal/v1/settings',
+    headers: bearer(member.token),
+    payload: { quietHours: { start: '9pm', end: '08:00' } },
+  });
   t.equal(res.statusCode, 400);
   t.same(res.json().errors, [{ path: 'body.quietHours.start', message: 'use HH:MM on a 24-hour clock, e.g. 21:00' }]);
   t.notMatch(res.body, /\^|\\d|regex|pattern/, 'no regular expression in the answer');
@@ -62,10 +95,16 @@ t.test('a token of the wrong kind gets a 401 naming the kind this API takes', as
   const onProtected = await h.app.inject({ method: 'GET', url: `${API}/health`, headers: bearer(member.token) });
   t.equal(onProtected.statusCode, 401);
   t.equal(onProtected.headers['www-authenticate'], 'Bearer realm="callsnare", error="invalid_token"');
-  t.match(onProtected.json().detail, /^this API takes an integration token \(cs_live_\.\.\., .*\); a member token \(cs_member_\.\.\.\) works on the internal API \/api\/internal\/v1$/);
+  t.match(
+    onProtected.json().detail,
+    /^this API takes an integration token \(cs_live_\.\.\., .*\); a member token \(cs_member_\.\.\.\) works on the internal API \/api\/internal\/v1$/,
+  );
   const onInternal = await h.app.inject({ method: 'GET', url: '/api/internal/v1/leads', headers: bearer(token) });
   t.equal(onInternal.statusCode, 401);
-  t.match(onInternal.json().detail, /^this API takes a member token \(cs_member_\.\.\., .*\); an integration token \(cs_live_\.\.\.\) works on the protected API \/api\/private\/v1$/);
+  t.match(
+    onInternal.json().detail,
+    /^this API takes a member token \(cs_member_\.\.\., .*\); an integration token \(cs_live_\.\.\.\) works on the protected API \/api\/private\/v1$/,
+  );
   const garbage = await h.app.inject({ method: 'GET', url: `${API}/health`, headers: bearer('cs_live_nope') });
   t.equal(garbage.json().detail, 'the token is not valid', 'a token of neither kind is just not valid');
 });
@@ -80,7 +119,12 @@ t.test('webhook_not_configured names the variables to set', async (t) => {
   t.equal(twilio.statusCode, 503);
   t.equal(twilio.json().code, 'webhook_not_configured');
   t.match(twilio.json().detail, /PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN/);
-  const stripe = await h.app.inject({ method: 'POST', url: '/webhooks/stripe', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=x' }, payload: '{}' });
+  const stripe = await h.app.inject({
+    method: 'POST',
+    url: '/webhooks/stripe',
+    headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=x' },
+    payload: '{}',
+  });
   t.equal(stripe.statusCode, 503);
   t.match(stripe.json().detail, /STRIPE_WEBHOOK_SECRET/);
 });

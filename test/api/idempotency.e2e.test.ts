@@ -19,14 +19,22 @@ const windowAt = (day: number, hour = 15) => ({
   start: new Date(Date.UTC(2031, 4, 1 + day, hour)).toISOString(),
   end: new Date(Date.UTC(2031, 4, 1 + day, hour + 2)).toISOString(),
 });
-const createBody = (name: string, day = 1) => ({ customer: { name, phone: '+15125550199' }, window: windowAt(day), service: { type: 'ac_repair', summary: 'warm air' } });
+const createBody = (name: string, day = 1) => ({
+  customer: { name, phone: '+15125550199' },
+  window: windowAt(day),
+  service: { type: 'ac_repair', summary: 'warm air' },
+});
 
-const create = (app: FastifyInstance, body: unknown, key?: string) => app.inject({ method: 'POST', url: `${API}/bookings`, headers: headers(key), payload: body as object });
+const create = (app: FastifyInstance, body: unknown, key?: string) =>
+  app.inject({ method: 'POST', url: `${API}/bookings`, headers: headers(key), payload: body as object });
 const patch = (app: FastifyInstance, id: string, body: unknown, key?: string) =>
   app.inject({ method: 'PATCH', url: `${API}/bookings/${id}`, headers: headers(key), payload: body as object });
 
 async function createdEvents(key: string): Promise<number> {
-  const { rows } = await ctx.database.pool.query<{ n: number }>("select count(*)::int as n from es_events where metadata->>'idempotencyKey' = $1", [key]);
+  const { rows } = await ctx.database.pool.query<{ n: number }>(
+    "select count(*)::int as n from es_events where metadata->>'idempotencyKey' = $1",
+    [key],
+  );
   return rows[0]!.n;
 }
 
@@ -63,7 +71,10 @@ t.test('a keyed PATCH on two servers at once: same body replays, different body 
     const created = (await create(servers[0], createBody(`Patch ${round}`, 3))).json() as { id: string };
     const sameKey = `twin-patch-same-${round}-${randomUUID()}`;
     const reschedule = { window: windowAt(4 + (round % 5)), reason: 'customer asked' };
-    const [a, b] = await Promise.all([patch(servers[0], created.id, reschedule, sameKey), patch(servers[1], created.id, reschedule, sameKey)]);
+    const [a, b] = await Promise.all([
+      patch(servers[0], created.id, reschedule, sameKey),
+      patch(servers[1], created.id, reschedule, sameKey),
+    ]);
     t.same([a.statusCode, b.statusCode], [200, 200], `round ${round} same body`);
     t.equal([a, b].filter((r) => r.headers['idempotent-replayed'] === 'true').length, 1, 'one of them is the replay');
     t.same(a.json(), b.json());
@@ -96,9 +107,15 @@ t.test('a key is one request per org: PATCH of A then PATCH of B, or a PATCH the
   t.equal(retry.statusCode, 200, 'the original request retried on the other server replays');
   t.equal(retry.headers['idempotent-replayed'], 'true');
   t.equal(await createdEvents(key), 1, 'one event carries the key');
-  const { rows } = await ctx.database.pool.query<{ n: number }>("select count(*)::int as n from es_events where event_type = 'BookingCreated' and metadata->>'orgId' = $1", [orgId]);
+  const { rows } = await ctx.database.pool.query<{ n: number }>(
+    "select count(*)::int as n from es_events where event_type = 'BookingCreated' and metadata->>'orgId' = $1",
+    [orgId],
+  );
   const before = rows[0]!.n;
   t.equal((await create(servers[0], createBody('C', 8), key)).statusCode, 409);
-  const { rows: after } = await ctx.database.pool.query<{ n: number }>("select count(*)::int as n from es_events where event_type = 'BookingCreated' and metadata->>'orgId' = $1", [orgId]);
+  const { rows: after } = await ctx.database.pool.query<{ n: number }>(
+    "select count(*)::int as n from es_events where event_type = 'BookingCreated' and metadata->>'orgId' = $1",
+    [orgId],
+  );
   t.equal(after[0]!.n, before, 'a refused create writes nothing');
 });

@@ -74,7 +74,11 @@ t.test('with METRICS_TOKEN set, /metrics needs it as a Bearer token (401 problem
     t.equal(res.headers['www-authenticate'], 'Bearer realm="callsnare-metrics", error="invalid_token"');
     t.match(res.json(), { status: 401, code: 'unauthorized' });
   }
-  const basic = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}` } });
+  const basic = await guarded.app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}` },
+  });
   t.equal(basic.statusCode, 401, 'only a Bearer token counts');
 
   const ok = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });

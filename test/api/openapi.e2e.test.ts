@@ -51,7 +51,10 @@ async function call(t: Test, app: TestApp, options: InjectOptions & { method: st
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const json = (token: string, extra: Record<string, string> = {}) => ({ ...bearer(token), 'content-type': 'application/json', ...extra });
-const visit = (day: number) => ({ customer: { name: 'Dana Diaz', phone: '+15125550199' }, window: { start: `2031-06-${String(day).padStart(2, '0')}T15:00:00Z`, end: `2031-06-${String(day).padStart(2, '0')}T17:00:00Z` } });
+const visit = (day: number) => ({
+  customer: { name: 'Dana Diaz', phone: '+15125550199' },
+  window: { start: `2031-06-${String(day).padStart(2, '0')}T15:00:00Z`, end: `2031-06-${String(day).padStart(2, '0')}T17:00:00Z` },
+});
 const range = 'from=2031-06-01T00:00:00Z&to=2031-07-01T00:00:00Z';
 // In range for a position but far ahead of the store: the read waits its 5 s and answers 503.
 const FUTURE_TOKEN = '9223372036854775807.0';
@@ -77,7 +80,11 @@ t.test('every route and status of the table is in the document, with problem+jso
     const [method, path] = key.split(' ') as [string, string];
     const operation = document.paths[path]?.[method.toLowerCase()];
     t.ok(operation, `${key} is documented`);
-    t.same(Object.keys(operation.responses).map(Number).sort(), [table.success, ...table.errors].sort(), `${key}: its success and every error status`);
+    t.same(
+      Object.keys(operation.responses).map(Number).sort(),
+      [table.success, ...table.errors].sort(),
+      `${key}: its success and every error status`,
+    );
     for (const status of table.errors) {
       const response = operation.responses[status];
       t.same(Object.keys(response.content), ['application/problem+json'], `${key} ${status} is problem+json`);
@@ -86,7 +93,17 @@ t.test('every route and status of the table is in the document, with problem+jso
     }
   }
   const post = document.paths['/bookings'].post.responses;
-  t.same(Object.keys(post['201'].headers).sort(), ['Cache-Control', 'Consistency-Token', 'ETag', 'Idempotent-Replayed', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Request-Id']);
+  t.same(Object.keys(post['201'].headers).sort(), [
+    'Cache-Control',
+    'Consistency-Token',
+    'ETag',
+    'Idempotent-Replayed',
+    'Location',
+    'RateLimit-Limit',
+    'RateLimit-Remaining',
+    'RateLimit-Reset',
+    'Request-Id',
+  ]);
   t.equal(post['401'].headers['WWW-Authenticate'].required, true);
   t.equal(post['429'].headers['Retry-After'].required, true);
   t.equal(document.paths['/bookings/{bookingId}'].patch.responses['412'].description.includes('If-Match'), true);
@@ -99,86 +116,290 @@ t.test('real responses of every route conform to the document: successes and eac
   await call(t, ctx, { method: 'GET', url: `${API}/health`, headers: bearer('cs_live_0000000000000000000000000000000000000a') }, 401);
 
   // create
-  const created = await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(2) }, 201);
+  const created = await call(
+    t,
+    ctx,
+    { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(2) },
+    201,
+  );
   const booking = created.json() as { id: string; version: number };
-  await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(2) }, 201);
-  await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(3) }, 409);
+  await call(
+    t,
+    ctx,
+    { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(2) },
+    201,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': 'openapi-1' }), payload: visit(3) },
+    409,
+  );
   await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token), payload: { ...visit(4), junk: 1 } }, 400);
   await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token), payload: '{"customer":' }, 400);
-  await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': '\u00e9t\u00e9' }), payload: visit(4) }, 400);
-  await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: { ...bearer(full.token), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'customer=Dana' }, 415);
-  await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(full.token), payload: JSON.stringify({ ...visit(4), notes: 'x'.repeat(70_000) }) }, 413);
+  await call(
+    t,
+    ctx,
+    { method: 'POST', url: `${API}/bookings`, headers: json(full.token, { 'idempotency-key': '\u00e9t\u00e9' }), payload: visit(4) },
+    400,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'POST',
+      url: `${API}/bookings`,
+      headers: { ...bearer(full.token), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'customer=Dana',
+    },
+    415,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'POST',
+      url: `${API}/bookings`,
+      headers: json(full.token),
+      payload: JSON.stringify({ ...visit(4), notes: 'x'.repeat(70_000) }),
+    },
+    413,
+  );
   await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: json(readOnly.token), payload: visit(4) }, 403);
   await call(t, ctx, { method: 'POST', url: `${API}/bookings`, headers: { 'content-type': 'application/json' }, payload: visit(4) }, 401);
 
   // get
   await ctx.catchUpAll();
-  await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'consistency-token': created.headers['consistency-token'] as string }) }, 200);
+  await call(
+    t,
+    ctx,
+    {
+      method: 'GET',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token, { 'consistency-token': created.headers['consistency-token'] as string }),
+    },
+    200,
+  );
   await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: bearer(other.token) }, 404);
   await call(t, ctx, { method: 'GET', url: `${API}/bookings/not-a-uuid`, headers: bearer(full.token) }, 400);
-  await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(full.token), 'consistency-token': 'nope' } }, 400);
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(full.token), 'consistency-token': 'nope' } },
+    400,
+  );
   await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: bearer(summaryOnly.token) }, 403);
   await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}` }, 401);
-  await call(t, ctx, { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } }, 503);
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } },
+    503,
+  );
 
   // list
   const list = await call(t, ctx, { method: 'GET', url: `${API}/bookings?${range}&limit=1`, headers: bearer(full.token) }, 200);
   t.ok(list.json().data.length === 1);
   await call(t, ctx, { method: 'GET', url: `${API}/bookings?from=2031-06-01T00:00:00Z`, headers: bearer(full.token) }, 400);
-  await call(t, ctx, { method: 'GET', url: `${API}/bookings?${range}&cursor=${Buffer.from('["x","y"]').toString('base64url')}`, headers: bearer(full.token) }, 400);
+  await call(
+    t,
+    ctx,
+    {
+      method: 'GET',
+      url: `${API}/bookings?${range}&cursor=${Buffer.from('["x","y"]').toString('base64url')}`,
+      headers: bearer(full.token),
+    },
+    400,
+  );
   await call(t, ctx, { method: 'GET', url: `${API}/bookings?${range}`, headers: bearer(summaryOnly.token) }, 403);
   await call(t, ctx, { method: 'GET', url: `${API}/bookings?${range}` }, 401);
 
   // reschedule, cancel
   const window = { start: '2031-06-05T15:00:00Z', end: '2031-06-05T17:00:00Z' };
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'if-match': `"${booking.version + 7}"` }), payload: { window } }, 412);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'if-match': 'seven' }), payload: { window } }, 400);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'idempotency-key': 'openapi-2' }), payload: { window } }, 200);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'idempotency-key': 'openapi-2' }), payload: { window } }, 200);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: { status: 'canceled', reason: 'no longer needed' } }, 200);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: { status: 'canceled' } }, 409);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: { status: 'canceled', window } }, 400);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: json(full.token), payload: { status: 'canceled' } }, 404);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: { ...bearer(full.token), 'content-type': 'application/xml' }, payload: '<cancel/>' }, 415);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: JSON.stringify({ status: 'canceled', reason: 'x'.repeat(70_000) }) }, 413);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(readOnly.token), payload: { status: 'canceled' } }, 403);
-  await call(t, ctx, { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: { 'content-type': 'application/json' }, payload: { status: 'canceled' } }, 401);
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token, { 'if-match': `"${booking.version + 7}"` }),
+      payload: { window },
+    },
+    412,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token, { 'if-match': 'seven' }), payload: { window } },
+    400,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token, { 'idempotency-key': 'openapi-2' }),
+      payload: { window },
+    },
+    200,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token, { 'idempotency-key': 'openapi-2' }),
+      payload: { window },
+    },
+    200,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token),
+      payload: { status: 'canceled', reason: 'no longer needed' },
+    },
+    200,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: { status: 'canceled' } },
+    409,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(full.token), payload: { status: 'canceled', window } },
+    400,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'PATCH', url: `${API}/bookings/${randomUUID()}`, headers: json(full.token), payload: { status: 'canceled' } },
+    404,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: { ...bearer(full.token), 'content-type': 'application/xml' },
+      payload: '<cancel/>',
+    },
+    415,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: json(full.token),
+      payload: JSON.stringify({ status: 'canceled', reason: 'x'.repeat(70_000) }),
+    },
+    413,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'PATCH', url: `${API}/bookings/${booking.id}`, headers: json(readOnly.token), payload: { status: 'canceled' } },
+    403,
+  );
+  await call(
+    t,
+    ctx,
+    {
+      method: 'PATCH',
+      url: `${API}/bookings/${booking.id}`,
+      headers: { 'content-type': 'application/json' },
+      payload: { status: 'canceled' },
+    },
+    401,
+  );
 
   // availability (planned action)
-  await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z&duration=120`, headers: bearer(full.token) }, 200);
-  await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-08-09T00:00:00Z`, headers: bearer(full.token) }, 400);
-  await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z`, headers: bearer(readOnly.token) }, 403);
-  await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z`, headers: bearer(other.token) }, 404);
+  await call(
+    t,
+    ctx,
+    {
+      method: 'GET',
+      url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z&duration=120`,
+      headers: bearer(full.token),
+    },
+    200,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-08-09T00:00:00Z`, headers: bearer(full.token) },
+    400,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z`, headers: bearer(readOnly.token) },
+    403,
+  );
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z`, headers: bearer(other.token) },
+    404,
+  );
   await call(t, ctx, { method: 'GET', url: `${API}/availability?from=2031-06-02T00:00:00Z&to=2031-06-09T00:00:00Z` }, 401);
 
   // lead summary (planned action)
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(full.token) }, 200);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(full.token) }, 200);
   await call(t, ctx, { method: 'GET', url: `${API}/leads/${randomUUID()}/summary`, headers: bearer(full.token) }, 404);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(other.token) }, 404);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(other.token) }, 404);
   await call(t, ctx, { method: 'GET', url: `${API}/leads/12/summary`, headers: bearer(full.token) }, 400);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: bearer(readOnly.token) }, 403);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary` }, 401);
-  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead!.id}/summary`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } }, 503);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: bearer(readOnly.token) }, 403);
+  await call(t, ctx, { method: 'GET', url: `${API}/leads/${lead.id}/summary` }, 401);
+  await call(
+    t,
+    ctx,
+    { method: 'GET', url: `${API}/leads/${lead.id}/summary`, headers: { ...bearer(full.token), 'consistency-token': FUTURE_TOKEN } },
+    503,
+  );
 });
 
 t.test('429 on every route conforms to the document (Retry-After, RateLimit-*)', async (t) => {
   const limited = await testApp(t, { server: { rateLimit: { max: 1, timeWindowMs: 60_000 } } });
   const limitedOrg = await limited.createOrg();
-  await configureOrg(limited.services, operator(limitedOrg), { orgId: limitedOrg, changes: { enabledActions: ['availability', 'lead_summary'] } });
+  await configureOrg(limited.services, operator(limitedOrg), {
+    orgId: limitedOrg,
+    changes: { enabledActions: ['availability', 'lead_summary'] },
+  });
   const token = (await limited.token(limitedOrg, ['READ_BOOKINGS', 'WRITE_BOOKINGS', 'READ_AVAILABILITY', 'READ_LEAD_SUMMARY'])).token;
   await call(t, limited, { method: 'GET', url: `${API}/health`, headers: bearer(token) }, 200);
   for (const key of Object.keys(ROUTE_RESPONSES)) {
     const [method, path] = key.split(' ') as [string, string];
     const url = `${API}${path.replace(/\{[^}]+\}/g, randomUUID())}${method === 'GET' ? `?${range}` : ''}`;
-    await call(t, limited, { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) } as InjectOptions & { method: string; url: string }, 429);
+    await call(t, limited, { method, url, headers: json(token), ...(method !== 'GET' && { payload: visit(6) }) }, 429);
   }
 });
 
-t.test('every route answered its success and every error status it documents, except a database outage (503) where it has no Consistency-Token', async (t) => {
-  // A 503 needs the database gone (test/reliability/faults.e2e.test.ts) unless the route waits for a Consistency-Token.
-  const outageOnly: Record<string, number[]> = { 'GET /health': [503], 'POST /bookings': [503], 'PATCH /bookings/{bookingId}': [503], 'GET /bookings': [503], 'GET /availability': [503] };
-  for (const [key, table] of Object.entries(ROUTE_RESPONSES)) {
-    const expected = ([table.success, ...table.errors] as number[]).filter((s) => !outageOnly[key]?.includes(s)).sort();
-    t.same([...(seen.get(key) ?? [])].filter((s) => expected.includes(s)).sort(), expected, `${key}: provoked ${expected.join(', ')}`);
-  }
-});
+t.test(
+  'every route answered its success and every error status it documents, except a database outage (503) where it has no Consistency-Token',
+  async (t) => {
+    // A 503 needs the database gone (test/reliability/faults.e2e.test.ts) unless the route waits for a Consistency-Token.
+    const outageOnly: Record<string, number[]> = {
+      'GET /health': [503],
+      'POST /bookings': [503],
+      'PATCH /bookings/{bookingId}': [503],
+      'GET /bookings': [503],
+      'GET /availability': [503],
+    };
+    for (const [key, table] of Object.entries(ROUTE_RESPONSES)) {
+      const expected = ([table.success, ...table.errors] as number[]).filter((s) => !outageOnly[key]?.includes(s)).sort();
+      t.same([...(seen.get(key) ?? [])].filter((s) => expected.includes(s)).sort(), expected, `${key}: provoked ${expected.join(', ')}`);
+    }
+  },
+);

@@ -23,7 +23,11 @@ const BUSINESS = '+15125550100';
 t.beforeEach(() => app.reset());
 
 const window = { start: '2031-03-14T15:00:00.000Z', end: '2031-03-14T17:00:00.000Z' }; // Fri 10:00-12:00 CDT
-const integration = (orgId: string) => ({ orgId, actor: { type: 'integration' as const, id: 'cred-test', label: 'Dispatch board' }, correlationId: randomUUID() });
+const integration = (orgId: string) => ({
+  orgId,
+  actor: { type: 'integration' as const, id: 'cred-test', label: 'Dispatch board' },
+  correlationId: randomUUID(),
+});
 const newOrg = (input: { timezone?: string } = {}) => app.createOrg({ name: 'Acme HVAC', phones: [BUSINESS], ...input });
 const iso = (d: Date) => d.toISOString();
 const projected = async (orgId: string, bookingId: string) => {
@@ -47,8 +51,17 @@ t.test('a new booking gets one confirmation now and a reminder 24 h and 2 h befo
   await app.runDue();
   const [confirmation, ...none] = await app.outbound();
   t.same(none, [], 'only the confirmation is due now');
-  t.match(confirmation, { kind: 'confirmation', to: '+15125550199', from: BUSINESS, provider: 'log', job_key: jobKeys.confirmation(bookingId) });
-  t.equal(confirmation!.body, 'Acme HVAC: your visit is confirmed for Fri, Mar 14, 10:00 AM - 12:00 PM CDT. Reply to this text with any questions.');
+  t.match(confirmation, {
+    kind: 'confirmation',
+    to: '+15125550199',
+    from: BUSINESS,
+    provider: 'log',
+    job_key: jobKeys.confirmation(bookingId),
+  });
+  t.equal(
+    confirmation!.body,
+    'Acme HVAC: your visit is confirmed for Fri, Mar 14, 10:00 AM - 12:00 PM CDT. Reply to this text with any questions.',
+  );
 
   clock.set('2031-03-13T14:59:00.000Z');
   await app.runDue();
@@ -76,7 +89,10 @@ t.test('a new booking gets one confirmation now and a reminder 24 h and 2 h befo
   ]);
   t.same(await app.eventTypes(bookingStream(bookingId)), ['BookingCreated', 'ConfirmationSent', 'ReminderSent', 'ReminderSent']);
   const [evidence] = (await services.store.readStream(bookingStream(bookingId))).slice(1);
-  t.match(evidence!.metadata, { actor: { type: 'system', id: 'automation' }, causationId: (await services.store.readStream(bookingStream(bookingId)))[0]!.id });
+  t.match(evidence!.metadata, {
+    actor: { type: 'system', id: 'automation' },
+    causationId: (await services.store.readStream(bookingStream(bookingId)))[0]!.id,
+  });
   t.match(evidence!.data, { messageId: confirmation!.message_id, to: '+15125550199' });
 });
 
@@ -108,7 +124,10 @@ t.test('a rescheduled booking is reminded at the new times, never at the old one
     ['confirmation', 'rescheduled_notice'],
     'nothing at the old reminder times',
   );
-  t.match((await app.outbound(bookingStream(bookingId)))[1]!.body, /^Acme HVAC: your visit moved to Sun, Mar 16, 10:00 AM - 12:00 PM CDT\./);
+  t.match(
+    (await app.outbound(bookingStream(bookingId)))[1]!.body,
+    /^Acme HVAC: your visit moved to Sun, Mar 16, 10:00 AM - 12:00 PM CDT\./,
+  );
   for (const at of ['2031-03-15T15:00:00.000Z', '2031-03-16T13:00:00.000Z']) {
     clock.set(at);
     await app.runDue();
@@ -130,7 +149,14 @@ t.test('a rescheduled booking is reminded at the new times, never at the old one
       ['2031-03-16T13:00:00.000Z', 'sent'],
     ],
   );
-  t.same(await app.eventTypes(bookingStream(bookingId)), ['BookingCreated', 'ConfirmationSent', 'BookingRescheduled', 'BookingNoticeSent', 'ReminderSent', 'ReminderSent']);
+  t.same(await app.eventTypes(bookingStream(bookingId)), [
+    'BookingCreated',
+    'ConfirmationSent',
+    'BookingRescheduled',
+    'BookingNoticeSent',
+    'ReminderSent',
+    'ReminderSent',
+  ]);
 });
 
 t.test('a canceled booking gets no reminders, only a cancellation notice', async (t) => {
@@ -154,7 +180,10 @@ t.test('a canceled booking gets no reminders, only a cancellation notice', async
     sent.map((m) => m.kind),
     ['confirmation', 'canceled_notice'],
   );
-  t.equal(sent[1]!.body, 'Acme HVAC: your visit on Fri, Mar 14, 10:00 AM - 12:00 PM CDT was canceled. Reply to this text to book a new time.');
+  t.equal(
+    sent[1]!.body,
+    'Acme HVAC: your visit on Fri, Mar 14, 10:00 AM - 12:00 PM CDT was canceled. Reply to this text to book a new time.',
+  );
   t.same(
     (await projected(orgId, bookingId)).reminders.map((r) => r.status),
     ['canceled', 'canceled'],
@@ -286,8 +315,16 @@ async function missedCall(orgId: string, caller: string) {
   await services.store.append(
     leadStream(leadId),
     [
-      { type: 'LeadOpened', data: { leadId, orgId, callerPhone: caller, businessPhone: BUSINESS, generation: 0, source: 'missed_call' }, metadata },
-      { type: 'MissedCallRecorded', data: { leadId, callSid, from: caller, to: BUSINESS, callStatus: 'no-answer', calledAt: clock().toISOString() }, metadata },
+      {
+        type: 'LeadOpened',
+        data: { leadId, orgId, callerPhone: caller, businessPhone: BUSINESS, generation: 0, source: 'missed_call' },
+        metadata,
+      },
+      {
+        type: 'MissedCallRecorded',
+        data: { leadId, callSid, from: caller, to: BUSINESS, callStatus: 'no-answer', calledAt: clock().toISOString() },
+        metadata,
+      },
     ],
     { expectedRevision: 'no_stream' },
   );
@@ -304,7 +341,9 @@ t.test('a missed call gets exactly one text-back, from the number called, with t
   );
   await app.runDue();
   // The same job queued again (a replayed intent, a retried job) sends and records nothing more.
-  await sql`select graphile_worker.add_job(${TASKS.textBack}, ${JSON.stringify((await app.jobs()).at(0)?.payload ?? null)}::json)`.execute(services.db).catch(() => {});
+  await sql`select graphile_worker.add_job(${TASKS.textBack}, ${JSON.stringify((await app.jobs()).at(0)?.payload ?? null)}::json)`
+    .execute(services.db)
+    .catch(() => {});
   await app.queue();
   await app.runDue();
   const sent = await app.outbound(leadStream(leadId));
@@ -338,7 +377,15 @@ t.test('a job retried after its text went out (crash before the evidence) sends 
   const bookingId = await app.book(orgId, window, '+15125550198');
   await app.queue();
   // The first attempt got as far as sending, then died.
-  const first = await app.deps.messaging.send({ key: jobKeys.confirmation(bookingId), orgId, kind: 'confirmation', to: '+15125550198', from: BUSINESS, body: 'first attempt', subject: bookingStream(bookingId) });
+  const first = await app.deps.messaging.send({
+    key: jobKeys.confirmation(bookingId),
+    orgId,
+    kind: 'confirmation',
+    to: '+15125550198',
+    from: BUSINESS,
+    body: 'first attempt',
+    subject: bookingStream(bookingId),
+  });
   await app.runDue();
   const sent = await app.outbound(bookingStream(bookingId));
   t.equal(sent.length, 1);
@@ -350,45 +397,48 @@ t.test('a job retried after its text went out (crash before the evidence) sends 
   );
   t.equal((events[1]!.data as { messageId: string }).messageId, first.messageId);
   // And the finished job queued once more changes nothing.
-  await sql`select graphile_worker.add_job(${TASKS.confirmation}, ${JSON.stringify({ task: TASKS.confirmation, key: jobKeys.confirmation(bookingId), orgId, bookingId, cause: { eventId: randomUUID(), correlationId: 'x' } })}::json)`.execute(services.db);
+  await sql`select graphile_worker.add_job(${TASKS.confirmation}, ${JSON.stringify({ task: TASKS.confirmation, key: jobKeys.confirmation(bookingId), orgId, bookingId, cause: { eventId: randomUUID(), correlationId: 'x' } })}::json)`.execute(
+    services.db,
+  );
   await app.runDue();
   t.equal((await services.store.readStream(bookingStream(bookingId))).length, 2);
 });
 
-t.test('a provider refusing a text for good records the failure; a flaky provider is retried, then the last attempt records it', async (t) => {
-  const orgId = await newOrg();
-  const refused = await app.book(orgId, window);
-  await app.queue();
-  const refusing: Messaging = {
-    provider: 'twilio',
-    send: async () => {
-      throw new PermanentMessagingError("Twilio 400 (code 21211): The 'To' number is not a valid phone number.", 400, '21211');
-    },
-  };
-  await app.runDue({ messaging: refusing });
-  t.same((await projected(orgId, refused)).confirmation, { status: 'failed' });
-  t.same(await app.jobs(), [
-    ...(await app.jobs()).filter((j) => j.task === TASKS.reminder),
-  ], 'no confirmation job left to retry');
+t.test(
+  'a provider refusing a text for good records the failure; a flaky provider is retried, then the last attempt records it',
+  async (t) => {
+    const orgId = await newOrg();
+    const refused = await app.book(orgId, window);
+    await app.queue();
+    const refusing: Messaging = {
+      provider: 'twilio',
+      send: async () => {
+        throw new PermanentMessagingError("Twilio 400 (code 21211): The 'To' number is not a valid phone number.", 400, '21211');
+      },
+    };
+    await app.runDue({ messaging: refusing });
+    t.same((await projected(orgId, refused)).confirmation, { status: 'failed' });
+    t.same(await app.jobs(), [...(await app.jobs()).filter((j) => j.task === TASKS.reminder)], 'no confirmation job left to retry');
 
-  const flaky = await app.book(orgId, { start: '2031-03-15T15:00:00.000Z', end: '2031-03-15T16:00:00.000Z' });
-  await app.queue();
-  let calls = 0;
-  const down: Messaging = {
-    provider: 'twilio',
-    send: async () => {
-      calls++;
-      throw new TransientMessagingError('Twilio 503: Service Unavailable', 503);
-    },
-  };
-  for (let i = 0; i < 8; i++) await app.runDue({ messaging: down });
-  t.equal(calls, 8, 'one call per attempt, 8 attempts');
-  const booking = await projected(orgId, flaky);
-  t.same(booking.confirmation, { status: 'failed' });
-  const events = await services.store.readStream(bookingStream(flaky));
-  t.match(events.find((e) => e.type === 'ConfirmationFailed')?.data, { error: /^gave up after 8 attempts: Twilio 503/ });
-  t.same(await app.jobs({ task: TASKS.confirmation }), [], 'the job ended');
-});
+    const flaky = await app.book(orgId, { start: '2031-03-15T15:00:00.000Z', end: '2031-03-15T16:00:00.000Z' });
+    await app.queue();
+    let calls = 0;
+    const down: Messaging = {
+      provider: 'twilio',
+      send: async () => {
+        calls++;
+        throw new TransientMessagingError('Twilio 503: Service Unavailable', 503);
+      },
+    };
+    for (let i = 0; i < 8; i++) await app.runDue({ messaging: down });
+    t.equal(calls, 8, 'one call per attempt, 8 attempts');
+    const booking = await projected(orgId, flaky);
+    t.same(booking.confirmation, { status: 'failed' });
+    const events = await services.store.readStream(bookingStream(flaky));
+    t.match(events.find((e) => e.type === 'ConfirmationFailed')?.data, { error: /^gave up after 8 attempts: Twilio 503/ });
+    t.same(await app.jobs({ task: TASKS.confirmation }), [], 'the job ended');
+  },
+);
 
 t.test('the process manager never queues an event twice: not on a second catch-up, not after a projection rebuild', async (t) => {
   const orgId = await newOrg();
@@ -401,8 +451,16 @@ t.test('the process manager never queues an event twice: not on a second catch-u
   const checkpoint = await readCheckpoint(services.db, PROCESS_MANAGER);
   await app.project();
   await rebuildProjection(services, bookingsProjection);
-  t.same((await readCheckpoint(services.db, PROCESS_MANAGER)).position, checkpoint.position, 'a rebuild leaves the process manager checkpoint alone');
+  t.same(
+    (await readCheckpoint(services.db, PROCESS_MANAGER)).position,
+    checkpoint.position,
+    'a rebuild leaves the process manager checkpoint alone',
+  );
   t.equal(await app.queue(), 0);
-  t.same((await app.jobs()).map((j) => j.key), before, 'no confirmation queued again');
+  t.same(
+    (await app.jobs()).map((j) => j.key),
+    before,
+    'no confirmation queued again',
+  );
   t.equal((await app.outbound()).length, 2);
 });

@@ -1,5 +1,10 @@
 import t from 'tap';
-import { type BookingEvidenceState, type EvidenceCommand, decideBookingEvidence, decideTextBackEvidence } from '../../src/automation/evidence.ts';
+import {
+  type BookingEvidenceState,
+  type EvidenceCommand,
+  decideBookingEvidence,
+  decideTextBackEvidence,
+} from '../../src/automation/evidence.ts';
 import { jobKeys } from '../../src/automation/keys.ts';
 import { evidenceEventId } from '../../src/domain/ids.ts';
 import { describeWindow, textBackBody } from '../../src/automation/messages.ts';
@@ -41,7 +46,17 @@ const sent = { kind: 'sent' as const, messageId: 'LM1', to: '+15125550199', sent
 
 t.test('a sent reminder is recorded', async (t) => {
   t.same(decideBookingEvidence(reminder(sent), state([created])), [
-    { type: 'ReminderSent', data: { bookingId, offsetMinutes: 1440, dueAt: '2031-03-13T15:00:00.000Z', messageId: 'LM1', to: '+15125550199', sentAt: sent.sentAt } },
+    {
+      type: 'ReminderSent',
+      data: {
+        bookingId,
+        offsetMinutes: 1440,
+        dueAt: '2031-03-13T15:00:00.000Z',
+        messageId: 'LM1',
+        to: '+15125550199',
+        sentAt: sent.sentAt,
+      },
+    },
   ]);
 });
 
@@ -56,14 +71,28 @@ t.test('a text that went out is recorded even if the booking was canceled meanwh
 });
 
 t.test('a confirmation skip is recorded only while the confirmation is pending', async (t) => {
-  const command: EvidenceCommand = { type: 'RecordConfirmation', eventId: 'id-1', bookingId, outcome: { kind: 'skipped', reason: 'booking canceled' } };
-  t.same(decideBookingEvidence(command, state([created])), [{ type: 'ConfirmationSkipped', data: { bookingId, reason: 'booking canceled' } }]);
-  const confirmed: Envelope<BookingEvent> = { type: 'ConfirmationSent', data: { bookingId, messageId: 'LM0', to: '+15125550199', sentAt: now }, occurredAt: now };
+  const command: EvidenceCommand = {
+    type: 'RecordConfirmation',
+    eventId: 'id-1',
+    bookingId,
+    outcome: { kind: 'skipped', reason: 'booking canceled' },
+  };
+  t.same(decideBookingEvidence(command, state([created])), [
+    { type: 'ConfirmationSkipped', data: { bookingId, reason: 'booking canceled' } },
+  ]);
+  const confirmed: Envelope<BookingEvent> = {
+    type: 'ConfirmationSent',
+    data: { bookingId, messageId: 'LM0', to: '+15125550199', sentAt: now },
+    occurredAt: now,
+  };
   t.same(decideBookingEvidence(command, state([created, confirmed])), []);
 });
 
 t.test('a long provider error is clipped in the failure event', async (t) => {
-  const [event] = decideBookingEvidence({ type: 'RecordConfirmation', eventId: 'id-1', bookingId, outcome: { kind: 'failed', error: 'x'.repeat(2000) } }, state([created]));
+  const [event] = decideBookingEvidence(
+    { type: 'RecordConfirmation', eventId: 'id-1', bookingId, outcome: { kind: 'failed', error: 'x'.repeat(2000) } },
+    state([created]),
+  );
   t.equal((event!.data as { error: string }).error.length, 500);
 });
 
@@ -74,13 +103,20 @@ t.test('a text-back outcome lands on the lead once', async (t) => {
     { type: 'TextBackSent', data: { leadId, messageId: 'LM1', to: '+15125550199', body: 'hi', sentAt: sent.sentAt, callSid: 'CA1' } },
   ]);
   t.same(decideTextBackEvidence(command, { recorded: new Set(['id-2']), leadExists: true }), []);
-  t.same(decideTextBackEvidence({ ...command, outcome: { kind: 'skipped', reason: 'text-back disabled' } }, { recorded: new Set(), leadExists: true }), [
-    { type: 'TextBackSkipped', data: { leadId, callSid: 'CA1', reason: 'text-back disabled' } },
-  ]);
+  t.same(
+    decideTextBackEvidence(
+      { ...command, outcome: { kind: 'skipped', reason: 'text-back disabled' } },
+      { recorded: new Set(), leadExists: true },
+    ),
+    [{ type: 'TextBackSkipped', data: { leadId, callSid: 'CA1', reason: 'text-back disabled' } }],
+  );
 });
 
 t.test('message texts: the org name fills {{business}}, times read in the booking time zone with plain spaces', async (t) => {
-  t.equal(textBackBody('Hi, this is {{business}}. {{ business }} will call you back.', 'Acme HVAC'), 'Hi, this is Acme HVAC. Acme HVAC will call you back.');
+  t.equal(
+    textBackBody('Hi, this is {{business}}. {{ business }} will call you back.', 'Acme HVAC'),
+    'Hi, this is Acme HVAC. Acme HVAC will call you back.',
+  );
   const text = describeWindow(window, 'America/Chicago');
   t.equal(text, 'Fri, Mar 14, 10:00 AM - 12:00 PM CDT');
   t.notMatch(text, /[^\x20-\x7e]/, 'GSM-safe characters only');

@@ -62,7 +62,13 @@ export function fakeTwilio() {
     req.on('data', (chunk: string) => (raw += chunk));
     req.on('end', () => {
       const form = Object.fromEntries(new URLSearchParams(raw));
-      received.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], form });
+      received.push({
+        method: req.method!,
+        path: req.url!,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        form,
+      });
       for (const wake of waiters) wake();
       waiters = [];
       const next = script.shift() ?? fallback;

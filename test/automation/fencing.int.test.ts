@@ -39,23 +39,27 @@ t.teardown(() => {
 });
 
 function startWorker(): Worker {
-  const child = spawn(process.execPath, [CLI_BIN, 'worker', '--concurrency', '1', '--recovery-interval', '1', '--no-process-manager', '--no-migrate'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: database.url,
-      LOG_LEVEL: 'info',
-      MESSAGING: 'twilio',
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_API_BASE_URL: baseUrl,
+  const child = spawn(
+    process.execPath,
+    [CLI_BIN, 'worker', '--concurrency', '1', '--recovery-interval', '1', '--no-process-manager', '--no-migrate'],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: database.url,
+        LOG_LEVEL: 'info',
+        MESSAGING: 'twilio',
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_API_BASE_URL: baseUrl,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const lines: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       if (line.includes('"automation worker running"')) resolve();
     });
@@ -84,8 +88,13 @@ t.test('a worker that loses its database mid-send is fenced off: one message rea
     window: { start: start.toISOString(), end: new Date(start.getTime() + 7_200_000).toISOString() },
   });
   const key = `confirmation:${booking.id}`;
-  const confirmationJobs = async () => Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where key = ${key}`.execute(db)).rows[0]!.n);
-  await until('the confirmation is queued', async () => (await catchUp(deps, processManager)) >= 0 && (await confirmationJobs()) === 1, 30_000);
+  const confirmationJobs = async () =>
+    Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where key = ${key}`.execute(db)).rows[0]!.n);
+  await until(
+    'the confirmation is queued',
+    async () => (await catchUp(deps, processManager)) >= 0 && (await confirmationJobs()) === 1,
+    30_000,
+  );
 
   // Twilio takes the first request and does not answer it.
   twilio.delay(Number.POSITIVE_INFINITY);
@@ -104,16 +113,30 @@ t.test('a worker that loses its database mid-send is fenced off: one message rea
 
   const second = startWorker();
   await second.ready;
-  const evidence = async () => (await store.readStream(`booking-${booking.id}`)).map((e) => e.type).filter((type) => type !== 'BookingCreated');
-  await until('the confirmation has an outcome, or a second send', async () => twilio.received.length > 1 || (await evidence()).length > 0, 90_000);
+  const evidence = async () =>
+    (await store.readStream(`booking-${booking.id}`)).map((e) => e.type).filter((type) => type !== 'BookingCreated');
+  await until(
+    'the confirmation has an outcome, or a second send',
+    async () => twilio.received.length > 1 || (await evidence()).length > 0,
+    90_000,
+  );
   // A late duplicate would come from a retry of the job: let one more recovery round and retry pass.
   await until('the confirmation job is done', async () => twilio.received.length > 1 || (await confirmationJobs()) === 0, 60_000);
 
   t.equal(twilio.received.length, 1, 'Twilio received exactly one message');
-  t.ok(first.lines.some((l) => l.includes('worker lost its database liveness')), 'the first worker fenced itself');
-  const [row] = (await sql<{ state: string; requests: number }>`select state, requests from outbound_messages where job_key = ${key}`.execute(db)).rows;
+  t.ok(
+    first.lines.some((l) => l.includes('worker lost its database liveness')),
+    'the first worker fenced itself',
+  );
+  const [row] = (
+    await sql<{ state: string; requests: number }>`select state, requests from outbound_messages where job_key = ${key}`.execute(db)
+  ).rows;
   t.equal(row?.state, 'sending', 'the ledger keeps the send whose outcome is unknown');
   const events = await store.readStream(`booking-${booking.id}`);
-  t.same(events.map((e) => e.type), ['BookingCreated', 'ConfirmationFailed'], 'recorded as failed (delivery unknown), never sent again');
+  t.same(
+    events.map((e) => e.type),
+    ['BookingCreated', 'ConfirmationFailed'],
+    'recorded as failed (delivery unknown), never sent again',
+  );
   t.match((events[1]!.data as { error: string }).error, /delivery unknown/);
 });

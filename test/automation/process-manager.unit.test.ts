@@ -51,8 +51,11 @@ const createdData = {
   source: { actorType: 'integration' as const, actorId: 'cred-1', label: 'Dispatch' },
   reminderOffsetsMinutes: [1440, 120],
 };
-const created = (occurredAt = now, data: Partial<typeof createdData> = {}): Envelope<BookingEvent> =>
-  ({ type: 'BookingCreated', data: { ...createdData, ...data }, occurredAt }) as Envelope<BookingEvent>;
+const created = (occurredAt = now, data: Partial<typeof createdData> = {}): Envelope<BookingEvent> => ({
+  type: 'BookingCreated',
+  data: { ...createdData, ...data },
+  occurredAt,
+});
 const trigger = (event: Envelope<BookingEvent> | Envelope<EventOf<'MissedCallRecorded'>>, revision = 0) =>
   ({ ...event, id: 'e-1', revision, correlationId: 'c-1' }) as AutomationTrigger;
 
@@ -67,7 +70,10 @@ const reminder = (offsetMinutes: number, dueAt: string, runAt = dueAt, op: 'add'
   const key = jobKeys.reminder(bookingId, offsetMinutes, dueAt);
   return { op, key, task: TASKS.reminder, runAt, payload: { task: TASKS.reminder, key, orgId, bookingId, offsetMinutes, dueAt, cause } };
 };
-const remove = (offsetMinutes: number, dueAt: string): JobIntent => ({ op: 'remove', key: jobKeys.reminder(bookingId, offsetMinutes, dueAt) });
+const remove = (offsetMinutes: number, dueAt: string): JobIntent => ({
+  op: 'remove',
+  key: jobKeys.reminder(bookingId, offsetMinutes, dueAt),
+});
 
 t.test('a created booking gets a confirmation now and a reminder 24 h and 2 h before the window', async (t) => {
   spec(t)
@@ -163,7 +169,14 @@ t.test('a reschedule leaves a reminder already sent alone', async (t) => {
   const later = { start: '2031-03-16T15:00:00.000Z', end: '2031-03-16T17:00:00.000Z' };
   const sent: Envelope<BookingEvent> = {
     type: 'ReminderSent',
-    data: { bookingId, offsetMinutes: 1440, dueAt: '2031-03-13T15:00:00.000Z', messageId: 'LM1', to: '+15125550199', sentAt: '2031-03-13T15:00:01.000Z' },
+    data: {
+      bookingId,
+      offsetMinutes: 1440,
+      dueAt: '2031-03-13T15:00:00.000Z',
+      messageId: 'LM1',
+      to: '+15125550199',
+      sentAt: '2031-03-13T15:00:01.000Z',
+    },
     occurredAt: '2031-03-13T15:00:01.000Z',
   };
   const rescheduled: Envelope<BookingEvent> = {
@@ -171,7 +184,10 @@ t.test('a reschedule leaves a reminder already sent alone', async (t) => {
     data: { bookingId, previousWindow: window, window: later, reminderOffsetsMinutes: [1440, 120] },
     occurredAt: '2031-03-13T16:00:00.000Z',
   };
-  const intents = plan(trigger(rescheduled, 2), { org: evolveOrg(null, orgCreated), booking: [created(), sent].reduce<BookingState>(evolveBooking, null) });
+  const intents = plan(trigger(rescheduled, 2), {
+    org: evolveOrg(null, orgCreated),
+    booking: [created(), sent].reduce<BookingState>(evolveBooking, null),
+  });
   t.same(
     intents.map((i) => [i.op, i.key]),
     [
@@ -193,13 +209,26 @@ t.test('a cancellation removes the pending reminders and queues a cancellation n
     .then([
       remove(1440, '2031-03-13T15:00:00.000Z'),
       remove(120, '2031-03-14T13:00:00.000Z'),
-      { op: 'add', key, task: TASKS.notice, runAt: canceledAt, payload: { task: TASKS.notice, key, orgId, bookingId, kind: 'canceled', windowStart: window.start, cause } },
+      {
+        op: 'add',
+        key,
+        task: TASKS.notice,
+        runAt: canceledAt,
+        payload: { task: TASKS.notice, key, orgId, bookingId, kind: 'canceled', windowStart: window.start, cause },
+      },
     ]);
 });
 
 const missedCall = {
   type: 'MissedCallRecorded' as const,
-  data: { leadId, callSid: 'CA0123456789abcdef0123456789abcdef', from: '+15125550177', to: '+15125550100', callStatus: 'no-answer' as const, calledAt: now },
+  data: {
+    leadId,
+    callSid: 'CA0123456789abcdef0123456789abcdef',
+    from: '+15125550177',
+    to: '+15125550100',
+    callStatus: 'no-answer' as const,
+    calledAt: now,
+  },
   occurredAt: now,
 };
 
@@ -214,14 +243,26 @@ t.test('a missed call queues one text-back to the caller from the number they ca
         key,
         task: TASKS.textBack,
         runAt: now,
-        payload: { task: TASKS.textBack, key, orgId, leadId, callSid: missedCall.data.callSid, to: '+15125550177', from: '+15125550100', cause },
+        payload: {
+          task: TASKS.textBack,
+          key,
+          orgId,
+          leadId,
+          callSid: missedCall.data.callSid,
+          to: '+15125550177',
+          from: '+15125550100',
+          cause,
+        },
       },
     ]);
 });
 
 t.test('a missed call in quiet hours is texted back when they end', async (t) => {
   const night = { ...missedCall, occurredAt: '2031-03-11T04:10:00.000Z' }; // 23:10 CDT
-  const intents = plan(trigger(night, 1), { org: [orgCreated, settings({ quietHours: { start: '21:00', end: '08:00' } })].reduce<OrgState>(evolveOrg, null), booking: null });
+  const intents = plan(trigger(night, 1), {
+    org: [orgCreated, settings({ quietHours: { start: '21:00', end: '08:00' } })].reduce<OrgState>(evolveOrg, null),
+    booking: null,
+  });
   t.same(
     intents.map((i) => i.op !== 'remove' && i.runAt),
     ['2031-03-11T13:00:00.000Z'],
@@ -229,7 +270,10 @@ t.test('a missed call in quiet hours is texted back when they end', async (t) =>
 });
 
 t.test('with text-back off a missed call queues nothing', async (t) => {
-  spec(t).given({ org: [orgCreated, settings({ textBack: false })] }).when(trigger(missedCall, 1)).then([]);
+  spec(t)
+    .given({ org: [orgCreated, settings({ textBack: false })] })
+    .when(trigger(missedCall, 1))
+    .then([]);
 });
 
 t.test('an event of an unknown org queues nothing', async (t) => {

@@ -33,13 +33,17 @@ async function setup() {
   caller = `+1512${nextCaller++}`;
   // Text-back off: the only outbound message is the member's.
   await configureOrg(services, operator(orgId), { orgId, changes: { textBack: false } });
-  const { lead } = await recordMissedCall(services, { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() }, {
-    callSid: sid('CA'),
-    from: caller,
-    to: BUSINESS,
-    callStatus: 'no-answer',
-    calledAt: ctx.clock().toISOString(),
-  });
+  const { lead } = await recordMissedCall(
+    services,
+    { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() },
+    {
+      callSid: sid('CA'),
+      from: caller,
+      to: BUSINESS,
+      callStatus: 'no-answer',
+      calledAt: ctx.clock().toISOString(),
+    },
+  );
   await ctx.project();
   return lead.id;
 }
@@ -49,7 +53,9 @@ const send = (leadId: string, payload: object, token = member.token, server = ap
 
 async function detail(leadId: string): Promise<Json> {
   await ctx.project();
-  return (await app.inject({ method: 'GET', url: `${API}/leads/${leadId}`, headers: { authorization: `Bearer ${member.token}` } })).json() as Json;
+  return (
+    await app.inject({ method: 'GET', url: `${API}/leads/${leadId}`, headers: { authorization: `Bearer ${member.token}` } })
+  ).json() as Json;
 }
 
 t.test('a reply is accepted (202, queued), sent once by the job, and its delivery report lands on the timeline', async (t) => {
@@ -78,11 +84,20 @@ t.test('a reply is accepted (202, queued), sent once by the job, and its deliver
   const sentView = await send(leadId, { body: 'We can come at 3pm today', clientMessageId });
   t.match(sentView.json(), { id: message.id, state: 'sent', providerMessageId: outbound[0]!.message_id });
 
-  const report = await postTwilio(app, '/webhooks/twilio/message-status', messageStatus({ messageSid: outbound[0]!.message_id, from: BUSINESS, to: caller, status: 'delivered' }));
+  const report = await postTwilio(
+    app,
+    '/webhooks/twilio/message-status',
+    messageStatus({ messageSid: outbound[0]!.message_id, from: BUSINESS, to: caller, status: 'delivered' }),
+  );
   t.equal(report.statusCode, 200);
   const lead = await detail(leadId);
   const entry = lead.timeline.find((e: Json) => e.type === 'OutboundTextRequested');
-  t.match(entry, { kind: 'outbound_text', actor: { type: 'team_member', id: member.memberId }, message: { state: 'sent' }, delivery: { status: 'delivered' } });
+  t.match(entry, {
+    kind: 'outbound_text',
+    actor: { type: 'team_member', id: member.memberId },
+    message: { state: 'sent' },
+    delivery: { status: 'delivered' },
+  });
   t.ok(lead.timeline.some((e: Json) => e.type === 'OutboundTextSent' && e.delivery?.status === 'delivered'));
   t.equal(lead.waitingSince, null, 'the reply answers the caller');
   t.equal(lead.counts.outboundTexts, 1);
@@ -94,8 +109,13 @@ t.test('the same clientMessageId never sends twice: two API processes racing, tw
   await second.ready();
   t.teardown(() => second.close());
   const clientMessageId = randomUUID();
-  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send(leadId, { body: 'On our way', clientMessageId }, member.token, i % 2 ? second : app)));
-  t.same(answers.map((a) => a.statusCode), Array(10).fill(202));
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => send(leadId, { body: 'On our way', clientMessageId }, member.token, i % 2 ? second : app)),
+  );
+  t.same(
+    answers.map((a) => a.statusCode),
+    Array(10).fill(202),
+  );
   t.equal(new Set(answers.map((a) => a.json().id)).size, 1, 'one message id');
   t.equal(await eventCount(database, 'OutboundTextRequested'), 1, 'one request recorded');
   await ctx.queue();
@@ -109,7 +129,9 @@ t.test('the same clientMessageId never sends twice: two API processes racing, tw
   const results = await Promise.all([runJob(ctx.deps, payload, run), runJob(ctx.deps, payload, run), runJob(ctx.deps, payload, run)]);
   t.ok(results.some((r) => r.outcome === 'sent'));
   t.equal((await ctx.outbound(`lead-${leadId}`)).length, 1, 'one message out');
-  const { rows } = await sql<{ requests: number }>`select requests from outbound_messages where subject = ${`lead-${leadId}`}`.execute(services.db);
+  const { rows } = await sql<{ requests: number }>`select requests from outbound_messages where subject = ${`lead-${leadId}`}`.execute(
+    services.db,
+  );
   t.ok(rows[0]!.requests >= 1);
   t.equal(await eventCount(database, 'OutboundTextSent'), 1, 'one OutboundTextSent');
   await ctx.runDue();
@@ -134,13 +156,16 @@ t.test('a reply in quiet hours waits for them to end; a refused one records Outb
   const refusing: Messaging = {
     provider: 'twilio',
     async send() {
-      throw new PermanentMessagingError("Twilio 400 (code 21610): Attempt to send to unsubscribed recipient", 400, '21610');
+      throw new PermanentMessagingError('Twilio 400 (code 21610): Attempt to send to unsubscribed recipient', 400, '21610');
     },
   };
   await ctx.runDue({ messaging: refusing });
   t.same((await ctx.eventTypes(`lead-${leadId}`)).slice(-1), ['OutboundTextFailed']);
   const lead = await detail(leadId);
-  t.match(lead.timeline.find((e: Json) => e.type === 'OutboundTextRequested'), { message: { state: 'failed', error: /21610/ } });
+  t.match(
+    lead.timeline.find((e: Json) => e.type === 'OutboundTextRequested'),
+    { message: { state: 'failed', error: /21610/ } },
+  );
   t.match(lead.timeline.at(-1), { kind: 'outbound_text_failed', summary: /unsubscribed/ });
 });
 
@@ -162,7 +187,10 @@ t.test('a reply: bad input is 400, another clientMessageId body is 409, roles 40
     const res = await send(leadId, payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 60));
     t.match(res.headers['content-type'], /application\/problem\+json/);
-    t.ok((res.json().errors as Json[]).some((e) => e.path.startsWith(path)), path);
+    t.ok(
+      (res.json().errors as Json[]).some((e) => e.path.startsWith(path)),
+      path,
+    );
   }
   const auditor = await ctx.memberToken(orgId, 'auditor');
   const denied = await send(leadId, { body: 'hi', clientMessageId: randomUUID() }, auditor.token);

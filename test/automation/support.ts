@@ -66,13 +66,20 @@ export interface AutomationTestApp extends TestApp {
 
 export const START = '2031-03-10T15:00:00.000Z'; // a Monday, 10:00 in Chicago
 
-export async function automationApp(t: Teardown, options: { start?: string; env?: Record<string, string> } = {}): Promise<AutomationTestApp> {
+export async function automationApp(
+  t: Teardown,
+  options: { start?: string; env?: Record<string, string> } = {},
+): Promise<AutomationTestApp> {
   const clock = testClock(options.start ?? START);
   const ctx = await testApp(t, { clock, ...(options.env && { env: options.env }) });
   const { services, database } = ctx;
   await migrateJobQueue(database.pool);
   const deps: TaskDeps = { ...services, messaging: logMessaging({ db: services.db, clock }) };
-  const integration = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'integration', id: 'cred-test', label: 'Dispatch board' }, correlationId: randomUUID() });
+  const integration = (orgId: string): CommandCaller => ({
+    orgId,
+    actor: { type: 'integration', id: 'cred-test', label: 'Dispatch board' },
+    correlationId: randomUUID(),
+  });
   let phone = 5550200;
   /**
    * Subscribers only read events older than every running transaction, cluster-wide: another test
@@ -81,7 +88,9 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
   const visible = async () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { rows } = await sql<{ n: string }>`select count(*) as n from es_events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`.execute(services.db);
+      const { rows } = await sql<{
+        n: string;
+      }>`select count(*) as n from es_events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`.execute(services.db);
       if (rows[0]!.n === '0') return;
       if (Date.now() > deadline) throw new Error('committed events stayed invisible for 60 s');
       await new Promise((r) => setTimeout(r, 10));
@@ -102,26 +111,42 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
     },
     jobs: (o) => listJobs(services.db, o),
     async runDue(o = {}) {
-      await sql`update graphile_worker._private_jobs set run_at = now() where run_at <= ${clock().toISOString()}::timestamptz and locked_at is null`.execute(services.db);
-      await runOnce({ pgPool: database.pool, noHandleSignals: true, logger: graphileLogger(), taskList: taskList(o.messaging ? { ...deps, messaging: o.messaging } : deps) });
+      await sql`update graphile_worker._private_jobs set run_at = now() where run_at <= ${clock().toISOString()}::timestamptz and locked_at is null`.execute(
+        services.db,
+      );
+      await runOnce({
+        pgPool: database.pool,
+        noHandleSignals: true,
+        logger: graphileLogger(),
+        taskList: taskList(o.messaging ? { ...deps, messaging: o.messaging } : deps),
+      });
       // graphile-worker 0.17 completes (or fails) a job without awaiting it before runOnce resolves.
       for (let i = 0; i < 200; i++) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_at is not null`.execute(services.db);
+        const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_at is not null`.execute(
+          services.db,
+        );
         if (rows[0]!.n === '0') break;
         await new Promise((r) => setTimeout(r, 10));
       }
     },
     async outbound(subject) {
       const { rows } = await sql<Outbound>`
-        select * from outbound_messages where ${subject ?? null}::text is null or subject = ${subject ?? null} order by created_at, job_key`.execute(services.db);
+        select * from outbound_messages where ${subject ?? null}::text is null or subject = ${subject ?? null} order by created_at, job_key`.execute(
+        services.db,
+      );
       return rows;
     },
     async eventTypes(streamId) {
-      const { rows } = await sql<{ event_type: string }>`select event_type from es_events where stream_id = ${streamId} order by stream_revision`.execute(services.db);
+      const { rows } = await sql<{
+        event_type: string;
+      }>`select event_type from es_events where stream_id = ${streamId} order by stream_revision`.execute(services.db);
       return rows.map((r) => r.event_type);
     },
     async book(orgId, window, customerPhone = `+1512${phone++}`) {
-      const { booking } = await createBooking(services, integration(orgId), { customer: { name: 'Dana Diaz', phone: customerPhone }, window });
+      const { booking } = await createBooking(services, integration(orgId), {
+        customer: { name: 'Dana Diaz', phone: customerPhone },
+        window,
+      });
       return booking.id;
     },
     async setBilling(orgId, status) {
@@ -130,7 +155,10 @@ export async function automationApp(t: Teardown, options: { start?: string; env?
         evolve: evolveOrg,
         initial: null,
         decide: (loaded, now) => ({
-          append: decideOrg({ type: 'ChangeBillingStatus', now: now.toISOString(), data: { orgId, status, stripeEventId: `evt_${randomUUID()}` } }, loaded.state),
+          append: decideOrg(
+            { type: 'ChangeBillingStatus', now: now.toISOString(), data: { orgId, status, stripeEventId: `evt_${randomUUID()}` } },
+            loaded.state,
+          ),
         }),
       });
     },

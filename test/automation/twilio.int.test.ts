@@ -18,9 +18,19 @@ t.teardown(() => twilio.close());
 t.beforeEach(() => twilio.reset());
 
 const client = (options: Partial<ConstructorParameters<typeof TwilioClient>[0]> = {}) =>
-  new TwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl, backoffMs: 5, statusCallbackUrl: 'https://hooks.example.com/webhooks/twilio/message-status', ...options });
+  new TwilioClient({
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    baseUrl,
+    backoffMs: 5,
+    statusCallbackUrl: 'https://hooks.example.com/webhooks/twilio/message-status',
+    ...options,
+  });
 const text = { to: '+15125550199', from: '+15125550100', body: 'Acme HVAC: your visit is confirmed.' };
-const serviceUnavailable: Reply = { status: 503, body: { code: 20503, message: 'Service Unavailable', more_info: 'https://www.twilio.com/docs/errors/20503', status: 503 } };
+const serviceUnavailable: Reply = {
+  status: 503,
+  body: { code: 20503, message: 'Service Unavailable', more_info: 'https://www.twilio.com/docs/errors/20503', status: 503 },
+};
 
 t.test('a text is POSTed form-encoded to the account Messages resource with basic auth and the status callback', async (t) => {
   const sent = await client().send(text);
@@ -31,7 +41,12 @@ t.test('a text is POSTed form-encoded to the account Messages resource with basi
   t.equal(request!.path, `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`);
   t.equal(request!.authorization, `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`);
   t.equal(request!.contentType, 'application/x-www-form-urlencoded');
-  t.same(request!.form, { To: text.to, From: text.from, Body: text.body, StatusCallback: 'https://hooks.example.com/webhooks/twilio/message-status' });
+  t.same(request!.form, {
+    To: text.to,
+    From: text.from,
+    Body: text.body,
+    StatusCallback: 'https://hooks.example.com/webhooks/twilio/message-status',
+  });
 });
 
 t.test('a 429 is retried after its Retry-After, then the text goes out once', async (t) => {
@@ -55,8 +70,18 @@ t.test('a Twilio that keeps failing surfaces a transient error after the attempt
 });
 
 t.test('another 4xx is a permanent failure with Twilio’s code, never retried', async (t) => {
-  twilio.always({ status: 400, body: { code: 21211, message: "Invalid 'To' Phone Number: +15125550199", more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 } });
-  const error = await client().send(text).catch((e: unknown) => e);
+  twilio.always({
+    status: 400,
+    body: {
+      code: 21211,
+      message: "Invalid 'To' Phone Number: +15125550199",
+      more_info: 'https://www.twilio.com/docs/errors/21211',
+      status: 400,
+    },
+  });
+  const error = await client()
+    .send(text)
+    .catch((e: unknown) => e);
   t.type(error, PermanentMessagingError);
   t.match(error, { status: 400, code: '21211', message: "Twilio 400 (code 21211): Invalid 'To' Phone Number: +15125550199" });
   t.equal(twilio.received.length, 1);
@@ -87,12 +112,23 @@ t.test('with MESSAGING=twilio a missed call is texted back through Twilio once, 
   const missed = async (caller: string) => {
     const leadId = randomUUID();
     const callSid = `CA${randomBytes(16).toString('hex')}`;
-    const metadata = metadataFor({ orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: callSid }, app.clock());
+    const metadata = metadataFor(
+      { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: callSid },
+      app.clock(),
+    );
     await app.services.store.append(
       leadStream(leadId),
       [
-        { type: 'LeadOpened', data: { leadId, orgId, callerPhone: caller, businessPhone: '+15125550101', generation: 0, source: 'missed_call' }, metadata },
-        { type: 'MissedCallRecorded', data: { leadId, callSid, from: caller, to: '+15125550101', callStatus: 'busy', calledAt: app.clock().toISOString() }, metadata },
+        {
+          type: 'LeadOpened',
+          data: { leadId, orgId, callerPhone: caller, businessPhone: '+15125550101', generation: 0, source: 'missed_call' },
+          metadata,
+        },
+        {
+          type: 'MissedCallRecorded',
+          data: { leadId, callSid, from: caller, to: '+15125550101', callStatus: 'busy', calledAt: app.clock().toISOString() },
+          metadata,
+        },
       ],
       { expectedRevision: 'no_stream' },
     );
@@ -120,7 +156,15 @@ t.test('with MESSAGING=twilio a missed call is texted back through Twilio once, 
 
   // A send asked again under the same key (a job retried after Twilio took the text but before the
   // evidence was recorded) returns the message already sent and posts nothing.
-  const again = await messaging.send({ key: jobKeys.textBack(leadId, callSid), orgId, kind: 'text_back', to: '+15125550177', from: '+15125550101', body: 'again', subject: leadStream(leadId) });
+  const again = await messaging.send({
+    key: jobKeys.textBack(leadId, callSid),
+    orgId,
+    kind: 'text_back',
+    to: '+15125550177',
+    from: '+15125550101',
+    body: 'again',
+    subject: leadStream(leadId),
+  });
   t.same(again, { messageId: row!.message_id, sentAt: new Date(row!.sent_at).toISOString(), duplicate: true });
   t.equal(twilio.received.length, 1, 'no second POST');
 

@@ -44,7 +44,10 @@ t.teardown(() => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
 });
 
-function startWorker(args: string[] = ['--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'], env: Record<string, string> = {}): Worker {
+function startWorker(
+  args: string[] = ['--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'],
+  env: Record<string, string> = {},
+): Worker {
   const child = spawn(process.execPath, ['bin/callsnare.js', 'worker', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env },
@@ -52,7 +55,7 @@ function startWorker(args: string[] = ['--concurrency', '4', '--recovery-interva
   });
   const released: number[] = [];
   const ready = new Promise<{ poolId: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: { msg?: string; poolId?: string; jobs?: number };
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -63,10 +66,12 @@ function startWorker(args: string[] = ['--concurrency', '4', '--recovery-interva
       if (entry.msg === 'released the jobs of a dead worker') released.push(entry.jobs ?? 0);
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const worker = { child, ready, exited, released };
   workers.push(worker);
   return worker;
@@ -169,13 +174,18 @@ t.test('4 workers × 1,000 bookings: every message sent exactly once, through a 
   pulling = false;
   await puller;
   const seconds = (Date.now() - t0) / 1000;
-  t.comment(`${3 * BOOKINGS} messages in ${seconds.toFixed(1)} s (${((3 * BOOKINGS) / seconds).toFixed(0)} jobs/s including booking creation)`);
+  t.comment(
+    `${3 * BOOKINGS} messages in ${seconds.toFixed(1)} s (${((3 * BOOKINGS) / seconds).toFixed(0)} jobs/s including booking creation)`,
+  );
   t.ok(
     workers.some((w) => w.released.length > 0),
     'a surviving worker released the jobs the killed one held',
   );
 
-  const doubled = await sql<{ job_key: string; n: string }>`select job_key, count(*) as n from outbound_messages group by job_key having count(*) > 1`.execute(db);
+  const doubled = await sql<{
+    job_key: string;
+    n: string;
+  }>`select job_key, count(*) as n from outbound_messages group by job_key having count(*) > 1`.execute(db);
   t.same(doubled.rows, [], 'no job key sent twice');
   const perBooking = await sql<{ kinds: string; n: string }>`
     select kinds, count(*) as n from (
@@ -201,10 +211,14 @@ t.test('4 workers × 1,000 bookings: every message sent exactly once, through a 
   );
   const keys = (await sql<{ job_key: string; message_id: string }>`select job_key, message_id from outbound_messages`.execute(db)).rows;
   const recorded = new Map(
-    (await sql<{ event_id: string; message_id: string }>`select event_id, data->>'messageId' as message_id from es_events where event_type in ('ConfirmationSent', 'ReminderSent')`.execute(db)).rows.map((r) => [
-      r.event_id,
-      r.message_id,
-    ]),
+    (
+      await sql<{
+        event_id: string;
+        message_id: string;
+      }>`select event_id, data->>'messageId' as message_id from es_events where event_type in ('ConfirmationSent', 'ReminderSent')`.execute(
+        db,
+      )
+    ).rows.map((r) => [r.event_id, r.message_id]),
   );
   t.ok(
     keys.every((k) => recorded.get(evidenceEventId(k.job_key)) === k.message_id),
@@ -232,14 +246,21 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
   const caller = { orgId, actor: { type: 'integration' as const, id: 'sigterm', label: 'SIGTERM test' }, correlationId: 'sigterm' };
-  const window = { start: new Date(Date.now() + 5 * 86_400_000).toISOString(), end: new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString() };
+  const window = {
+    start: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+    end: new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString(),
+  };
   const confirmationJob = async (bookingId: string) =>
     (
       await sql<{ attempts: number; locked_by: string | null; last_error: string | null }>`
         select attempts, locked_by, last_error from graphile_worker.jobs where key = ${jobKeys.confirmation(bookingId)}`.execute(db)
     ).rows;
   const evidence = async (bookingId: string) =>
-    (await sql<{ event_type: string }>`select event_type from es_events where stream_id = ${`booking-${bookingId}`} order by stream_revision`.execute(db)).rows.map((r) => r.event_type);
+    (
+      await sql<{
+        event_type: string;
+      }>`select event_type from es_events where stream_id = ${`booking-${bookingId}`} order by stream_revision`.execute(db)
+    ).rows.map((r) => r.event_type);
 
   // A slow Twilio: SIGTERM arrives while the text is in flight; the job finishes, then the worker exits.
   twilio.delay(400);
@@ -274,7 +295,11 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   await until('the retried confirmation', async () => (await evidence(stuck.id)).length === 2, 20_000);
   t.same(await evidence(stuck.id), ['BookingCreated', 'ConfirmationSent']);
   t.equal(twilio.received.filter((r) => r.form.To === '+15125550162').length, 2, 'one aborted POST, one that went through');
-  t.equal((await sql<{ n: string }>`select count(*) as n from outbound_messages where job_key = ${jobKeys.confirmation(stuck.id)}`.execute(db)).rows[0]!.n, '1');
+  t.equal(
+    (await sql<{ n: string }>`select count(*) as n from outbound_messages where job_key = ${jobKeys.confirmation(stuck.id)}`.execute(db))
+      .rows[0]!.n,
+    '1',
+  );
   third.child.kill('SIGTERM');
   t.same(await third.exited, { code: 0, signal: null });
 });

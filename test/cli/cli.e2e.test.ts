@@ -27,7 +27,13 @@ function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run
 const json = (run: Run) => JSON.parse(run.stdout.trim().split('\n').at(-1)!);
 
 t.test('--help works on every command and exits 0', async (t) => {
-  for (const args of [['--help'], ['org', 'create', '--help'], ['token', 'create', '--help'], ['projections', 'status', '--help'], ['serve', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['org', 'create', '--help'],
+    ['token', 'create', '--help'],
+    ['projections', 'status', '--help'],
+    ['serve', '--help'],
+  ]) {
     const run = await cli(args);
     t.equal(run.code, 0, args.join(' '));
     t.match(run.stdout, /Usage: callsnare/);
@@ -40,7 +46,17 @@ t.test('org and token handoff, then list without secrets and revoke', async (t) 
   const { orgId } = json(org);
   t.match(orgId, /^[0-9a-f-]{36}$/);
 
-  const created = await cli(['token', 'create', '--org', orgId, '--scopes', 'READ_BOOKINGS,WRITE_BOOKINGS', '--label', 'Dispatch board', '--json']);
+  const created = await cli([
+    'token',
+    'create',
+    '--org',
+    orgId,
+    '--scopes',
+    'READ_BOOKINGS,WRITE_BOOKINGS',
+    '--label',
+    'Dispatch board',
+    '--json',
+  ]);
   t.equal(created.code, 0, created.stderr);
   const token = json(created);
   t.match(token, { orgId, scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'] });
@@ -61,7 +77,19 @@ t.test('org and token handoff, then list without secrets and revoke', async (t) 
 
 t.test('org configure records changed settings', async (t) => {
   const { orgId } = json(await cli(['org', 'create', '--name', 'Configurable', '--json']));
-  const run = await cli(['org', 'configure', '--org', orgId, '--reminders', '2880,60', '--text-back', 'off', '--quiet-hours', '21:00-08:00', '--json']);
+  const run = await cli([
+    'org',
+    'configure',
+    '--org',
+    orgId,
+    '--reminders',
+    '2880,60',
+    '--text-back',
+    'off',
+    '--quiet-hours',
+    '21:00-08:00',
+    '--json',
+  ]);
   t.equal(run.code, 0, run.stderr);
   t.match(json(run).settings, { reminderOffsetsMinutes: [2880, 60], textBack: false, quietHours: { start: '21:00', end: '08:00' } });
 });
@@ -76,7 +104,11 @@ t.test('bad input fails with one line and a non-zero exit', async (t) => {
     [['token', 'revoke', '--id', randomUUID()], /^error: unknown credential /],
     [['org', 'configure', '--org', randomUUID(), '--confirmations', 'maybe'], /^error: --confirmations: must be on or off/],
     [['org', 'create', '--name', 'X'], /^error: invalid PORT: /, { PORT: 'abc' }],
-    [['org', 'create', '--name', 'X'], /^error: cannot reach the database at DATABASE_URL \(127\.0\.0\.1:1\/none\): /, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }],
+    [
+      ['org', 'create', '--name', 'X'],
+      /^error: cannot reach the database at DATABASE_URL \(127\.0\.0\.1:1\/none\): /,
+      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    ],
   ];
   for (const [args, message, extraEnv] of cases) {
     const run = await cli(args, extraEnv);
@@ -92,8 +124,19 @@ t.test('bad input fails with one line and a non-zero exit', async (t) => {
 t.test('projections status lists every projection with its lag', async (t) => {
   const run = await cli(['projections', 'status', '--json']);
   t.equal(run.code, 0, run.stderr);
-  const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.same(rows.map((r: { name: string }) => r.name).sort(), ['automation:process-manager', 'bookings', 'credentials', 'lead_timeline', 'leads', 'orgs', 'reactor:lead-booking-link']);
+  const rows = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.same(rows.map((r: { name: string }) => r.name).sort(), [
+    'automation:process-manager',
+    'bookings',
+    'credentials',
+    'lead_timeline',
+    'leads',
+    'orgs',
+    'reactor:lead-booking-link',
+  ]);
   t.ok(rows.every((r: { lagEvents: number }) => typeof r.lagEvents === 'number'));
 });
 

@@ -18,7 +18,10 @@ t.test('the root help stubs name, describe and show every command as its module 
 t.test('only the requested command is registered in full; the others are stubs', async (t) => {
   const program = await buildProgram(['node', 'callsnare', 'org', 'create', '--help']);
   const org = program.commands.find((c) => c.name() === 'org')!;
-  t.ok(org.commands.some((c) => c.name() === 'create'), 'org has its subcommands');
+  t.ok(
+    org.commands.some((c) => c.name() === 'create'),
+    'org has its subcommands',
+  );
   const token = program.commands.find((c) => c.name() === 'token')!;
   t.equal(token.commands.length, 0, 'token is a stub');
   const help = await buildProgram(['node', 'callsnare', 'help', 'token']);

@@ -24,9 +24,14 @@ interface Run {
 }
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env, cwd: root, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env, cwd: root, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -41,7 +46,7 @@ await Promise.all(
   Array.from({ length: 8 }, async () => {
     while (next < TOTAL) {
       const i = next++;
-      const start = new Date(Date.UTC(2030, 0, 1, 8) + (i % 80) * 86_400_000 / 2);
+      const start = new Date(Date.UTC(2030, 0, 1, 8) + ((i % 80) * 86_400_000) / 2);
       await createBooking(deps, caller, {
         customer: { name: `Customer ${i}`, phone: `+1512${String(5_000_000 + i)}` },
         window: { start: start.toISOString(), end: new Date(start.getTime() + 3_600_000).toISOString() },
@@ -92,8 +97,14 @@ t.test('a rebuild while the API answers list queries: no error, no empty answer 
   t.match(run.stdout, /rebuilt bookings: 3000 events/);
   t.match(run.stderr, /bookings: (building|swapping|done)/, 'plain progress lines when not on a TTY');
   t.ok(answers.length > 3, `${answers.length} list queries answered during the rebuild`);
-  t.ok(answers.every((a) => a.status === 200), 'never an error');
-  t.ok(answers.every((a) => a.count === 200), 'never an empty or short answer');
+  t.ok(
+    answers.every((a) => a.status === 200),
+    'never an error',
+  );
+  t.ok(
+    answers.every((a) => a.count === 200),
+    'never an empty or short answer',
+  );
   t.same(await snapshot(), before, 'same read model after the swap');
 });
 
@@ -104,7 +115,9 @@ t.test('kill -9 mid-rebuild, then rerun: identical to a clean rebuild, and verif
   let progressed = false;
   for (let i = 0; i < 300 && !progressed; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    const { rows } = await database.pool.query("select events_handled::int as n from projection_checkpoints where name = 'rebuild:bookings'");
+    const { rows } = await database.pool.query(
+      "select events_handled::int as n from projection_checkpoints where name = 'rebuild:bookings'",
+    );
     progressed = (rows[0]?.n ?? 0) > 0;
   }
   t.ok(progressed, 'the rebuild made progress before the kill');
@@ -144,7 +157,10 @@ t.test('audit timeline lists events in commit order with actor and summary; --js
   t.match(text.stdout, /C[SD]T\s+OrgCreated\s+operator:test operator\s+org-/);
   t.match(text.stdout, /org "Acme HVAC" created/);
   const json = await cli(['audit', 'timeline', '--org', orgId, '--json']);
-  const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.equal(lines.length, TOTAL + 2, 'org, credential and every booking event');
   t.match(lines[0], { type: 'OrgCreated', actor: { type: 'operator' }, stream: `org-${orgId}` });
   const since = await cli(['audit', 'timeline', '--org', orgId, '--json', '--since', '2999-01-01T00:00:00Z']);
@@ -155,7 +171,10 @@ t.test('audit timeline lists events in commit order with actor and summary; --js
 });
 
 t.test('audit state folds a stream up to a time or position', async (t) => {
-  const timeline = (await cli(['audit', 'timeline', '--org', orgId, '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const timeline = (await cli(['audit', 'timeline', '--org', orgId, '--json'])).stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const created = timeline.find((e) => e.type === 'BookingCreated');
   const state = await cli(['audit', 'state', '--stream', created.stream, '--as-of', created.position, '--json']);
   t.equal(state.code, 0, state.stderr);
@@ -171,10 +190,17 @@ t.test('audit verify passes, then names an event altered directly in the databas
   const ok = await cli(['audit', 'verify']);
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /hash chains intact: \d+ streams, \d+ events/);
-  const { rows } = await database.pool.query("select event_id, stream_id from es_events where event_type = 'BookingCreated' order by global_position limit 1 offset 17");
-  await database.pool.query(`update es_events set data = jsonb_set(data, '{customer,name}', '"Mallory"') where event_id = $1`, [rows[0].event_id]);
+  const { rows } = await database.pool.query(
+    "select event_id, stream_id from es_events where event_type = 'BookingCreated' order by global_position limit 1 offset 17",
+  );
+  await database.pool.query(`update es_events set data = jsonb_set(data, '{customer,name}', '"Mallory"') where event_id = $1`, [
+    rows[0].event_id,
+  ]);
   const broken = await cli(['audit', 'verify', '--org', orgId]);
   t.equal(broken.code, 1);
-  t.match(broken.stderr, new RegExp(`^error: hash chain broken at event ${rows[0].event_id} \\(BookingCreated, stream ${rows[0].stream_id}, revision 0`));
+  t.match(
+    broken.stderr,
+    new RegExp(`^error: hash chain broken at event ${rows[0].event_id} \\(BookingCreated, stream ${rows[0].stream_id}, revision 0`),
+  );
   t.match(broken.stderr, /hash mismatch/);
 });

@@ -24,7 +24,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     });
   });
 }
-const types = async (orgId: string) => (await store.readStream(`org-${orgId}`)).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
+const types = async (orgId: string) => (await store.readStream(`org-${orgId}`)).map((e) => ({ type: e.type, data: e.data }));
 const created = (run: { stdout: string }) => (JSON.parse(run.stdout) as { orgId: string }).orgId;
 
 t.test('a number another org has is refused by org create and org configure, naming that org and --move-phone', async (t) => {
@@ -36,15 +36,28 @@ t.test('a number another org has is refused by org create and org configure, nam
 
   const refusedCreate = await cli(['org', 'create', '--name', 'Copycat Cooling', '--phone', '+15125550100']);
   t.equal(refusedCreate.code, 1);
-  t.equal(refusedCreate.stderr, `error: --phone +15125550100 already belongs to org ${ownerId}; pass --move-phone to move it to this org\n`);
+  t.equal(
+    refusedCreate.stderr,
+    `error: --phone +15125550100 already belongs to org ${ownerId}; pass --move-phone to move it to this org\n`,
+  );
 
   const refusedConfigure = await cli(['org', 'configure', '--org', otherId, '--phone', '+15125550100']);
   t.equal(refusedConfigure.code, 1);
-  t.equal(refusedConfigure.stderr, `error: --phone +15125550100 already belongs to org ${ownerId}; pass --move-phone to move it to this org\n`);
-  t.same((await types(otherId)).map((e) => e.type), ['OrgCreated'], 'nothing recorded for the refused org');
+  t.equal(
+    refusedConfigure.stderr,
+    `error: --phone +15125550100 already belongs to org ${ownerId}; pass --move-phone to move it to this org\n`,
+  );
+  t.same(
+    (await types(otherId)).map((e) => e.type),
+    ['OrgCreated'],
+    'nothing recorded for the refused org',
+  );
   t.equal(await orgIdByPhone(database.db, '+15125550100'), ownerId, 'the number still routes to its owner');
   const orgs = await database.db.selectFrom('orgs').select('name').execute();
-  t.notOk(orgs.some((o) => o.name === 'Copycat Cooling'), 'the refused org was not created');
+  t.notOk(
+    orgs.some((o) => o.name === 'Copycat Cooling'),
+    'the refused org was not created',
+  );
 
   t.test('--move-phone moves it explicitly, recorded on both orgs', async (t) => {
     const moved = await cli(['org', 'configure', '--org', otherId, '--phone', '+15125550100', '--move-phone', '--json']);
@@ -78,7 +91,10 @@ t.test('two CLIs claiming one number at the same moment: one gets it, the other 
 
 t.test('a claim left long ago by an org that was never created is taken over', async (t) => {
   const ghost = randomUUID();
-  await database.db.insertInto('org_phone_claims').values({ phone: '+15125550188', org_id: ghost, claimed_at: new Date(Date.now() - 3_600_000) }).execute();
+  await database.db
+    .insertInto('org_phone_claims')
+    .values({ phone: '+15125550188', org_id: ghost, claimed_at: new Date(Date.now() - 3_600_000) })
+    .execute();
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Late HVAC', timezone: 'America/Chicago', phones: ['+15125550188'] });
   t.equal(await orgIdByPhone(database.db, '+15125550188'), orgId);

@@ -25,8 +25,8 @@ function run(args: string[], env: Record<string, string | undefined>): Running {
   const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, detached: true });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exited };
 }
@@ -48,7 +48,8 @@ const messages = (stdout: string) =>
 /** Removes a data folder and, when root kept its cluster elsewhere (see src/db/embedded.ts), that cluster too. */
 function removeDataDir(dataDir: string): void {
   const link = path.join(dataDir, 'pg');
-  if (existsSync(link) && lstatSync(link).isSymbolicLink()) rmSync(path.dirname(realpathSync(link)), { recursive: true, force: true, maxRetries: 5 });
+  if (existsSync(link) && lstatSync(link).isSymbolicLink())
+    rmSync(path.dirname(realpathSync(link)), { recursive: true, force: true, maxRetries: 5 });
   rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
 }
 
@@ -75,9 +76,15 @@ t.test('Ctrl-C stops an embedded-database serve quietly, with one last line sayi
   const lines = messages(serve.out()).map((m) => m.msg);
   const password = (JSON.parse(readFileSync(path.join(dataDir, 'pg-auth.json'), 'utf8')) as { password: string }).password;
   t.notOk(serve.out().includes(password), 'the generated database password is not printed');
-  t.ok(lines.some((l) => l.startsWith('database: embedded PostgreSQL') && l.includes(dataDir)), 'names the embedded data folder');
+  t.ok(
+    lines.some((l) => l.startsWith('database: embedded PostgreSQL') && l.includes(dataDir)),
+    'names the embedded data folder',
+  );
   t.ok(lines.includes('event store: PostgreSQL (EVENT_STORE=postgres)'));
-  t.ok(lines.some((l) => /^webhooks: Twilio off .*PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN/.test(l)), 'says Twilio webhooks are off and how to turn them on');
+  t.ok(
+    lines.some((l) => /^webhooks: Twilio off .*PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN/.test(l)),
+    'says Twilio webhooks are off and how to turn them on',
+  );
   t.ok(lines.some((l) => /^webhooks: Stripe off .*STRIPE_WEBHOOK_SECRET/.test(l)));
   t.ok(lines.some((l) => /^messaging: log \(MESSAGING=log/.test(l)));
   t.equal(lines.at(-1), `CallSnare listening on ${address}`, 'the address is the last start-up line');
@@ -87,7 +94,11 @@ t.test('Ctrl-C stops an embedded-database serve quietly, with one last line sayi
   process.kill(-serve.child.pid!, 'SIGINT');
   t.equal(await serve.exited, 0, 'exit 0');
   t.equal(serve.err(), '', 'nothing on stderr');
-  t.notMatch(serve.out(), /57P01|ECONNRESET|terminating connection|Connection terminated|Trace|"level":50/, 'no error lines while draining');
+  t.notMatch(
+    serve.out(),
+    /57P01|ECONNRESET|terminating connection|Connection terminated|Trace|"level":50/,
+    'no error lines while draining',
+  );
   const after = messages(serve.out());
   t.equal(after.at(-1)?.msg, 'CallSnare stopped', 'the last line says it stopped');
   t.ok(after.filter((m) => m.level >= 40).length === 0, 'no warning or error was logged');
@@ -105,9 +116,14 @@ t.test('a second serve on a taken port fails fast, names the port and PORT=, and
   t.teardown(() => serve.child.kill('SIGKILL'));
   const code = await Promise.race([serve.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 60_000))]);
   t.equal(code, 1, 'exits non-zero instead of running on');
-  t.equal(serve.err(), `error: port ${port} on 127.0.0.1 is already in use (another CallSnare running?); choose another with PORT=, e.g. PORT=${port + 1} npm start\n`);
+  t.equal(
+    serve.err(),
+    `error: port ${port} on 127.0.0.1 is already in use (another CallSnare running?); choose another with PORT=, e.g. PORT=${port + 1} npm start\n`,
+  );
   t.notMatch(serve.out(), /projectors|automation worker|applied migrations|listening/, 'no projector, worker or database work began');
-  const { rows } = await database.pool.query(`select count(*)::int as n from information_schema.tables where table_schema = 'graphile_worker'`);
+  const { rows } = await database.pool.query(
+    `select count(*)::int as n from information_schema.tables where table_schema = 'graphile_worker'`,
+  );
   t.equal(rows[0].n, 0, 'the worker never started on the database');
 });
 
@@ -124,7 +140,10 @@ t.test('start-up names a DATABASE_URL host without its password and the Twilio w
   t.teardown(() => serve.child.kill('SIGKILL'));
   await until('listening', () => /CallSnare listening on/.test(serve.out()));
   const lines = messages(serve.out()).map((m) => m.msg);
-  t.ok(lines.includes(`database: PostgreSQL at ${url.hostname}:${url.port}${url.pathname} (DATABASE_URL)`), 'names host, port and database');
+  t.ok(
+    lines.includes(`database: PostgreSQL at ${url.hostname}:${url.port}${url.pathname} (DATABASE_URL)`),
+    'names host, port and database',
+  );
   if (url.password) t.notOk(serve.out().includes(decodeURIComponent(url.password)), 'never the password');
   t.notOk(serve.out().includes('secret-twilio-token'), 'never the Twilio token');
   t.ok(lines.includes('webhooks: Twilio on (signatures checked against https://hooks.example.com)'));
@@ -140,34 +159,50 @@ t.test('a start that cannot get its database exits non-zero with one line', asyn
   t.teardown(() => rmSync(file, { force: true }));
   const serve = run(['serve'], { ...base, DATA_DIR: file, PORT: '0' });
   t.equal(await serve.exited, 1);
-  t.match(serve.err(), /^error: cannot start the embedded PostgreSQL \(DATA_DIR=.*\): .*; or set DATABASE_URL to use your own PostgreSQL\n$/);
+  t.match(
+    serve.err(),
+    /^error: cannot start the embedded PostgreSQL \(DATA_DIR=.*\): .*; or set DATABASE_URL to use your own PostgreSQL\n$/,
+  );
 
   const refused = run(['serve'], { ...base, DATABASE_URL: 'postgres://nobody:pw@127.0.0.1:1/none', PORT: '0' });
   t.equal(await refused.exited, 1);
-  t.match(refused.err(), /^error: cannot reach the database at DATABASE_URL \(127\.0\.0\.1:1\/none\): .*ECONNREFUSED.*; check DATABASE_URL, or unset it to use the embedded PostgreSQL\n$/);
+  t.match(
+    refused.err(),
+    /^error: cannot reach the database at DATABASE_URL \(127\.0\.0\.1:1\/none\): .*ECONNREFUSED.*; check DATABASE_URL, or unset it to use the embedded PostgreSQL\n$/,
+  );
   t.notMatch(refused.err(), /pw@/, 'never the password');
 
   const mysql = run(['serve'], { ...base, DATABASE_URL: 'mysql://root@127.0.0.1:3306/callsnare', PORT: '0' });
   t.equal(await mysql.exited, 2);
-  t.equal(mysql.err(), 'error: invalid DATABASE_URL: CallSnare requires PostgreSQL: use a postgres:// or postgresql:// URL (MySQL and other databases are not supported)\n');
+  t.equal(
+    mysql.err(),
+    'error: invalid DATABASE_URL: CallSnare requires PostgreSQL: use a postgres:// or postgresql:// URL (MySQL and other databases are not supported)\n',
+  );
 });
 
-t.test('as root, a data folder the postgres user cannot enter still works (the cluster moves where it can)', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
-  const folder = mkdtempSync(path.join(os.tmpdir(), 'callsnare-0700-'));
-  t.equal(statSync(folder).mode & 0o777, 0o700, 'mktemp -d makes a 0700 folder, like root\'s home');
-  const dataDir = path.join(folder, '.data');
-  t.teardown(() => {
-    removeDataDir(dataDir);
-    rmSync(folder, { recursive: true, force: true });
-  });
-  const created = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [CLI_BIN, 'org', 'create', '--name', 'Root HVAC', '--json'], { env: { ...base, DATA_DIR: dataDir }, cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-  t.equal(created.code, 0, created.stderr);
-  t.match(JSON.parse(created.stdout), { orgId: String, name: 'Root HVAC' });
-  const target = realpathSync(path.join(dataDir, 'pg'));
-  t.match(target, /^\/var\/lib\/callsnare\/clusters\//, 'the cluster lives where the postgres user can reach it');
-  t.notOk(existsSync(path.join(target, 'postmaster.pid')), 'the one-shot command stopped the database it started');
-});
+t.test(
+  'as root, a data folder the postgres user cannot enter still works (the cluster moves where it can)',
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  async (t) => {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'callsnare-0700-'));
+    t.equal(statSync(folder).mode & 0o777, 0o700, "mktemp -d makes a 0700 folder, like root's home");
+    const dataDir = path.join(folder, '.data');
+    t.teardown(() => {
+      removeDataDir(dataDir);
+      rmSync(folder, { recursive: true, force: true });
+    });
+    const created = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [CLI_BIN, 'org', 'create', '--name', 'Root HVAC', '--json'],
+        { env: { ...base, DATA_DIR: dataDir }, cwd: REPO_ROOT, timeout: 120_000 },
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+    t.equal(created.code, 0, created.stderr);
+    t.match(JSON.parse(created.stdout), { orgId: String, name: 'Root HVAC' });
+    const target = realpathSync(path.join(dataDir, 'pg'));
+    t.match(target, /^\/var\/lib\/callsnare\/clusters\//, 'the cluster lives where the postgres user can reach it');
+    t.notOk(existsSync(path.join(target, 'postmaster.pid')), 'the one-shot command stopped the database it started');
+  },
+);

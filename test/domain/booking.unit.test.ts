@@ -5,7 +5,7 @@ import { DomainRuleError, NotFoundError, StateConflictError } from '../../src/do
 import { specFor } from '../support/gwt.ts';
 
 const now = '2026-12-01T12:00:00.000Z';
-const at = (event: BookingEvent, occurredAt = now): Envelope<BookingEvent> => ({ ...event, occurredAt }) as Envelope<BookingEvent>;
+const at = (event: BookingEvent, occurredAt = now): Envelope<BookingEvent> => ({ ...event, occurredAt });
 const bookingId = '3f1e2d4c-5b6a-4789-8abc-def012345678';
 const orgId = '9a8b7c6d-5e4f-4321-9876-543210fedcba';
 const window = { start: '2026-12-05T15:00:00.000Z', end: '2026-12-05T17:00:00.000Z' };
@@ -37,18 +37,24 @@ const reschedule = (w = { start: '2026-12-06T15:00:00.000Z', end: '2026-12-06T16
 const cancel: BookingCommand = { type: 'CancelBooking', now, data: { bookingId, reason: 'customer called' } };
 
 t.test('creating a booking records it with the org time zone by default', async (t) => {
-  spec(t).given([]).when(create()).then([at(created)]);
+  spec(t)
+    .given([])
+    .when(create())
+    .then([at(created)]);
 });
 
 t.test('creating a booking keeps an explicit time zone', async (t) => {
   spec(t)
     .given([])
     .when(create({ timezone: 'America/Denver' }))
-    .then([at({ ...created, data: { ...created.data, timezone: 'America/Denver' } } as BookingEvent)]);
+    .then([at({ ...created, data: { ...created.data, timezone: 'America/Denver' } })]);
 });
 
 t.test('a window whose end is not after its start is refused', async (t) => {
-  spec(t).given([]).when(create({ window: { start: window.start, end: window.start } })).thenThrows(DomainRuleError, /after window.start/);
+  spec(t)
+    .given([])
+    .when(create({ window: { start: window.start, end: window.start } }))
+    .thenThrows(DomainRuleError, /after window.start/);
 });
 
 t.test('a window longer than 12 hours is refused', async (t) => {
@@ -59,7 +65,10 @@ t.test('a window longer than 12 hours is refused', async (t) => {
 });
 
 t.test('creating an existing booking conflicts', async (t) => {
-  spec(t).given([at(created)]).when(create()).thenThrows(StateConflictError);
+  spec(t)
+    .given([at(created)])
+    .when(create())
+    .thenThrows(StateConflictError);
 });
 
 t.test('rescheduling moves the window and records the previous one', async (t) => {
@@ -67,19 +76,30 @@ t.test('rescheduling moves the window and records the previous one', async (t) =
   spec(t)
     .given([at(created)])
     .when(reschedule(w))
-    .then([at({ type: 'BookingRescheduled', data: { bookingId, previousWindow: window, window: w, reminderOffsetsMinutes: [1440, 120] } })]);
+    .then([
+      at({ type: 'BookingRescheduled', data: { bookingId, previousWindow: window, window: w, reminderOffsetsMinutes: [1440, 120] } }),
+    ]);
 });
 
 t.test('rescheduling to the same window changes nothing', async (t) => {
-  spec(t).given([at(created)]).when(reschedule(window)).then([]);
+  spec(t)
+    .given([at(created)])
+    .when(reschedule(window))
+    .then([]);
 });
 
 t.test('rescheduling a canceled booking conflicts', async (t) => {
-  spec(t).given([at(created), at(canceled)]).when(reschedule()).thenThrows(StateConflictError, /canceled booking cannot be rescheduled/);
+  spec(t)
+    .given([at(created), at(canceled)])
+    .when(reschedule())
+    .thenThrows(StateConflictError, /canceled booking cannot be rescheduled/);
 });
 
 t.test('rescheduling to an invalid window is refused', async (t) => {
-  spec(t).given([at(created)]).when(reschedule({ start: window.end, end: window.start })).thenThrows(DomainRuleError);
+  spec(t)
+    .given([at(created)])
+    .when(reschedule({ start: window.end, end: window.start }))
+    .thenThrows(DomainRuleError);
 });
 
 t.test('canceling records the time and reason', async (t) => {
@@ -90,7 +110,10 @@ t.test('canceling records the time and reason', async (t) => {
 });
 
 t.test('canceling twice conflicts', async (t) => {
-  spec(t).given([at(created), at(canceled)]).when(cancel).thenThrows(StateConflictError, /already canceled/);
+  spec(t)
+    .given([at(created), at(canceled)])
+    .when(cancel)
+    .thenThrows(StateConflictError, /already canceled/);
 });
 
 t.test('changing a booking that does not exist is not found', async (t) => {
@@ -100,16 +123,32 @@ t.test('changing a booking that does not exist is not found', async (t) => {
 
 t.test('evolve plans reminders at each offset before the start, none in the past', async (t) => {
   const state = evolve(null, at(created, '2026-12-04T20:00:00.000Z'));
-  t.same(state?.reminders, [{ offsetMinutes: 120, dueAt: '2026-12-05T13:00:00.000Z', status: 'scheduled' }], 'the 24 h reminder would be in the past');
+  t.same(
+    state?.reminders,
+    [{ offsetMinutes: 120, dueAt: '2026-12-05T13:00:00.000Z', status: 'scheduled' }],
+    'the 24 h reminder would be in the past',
+  );
   const early = evolve(null, at(created));
-  t.same(early?.reminders.map((r) => r.dueAt), ['2026-12-04T15:00:00.000Z', '2026-12-05T13:00:00.000Z']);
+  t.same(
+    early?.reminders.map((r) => r.dueAt),
+    ['2026-12-04T15:00:00.000Z', '2026-12-05T13:00:00.000Z'],
+  );
 });
 
 t.test('evolve replaces scheduled reminders on reschedule and cancels them on cancel', async (t) => {
   const w = { start: '2026-12-08T15:00:00.000Z', end: '2026-12-08T16:00:00.000Z' };
   let state = evolve(null, at(created));
-  state = evolve(state, at({ type: 'ReminderSent', data: { bookingId, offsetMinutes: 1440, dueAt: '2026-12-04T15:00:00.000Z', messageId: 'm1', to: customer.phone, sentAt: now } }));
-  state = evolve(state, at({ type: 'BookingRescheduled', data: { bookingId, previousWindow: window, window: w, reminderOffsetsMinutes: [1440, 120] } }));
+  state = evolve(
+    state,
+    at({
+      type: 'ReminderSent',
+      data: { bookingId, offsetMinutes: 1440, dueAt: '2026-12-04T15:00:00.000Z', messageId: 'm1', to: customer.phone, sentAt: now },
+    }),
+  );
+  state = evolve(
+    state,
+    at({ type: 'BookingRescheduled', data: { bookingId, previousWindow: window, window: w, reminderOffsetsMinutes: [1440, 120] } }),
+  );
   t.same(
     state?.reminders.map((r) => [r.dueAt, r.status]),
     [
@@ -121,5 +160,8 @@ t.test('evolve replaces scheduled reminders on reschedule and cancels them on ca
   t.equal(state?.version, 3);
   state = evolve(state, at(canceled));
   t.equal(state?.status, 'canceled');
-  t.same(state?.reminders.map((r) => r.status), ['sent', 'canceled', 'canceled']);
+  t.same(
+    state?.reminders.map((r) => r.status),
+    ['sent', 'canceled', 'canceled'],
+  );
 });

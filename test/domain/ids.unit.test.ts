@@ -21,14 +21,18 @@ t.test('a keyed create derives the same booking id and event ids as ever', async
     '3156fc3d-accd-5a98-8703-36381c3da666',
   ]);
   t.equal(requestHash('post', '/v1/bookings', { b: 1, a: [1, 2] }), '2fd5cecca8cc50a23f80d8315701dee866681ff11c0b2921013a9a96342d172e');
-  t.equal(requestHash('POST', '/v1/bookings', { a: [1, 2], b: 1 }), requestHash('post', '/v1/bookings', { b: 1, a: [1, 2] }), 'key order does not matter');
+  t.equal(
+    requestHash('POST', '/v1/bookings', { a: [1, 2], b: 1 }),
+    requestHash('post', '/v1/bookings', { b: 1, a: [1, 2] }),
+    'key order does not matter',
+  );
 });
 
-t.test('a caller\'s leads and the keyed lead writes derive the same ids as ever', async (t) => {
-  t.same([leadIdFor(org, '+15125550100', 0), leadIdFor(org, '+15125550100', 1)], [
-    'fe5bd38b-43f2-567c-ae71-b6be517d9e50',
-    'dd212e91-cc87-5b70-9e14-379c1d56b65a',
-  ]);
+t.test("a caller's leads and the keyed lead writes derive the same ids as ever", async (t) => {
+  t.same(
+    [leadIdFor(org, '+15125550100', 0), leadIdFor(org, '+15125550100', 1)],
+    ['fe5bd38b-43f2-567c-ae71-b6be517d9e50', 'dd212e91-cc87-5b70-9e14-379c1d56b65a'],
+  );
   t.same(leadEventIds(org, 'twilio-message\nSM1', 2), ['5326cd10-0524-505e-b6fe-1e5ad108b78e', 'a1ba2a47-44a1-5350-8e35-413d4327f457']);
   t.equal(requestedMessageId(org, 'lead-1', 'client-1'), 'efa310b4-3578-50c0-96f8-e91d74003731');
 });

@@ -23,4 +23,3 @@ t.test("every aggregate's stream name finds its fold; other names find none", as
   t.equal(foldOf(`idempotency-${id}`), undefined);
   t.equal(foldOf(`member-${id}`), undefined);
 });
-

@@ -24,13 +24,21 @@ if (!connectionString) {
     t.teardown(() => store.close());
     const org = randomUUID();
     const stream = `org-${runTag()}-pos`;
-    const result = await store.append(stream, [phoneEvent(org, 1), phoneEvent(org, 2), phoneEvent(org, 3)], { expectedRevision: 'no_stream' });
+    const result = await store.append(stream, [phoneEvent(org, 1), phoneEvent(org, 2), phoneEvent(org, 3)], {
+      expectedRevision: 'no_stream',
+    });
     const [last] = await store.readStream(stream, { direction: 'backwards', maxCount: 1 });
     t.same(last?.position, result.position, 'readStream');
     const all = await readAllEvents(store, { streamPrefixes: [stream] });
-    t.same(all.map((e) => e.revision), [0, 1, 2]);
+    t.same(
+      all.map((e) => e.revision),
+      [0, 1, 2],
+    );
     t.same(all.at(-1)?.position, result.position, 'readAll');
-    t.ok(all.every((e, i) => i === 0 || comparePositions(all[i - 1]!.position, e.position) < 0), 'a batch takes increasing positions');
+    t.ok(
+      all.every((e, i) => i === 0 || comparePositions(all[i - 1]!.position, e.position) < 0),
+      'a batch takes increasing positions',
+    );
     const head = await store.headPosition();
     t.ok(head && comparePositions(head, result.position) >= 0);
   });
@@ -42,12 +50,20 @@ if (!connectionString) {
     const tag = runTag();
     const before = await store.headPosition();
     for (let i = 0; i < 10; i++) {
-      await store.append(`org-${tag}-noise-${i}`, Array.from({ length: 10 }, (_, n) => phoneEvent(org, i * 10 + n)), { expectedRevision: 'no_stream' });
+      await store.append(
+        `org-${tag}-noise-${i}`,
+        Array.from({ length: 10 }, (_, n) => phoneEvent(org, i * 10 + n)),
+        { expectedRevision: 'no_stream' },
+      );
     }
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 20_000);
     const batches: SubscriptionBatch[] = [];
-    for await (const batch of store.subscribe({ from: before, filter: { streamPrefixes: [`lead-${tag}-none-`] }, signal: controller.signal })) {
+    for await (const batch of store.subscribe({
+      from: before,
+      filter: { streamPrefixes: [`lead-${tag}-none-`] },
+      signal: controller.signal,
+    })) {
       batches.push(batch);
       controller.abort();
     }

@@ -109,12 +109,20 @@ t.test("the client's WrongExpectedVersionError becomes the port's error with a n
   t.equal(actualRevision('no_stream'), -1);
   t.equal(actualRevision(7n), 7);
   t.equal(actualRevision(-1n), -1);
-  const noStream = toWrongExpectedRevision(new WrongExpectedVersionError(undefined, { streamName: 'org-x', expected: 0n, current: 'no_stream' }), 'org-x', 0);
+  const noStream = toWrongExpectedRevision(
+    new WrongExpectedVersionError(undefined, { streamName: 'org-x', expected: 0n, current: 'no_stream' }),
+    'org-x',
+    0,
+  );
   t.type(noStream, WrongExpectedRevisionError);
   t.equal(noStream.streamId, 'org-x');
   t.equal(noStream.expected, 0);
   t.equal(noStream.actual, -1);
-  const ahead = toWrongExpectedRevision(new WrongExpectedVersionError(undefined, { streamName: 'org-x', expected: 'no_stream', current: 3n }), 'org-x', 'no_stream');
+  const ahead = toWrongExpectedRevision(
+    new WrongExpectedVersionError(undefined, { streamName: 'org-x', expected: 'no_stream', current: 3n }),
+    'org-x',
+    'no_stream',
+  );
   t.equal(ahead.actual, 3);
   t.equal(ahead.expected, 'no_stream');
 });
@@ -122,18 +130,38 @@ t.test("the client's WrongExpectedVersionError becomes the port's error with a n
 t.test('append decisions follow es_append: duplicate, partial match, unmet expectation, write', async (t) => {
   const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
   const two = { revision: 1, lastHash: 'h1', match: { revision: 0, ids: [a, b], lastPosition: pos(20) } };
-  t.same(decideAppend('no_stream', two, [a, b]), { kind: 'duplicate', nextRevision: 1, position: pos(20) }, 'same ids, symbolic expectation');
-  t.same(decideAppend('any', two, [a.toUpperCase(), b]), { kind: 'duplicate', nextRevision: 1, position: pos(20) }, 'ids compare case-insensitively');
+  t.same(
+    decideAppend('no_stream', two, [a, b]),
+    { kind: 'duplicate', nextRevision: 1, position: pos(20) },
+    'same ids, symbolic expectation',
+  );
+  t.same(
+    decideAppend('any', two, [a.toUpperCase(), b]),
+    { kind: 'duplicate', nextRevision: 1, position: pos(20) },
+    'ids compare case-insensitively',
+  );
   t.same(decideAppend(0, two, [a, b]), { kind: 'conflict', actual: 1 }, 'exact 0: the batch sits at 0, not right after 0');
   t.same(decideAppend('no_stream', two, [a, c]), { kind: 'conflict', actual: 1 }, 'a partial match conflicts');
-  t.same(decideAppend('any', { ...two, match: { revision: 0, ids: [a] } }, [a, b]), { kind: 'conflict', actual: 1 }, 'the batch runs past the tail');
+  t.same(
+    decideAppend('any', { ...two, match: { revision: 0, ids: [a] } }, [a, b]),
+    { kind: 'conflict', actual: 1 },
+    'the batch runs past the tail',
+  );
   const exact = { revision: 5, lastHash: 'h5', match: { revision: 3, ids: [a, b], lastPosition: pos(40) } };
-  t.same(decideAppend(2, exact, [a, b]), { kind: 'duplicate', nextRevision: 4, position: pos(40) }, 'exact: the batch sits right after the expected revision');
+  t.same(
+    decideAppend(2, exact, [a, b]),
+    { kind: 'duplicate', nextRevision: 4, position: pos(40) },
+    'exact: the batch sits right after the expected revision',
+  );
   t.same(decideAppend(3, exact, [a, b]), { kind: 'conflict', actual: 5 });
   t.same(decideAppend('no_stream', { revision: 1, lastHash: 'h1' }, [c]), { kind: 'conflict', actual: 1 });
   t.same(decideAppend('stream_exists', { revision: -1, lastHash: GENESIS_HASH }, [c]), { kind: 'conflict', actual: -1 });
   t.same(decideAppend(0, { revision: -1, lastHash: GENESIS_HASH }, [c]), { kind: 'conflict', actual: -1 });
-  t.same(decideAppend('any', { revision: -1, lastHash: GENESIS_HASH }, [c]), { kind: 'append', expectedRevision: 'no_stream', prevHash: GENESIS_HASH });
+  t.same(decideAppend('any', { revision: -1, lastHash: GENESIS_HASH }, [c]), {
+    kind: 'append',
+    expectedRevision: 'no_stream',
+    prevHash: GENESIS_HASH,
+  });
   t.same(decideAppend('stream_exists', { revision: 6, lastHash: 'h6' }, [c]), { kind: 'append', expectedRevision: 6n, prevHash: 'h6' });
   t.same(decideAppend(6, { revision: 6, lastHash: 'h6' }, [c]), { kind: 'append', expectedRevision: 6n, prevHash: 'h6' });
 });
@@ -176,7 +204,11 @@ t.test('reading refuses what this store did not write, as InvalidEventError', as
   t.throws(() => toRecordedEvent({ ...record!, metadata: withoutHash }), InvalidEventError, 'no hash');
   t.throws(() => toRecordedEvent({ ...record!, type: 'SomethingElse' }), InvalidEventError, 'unknown type');
   t.throws(() => toRecordedEvent({ ...record!, data: { orgId: 'x' } }), InvalidEventError, 'data off schema');
-  t.throws(() => toRecordedEvent({ ...record!, metadata: { ...(record!.metadata as object), extra: 1 } }), InvalidEventError, 'metadata off schema');
+  t.throws(
+    () => toRecordedEvent({ ...record!, metadata: { ...(record!.metadata as object), extra: 1 } }),
+    InvalidEventError,
+    'metadata off schema',
+  );
   t.same(toRecordedEvent({ ...record!, position: undefined }).position, UNKNOWN_POSITION, 'a stream read without a position');
 });
 
@@ -237,9 +269,18 @@ t.test('the server-side filter takes prefixes, else exact types, else excludes s
 });
 
 t.test('retry and resubscribe delays are bounded', async (t) => {
-  t.equal(appendRetryDelayMs(1, () => 0), 0);
-  t.equal(appendRetryDelayMs(1, () => 0.999), 9);
-  t.equal(appendRetryDelayMs(30, () => 0.999), 99);
+  t.equal(
+    appendRetryDelayMs(1, () => 0),
+    0,
+  );
+  t.equal(
+    appendRetryDelayMs(1, () => 0.999),
+    9,
+  );
+  t.equal(
+    appendRetryDelayMs(30, () => 0.999),
+    99,
+  );
   t.same([1, 2, 3, 4].map(resubscribeDelayMs), [100, 200, 400, 800]);
   t.equal(resubscribeDelayMs(50), 5000);
 });
@@ -258,7 +299,10 @@ t.test('batches: filtered events move the checkpoint, repeats are dropped, full 
   t.ok(builder.receive(leads[1]!));
   t.ok(builder.full);
   const first = builder.take()!;
-  t.same(first.events.map((e) => e.revision), [0, 1]);
+  t.same(
+    first.events.map((e) => e.revision),
+    [0, 1],
+  );
   t.same(first.checkpoint, pos(110));
   t.equal(first.live, false);
 
@@ -270,7 +314,10 @@ t.test('batches: filtered events move the checkpoint, repeats are dropped, full 
   t.same(builder.resumeFrom, pos(150), 'resubscription starts after the last event received, filtered or not');
   builder.live = true;
   const second = builder.take()!;
-  t.same(second.events.map((e) => e.revision), [2]);
+  t.same(
+    second.events.map((e) => e.revision),
+    [2],
+  );
   t.same(second.checkpoint, pos(150), 'the checkpoint covers the filtered-out events');
   t.equal(second.live, true);
 
@@ -284,7 +331,10 @@ t.test('batches: filtered events move the checkpoint, repeats are dropped, full 
 
   t.ok(builder.receive({ ...leads[3]!, position: pos(200) }), 'an event at a reported checkpoint is still delivered');
   const late = builder.take()!;
-  t.same(late.events.map((e) => e.revision), [3]);
+  t.same(
+    late.events.map((e) => e.revision),
+    [3],
+  );
   t.same(late.checkpoint, pos(200), 'checkpoints never go back');
 });
 
@@ -299,7 +349,10 @@ t.test('a batch taken with more events waiting ends at its last event and is not
   t.same(first.checkpoint, records[1]!.position);
   t.equal(first.live, false);
   const second = builder.take()!;
-  t.same(second.events.map((e) => e.revision), [2]);
+  t.same(
+    second.events.map((e) => e.revision),
+    [2],
+  );
   t.equal(second.live, true);
 });
 

@@ -13,18 +13,29 @@ t.teardown(() => store.close());
 const org = randomUUID();
 
 async function transactionsOf(streams: string[]): Promise<number> {
-  const { rows } = await database.pool.query<{ n: number }>('select count(distinct transaction_id)::int as n from es_events where stream_id = any($1)', [streams]);
+  const { rows } = await database.pool.query<{ n: number }>(
+    'select count(distinct transaction_id)::int as n from es_events where stream_id = any($1)',
+    [streams],
+  );
   return rows[0]!.n;
 }
 
 t.test('appends submitted at once commit in one transaction, in one chain per stream', async (t) => {
   const streams = Array.from({ length: 10 }, (_, i) => `org-${runTag()}-${i}`);
-  const results = await Promise.all(streams.map((s, i) => store.append(s, [phoneEvent(org, i), phoneEvent(org, i + 100)], { expectedRevision: 'no_stream' })));
-  t.same(results.map((r) => r.nextRevision), streams.map(() => 1));
+  const results = await Promise.all(
+    streams.map((s, i) => store.append(s, [phoneEvent(org, i), phoneEvent(org, i + 100)], { expectedRevision: 'no_stream' })),
+  );
+  t.same(
+    results.map((r) => r.nextRevision),
+    streams.map(() => 1),
+  );
   t.equal(await transactionsOf(streams), 1, 'one transaction for all ten');
   for (const s of streams) {
     const events = await store.readStream(s);
-    t.same(events.map((e) => e.revision), [0, 1]);
+    t.same(
+      events.map((e) => e.revision),
+      [0, 1],
+    );
     t.equal(events[1]!.metadata.prevHash, events[0]!.hash, 'the chain links within the stream');
   }
 });
@@ -38,7 +49,11 @@ t.test('a conflicting append in a batch fails alone; the others commit', async (
     store.append(taken, [phoneEvent(org, 2)], { expectedRevision: 'no_stream' }),
     store.append(taken, [phoneEvent(org, 3)], { expectedRevision: 7 }),
   ]);
-  t.same(outcomes.slice(0, 5).map((o) => o.status), Array(5).fill('fulfilled'), 'the fresh streams are written');
+  t.same(
+    outcomes.slice(0, 5).map((o) => o.status),
+    Array(5).fill('fulfilled'),
+    'the fresh streams are written',
+  );
   for (const o of outcomes.slice(5)) {
     t.equal(o.status, 'rejected');
     t.type((o as PromiseRejectedResult).reason, WrongExpectedRevisionError);
@@ -58,7 +73,10 @@ t.test('two appends to one stream in one batch apply in submission order', async
   t.match(first, { status: 'fulfilled', value: { nextRevision: 0 } });
   t.match(second, { status: 'fulfilled', value: { nextRevision: 1 } });
   t.equal(stale.status, 'rejected');
-  t.same((await store.readStream(stream)).map((e) => e.data), [phoneEvent(org, 1).data, phoneEvent(org, 2).data]);
+  t.same(
+    (await store.readStream(stream)).map((e) => e.data),
+    [phoneEvent(org, 1).data, phoneEvent(org, 2).data],
+  );
 });
 
 t.test('in a batch, a repeated append is a duplicate and a key claimed for another request is refused alone', async (t) => {
@@ -68,7 +86,10 @@ t.test('in a batch, a repeated append is a duplicate and a key claimed for anoth
   const [first, repeat, other, bystander] = await Promise.allSettled([
     store.append(stream, [event], { expectedRevision: 'no_stream', claim }),
     store.append(stream, [event], { expectedRevision: 'no_stream', claim }),
-    store.append(`${stream}-other`, [phoneEvent(org, 2)], { expectedRevision: 'no_stream', claim: { ...claim, requestHash: 'b'.repeat(64) } }),
+    store.append(`${stream}-other`, [phoneEvent(org, 2)], {
+      expectedRevision: 'no_stream',
+      claim: { ...claim, requestHash: 'b'.repeat(64) },
+    }),
     store.append(`${stream}-bystander`, [phoneEvent(org, 3)], { expectedRevision: 'no_stream' }),
   ]);
   t.match(first, { status: 'fulfilled', value: { duplicate: false } });

@@ -56,10 +56,16 @@ t.test('a subscriber never skips an event whose transaction commits after later 
   t.equal(final.length, expected, 'all events stored');
   t.equal(new Set(seen.map((e) => e.id)).size, seen.length, 'no duplicates');
   t.equal(seen.length, expected, 'the subscriber saw every event, including the late commits');
-  t.same(seen.map((e) => e.id), final.map((e) => e.id), 'in the final order');
+  t.same(
+    seen.map((e) => e.id),
+    final.map((e) => e.id),
+    'in the final order',
+  );
 });
 
 t.test('a transaction left open does not hold readers back forever (idle_in_transaction_session_timeout)', async (t) => {
-  const { rows } = await database.pool.query<{ setting: string }>("select setting from pg_settings where name = 'idle_in_transaction_session_timeout'");
+  const { rows } = await database.pool.query<{ setting: string }>(
+    "select setting from pg_settings where name = 'idle_in_transaction_session_timeout'",
+  );
   t.ok(Number(rows[0]!.setting) > 0, 'the pool sets a timeout');
 });

@@ -32,7 +32,12 @@ const adminB = await person(orgB, 'admin');
 
 async function call(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, token: string, payload?: unknown) {
   await settle(ctx);
-  return app.inject({ method, url: `${API}${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined && { payload: payload as object }) });
+  return app.inject({
+    method,
+    url: `${API}${url}`,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload !== undefined && { payload: payload as object }),
+  });
 }
 
 t.test('an admin changes every setting the app shows; each change is one OrgSettingsChanged event, as from the CLI', async (t) => {
@@ -53,15 +58,28 @@ t.test('an admin changes every setting the app shows; each change is one OrgSett
   t.match(res.json(), { orgId: orgA, timezone, settings });
   t.equal(await eventCount(database, 'OrgSettingsChanged'), before + 1);
   const got = (await call('GET', '/settings', owner.token)).json() as Json;
-  t.match(got, { timezone: 'America/Denver', settings: { crewCapacity: 3, textBack: false, quietHours: { start: '20:00', end: '07:00' } } });
+  t.match(got, {
+    timezone: 'America/Denver',
+    settings: { crewCapacity: 3, textBack: false, quietHours: { start: '20:00', end: '07:00' } },
+  });
   const bad = await call('PUT', '/settings', admin.token, { crewCapacity: 0, timezone: 'Mars/Olympus' });
   t.equal(bad.statusCode, 400);
-  t.same(bad.json().errors.map((e: Json) => e.path).sort(), ['body.crewCapacity', 'body.timezone']);
+  t.same(
+    bad
+      .json()
+      .errors.map((e: Json) => e.path)
+      .sort(),
+    ['body.crewCapacity', 'body.timezone'],
+  );
 });
 
 t.test('planned actions are operator-only: PUT /settings with enabledActions is 403 and records nothing', async (t) => {
   const before = await eventCount(database);
-  for (const payload of [{ enabledActions: ['availability'] }, { enabledActions: [] }, { textBack: true, enabledActions: ['lead_summary'] }]) {
+  for (const payload of [
+    { enabledActions: ['availability'] },
+    { enabledActions: [] },
+    { textBack: true, enabledActions: ['lead_summary'] },
+  ]) {
     const res = await call('PUT', '/settings', owner.token, payload);
     t.equal(res.statusCode, 403, JSON.stringify(payload));
     t.match(res.headers['content-type'], /application\/problem\+json/);
@@ -73,7 +91,7 @@ t.test('planned actions are operator-only: PUT /settings with enabledActions is 
   t.notMatch(catalog.data.find((a) => a.name === 'availability')!.enable, /PUT/, 'the catalog no longer suggests the settings route');
 });
 
-t.test('admins list members and change roles; the member\'s token acts with the new role at once', async (t) => {
+t.test("admins list members and change roles; the member's token acts with the new role at once", async (t) => {
   const list = await call('GET', '/members', admin.token);
   t.equal(list.statusCode, 200);
   t.same(
@@ -106,7 +124,12 @@ t.test('admins list members and change roles; the member\'s token acts with the 
 t.test('an admin invites a person: a single-use link; only an owner invites an owner', async (t) => {
   const res = await call('POST', '/members/invitations', admin.token, { email: 'new.tech@example.com', role: 'member' });
   t.equal(res.statusCode, 201, res.body);
-  t.match(res.json(), { email: 'new.tech@example.com', role: 'member', url: /^https:\/\/app\.example\.com\/app\/invite\/.+/, expiresAt: String });
+  t.match(res.json(), {
+    email: 'new.tech@example.com',
+    role: 'member',
+    url: /^https:\/\/app\.example\.com\/app\/invite\/.+/,
+    expiresAt: String,
+  });
   t.ok((await call('GET', '/members', admin.token)).json().data.some((m: Json) => m.email === 'new.tech@example.com'));
   t.equal((await call('POST', '/members/invitations', admin.token, { email: 'boss@example.com', role: 'owner' })).statusCode, 403);
   t.equal((await call('POST', '/members/invitations', member.token, { email: 'x@example.com', role: 'member' })).statusCode, 403);
@@ -120,14 +143,21 @@ t.test('integration tokens: the secret is shown once, the list never shows it, a
   const { id, token } = created.json() as Json;
   t.match(token, /^cs_live_/);
   await settle(ctx);
-  const works = await app.inject({ method: 'GET', url: '/api/private/v1/bookings?from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z', headers: { authorization: `Bearer ${token}` } });
+  const works = await app.inject({
+    method: 'GET',
+    url: '/api/private/v1/bookings?from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z',
+    headers: { authorization: `Bearer ${token}` },
+  });
   t.equal(works.statusCode, 200);
   const list = await call('GET', '/tokens', owner.token);
   t.equal(list.statusCode, 200);
   const row = list.json().data.find((r: Json) => r.id === id);
   t.match(row, { label: 'Dispatch board', scopes: ['READ_BOOKINGS'], revokedAt: null });
   t.notOk(JSON.stringify(list.json()).includes(token), 'never the secret');
-  t.notOk(list.json().data.some((r: Json) => r.label === member.email), 'member tokens are not integration tokens');
+  t.notOk(
+    list.json().data.some((r: Json) => r.label === member.email),
+    'member tokens are not integration tokens',
+  );
 
   const foreign = await call('DELETE', `/tokens/${id}`, adminB.token);
   t.equal(foreign.statusCode, 404);
@@ -135,14 +165,24 @@ t.test('integration tokens: the secret is shown once, the list never shows it, a
   t.equal(revoked.statusCode, 200);
   t.ok(revoked.json().revokedAt);
   await settle(ctx);
-  const refused = await app.inject({ method: 'GET', url: '/api/private/v1/bookings?from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z', headers: { authorization: `Bearer ${token}` } });
+  const refused = await app.inject({
+    method: 'GET',
+    url: '/api/private/v1/bookings?from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z',
+    headers: { authorization: `Bearer ${token}` },
+  });
   t.equal(refused.statusCode, 401);
   t.equal((await call('DELETE', `/tokens/${id}`, admin.token)).statusCode, 200, 'revoking again is harmless');
   t.equal(await eventCount(database, 'CredentialRevoked'), 1);
-  const memberCredential = (await services.db.selectFrom('credentials').select('id').where('member_id', '=', member.memberId).executeTakeFirstOrThrow()).id;
+  const memberCredential = (
+    await services.db.selectFrom('credentials').select('id').where('member_id', '=', member.memberId).executeTakeFirstOrThrow()
+  ).id;
   t.equal((await call('DELETE', `/tokens/${memberCredential}`, admin.token)).statusCode, 404, 'a member token is not revoked here');
 
-  for (const payload of [{ label: 'x', scopes: [] }, { label: '', scopes: ['READ_BOOKINGS'] }, { label: 'x', scopes: ['ADMIN'] }]) {
+  for (const payload of [
+    { label: 'x', scopes: [] },
+    { label: '', scopes: ['READ_BOOKINGS'] },
+    { label: 'x', scopes: ['ADMIN'] },
+  ]) {
     t.equal((await call('POST', '/tokens', admin.token, payload)).statusCode, 400, JSON.stringify(payload));
   }
   for (const who of [member, auditor]) {

@@ -22,7 +22,10 @@ await settle(ctx);
 let nextCaller = 5550300;
 const newCaller = () => `+1512${nextCaller++}`;
 
-const bearer = (token: string, consistency?: string) => ({ authorization: `Bearer ${token}`, ...(consistency && { 'consistency-token': consistency }) });
+const bearer = (token: string, consistency?: string) => ({
+  authorization: `Bearer ${token}`,
+  ...(consistency && { 'consistency-token': consistency }),
+});
 
 type Json = Record<string, any>;
 
@@ -40,7 +43,11 @@ async function read(url: string, token: string, consistency?: string) {
 
 /** A lead of org A (or B) opened by a missed call; returns its id once the read models have it. */
 async function missedCallLead(business = BUSINESS_A, caller = newCaller()): Promise<string> {
-  const res = await postTwilio(app, '/webhooks/twilio/voice', voiceStatusCallback({ callSid: sid('CA'), from: caller, to: business, status: 'no-answer' }));
+  const res = await postTwilio(
+    app,
+    '/webhooks/twilio/voice',
+    voiceStatusCallback({ callSid: sid('CA'), from: caller, to: business, status: 'no-answer' }),
+  );
   const token = res.headers['consistency-token'] as string;
   const list = await read(`${API}/leads?limit=200`, business === BUSINESS_A ? member.token : memberB.token, token);
   const lead = (list.json() as { data: Json[] }).data.find((l) => l.callerPhone === caller);
@@ -73,7 +80,11 @@ t.test('a member can move a lead through its lifecycle; the answer carries a con
   const detail = await read(`${API}/leads/${leadId}`, member.token, token);
   const body = detail.json() as Json;
   t.equal(body.status, 'booked');
-  t.match(body.timeline.at(-1), { kind: 'status_change', summary: 'status active → booked (visit Tuesday)', actor: { type: 'team_member', id: member.memberId } });
+  t.match(body.timeline.at(-1), {
+    kind: 'status_change',
+    summary: 'status active → booked (visit Tuesday)',
+    actor: { type: 'team_member', id: member.memberId },
+  });
 });
 
 t.test('moving to the current status changes nothing', async (t) => {
@@ -144,8 +155,13 @@ t.test("another org's lead is a 404 identical to an absent one, for reads and mo
   t.equal(foreignMove.statusCode, 404);
   t.same(strip(foreignMove.json()), strip(absentMove.json()));
   t.equal(await eventCount(database), before, 'nothing recorded');
-  const listB = (await app.inject({ method: 'GET', url: `${API}/leads?limit=200`, headers: bearer(memberB.token) })).json() as { data: Json[] };
-  t.notOk(listB.data.some((l) => l.id === leadId), "org B's list never shows org A's leads");
+  const listB = (await app.inject({ method: 'GET', url: `${API}/leads?limit=200`, headers: bearer(memberB.token) })).json() as {
+    data: Json[];
+  };
+  t.notOk(
+    listB.data.some((l) => l.id === leadId),
+    "org B's list never shows org A's leads",
+  );
 });
 
 t.test('bad input is a 400 problem naming each field, and nothing is recorded', async (t) => {
@@ -163,7 +179,10 @@ t.test('bad input is a 400 problem naming each field, and nothing is recorded', 
     t.match(res.headers['content-type'], /^application\/problem\+json/);
     const body = res.json() as { code: string; errors: { path: string; message: string }[] };
     t.equal(body.code, 'validation_failed');
-    t.ok(body.errors.some((e) => e.path.startsWith(path) && typeof e.message === 'string'), `errors name ${path}: ${JSON.stringify(body.errors)}`);
+    t.ok(
+      body.errors.some((e) => e.path.startsWith(path) && typeof e.message === 'string'),
+      `errors name ${path}: ${JSON.stringify(body.errors)}`,
+    );
   }
   const badQuery = await app.inject({ method: 'GET', url: `${API}/leads?status=open`, headers: bearer(member.token) });
   t.equal(badQuery.statusCode, 400);
@@ -181,13 +200,19 @@ t.test('leads list newest activity first, filter by status and paginate with a c
   let token = '';
   for (let i = 0; i < 3; i++) {
     clock.advance(1000);
-    const res = await postTwilio(app, '/webhooks/twilio/voice', voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: '+15125550122', status: 'no-answer' }));
+    const res = await postTwilio(
+      app,
+      '/webhooks/twilio/voice',
+      voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: '+15125550122', status: 'no-answer' }),
+    );
     token = res.headers['consistency-token'] as string;
   }
   const page1 = (await read(`${API}/leads?limit=2`, m.token, token)).json() as { data: Json[]; nextCursor: string };
   t.equal(page1.data.length, 2);
   t.ok(page1.nextCursor);
-  const page2 = (await app.inject({ method: 'GET', url: `${API}/leads?limit=2&cursor=${page1.nextCursor}`, headers: bearer(m.token) })).json() as { data: Json[]; nextCursor: string | null };
+  const page2 = (
+    await app.inject({ method: 'GET', url: `${API}/leads?limit=2&cursor=${page1.nextCursor}`, headers: bearer(m.token) })
+  ).json() as { data: Json[]; nextCursor: string | null };
   t.equal(page2.data.length, 1);
   t.equal(page2.nextCursor, null);
   const all = [...page1.data, ...page2.data];
@@ -197,7 +222,10 @@ t.test('leads list newest activity first, filter by status and paginate with a c
   t.same(times, [...times].sort().reverse(), 'newest activity first');
   const won = await move(m.token, ids[1]!, { status: 'won' });
   const filtered = (await read(`${API}/leads?status=won`, m.token, won.headers['consistency-token'] as string)).json() as { data: Json[] };
-  t.same(filtered.data.map((l) => l.id), [ids[1]]);
+  t.same(
+    filtered.data.map((l) => l.id),
+    [ids[1]],
+  );
   t.match(filtered.data[0], { counts: { missedCalls: 1, inboundTexts: 0, outboundTexts: 0, bookings: 0 } });
 });
 
@@ -208,13 +236,24 @@ t.test('owner, admin and auditor read the audit timeline of their org only; a me
     t.equal(res.statusCode, 200);
     const body = res.json() as { data: Json[] };
     t.ok(body.data.length > 0);
-    t.ok(body.data.every((e) => e.streamId !== `org-${orgB}`), "never org B's events");
+    t.ok(
+      body.data.every((e) => e.streamId !== `org-${orgB}`),
+      "never org B's events",
+    );
   }
   t.equal((await app.inject({ method: 'GET', url: `${API}/audit/events`, headers: bearer(member.token) })).statusCode, 403);
   const stream = await app.inject({ method: 'GET', url: `${API}/audit/events?stream=lead-${leadId}`, headers: bearer(auditor.token) });
   const events = (stream.json() as { data: Json[] }).data;
-  t.same(events.map((e) => e.type), ['LeadOpened', 'MissedCallRecorded']);
-  t.match(events[1], { streamId: `lead-${leadId}`, revision: 1, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, summary: /missed call from/ });
+  t.same(
+    events.map((e) => e.type),
+    ['LeadOpened', 'MissedCallRecorded'],
+  );
+  t.match(events[1], {
+    streamId: `lead-${leadId}`,
+    revision: 1,
+    actor: { type: 'provider', id: 'twilio', label: 'Twilio' },
+    summary: /missed call from/,
+  });
   const foreign = await app.inject({ method: 'GET', url: `${API}/audit/events?stream=lead-${leadId}`, headers: bearer(adminB.token) });
   t.same((foreign.json() as { data: Json[] }).data, [], "another org's stream reads as empty");
 });
@@ -225,17 +264,28 @@ t.test('the audit timeline pages with a cursor, filters by time and never shows 
   let cursor: string | null = null;
   do {
     const url: string = `${API}/audit/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-    const page = (await app.inject({ method: 'GET', url, headers: bearer(auditor.token) })).json() as { data: Json[]; nextCursor: string | null };
+    const page = (await app.inject({ method: 'GET', url, headers: bearer(auditor.token) })).json() as {
+      data: Json[];
+      nextCursor: string | null;
+    };
     all.push(...page.data);
     cursor = page.nextCursor;
   } while (cursor);
-  const whole = (await app.inject({ method: 'GET', url: `${API}/audit/events?limit=500`, headers: bearer(auditor.token) })).json() as { data: Json[] };
-  t.same(all.map((e) => e.id), whole.data.map((e) => e.id), 'pages concatenate to the whole timeline in commit order');
+  const whole = (await app.inject({ method: 'GET', url: `${API}/audit/events?limit=500`, headers: bearer(auditor.token) })).json() as {
+    data: Json[];
+  };
+  t.same(
+    all.map((e) => e.id),
+    whole.data.map((e) => e.id),
+    'pages concatenate to the whole timeline in commit order',
+  );
   const issued = whole.data.find((e) => e.type === 'CredentialIssued');
   t.equal(issued?.data.tokenHash, '[redacted]');
   const since = '2026-12-02T00:00:00.000Z';
   const until = '2026-12-03T00:00:00.000Z';
-  const window = (await app.inject({ method: 'GET', url: `${API}/audit/events?limit=500&since=${since}&until=${until}`, headers: bearer(auditor.token) })).json() as { data: Json[] };
+  const window = (
+    await app.inject({ method: 'GET', url: `${API}/audit/events?limit=500&since=${since}&until=${until}`, headers: bearer(auditor.token) })
+  ).json() as { data: Json[] };
   t.ok(window.data.length > 0);
   t.ok(window.data.every((e) => e.occurredAt >= since && e.occurredAt < until));
   const bad = await app.inject({ method: 'GET', url: `${API}/audit/events?since=${until}&until=${since}`, headers: bearer(auditor.token) });
@@ -246,9 +296,19 @@ t.test('the audit timeline pages with a cursor, filters by time and never shows 
 t.test('admins read and change settings; a change is recorded once; members and auditors cannot', async (t) => {
   const get = await app.inject({ method: 'GET', url: `${API}/settings`, headers: bearer(owner.token) });
   t.equal(get.statusCode, 200);
-  t.match(get.json(), { orgId: orgA, timezone: 'America/Chicago', billingStatus: 'active', settings: { textBack: true, reminderOffsetsMinutes: [1440, 120] } });
+  t.match(get.json(), {
+    orgId: orgA,
+    timezone: 'America/Chicago',
+    billingStatus: 'active',
+    settings: { textBack: true, reminderOffsetsMinutes: [1440, 120] },
+  });
   const before = await eventCount(database, 'OrgSettingsChanged');
-  const put = await app.inject({ method: 'PUT', url: `${API}/settings`, headers: bearer(admin.token), payload: { textBack: false, quietHours: { start: '21:00', end: '08:00' } } });
+  const put = await app.inject({
+    method: 'PUT',
+    url: `${API}/settings`,
+    headers: bearer(admin.token),
+    payload: { textBack: false, quietHours: { start: '21:00', end: '08:00' } },
+  });
   t.equal(put.statusCode, 200);
   t.match(put.json(), { settings: { textBack: false, quietHours: { start: '21:00', end: '08:00' } } });
   const same = await app.inject({ method: 'PUT', url: `${API}/settings`, headers: bearer(admin.token), payload: { textBack: false } });
@@ -258,7 +318,10 @@ t.test('admins read and change settings; a change is recorded once; members and 
   t.equal(after.json().settings.textBack, false);
   for (const who of [member, auditor]) {
     t.equal((await app.inject({ method: 'GET', url: `${API}/settings`, headers: bearer(who.token) })).statusCode, 403);
-    t.equal((await app.inject({ method: 'PUT', url: `${API}/settings`, headers: bearer(who.token), payload: { textBack: true } })).statusCode, 403);
+    t.equal(
+      (await app.inject({ method: 'PUT', url: `${API}/settings`, headers: bearer(who.token), payload: { textBack: true } })).statusCode,
+      403,
+    );
   }
   for (const payload of [{}, { textBack: 'yes' }, { surprise: true }, { reminderOffsetsMinutes: [0] }]) {
     const res = await app.inject({ method: 'PUT', url: `${API}/settings`, headers: bearer(admin.token), payload });
@@ -288,12 +351,27 @@ t.test('the action catalog lists the live internal actions with their roles', as
         'safe',
         ['GET /api/internal/v1/availability', 'GET /api/internal/v1/bookings', 'GET /api/internal/v1/bookings/:bookingId'],
       ],
-      ['write_team_bookings', ['owner', 'admin', 'member'], 'idempotency_key', ['PATCH /api/internal/v1/bookings/:bookingId', 'POST /api/internal/v1/bookings']],
-      ['read_audit_events', ['owner', 'admin', 'auditor'], 'safe', ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state']],
+      [
+        'write_team_bookings',
+        ['owner', 'admin', 'member'],
+        'idempotency_key',
+        ['PATCH /api/internal/v1/bookings/:bookingId', 'POST /api/internal/v1/bookings'],
+      ],
+      [
+        'read_audit_events',
+        ['owner', 'admin', 'auditor'],
+        'safe',
+        ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state'],
+      ],
       ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
       ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
       ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],
-      ['manage_integration_tokens', ['owner', 'admin'], 'idempotent', ['DELETE /api/internal/v1/tokens/:tokenId', 'GET /api/internal/v1/tokens']],
+      [
+        'manage_integration_tokens',
+        ['owner', 'admin'],
+        'idempotent',
+        ['DELETE /api/internal/v1/tokens/:tokenId', 'GET /api/internal/v1/tokens'],
+      ],
       ['issue_integration_token', ['owner', 'admin'], 'none', ['POST /api/internal/v1/tokens']],
     ],
   );

@@ -21,18 +21,27 @@ const memberB = await ctx.memberToken(orgB, 'member');
 type Json = Record<string, any>;
 let nextCaller = 5553300;
 
-const call = (method: 'GET' | 'POST' | 'PATCH', url: string, token = member.token, payload?: object, headers: Record<string, string> = {}) =>
-  app.inject({ method, url: `${API}${url}`, headers: { authorization: `Bearer ${token}`, ...headers }, ...(payload && { payload }) });
+const call = (
+  method: 'GET' | 'POST' | 'PATCH',
+  url: string,
+  token = member.token,
+  payload?: object,
+  headers: Record<string, string> = {},
+) => app.inject({ method, url: `${API}${url}`, headers: { authorization: `Bearer ${token}`, ...headers }, ...(payload && { payload }) });
 
 async function lead(orgId = orgA): Promise<{ leadId: string; phone: string }> {
   const phone = `+1512${nextCaller++}`;
-  const { lead } = await recordMissedCall(services, { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() }, {
-    callSid: sid('CA'),
-    from: phone,
-    to: BUSINESS,
-    callStatus: 'no-answer',
-    calledAt: ctx.clock().toISOString(),
-  });
+  const { lead } = await recordMissedCall(
+    services,
+    { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() },
+    {
+      callSid: sid('CA'),
+      from: phone,
+      to: BUSINESS,
+      callStatus: 'no-answer',
+      calledAt: ctx.clock().toISOString(),
+    },
+  );
   await ctx.project();
   return { leadId: lead.id, phone };
 }
@@ -63,45 +72,82 @@ t.test('a member books a visit from a lead (Idempotency-Key): the lead moves to 
   const week = await call('GET', '/bookings?from=2031-03-10T05:00:00.000Z&to=2031-03-17T05:00:00.000Z');
   t.equal(week.statusCode, 200);
   t.match(week.json(), { timezone: 'America/Chicago', nextCursor: null });
-  t.same(week.json().data.map((b: Json) => [b.id, b.customer.name, b.window.start]), [[booking.id, 'Dana Diaz', visit.start]]);
-  t.same((await call('GET', '/bookings?from=2031-03-17T05:00:00.000Z&to=2031-03-24T05:00:00.000Z')).json().data, [], 'the next week is empty');
-});
-
-t.test('a booking\'s detail carries its confirmation and reminder evidence; a reschedule moves the reminders; a cancel ends them', async (t) => {
-  const { phone } = await lead();
-  const created = (await call('POST', '/bookings', member.token, { customer: { name: 'Kim Lee', phone }, window: visit })).json() as Json;
-  await ctx.queue();
-  await ctx.runDue();
-  await ctx.project();
-  const detail = await call('GET', `/bookings/${created.id}`);
-  t.equal(detail.statusCode, 200);
-  t.equal(detail.headers.etag, `"${detail.json().version}"`);
-  const body = detail.json() as Json;
-  t.match(body, { confirmation: { status: 'sent' }, reminders: [{ offsetMinutes: 1440, status: 'scheduled' }, { offsetMinutes: 120, status: 'scheduled' }] });
-  t.same(body.evidence.map((e: Json) => e.type), ['BookingCreated', 'ConfirmationSent']);
-  t.match(body.evidence[1], { actor: { type: 'system', id: 'automation' }, summary: /confirmation sent to/, occurredAt: String });
-
-  const moved = { start: '2031-03-13T15:00:00.000Z', end: '2031-03-13T17:00:00.000Z' };
-  const stale = await call('PATCH', `/bookings/${created.id}`, member.token, { window: moved }, { 'if-match': '"1"' });
-  t.equal(stale.statusCode, 412, 'If-Match guards a stale calendar');
-  const res = await call('PATCH', `/bookings/${created.id}`, member.token, { window: moved, reason: 'customer asked' }, { 'if-match': body.version.toString() });
-  t.equal(res.statusCode, 200, res.body);
-  t.same(res.json().reminders.map((r: Json) => r.dueAt), ['2031-03-12T15:00:00.000Z', '2031-03-13T13:00:00.000Z'], 'reminders move with the visit');
-  await ctx.queue();
-  const reminderJobs = (await ctx.jobs({ task: 'booking-reminder' })).filter((j) => (j.payload as Json).bookingId === created.id);
-  t.same(reminderJobs.map((j) => j.runAt.toISOString()).sort(), ['2031-03-12T15:00:00.000Z', '2031-03-13T13:00:00.000Z'], 'and so do their jobs');
-
-  const canceled = await call('PATCH', `/bookings/${created.id}`, member.token, { status: 'canceled', reason: 'no longer needed' });
-  t.equal(canceled.statusCode, 200);
-  t.match(canceled.json(), { status: 'canceled', cancelReason: 'no longer needed' });
-  await ctx.queue();
-  t.same((await ctx.jobs({ task: 'booking-reminder' })).filter((j) => (j.payload as Json).bookingId === created.id), [], 'no reminder left');
-  await ctx.project();
   t.same(
-    (await call('GET', `/bookings/${created.id}`)).json().evidence.map((e: Json) => e.type),
-    ['BookingCreated', 'ConfirmationSent', 'BookingRescheduled', 'BookingCanceled'],
+    week.json().data.map((b: Json) => [b.id, b.customer.name, b.window.start]),
+    [[booking.id, 'Dana Diaz', visit.start]],
+  );
+  t.same(
+    (await call('GET', '/bookings?from=2031-03-17T05:00:00.000Z&to=2031-03-24T05:00:00.000Z')).json().data,
+    [],
+    'the next week is empty',
   );
 });
+
+t.test(
+  "a booking's detail carries its confirmation and reminder evidence; a reschedule moves the reminders; a cancel ends them",
+  async (t) => {
+    const { phone } = await lead();
+    const created = (await call('POST', '/bookings', member.token, { customer: { name: 'Kim Lee', phone }, window: visit })).json() as Json;
+    await ctx.queue();
+    await ctx.runDue();
+    await ctx.project();
+    const detail = await call('GET', `/bookings/${created.id}`);
+    t.equal(detail.statusCode, 200);
+    t.equal(detail.headers.etag, `"${detail.json().version}"`);
+    const body = detail.json() as Json;
+    t.match(body, {
+      confirmation: { status: 'sent' },
+      reminders: [
+        { offsetMinutes: 1440, status: 'scheduled' },
+        { offsetMinutes: 120, status: 'scheduled' },
+      ],
+    });
+    t.same(
+      body.evidence.map((e: Json) => e.type),
+      ['BookingCreated', 'ConfirmationSent'],
+    );
+    t.match(body.evidence[1], { actor: { type: 'system', id: 'automation' }, summary: /confirmation sent to/, occurredAt: String });
+
+    const moved = { start: '2031-03-13T15:00:00.000Z', end: '2031-03-13T17:00:00.000Z' };
+    const stale = await call('PATCH', `/bookings/${created.id}`, member.token, { window: moved }, { 'if-match': '"1"' });
+    t.equal(stale.statusCode, 412, 'If-Match guards a stale calendar');
+    const res = await call(
+      'PATCH',
+      `/bookings/${created.id}`,
+      member.token,
+      { window: moved, reason: 'customer asked' },
+      { 'if-match': body.version.toString() },
+    );
+    t.equal(res.statusCode, 200, res.body);
+    t.same(
+      res.json().reminders.map((r: Json) => r.dueAt),
+      ['2031-03-12T15:00:00.000Z', '2031-03-13T13:00:00.000Z'],
+      'reminders move with the visit',
+    );
+    await ctx.queue();
+    const reminderJobs = (await ctx.jobs({ task: 'booking-reminder' })).filter((j) => (j.payload as Json).bookingId === created.id);
+    t.same(
+      reminderJobs.map((j) => j.runAt.toISOString()).sort(),
+      ['2031-03-12T15:00:00.000Z', '2031-03-13T13:00:00.000Z'],
+      'and so do their jobs',
+    );
+
+    const canceled = await call('PATCH', `/bookings/${created.id}`, member.token, { status: 'canceled', reason: 'no longer needed' });
+    t.equal(canceled.statusCode, 200);
+    t.match(canceled.json(), { status: 'canceled', cancelReason: 'no longer needed' });
+    await ctx.queue();
+    t.same(
+      (await ctx.jobs({ task: 'booking-reminder' })).filter((j) => (j.payload as Json).bookingId === created.id),
+      [],
+      'no reminder left',
+    );
+    await ctx.project();
+    t.same(
+      (await call('GET', `/bookings/${created.id}`)).json().evidence.map((e: Json) => e.type),
+      ['BookingCreated', 'ConfirmationSent', 'BookingRescheduled', 'BookingCanceled'],
+    );
+  },
+);
 
 t.test('availability windows for members only when the org enabled the action', async (t) => {
   const url = '/availability?from=2031-03-11T05:00:00.000Z&to=2031-03-12T05:00:00.000Z&duration=120';
@@ -130,7 +176,11 @@ t.test('bookings: another org is 404, an auditor 403, bad input 400, and nothing
   t.equal((await call('PATCH', `/bookings/${created.id}`, memberB.token, { status: 'canceled' })).statusCode, 404);
   const foreignLead = await call('POST', '/bookings', memberB.token, { customer: { name: 'X', phone }, window: visit, leadId });
   t.equal(foreignLead.statusCode, 404, "booking from another org's lead");
-  t.notOk((await call('GET', '/bookings?from=2031-03-10T05:00:00.000Z&to=2031-03-17T05:00:00.000Z', memberB.token)).json().data.some((b: Json) => b.id === created.id));
+  t.notOk(
+    (await call('GET', '/bookings?from=2031-03-10T05:00:00.000Z&to=2031-03-17T05:00:00.000Z', memberB.token))
+      .json()
+      .data.some((b: Json) => b.id === created.id),
+  );
   for (const [method, url, payload] of [
     ['GET', '/bookings?from=2031-03-10T05:00:00.000Z&to=2031-03-17T05:00:00.000Z', undefined],
     ['GET', `/bookings/${created.id}`, undefined],
@@ -147,7 +197,10 @@ t.test('bookings: another org is 404, an auditor 403, bad input 400, and nothing
   ] as const) {
     const res = await call('POST', '/bookings', member.token, payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload));
-    t.ok((res.json().errors as Json[]).some((e) => e.path.startsWith(path)), `${path}: ${JSON.stringify(res.json().errors)}`);
+    t.ok(
+      (res.json().errors as Json[]).some((e) => e.path.startsWith(path)),
+      `${path}: ${JSON.stringify(res.json().errors)}`,
+    );
   }
   t.equal((await call('GET', '/bookings?from=2031-03-17T05:00:00.000Z&to=2031-03-10T05:00:00.000Z')).statusCode, 400);
   t.equal(await eventCount(database), before);

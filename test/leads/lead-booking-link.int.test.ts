@@ -19,8 +19,16 @@ await settle(ctx);
 
 let nextCaller = 5550400;
 const newCaller = () => `+1512${nextCaller++}`;
-const twilioCaller = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() });
-const dispatch = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'integration', id: randomUUID(), label: 'Dispatch board' }, correlationId: randomUUID() });
+const twilioCaller = (orgId: string): CommandCaller => ({
+  orgId,
+  actor: { type: 'provider', id: 'twilio', label: 'Twilio' },
+  correlationId: randomUUID(),
+});
+const dispatch = (orgId: string): CommandCaller => ({
+  orgId,
+  actor: { type: 'integration', id: randomUUID(), label: 'Dispatch board' },
+  correlationId: randomUUID(),
+});
 /** Runs the reactor over every committed booking (once all are visible). */
 async function link(): Promise<number> {
   await settle(ctx);
@@ -41,7 +49,11 @@ async function missedCall(orgId: string, caller: string) {
 }
 
 async function book(orgId: string, phone: string, leadId?: string) {
-  const { booking } = await createBooking(services, dispatch(orgId), { customer: { name: 'Dana Diaz', phone }, window, ...(leadId && { leadId }) });
+  const { booking } = await createBooking(services, dispatch(orgId), {
+    customer: { name: 'Dana Diaz', phone },
+    window,
+    ...(leadId && { leadId }),
+  });
   return booking.id;
 }
 
@@ -54,11 +66,14 @@ t.test('a booking created with a leadId moves the lead to Booked and lands on it
   t.equal(lead?.status, 'booked');
   t.ok(lead?.bookedAt);
   t.same(lead?.bookingIds, [bookingId]);
-  t.same(lead?.timeline.map((e) => e.kind), ['missed_call', 'booking', 'status_change']);
+  t.same(
+    lead?.timeline.map((e) => e.kind),
+    ['missed_call', 'booking', 'status_change'],
+  );
   t.match(lead?.timeline[1], { actor: { type: 'system', id: 'lead-booking-link' } });
 });
 
-t.test("a booking whose customer phone matches an open lead moves that lead to Booked", async (t) => {
+t.test('a booking whose customer phone matches an open lead moves that lead to Booked', async (t) => {
   const caller = newCaller();
   const leadId = await missedCall(orgA, caller);
   await book(orgA, caller);
@@ -104,7 +119,13 @@ t.test('texts and calls of one caller arriving together share one lead', async (
   await Promise.all([
     ...Array.from({ length: 5 }, () => missedCall(orgA, caller)),
     ...Array.from({ length: 5 }, () =>
-      receiveInboundText(services, twilioCaller(orgA), { messageSid: sid('SM'), from: caller, to: BUSINESS, body: 'call me', receivedAt: new Date().toISOString() }),
+      receiveInboundText(services, twilioCaller(orgA), {
+        messageSid: sid('SM'),
+        from: caller,
+        to: BUSINESS,
+        body: 'call me',
+        receivedAt: new Date().toISOString(),
+      }),
     ),
   ]);
   const lead = await loadLead(services, orgA, leadIdFor(orgA, caller, 0));

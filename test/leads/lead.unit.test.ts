@@ -2,11 +2,20 @@ import t from 'tap';
 import type { Envelope } from '../../src/domain/envelope.ts';
 import { NotFoundError, StateConflictError } from '../../src/domain/errors.ts';
 import type { LeadStatus } from '../../src/domain/events/lead.ts';
-import { type LeadCommand, type LeadEvent, type LeadIdentity, type LeadState, decide, evolve, foldLead, toLeadView } from '../../src/domain/lead.ts';
+import {
+  type LeadCommand,
+  type LeadEvent,
+  type LeadIdentity,
+  type LeadState,
+  decide,
+  evolve,
+  foldLead,
+  toLeadView,
+} from '../../src/domain/lead.ts';
 import { specFor } from '../support/gwt.ts';
 
 const now = '2026-12-01T12:00:00.000Z';
-const at = (event: LeadEvent, occurredAt = now): Envelope<LeadEvent> => ({ ...event, occurredAt }) as Envelope<LeadEvent>;
+const at = (event: LeadEvent, occurredAt = now): Envelope<LeadEvent> => ({ ...event, occurredAt });
 const leadId = '7c1d2e3f-4a5b-4c6d-8e7f-901234567890';
 const orgId = '9a8b7c6d-5e4f-4321-9876-543210fedcba';
 const bookingId = '3f1e2d4c-5b6a-4789-8abc-def012345678';
@@ -52,7 +61,10 @@ const move = (to: 'active' | 'booked' | 'won' | 'lost', reason?: string): LeadCo
 });
 
 t.test('a first missed call opens an active lead and records the call', async (t) => {
-  spec(t).given([]).when(recordMissedCall()).then([at(opened()), at(missed())]);
+  spec(t)
+    .given([])
+    .when(recordMissedCall())
+    .then([at(opened()), at(missed())]);
 });
 
 t.test('a second missed call reuses the open lead', async (t) => {
@@ -63,20 +75,35 @@ t.test('a second missed call reuses the open lead', async (t) => {
 });
 
 t.test('the same CallSid and status again is a provider retry: nothing is recorded', async (t) => {
-  spec(t).given([at(opened()), at(missed())]).when(recordMissedCall()).then([]);
+  spec(t)
+    .given([at(opened()), at(missed())])
+    .when(recordMissedCall())
+    .then([]);
 });
 
 t.test('the same CallSid with another final status is recorded', async (t) => {
-  spec(t).given([at(opened()), at(missed())]).when(recordMissedCall(callSid, 'busy')).then([at(missed(callSid, 'busy'))]);
+  spec(t)
+    .given([at(opened()), at(missed())])
+    .when(recordMissedCall(callSid, 'busy'))
+    .then([at(missed(callSid, 'busy'))]);
 });
 
 t.test('a first inbound text opens a lead from a text', async (t) => {
-  spec(t).given([]).when(receiveText).then([at(opened('inbound_text')), at(text)]);
+  spec(t)
+    .given([])
+    .when(receiveText)
+    .then([at(opened('inbound_text')), at(text)]);
 });
 
 t.test('an inbound text lands on the open lead once', async (t) => {
-  spec(t).given([at(opened()), at(missed())]).when(receiveText).then([at(text)]);
-  spec(t).given([at(opened()), at(missed()), at(text)]).when(receiveText).then([]);
+  spec(t)
+    .given([at(opened()), at(missed())])
+    .when(receiveText)
+    .then([at(text)]);
+  spec(t)
+    .given([at(opened()), at(missed()), at(text)])
+    .when(receiveText)
+    .then([]);
 });
 
 t.test('new activity on a closed lead is refused (the caller gets a new lead)', async (t) => {
@@ -87,22 +114,37 @@ t.test('new activity on a closed lead is refused (the caller gets a new lead)', 
 });
 
 t.test('a retry of a call already on a closed lead is still recognised as a retry', async (t) => {
-  spec(t).given([at(opened()), at(missed()), at(statusChanged('active', 'lost'))]).when(recordMissedCall()).then([]);
+  spec(t)
+    .given([at(opened()), at(missed()), at(statusChanged('active', 'lost'))])
+    .when(recordMissedCall())
+    .then([]);
 });
 
 t.test('a member moves an active lead to booked, won or lost', async (t) => {
   for (const to of ['booked', 'won', 'lost'] as const) {
-    spec(t).given([at(opened())]).when(move(to, 'called back')).then([at({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to, reason: 'called back' } })]);
+    spec(t)
+      .given([at(opened())])
+      .when(move(to, 'called back'))
+      .then([at({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to, reason: 'called back' } })]);
   }
 });
 
 t.test('moving to the current status records nothing', async (t) => {
-  spec(t).given([at(opened())]).when(move('active')).then([]);
+  spec(t)
+    .given([at(opened())])
+    .when(move('active'))
+    .then([]);
 });
 
 t.test('a closed lead reopens to active but cannot jump to booked', async (t) => {
-  spec(t).given([at(opened()), at(statusChanged('active', 'lost'))]).when(move('active')).then([at(statusChanged('lost', 'active'))]);
-  spec(t).given([at(opened()), at(statusChanged('active', 'lost'))]).when(move('booked')).thenThrows(StateConflictError, /reopen/);
+  spec(t)
+    .given([at(opened()), at(statusChanged('active', 'lost'))])
+    .when(move('active'))
+    .then([at(statusChanged('lost', 'active'))]);
+  spec(t)
+    .given([at(opened()), at(statusChanged('active', 'lost'))])
+    .when(move('booked'))
+    .thenThrows(StateConflictError, /reopen/);
 });
 
 t.test('a lead followed by a newer one cannot reopen', async (t) => {
@@ -116,9 +158,18 @@ t.test('a lead followed by a newer one cannot reopen', async (t) => {
 t.test('only a closed lead is superseded, once', async (t) => {
   const nextLeadId = '11111111-2222-4333-8444-555555555555';
   const supersede: LeadCommand = { type: 'SupersedeLead', now, data: { leadId, nextLeadId } };
-  spec(t).given([at(opened())]).when(supersede).thenThrows(StateConflictError, /closed/);
-  spec(t).given([at(opened()), at(statusChanged('active', 'lost'))]).when(supersede).then([at({ type: 'LeadSuperseded', data: { leadId, nextLeadId } })]);
-  spec(t).given([at(opened()), at(statusChanged('active', 'lost')), at({ type: 'LeadSuperseded', data: { leadId, nextLeadId } })]).when(supersede).then([]);
+  spec(t)
+    .given([at(opened())])
+    .when(supersede)
+    .thenThrows(StateConflictError, /closed/);
+  spec(t)
+    .given([at(opened()), at(statusChanged('active', 'lost'))])
+    .when(supersede)
+    .then([at({ type: 'LeadSuperseded', data: { leadId, nextLeadId } })]);
+  spec(t)
+    .given([at(opened()), at(statusChanged('active', 'lost')), at({ type: 'LeadSuperseded', data: { leadId, nextLeadId } })])
+    .when(supersede)
+    .then([]);
 });
 
 t.test('linking a booking moves an active lead to booked; linking it again records nothing', async (t) => {
@@ -128,8 +179,14 @@ t.test('linking a booking moves an active lead to booked; linking it again recor
     .given([at(opened())])
     .when(link)
     .then([at(linked), at({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to: 'booked', reason: `booking ${bookingId}` } })]);
-  spec(t).given([at(opened()), at(statusChanged('active', 'won'))]).when(link).then([at(linked)]);
-  spec(t).given([at(opened()), at(linked)]).when(link).then([]);
+  spec(t)
+    .given([at(opened()), at(statusChanged('active', 'won'))])
+    .when(link)
+    .then([at(linked)]);
+  spec(t)
+    .given([at(opened()), at(linked)])
+    .when(link)
+    .then([]);
 });
 
 t.test('commands on a lead that does not exist are NotFound', async (t) => {
@@ -159,7 +216,10 @@ t.test('counts and last activity follow calls, texts and bookings; delivery repo
     at(opened(), '2026-12-01T10:00:00.000Z'),
     at(missed(), '2026-12-01T10:00:00.000Z'),
     at(text, '2026-12-01T10:05:00.000Z'),
-    at({ type: 'TextBackSent', data: { leadId, messageId, to: caller, body: 'Sorry we missed you', sentAt: now, callSid } }, '2026-12-01T10:01:00.000Z'),
+    at(
+      { type: 'TextBackSent', data: { leadId, messageId, to: caller, body: 'Sorry we missed you', sentAt: now, callSid } },
+      '2026-12-01T10:01:00.000Z',
+    ),
     at({ type: 'MessageDeliveryUpdated', data: { leadId, messageSid: messageId, status: 'delivered' } }, '2026-12-01T10:06:00.000Z'),
     at({ type: 'MessageDeliveryUpdated', data: { leadId, messageSid: messageId, status: 'sent' } }, '2026-12-01T10:07:00.000Z'),
   ])!;

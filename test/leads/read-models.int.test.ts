@@ -19,12 +19,27 @@ async function snapshot() {
 t.test('the leads and lead_timeline read models rebuild from the events to the same rows', async (t) => {
   for (let i = 0; i < 4; i++) {
     const caller = `+1512555060${i}`;
-    await postTwilio(app, '/webhooks/twilio/voice', voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }));
+    await postTwilio(
+      app,
+      '/webhooks/twilio/voice',
+      voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }),
+    );
     await postTwilio(app, '/webhooks/twilio/sms', inboundSms({ messageSid: sid('SM'), from: caller, to: BUSINESS, body: `text ${i}` }));
     const leadId = leadIdFor(orgId, caller, 0);
     const messageSid = sid('SM');
-    await recordOutboundText(services, operator(orgId), { leadId, messageId: messageSid, to: caller, body: 'on our way', kind: 'manual', sentAt: new Date().toISOString() });
-    await postTwilio(app, '/webhooks/twilio/message-status', messageStatus({ messageSid, from: BUSINESS, to: caller, status: 'delivered' }));
+    await recordOutboundText(services, operator(orgId), {
+      leadId,
+      messageId: messageSid,
+      to: caller,
+      body: 'on our way',
+      kind: 'manual',
+      sentAt: new Date().toISOString(),
+    });
+    await postTwilio(
+      app,
+      '/webhooks/twilio/message-status',
+      messageStatus({ messageSid, from: BUSINESS, to: caller, status: 'delivered' }),
+    );
     if (i % 2) await changeLeadStatus(services, operator(orgId), leadId, { to: 'won', reason: 'paid' });
   }
   await settle(ctx);

@@ -40,16 +40,30 @@ for (let i = 0; i < 40; i++) {
   // Changes land several batches after the creation they fold onto.
   if (i >= 10 && i % 3 === 0) await changeBooking(services, caller, bookings[i - 10]!, { kind: 'cancel', reason: 'seeded' });
   if (i >= 10 && i % 3 === 1) {
-    await changeBooking(services, caller, bookings[i - 10]!, { kind: 'reschedule', window: { start: '2030-03-01T14:00:00.000Z', end: '2030-03-01T16:00:00.000Z' } });
+    await changeBooking(services, caller, bookings[i - 10]!, {
+      kind: 'reschedule',
+      window: { start: '2030-03-01T14:00:00.000Z', end: '2030-03-01T16:00:00.000Z' },
+    });
   }
 }
 for (let i = 0; i < 4; i++) {
   const from = `+1512555070${i}`;
   await postTwilio(app, '/webhooks/twilio/voice', voiceStatusCallback({ callSid: sid('CA'), from, to: BUSINESS, status: 'no-answer' }));
-  await postTwilio(app, '/webhooks/twilio/sms', inboundSms({ messageSid: sid('SM'), from, to: BUSINESS, body: `text ${i}\twith a tab, a \\ and\na new line` }));
+  await postTwilio(
+    app,
+    '/webhooks/twilio/sms',
+    inboundSms({ messageSid: sid('SM'), from, to: BUSINESS, body: `text ${i}\twith a tab, a \\ and\na new line` }),
+  );
   const leadId = leadIdFor(orgId, from, 0);
   const messageSid = sid('SM');
-  await recordOutboundText(services, operator(orgId), { leadId, messageId: messageSid, to: from, body: 'on our way', kind: 'manual', sentAt: new Date().toISOString() });
+  await recordOutboundText(services, operator(orgId), {
+    leadId,
+    messageId: messageSid,
+    to: from,
+    body: 'on our way',
+    kind: 'manual',
+    sentAt: new Date().toISOString(),
+  });
   await postTwilio(app, '/webhooks/twilio/message-status', messageStatus({ messageSid, from: BUSINESS, to: from, status: 'delivered' }));
   if (i % 2) await changeLeadStatus(services, operator(orgId), leadId, { to: 'won', reason: 'paid' });
 }
@@ -77,7 +91,10 @@ async function layout() {
 
 t.test('a rebuild of every projection writes exactly the rows the live projectors wrote, stored as before', async (t) => {
   const live = await snapshot();
-  t.ok(TABLES.every((table) => live[table]!.length > 0), `every table has rows (${TABLES.map((x) => `${x} ${live[x]!.length}`).join(', ')})`);
+  t.ok(
+    TABLES.every((table) => live[table]!.length > 0),
+    `every table has rows (${TABLES.map((x) => `${x} ${live[x]!.length}`).join(', ')})`,
+  );
   const before = await layout();
 
   for (const projection of PROJECTIONS) {
@@ -88,7 +105,10 @@ t.test('a rebuild of every projection writes exactly the rows the live projector
   const rebuilt = await snapshot();
   for (const table of TABLES) t.same(rebuilt[table], live[table], `${table}: same rows`);
   t.same(await layout(), before, 'tables logged again, with the same indexes');
-  t.ok(before.every((row: { relpersistence: string }) => row.relpersistence === 'p'), 'read-model tables are logged');
+  t.ok(
+    before.every((row: { relpersistence: string }) => row.relpersistence === 'p'),
+    'read-model tables are logged',
+  );
 
   // And the live projectors carry on from the rebuilt tables.
   const { booking } = await createBooking(services, caller, {

@@ -23,7 +23,10 @@ for (let i = 0; i < 120; i++) {
 }
 for (let i = 0; i < 30; i++) await changeBooking(services, caller, ids[i]!, { kind: 'cancel', reason: 'seeded' });
 for (let i = 30; i < 50; i++) {
-  await changeBooking(services, caller, ids[i]!, { kind: 'reschedule', window: { start: '2030-03-01T14:00:00.000Z', end: '2030-03-01T16:00:00.000Z' } });
+  await changeBooking(services, caller, ids[i]!, {
+    kind: 'reschedule',
+    window: { start: '2030-03-01T14:00:00.000Z', end: '2030-03-01T16:00:00.000Z' },
+  });
 }
 await ctx.catchUpAll();
 
@@ -40,7 +43,8 @@ function rebuildInterruptedAfterThreeBatches() {
   });
 }
 
-const snapshot = async () => (await ctx.database.db.selectFrom('bookings').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
+const snapshot = async () =>
+  (await ctx.database.db.selectFrom('bookings').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
 
 t.test('verify passes on a healthy read model', async (t) => {
   for (const projection of PROJECTIONS) {
@@ -48,7 +52,10 @@ t.test('verify passes on a healthy read model', async (t) => {
     t.ok(result.ok, `${projection.name} matches a clean rebuild`);
   }
   const result = await verifyProjection(services, bookingsProjection);
-  t.same(result.tables.map((x) => [x.table, x.rows]), [['bookings', 120]]);
+  t.same(
+    result.tables.map((x) => [x.table, x.rows]),
+    [['bookings', 120]],
+  );
 });
 
 t.test('verify reports an altered, a missing and an extra row', async (t) => {
@@ -62,7 +69,10 @@ t.test('verify reports an altered, a missing and an extra row', async (t) => {
   const result = await verifyProjection(services, bookingsProjection);
   t.notOk(result.ok);
   t.match(result.tables[0], { table: 'bookings', missing: 1, extra: 1, different: 1 });
-  t.ok(result.tables[0]!.sample.some((s) => s.includes(ids[100]!)), 'names the altered row');
+  t.ok(
+    result.tables[0]!.sample.some((s) => s.includes(ids[100]!)),
+    'names the altered row',
+  );
 
   await rebuildProjection(services, bookingsProjection);
   t.same(await snapshot(), before, 'a rebuild restores the model');
@@ -82,7 +92,9 @@ t.test('a rebuild interrupted mid-way leaves the live model untouched and the ne
   t.same(await snapshot(), before, 'identical to a clean build');
   const { rows } = await ctx.database.pool.query("select count(*)::int as n from projection_checkpoints where name like 'rebuild:%'");
   t.equal(rows[0].n, 0, 'no rebuild state left');
-  const { rows: schemas } = await ctx.database.pool.query("select nspname from pg_namespace where nspname like 'rebuild_%' or nspname like 'verify_%'");
+  const { rows: schemas } = await ctx.database.pool.query(
+    "select nspname from pg_namespace where nspname like 'rebuild_%' or nspname like 'verify_%'",
+  );
   t.same(schemas, [], 'no scratch schema left');
 });
 
@@ -94,7 +106,11 @@ t.test('a rebuild whose unlogged scratch tables a server crash emptied starts ov
   const { rows: unlogged } = await ctx.database.pool.query(
     "select relname from pg_class where relnamespace = 'rebuild_bookings'::regnamespace and relkind = 'r' and relpersistence = 'u' order by relname",
   );
-  t.same(unlogged.map((r) => r.relname), ['_progress', 'bookings'], 'the scratch table and its progress row are unlogged');
+  t.same(
+    unlogged.map((r) => r.relname),
+    ['_progress', 'bookings'],
+    'the scratch table and its progress row are unlogged',
+  );
   await ctx.database.pool.query('truncate rebuild_bookings.bookings, rebuild_bookings._progress');
 
   const result = await rebuildProjection(services, bookingsProjection, { batchSize: 20 });

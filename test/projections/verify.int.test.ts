@@ -28,9 +28,11 @@ const book = () => {
   });
 };
 const SEED = 1500;
-await Promise.all(Array.from({ length: 6 }, async () => {
-  while (n < SEED) await book();
-}));
+await Promise.all(
+  Array.from({ length: 6 }, async () => {
+    while (n < SEED) await book();
+  }),
+);
 await catchUp(services, projector(bookingsProjection));
 
 const controller = new AbortController();
@@ -40,7 +42,8 @@ t.teardown(async () => {
   await live;
 });
 
-const projectedWithin = async (position: Position | null) => position === null || waitForCheckpoints(services.db, ['bookings'], position, 15_000);
+const projectedWithin = async (position: Position | null) =>
+  position === null || waitForCheckpoints(services.db, ['bookings'], position, 15_000);
 
 t.test('the live projector keeps projecting new events while verify builds and compares a large model', async (t) => {
   const stalls: string[] = [];

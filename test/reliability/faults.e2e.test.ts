@@ -22,7 +22,12 @@ t.test('the server SIGKILLed during a write load: every acknowledged booking sur
   const deps = { store, clock: () => new Date() };
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Fault Co', timezone: 'America/Chicago', phones: [] });
-  const { token } = await issueCredential(deps, operator(orgId), { orgId, label: 'load', kind: 'integration', scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'] });
+  const { token } = await issueCredential(deps, operator(orgId), {
+    orgId,
+    label: 'load',
+    kind: 'integration',
+    scopes: ['READ_BOOKINGS', 'WRITE_BOOKINGS'],
+  });
 
   let server = await startServer(database.url);
   for (let i = 0; i < 100; i++) {
@@ -44,7 +49,10 @@ t.test('the server SIGKILLed during a write load: every acknowledged booking sur
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
           body: JSON.stringify({
             customer: { name: `W${w} #${i}`, phone: '+15125550142' },
-            window: { start: new Date(Date.UTC(2031, 1, 1 + (i % 20), 15)).toISOString(), end: new Date(Date.UTC(2031, 1, 1 + (i % 20), 16)).toISOString() },
+            window: {
+              start: new Date(Date.UTC(2031, 1, 1 + (i % 20), 15)).toISOString(),
+              end: new Date(Date.UTC(2031, 1, 1 + (i % 20), 16)).toISOString(),
+            },
           }),
         });
         if (res.status === 201) acknowledged.set(key, ((await res.json()) as { id: string }).id);
@@ -72,8 +80,13 @@ t.test('the server SIGKILLed during a write load: every acknowledged booking sur
   const { rows: created } = await database.pool.query<{ stream_id: string; n: number }>(
     "select stream_id, count(*)::int as n from es_events where event_type = 'BookingCreated' group by stream_id",
   );
-  t.ok(created.every((r) => r.n === 1), 'no booking stream has two creations');
-  const { rows: dupes } = await database.pool.query<{ n: number }>('select count(*)::int as n from (select event_id from es_events group by event_id having count(*) > 1) d');
+  t.ok(
+    created.every((r) => r.n === 1),
+    'no booking stream has two creations',
+  );
+  const { rows: dupes } = await database.pool.query<{ n: number }>(
+    'select count(*)::int as n from (select event_id from es_events group by event_id having count(*) > 1) d',
+  );
   t.equal(dupes[0]!.n, 0, 'no event id twice');
   const streams = new Set(created.map((r) => r.stream_id));
   const missing = [...acknowledged.entries()].filter(([key, id]) => !streams.has(`booking-${id}`) || id !== idFromKey(orgId, key));
@@ -92,14 +105,23 @@ t.test('the server SIGKILLed during a write load: every acknowledged booking sur
     const result = await verifyProjection({ db: database.db, store }, projection);
     t.ok(result.ok, `${projection.name} equals a clean rebuild`);
   }
-  recordFigure(t, 'server-sigkill', { requestsSent: sent, acknowledged: acknowledged.size, transportErrors: failedTransport, bookingStreams: streams.size, lost: missing.length });
+  recordFigure(t, 'server-sigkill', {
+    requestsSent: sent,
+    acknowledged: acknowledged.size,
+    transportErrors: failedTransport,
+    bookingStreams: streams.size,
+    lost: missing.length,
+  });
 });
 
 t.test('a database connection dropped mid-request answers 503 problem, and the retry succeeds', async (t) => {
   const ctx = await testApp(t);
   const orgId = await ctx.createOrg();
   const { token } = await ctx.token(orgId);
-  const body = { customer: { name: 'Dropped', phone: '+15125550111' }, window: { start: '2031-03-01T15:00:00Z', end: '2031-03-01T16:00:00Z' } };
+  const body = {
+    customer: { name: 'Dropped', phone: '+15125550111' },
+    window: { start: '2031-03-01T15:00:00Z', end: '2031-03-01T16:00:00Z' },
+  };
   const address = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   const request = async (key: string) => {
     const res = await fetch(`${address}${API}/bookings`, {
@@ -108,7 +130,12 @@ t.test('a database connection dropped mid-request answers 503 problem, and the r
       body: JSON.stringify(body),
     });
     const text = await res.text();
-    return { statusCode: res.status, headers: Object.fromEntries(res.headers), body: text, json: () => JSON.parse(text) as Record<string, unknown> };
+    return {
+      statusCode: res.status,
+      headers: Object.fromEntries(res.headers),
+      body: text,
+      json: () => JSON.parse(text) as Record<string, unknown>,
+    };
   };
 
   // Park a request on a held table lock, then terminate its backend like a failover would. Under heavy
@@ -139,7 +166,7 @@ t.test('a database connection dropped mid-request answers 503 problem, and the r
       await blocker.query('rollback').catch(() => {});
       blocker.release();
     }
-    const result = await inFlight!;
+    const result = await inFlight;
     if (terminated) dropped = result;
   }
   t.equal(terminated, 1, 'the backend waiting on our lock was terminated');

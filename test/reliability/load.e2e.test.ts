@@ -31,11 +31,19 @@ t.test('200 concurrent creates sharing 50 Idempotency-Keys make exactly 50 booki
   const elapsed = (Date.now() - started) / 1000;
   const fiveXx = responses.filter((r) => r.status >= 500);
   t.equal(fiveXx.length, 0, 'no 5xx');
-  t.ok(responses.every((r) => r.status === 201 || (r.status === 409 && r.body.code === 'idempotency_request_in_progress')), 'only 201 or 409 in-progress');
+  t.ok(
+    responses.every((r) => r.status === 201 || (r.status === 409 && r.body.code === 'idempotency_request_in_progress')),
+    'only 201 or 409 in-progress',
+  );
   const idsPerKey = new Map<number, Set<string>>();
   for (const r of responses.filter((x) => x.status === 201)) idsPerKey.set(r.key, (idsPerKey.get(r.key) ?? new Set()).add(r.body.id!));
-  t.ok([...idsPerKey.values()].every((ids) => ids.size === 1), 'one booking id per key');
-  const { rows } = await ctx.database.pool.query<{ n: number }>("select count(*)::int as n from es_events where event_type = 'BookingCreated'");
+  t.ok(
+    [...idsPerKey.values()].every((ids) => ids.size === 1),
+    'one booking id per key',
+  );
+  const { rows } = await ctx.database.pool.query<{ n: number }>(
+    "select count(*)::int as n from es_events where event_type = 'BookingCreated'",
+  );
   t.equal(rows[0]!.n, 50, 'exactly 50 BookingCreated events');
   for (let i = 0; i < 100; i++) {
     const { rows: projected } = await ctx.database.pool.query<{ n: number }>('select count(*)::int as n from bookings');

@@ -26,15 +26,24 @@ for (let i = 0; i < 3; i++) {
 }
 await catchUp(deps, projector(orgsProjection));
 const SHIFT = 3_000_000_000n;
-await sql`update es_events set transaction_id = (transaction_id::text::numeric + ${SHIFT.toString()}::numeric)::text::xid8`.execute(database.db);
-await sql`update projection_checkpoints set commit_position = commit_position + ${SHIFT.toString()}::numeric where commit_position is not null`.execute(database.db);
+await sql`update es_events set transaction_id = (transaction_id::text::numeric + ${SHIFT.toString()}::numeric)::text::xid8`.execute(
+  database.db,
+);
+await sql`update projection_checkpoints set commit_position = commit_position + ${SHIFT.toString()}::numeric where commit_position is not null`.execute(
+  database.db,
+);
 
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, PORT: '0' };
 function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, timeout: 90_000, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI_BIN, ...args],
+      { env, cwd: REPO_ROOT, timeout: 90_000, killSignal: 'SIGKILL' },
+      (error, _stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr });
+      },
+    );
   });
 }
 

@@ -19,7 +19,10 @@ t.test('three projector instances on one database apply every event exactly once
     Array.from({ length: 200 }, (_, i) =>
       createBooking(ctx.services, caller, {
         customer: { name: `C${i}`, phone: '+15125550100' },
-        window: { start: new Date(Date.UTC(2031, 0, 1, 10) + i * 3_600_000).toISOString(), end: new Date(Date.UTC(2031, 0, 1, 11) + i * 3_600_000).toISOString() },
+        window: {
+          start: new Date(Date.UTC(2031, 0, 1, 10) + i * 3_600_000).toISOString(),
+          end: new Date(Date.UTC(2031, 0, 1, 11) + i * 3_600_000).toISOString(),
+        },
       }),
     ),
   );
@@ -40,11 +43,18 @@ t.test('a batch already applied by another instance is skipped, not applied twic
   const ctx = await testApp(t);
   const orgId = await ctx.createOrg();
   const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'x' }, correlationId: 'c' };
-  const { position } = await createBooking(ctx.services, caller, { customer: { name: 'C', phone: '+15125550100' }, window: { start: '2031-01-01T10:00:00Z', end: '2031-01-01T11:00:00Z' } });
+  const { position } = await createBooking(ctx.services, caller, {
+    customer: { name: 'C', phone: '+15125550100' },
+    window: { start: '2031-01-01T10:00:00Z', end: '2031-01-01T11:00:00Z' },
+  });
   await waitForHead(ctx.services.store, position!);
   const page = await ctx.services.store.readAll({ filter: bookingsProjection.filter });
   t.equal(await handleBatch(ctx.services, projector(bookingsProjection), page.events, page.checkpoint!), 1);
-  t.equal(await handleBatch(ctx.services, projector(bookingsProjection), page.events, page.checkpoint!), 0, 'the second runner finds the checkpoint already there');
+  t.equal(
+    await handleBatch(ctx.services, projector(bookingsProjection), page.events, page.checkpoint!),
+    0,
+    'the second runner finds the checkpoint already there',
+  );
   t.equal((await readCheckpoint(ctx.services.db, 'bookings')).eventsHandled, 1);
 });
 

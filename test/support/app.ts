@@ -70,9 +70,20 @@ export async function testApp(
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...options.env });
   const log = createLogger(config.LOG_LEVEL ?? 'silent');
   const store = new PostgresEventStore({ pool: database.pool, url: database.url, pollIntervalMs: 100 });
-  const services: Services = { config, log, db: database.db, pool: database.pool, store, clock: options.clock ?? (() => new Date()), databaseUrl: database.url };
+  const services: Services = {
+    config,
+    log,
+    db: database.db,
+    pool: database.pool,
+    store,
+    clock: options.clock ?? (() => new Date()),
+    databaseUrl: database.url,
+  };
   // As `serve --no-worker` runs it (or without the projectors, which `catchUpAll` then stands in for).
-  const started = await startProcess(services, { http: { ...(options.server && { server: options.server }) }, projector: options.liveProjectors ?? false });
+  const started = await startProcess(services, {
+    http: { ...(options.server && { server: options.server }) },
+    projector: options.liveProjectors ?? false,
+  });
   const app = started.app!;
   t.teardown(async () => {
     await started.stop();
@@ -94,7 +105,12 @@ export async function testApp(
     catchUpAll,
     async createOrg(input = {}) {
       const orgId = randomUUID();
-      await createOrg(services, operator(orgId), { orgId, name: input.name ?? 'Acme HVAC', timezone: input.timezone ?? 'America/Chicago', phones: input.phones ?? [] });
+      await createOrg(services, operator(orgId), {
+        orgId,
+        name: input.name ?? 'Acme HVAC',
+        timezone: input.timezone ?? 'America/Chicago',
+        phones: input.phones ?? [],
+      });
       await catchUpAll();
       return orgId;
     },

@@ -8,5 +8,9 @@ const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.t
 export function recordFigure(t: { comment(...args: unknown[]): void }, name: string, figures: Record<string, number | string>): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, ...figures }));
-  t.comment(`reliability ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  t.comment(
+    `reliability ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 }

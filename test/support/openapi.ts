@@ -36,16 +36,19 @@ const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0')
 export function openApiResponseValidator(document: Document) {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
   addFormats(ajv);
-  ajv.addSchema(document as object, 'openapi.json');
+  ajv.addSchema(document, 'openapi.json');
   const base = new URL(document.servers?.[0]?.url ?? '/', 'http://x').pathname.replace(/\/$/, '');
   const templates = Object.keys(document.paths).map((template) => ({
     template,
-    regex: new RegExp(`^${template.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    regex: new RegExp(
+      `^${template.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{[^}]+\}/g, '[^/]+')}$`,
+    ),
   }));
   const known = new Set<string>();
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {
-      for (const response of Object.values(operation.responses ?? {})) for (const name of Object.keys(response.headers ?? {})) known.add(name.toLowerCase());
+      for (const response of Object.values(operation.responses ?? {}))
+        for (const name of Object.keys(response.headers ?? {})) known.add(name.toLowerCase());
     }
   }
   const compiled = new Map<string, ValidateFunction>();
@@ -71,12 +74,24 @@ export function openApiResponseValidator(document: Document) {
     const response = operation.responses?.[status] ?? operation.responses?.[`${status[0]}XX`] ?? operation.responses?.default;
     if (!response) return [`${what}: status not documented (documented: ${Object.keys(operation.responses ?? {}).join(', ')})`];
     const problems: string[] = [];
-    const responseRef = pointer('', 'paths', found.template, method.toLowerCase(), 'responses', operation.responses?.[status] ? status : 'default');
+    const responseRef = pointer(
+      '',
+      'paths',
+      found.template,
+      method.toLowerCase(),
+      'responses',
+      operation.responses?.[status] ? status : 'default',
+    );
 
-    const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const contentType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     if (response.content) {
       const media = response.content[contentType];
-      if (!media) problems.push(`${what}: content type ${contentType || '(none)'} not documented (documented: ${Object.keys(response.content).join(', ')})`);
+      if (!media)
+        problems.push(
+          `${what}: content type ${contentType || '(none)'} not documented (documented: ${Object.keys(response.content).join(', ')})`,
+        );
       else if (media.schema) {
         let body: unknown;
         try {
@@ -122,7 +137,10 @@ export interface OpenApiConformance {
  * document is checked against it (see {@link openApiResponseValidator}), so a test file's own requests,
  * whatever they are, also test the document. Requests to undocumented paths are left alone.
  */
-export async function checkResponsesAgainstOpenApi(app: FastifyInstance, documentUrl = '/api/private/v1/openapi.json'): Promise<OpenApiConformance> {
+export async function checkResponsesAgainstOpenApi(
+  app: FastifyInstance,
+  documentUrl = '/api/private/v1/openapi.json',
+): Promise<OpenApiConformance> {
   const document = (await app.inject({ method: 'GET', url: documentUrl })).json() as Document;
   const check = openApiResponseValidator(document);
   const problems: string[] = [];
@@ -138,6 +156,7 @@ export async function checkResponsesAgainstOpenApi(app: FastifyInstance, documen
     problems.push(...found);
     return res;
   };
-  (app as unknown as { inject: unknown }).inject = (options?: InjectOptions) => (options === undefined ? inject(options as never) : wrapped(options));
+  (app as unknown as { inject: unknown }).inject = (options?: InjectOptions) =>
+    options === undefined ? inject(options as never) : wrapped(options);
   return { checked: () => checked, problems: () => [...problems] };
 }

@@ -11,11 +11,14 @@ export const REPO_ROOT = root;
  * Spawns `callsnare serve` (or `args`) on a free port with exactly `env`, and resolves with the process
  * and the address it printed once it listens.
  */
-export function startServe(env: Record<string, string | undefined>, args: string[] = ['serve']): Promise<{ child: ChildProcess; address: string }> {
+export function startServe(
+  env: Record<string, string | undefined>,
+  args: string[] = ['serve'],
+): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const match = /CallSnare listening on (http:\/\/[^"]+)"/.exec(buffer);
       if (match) resolve({ child, address: match[1]! });

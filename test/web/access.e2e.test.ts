@@ -23,14 +23,17 @@ async function leadOf(token: string, phone: string): Promise<{ id: string; statu
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await fetch(`${app.address}/api/internal/v1/leads?status=all&limit=200`, { headers: { authorization: `Bearer ${token}` } });
-    const lead = ((await res.json()) as { data?: { id: string; status: string; callerPhone: string }[] }).data?.find((l) => l.callerPhone === phone);
+    const lead = ((await res.json()) as { data?: { id: string; status: string; callerPhone: string }[] }).data?.find(
+      (l) => l.callerPhone === phone,
+    );
     if (lead) return lead;
     if (Date.now() > deadline) throw new Error(`no lead for ${phone}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-if ((await app.missedCall('+15125550201', BUSINESS_A)) !== 200 || (await app.missedCall('+15125550202', BUSINESS_B)) !== 200) throw new Error('webhook refused');
+if ((await app.missedCall('+15125550201', BUSINESS_A)) !== 200 || (await app.missedCall('+15125550202', BUSINESS_B)) !== 200)
+  throw new Error('webhook refused');
 const leadA = await leadOf(owner.token, '+15125550201');
 const ownerB = await app.member(orgB, 'owner@borealis.test', 'owner');
 const leadB = await leadOf(ownerB.token, '+15125550202');
@@ -44,7 +47,10 @@ t.test('sign-in is throttled per account: after 5 failures even the right passwo
     await page.getByTestId('sign-in-error').getByText('wrong email or password').waitFor();
   }
   await signIn(page, app.address, 'locked@acme.test', PASSWORD);
-  await page.getByTestId('sign-in-error').getByText(/too many failed sign-ins/).waitFor();
+  await page
+    .getByTestId('sign-in-error')
+    .getByText(/too many failed sign-ins/)
+    .waitFor();
   t.equal((await context.cookies(app.address)).filter((c) => c.name === 'cs_session').length, 0, 'no session was started');
   await screenshot(page, '20-sign-in-throttled');
   // Another account from the same address is not locked out by someone else's failures.
@@ -101,7 +107,11 @@ t.test('sign out ends the session on the server; sign out everywhere ends them a
 
   await signIn(page, app.address, 'member@acme.test');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
-  const other = await fetch(`${app.address}/app/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'member@acme.test', password: PASSWORD }) });
+  const other = await fetch(`${app.address}/app/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'member@acme.test', password: PASSWORD }),
+  });
   const otherCookie = /cs_session=([^;]+)/.exec(other.headers.get('set-cookie') ?? '')![1]!;
   await page.getByRole('button', { name: 'Sign out everywhere' }).click();
   await page.getByRole('heading', { name: 'Sign in to CallSnare' }).waitFor();
@@ -118,7 +128,14 @@ t.test('an auditor sees the timeline and cannot change anything', async (t) => {
   await page.locator('#audit-stream').fill(`lead-${leadA.id}`);
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.getByTestId('audit-events').getByRole('cell', { name: 'LeadStatusChanged' }).first().waitFor();
-  t.equal(await page.getByTestId('audit-events').getByRole('cell', { name: `lead-${leadA.id}` }).count(), await page.getByTestId('audit-events').locator('tbody tr').count(), 'only that stream');
+  t.equal(
+    await page
+      .getByTestId('audit-events')
+      .getByRole('cell', { name: `lead-${leadA.id}` })
+      .count(),
+    await page.getByTestId('audit-events').locator('tbody tr').count(),
+    'only that stream',
+  );
   await page.locator('#state-stream').fill(`lead-${leadA.id}`);
   await page.getByRole('button', { name: 'Show state' }).click();
   await page.getByTestId('stream-state').waitFor();
@@ -129,7 +146,10 @@ t.test('an auditor sees the timeline and cannot change anything', async (t) => {
   const headers = { 'x-csrf-token': csrfToken };
   const move = await page.request.post(`${app.address}/api/internal/v1/leads/${leadA.id}/status`, { data: { status: 'won' }, headers });
   t.equal(move.status(), 403, 'the server refuses a status move');
-  const reply = await page.request.post(`${app.address}/api/internal/v1/leads/${leadA.id}/messages`, { data: { body: 'hello', clientMessageId: crypto.randomUUID() }, headers });
+  const reply = await page.request.post(`${app.address}/api/internal/v1/leads/${leadA.id}/messages`, {
+    data: { body: 'hello', clientMessageId: crypto.randomUUID() },
+    headers,
+  });
   t.equal(reply.status(), 403, 'the server refuses a reply');
   const settings = await page.request.put(`${app.address}/api/internal/v1/settings`, { data: { crewCapacity: 9 }, headers });
   t.equal(settings.status(), 403, 'the server refuses a settings change');
@@ -141,7 +161,9 @@ t.test('an auditor sees the timeline and cannot change anything', async (t) => {
 
 t.test('an invite link lets a person choose a password once', async (t) => {
   await signOutAll();
-  const out = JSON.parse(await app.cli(['member', 'invite', '--org', orgA, '--email', 'new.dispatcher@acme.test', '--role', 'member', '--json'])) as { url: string };
+  const out = JSON.parse(
+    await app.cli(['member', 'invite', '--org', orgA, '--email', 'new.dispatcher@acme.test', '--role', 'member', '--json']),
+  ) as { url: string };
   const link = new URL(out.url);
   t.match(link.pathname, /^\/app\/invite\/csi_/);
   const local = `${app.address}${link.pathname}`;
@@ -167,8 +189,16 @@ t.test('an invite link lets a person choose a password once', async (t) => {
 });
 
 t.test('the CLI refuses a short password and an email that signs in to another org, recording nothing', async (t) => {
-  await t.rejects(app.cli(['member', 'create', '--org', orgA, '--email', 'short@acme.test', '--role', 'member', '--password-stdin'], 'short\n'), /at least 10 characters/);
-  await t.rejects(app.cli(['member', 'invite', '--org', orgA, '--email', 'member@borealis.test', '--role', 'member']), /already signs in to another org/);
-  const { rows } = await app.database.pool.query(`select count(*)::int as n from es_events where event_type = 'MemberAdded' and data->>'email' in ('short@acme.test', 'member@borealis.test')`);
+  await t.rejects(
+    app.cli(['member', 'create', '--org', orgA, '--email', 'short@acme.test', '--role', 'member', '--password-stdin'], 'short\n'),
+    /at least 10 characters/,
+  );
+  await t.rejects(
+    app.cli(['member', 'invite', '--org', orgA, '--email', 'member@borealis.test', '--role', 'member']),
+    /already signs in to another org/,
+  );
+  const { rows } = await app.database.pool.query(
+    `select count(*)::int as n from es_events where event_type = 'MemberAdded' and data->>'email' in ('short@acme.test', 'member@borealis.test')`,
+  );
   t.equal(rows[0].n, 1, 'only the Borealis membership exists');
 });

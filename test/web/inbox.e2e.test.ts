@@ -67,7 +67,11 @@ t.test('a signed missed-call webhook makes the caller appear in the open inbox w
 let leadId = '';
 
 t.test('reply by text from the thread: a double click sends one message', async (t) => {
-  const listed = await eventually(() => api('/leads?status=all'), (r) => r.body.data?.some((l: any) => l.callerPhone === CALLER), 'the lead');
+  const listed = await eventually(
+    () => api('/leads?status=all'),
+    (r) => r.body.data?.some((l: any) => l.callerPhone === CALLER),
+    'the lead',
+  );
   leadId = listed.body.data.find((l: any) => l.callerPhone === CALLER).id;
   await page.goto(`${app.address}/app/leads/${leadId}`);
   await page.getByTestId('timeline').locator('[data-type="MissedCallRecorded"]').waitFor();
@@ -75,7 +79,13 @@ t.test('reply by text from the thread: a double click sends one message', async 
   await page.getByRole('button', { name: 'Send text' }).dblclick();
   await page.getByTestId('timeline').getByText('We can come by tomorrow').first().waitFor({ timeout: 15_000 });
   const requested = async () =>
-    Number((await app.database.pool.query(`select count(*) from es_events where stream_id = $1 and event_type = 'OutboundTextRequested'`, [`lead-${leadId}`])).rows[0].count);
+    Number(
+      (
+        await app.database.pool.query(`select count(*) from es_events where stream_id = $1 and event_type = 'OutboundTextRequested'`, [
+          `lead-${leadId}`,
+        ])
+      ).rows[0].count,
+    );
   await eventually(requested, (n) => n >= 1, 'the reply to be recorded');
   // Give a second request every chance to land before counting.
   await new Promise((r) => setTimeout(r, 1500));
@@ -96,7 +106,11 @@ t.test('book a visit from the thread: the lead is Booked and the visit is in the
   await page.getByRole('button', { name: 'Book visit' }).click();
   await page.getByRole('heading', { name: /Visit for Dana Whitfield/ }).waitFor();
   bookingId = /\/app\/bookings\/([0-9a-f-]{36})/.exec(page.url())![1]!;
-  const lead = await eventually(() => api(`/leads/${leadId}`), (r) => r.body.status === 'booked', 'the lead to be booked');
+  const lead = await eventually(
+    () => api(`/leads/${leadId}`),
+    (r) => r.body.status === 'booked',
+    'the lead to be booked',
+  );
   t.equal(lead.body.status, 'booked');
   await page.goto(`${app.address}/app/leads/${leadId}?status=all`);
   await page.getByTestId('timeline').locator('[data-type="LeadStatusChanged"]').first().waitFor({ timeout: 15_000 });
@@ -121,11 +135,29 @@ t.test('reschedule from the calendar: the booking moves and its reminders move w
   await page.getByRole('button', { name: 'Reschedule' }).click();
   await page.getByText('Rescheduled.').waitFor();
   const newStart = visitDay.set({ hour: 13 }).toUTC();
-  const after = (await eventually(() => api(`/bookings/${bookingId}`), (r) => r.body.window?.start === newStart.toISO({ suppressMilliseconds: false }) || Date.parse(r.body.window?.start) === newStart.toMillis(), 'the new window')).body;
+  const after = (
+    await eventually(
+      () => api(`/bookings/${bookingId}`),
+      (r) =>
+        r.body.window?.start === newStart.toISO({ suppressMilliseconds: false }) ||
+        Date.parse(r.body.window?.start) === newStart.toMillis(),
+      'the new window',
+    )
+  ).body;
   t.not(after.window.start, before.window.start);
-  const due = after.reminders.filter((r: any) => r.status === 'scheduled').map((r: any) => Date.parse(r.dueAt)).sort();
-  t.same(due, [newStart.minus({ minutes: 1440 }).toMillis(), newStart.minus({ minutes: 120 }).toMillis()], 'reminders are due before the new window');
-  await page.getByTestId('booking-window').getByText(/1:00 PM/).waitFor();
+  const due = after.reminders
+    .filter((r: any) => r.status === 'scheduled')
+    .map((r: any) => Date.parse(r.dueAt))
+    .sort();
+  t.same(
+    due,
+    [newStart.minus({ minutes: 1440 }).toMillis(), newStart.minus({ minutes: 120 }).toMillis()],
+    'reminders are due before the new window',
+  );
+  await page
+    .getByTestId('booking-window')
+    .getByText(/1:00 PM/)
+    .waitFor();
   await checkAccessibility(t, page, 'booking');
   await screenshot(page, '08-booking-rescheduled');
 });
@@ -169,6 +201,9 @@ t.test('the inbox works at phone width, one pane at a time, with j/k and / from 
   await page.locator('body').press('/');
   t.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.id), 'lead-search', '/ focuses the search');
   await page.keyboard.type('Dana');
-  await page.getByTestId('lead-list').getByRole('link', { name: /Dana Whitfield/ }).waitFor();
+  await page
+    .getByTestId('lead-list')
+    .getByRole('link', { name: /Dana Whitfield/ })
+    .waitFor();
   await page.setViewportSize({ width: 1280, height: 860 });
 });

@@ -36,7 +36,11 @@ const memberB = await ctx.memberToken(orgB, 'member');
 type Json = Record<string, any>;
 let nextCaller = 5554300;
 
-const twilio = (orgId: string): CommandCaller => ({ orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() });
+const twilio = (orgId: string): CommandCaller => ({
+  orgId,
+  actor: { type: 'provider', id: 'twilio', label: 'Twilio' },
+  correlationId: randomUUID(),
+});
 async function missedCall(orgId: string) {
   const { position } = await recordMissedCall(services, twilio(orgId), {
     callSid: sid('CA'),
@@ -48,7 +52,8 @@ async function missedCall(orgId: string) {
   return formatPosition(position!);
 }
 
-const open = (token: string, headers: Record<string, string> = {}) => openSse(`${base}/app/events`, { authorization: `Bearer ${token}`, ...headers });
+const open = (token: string, headers: Record<string, string> = {}) =>
+  openSse(`${base}/app/events`, { authorization: `Bearer ${token}`, ...headers });
 const connections: SseConnection[] = [];
 t.teardown(() => connections.forEach((c) => c.close()));
 async function connect(token: string, headers: Record<string, string> = {}) {
@@ -73,7 +78,12 @@ t.test('an event appended after connect arrives as id = position, event = type, 
   const message = c.messages.find((m) => m.event === 'MissedCallRecorded')!;
   t.equal(message.id, position);
   const data = JSON.parse(message.data) as Json;
-  t.match(data, { streamId: /^lead-/, type: 'MissedCallRecorded', occurredAt: String, actor: { type: 'provider', id: 'twilio', label: 'Twilio' } });
+  t.match(data, {
+    streamId: /^lead-/,
+    type: 'MissedCallRecorded',
+    occurredAt: String,
+    actor: { type: 'provider', id: 'twilio', label: 'Twilio' },
+  });
   t.same(Object.keys(data).sort(), ['actor', 'occurredAt', 'streamId', 'type'], 'a summary, not the payload');
   c.close();
 });
@@ -113,8 +123,18 @@ t.test('a reconnect with Last-Event-ID gets exactly the missed events, then the 
   const got = again.messages.map((m) => m.id!);
   t.notOk(got.includes(seen), 'nothing at or before Last-Event-ID');
   t.equal(new Set(got).size, got.length, 'no duplicate');
-  t.same(got, [...got].sort((x, y) => (BigInt(x.split('.')[0]!) - BigInt(y.split('.')[0]!) || Number(BigInt(x.split('.')[1]!) - BigInt(y.split('.')[1]!))) > 0 ? 1 : -1), 'in commit order');
-  t.same(got.filter((id) => again.messages.find((m) => m.id === id)!.event === 'MissedCallRecorded'), [...expectedMissed, live], 'exactly the missed ones, then the live one');
+  t.same(
+    got,
+    [...got].sort((x, y) =>
+      (BigInt(x.split('.')[0]!) - BigInt(y.split('.')[0]!) || Number(BigInt(x.split('.')[1]!) - BigInt(y.split('.')[1]!))) > 0 ? 1 : -1,
+    ),
+    'in commit order',
+  );
+  t.same(
+    got.filter((id) => again.messages.find((m) => m.id === id)!.event === 'MissedCallRecorded'),
+    [...expectedMissed, live],
+    'exactly the missed ones, then the live one',
+  );
   t.notOk(got.includes(missed[1]!), "not org B's");
   again.close();
 });
@@ -135,9 +155,11 @@ t.test('LiveFeed hand-over: a listener resuming while writers append gets every 
   const live: RecordedEvent[] = [];
   await feed.listen(orgA, null, (e) => live.push(e));
   // Writers run while a second listener resumes from `start`: the replay and the live stream overlap.
-  const writing = Promise.all(Array.from({ length: 4 }, async (_, w) => {
-    for (let i = 0; i < 10; i++) await missedCall(w % 2 ? orgB : orgA);
-  }));
+  const writing = Promise.all(
+    Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; i < 10; i++) await missedCall(w % 2 ? orgB : orgA);
+    }),
+  );
   await new Promise((r) => setTimeout(r, 50));
   const resumed: RecordedEvent[] = [];
   await feed.listen(orgA, { commit: BigInt(start.split('.')[0]!), prepare: BigInt(start.split('.')[1]!) }, (e) => resumed.push(e));
@@ -153,7 +175,11 @@ t.test('LiveFeed hand-over: a listener resuming while writers append gets every 
     if (page.events.length < 500) break;
     from = page.checkpoint!;
   }
-  t.same(resumed.map((e) => formatPosition(e.position)), expected, 'exactly the store\'s org events after the position, once each, in order');
+  t.same(
+    resumed.map((e) => formatPosition(e.position)),
+    expected,
+    "exactly the store's org events after the position, once each, in order",
+  );
   t.ok(resumed.every((e) => e.metadata.orgId === orgA));
   t.ok(live.length > 0);
 });

@@ -66,24 +66,44 @@ t.test('the internal API takes the cookie with its CSRF token on writes; Bearer 
   const { cookie } = await signIn('writer@acme.test');
   const csrf = (await me(cookie!)).json().csrfToken as string;
   const put = (headers: Record<string, string>) =>
-    app.inject({ method: 'PUT', url: '/api/internal/v1/settings', cookies: { cs_session: cookie! }, headers, payload: { crewCapacity: 5 } });
+    app.inject({
+      method: 'PUT',
+      url: '/api/internal/v1/settings',
+      cookies: { cs_session: cookie! },
+      headers,
+      payload: { crewCapacity: 5 },
+    });
   const before = await ctx.database.pool.query(`select count(*)::int as n from es_events where event_type = 'OrgSettingsChanged'`);
   t.equal((await put({})).statusCode, 403);
   t.equal((await put({ 'x-csrf-token': `${csrf}x` })).statusCode, 403);
   const after = await ctx.database.pool.query(`select count(*)::int as n from es_events where event_type = 'OrgSettingsChanged'`);
   t.equal(after.rows[0].n, before.rows[0].n, 'no event without the token');
   t.equal((await put({ 'x-csrf-token': csrf })).statusCode, 200);
-  t.equal((await app.inject({ method: 'GET', url: '/api/internal/v1/settings', cookies: { cs_session: cookie! } })).statusCode, 200, 'reads need no token');
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/api/internal/v1/settings', cookies: { cs_session: cookie! } })).statusCode,
+    200,
+    'reads need no token',
+  );
   const token = await ctx.memberToken(orgId, 'admin');
   const bearer = await app.inject({ method: 'GET', url: '/api/internal/v1/settings', headers: { authorization: `Bearer ${token.token}` } });
   t.equal(bearer.statusCode, 200);
-  const badBearer = await app.inject({ method: 'GET', url: '/api/internal/v1/settings', headers: { authorization: 'Bearer nope' }, cookies: { cs_session: cookie! } });
+  const badBearer = await app.inject({
+    method: 'GET',
+    url: '/api/internal/v1/settings',
+    headers: { authorization: 'Bearer nope' },
+    cookies: { cs_session: cookie! },
+  });
   t.equal(badBearer.statusCode, 401, 'an Authorization header is never second-guessed by the cookie');
 });
 
 t.test('sign-in from another origin, or not as JSON, is refused', async (t) => {
   await person('origin@acme.test');
-  const foreign = await app.inject({ method: 'POST', url: '/app/session', headers: { origin: 'https://evil.example' }, payload: { email: 'origin@acme.test', password: PASSWORD } });
+  const foreign = await app.inject({
+    method: 'POST',
+    url: '/app/session',
+    headers: { origin: 'https://evil.example' },
+    payload: { email: 'origin@acme.test', password: PASSWORD },
+  });
   t.equal(foreign.statusCode, 403);
   const form = await app.inject({
     method: 'POST',
@@ -102,7 +122,11 @@ t.test('throttling: 5 failures lock the account for 15 minutes; 30 lock the addr
   const locked = await signIn('target@acme.test', PASSWORD, '10.0.0.3');
   t.equal(locked.res.statusCode, 429, 'the account is locked from any address');
   t.ok(Number(locked.res.headers['retry-after']) > 0);
-  t.equal((await signIn('bystander@acme.test', PASSWORD, '10.0.0.2')).res.statusCode, 201, 'another account from that address still signs in');
+  t.equal(
+    (await signIn('bystander@acme.test', PASSWORD, '10.0.0.2')).res.statusCode,
+    201,
+    'another account from that address still signs in',
+  );
   clock.advance(WINDOW_MS + 1000);
   t.equal((await signIn('target@acme.test', PASSWORD, '10.0.0.3')).res.statusCode, 201, 'the window slides');
 
@@ -125,10 +149,13 @@ t.test('an invite is single-use even when two tabs accept it at once, and expire
   const late = await createInvite(services.db, { orgId, memberId: member.memberId, email: 'invited@acme.test', role: 'member' }, clock());
   clock.advance(72 * 3600_000 + 1000);
   t.equal((await app.inject({ method: 'GET', url: `/app/invitations/${late.token}` })).statusCode, 404);
-  t.equal((await app.inject({ method: 'POST', url: `/app/invitations/${late.token}`, payload: { password: 'a long password here' } })).statusCode, 404);
+  t.equal(
+    (await app.inject({ method: 'POST', url: `/app/invitations/${late.token}`, payload: { password: 'a long password here' } })).statusCode,
+    404,
+  );
 });
 
-t.test('setting a new password ends the member\'s sessions', async (t) => {
+t.test("setting a new password ends the member's sessions", async (t) => {
   const memberId = await person('rotate@acme.test');
   const { cookie } = await signIn('rotate@acme.test', PASSWORD, '10.0.0.30');
   t.equal((await me(cookie!)).statusCode, 200);

@@ -34,7 +34,11 @@ export function openSse(url: string, headers: Record<string, string>): Promise<S
           buffer = buffer.slice(newline + 1);
           if (line === '') {
             if (current.data.length || current.id !== undefined || current.event !== undefined) {
-              messages.push({ ...(current.id !== undefined && { id: current.id }), ...(current.event !== undefined && { event: current.event }), data: current.data.join('\n') });
+              messages.push({
+                ...(current.id !== undefined && { id: current.id }),
+                ...(current.event !== undefined && { event: current.event }),
+                data: current.data.join('\n'),
+              });
             }
             current = { data: [] };
           } else if (line.startsWith(':')) comments.push(line.slice(1).trim());

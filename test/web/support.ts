@@ -52,8 +52,11 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
   );
   const cli = (args: string[], input?: string) =>
     new Promise<string>((resolve, reject) => {
-      const proc = execFile(process.execPath, [CLI_BIN, ...args], { env: { ...env, LOG_LEVEL: 'silent' }, cwd: REPO_ROOT }, (error, stdout, stderr) =>
-        error ? reject(new Error(`callsnare ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+      const proc = execFile(
+        process.execPath,
+        [CLI_BIN, ...args],
+        { env: { ...env, LOG_LEVEL: 'silent' }, cwd: REPO_ROOT },
+        (error, stdout, stderr) => (error ? reject(new Error(`callsnare ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)),
       );
       proc.stdin!.end(input ?? '');
     });
@@ -65,10 +68,14 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
     cli,
     logs: () => logs,
     async org(name, phone, timezone = 'America/Chicago') {
-      return (JSON.parse(await cli(['org', 'create', '--name', name, '--timezone', timezone, '--phone', phone, '--json'])) as { orgId: string }).orgId;
+      return (
+        JSON.parse(await cli(['org', 'create', '--name', name, '--timezone', timezone, '--phone', phone, '--json'])) as { orgId: string }
+      ).orgId;
     },
     async member(orgId, email, role, password = PASSWORD) {
-      const out = JSON.parse(await cli(['member', 'create', '--org', orgId, '--email', email, '--role', role, '--password-stdin', '--json'], `${password}\n`));
+      const out = JSON.parse(
+        await cli(['member', 'create', '--org', orgId, '--email', email, '--role', role, '--password-stdin', '--json'], `${password}\n`),
+      );
       return { memberId: out.memberId as string, token: out.token as string };
     },
     async missedCall(from, to) {
@@ -84,7 +91,10 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
       };
       const res = await fetch(`${address}/webhooks/twilio/voice`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature('/webhooks/twilio/voice', params) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilioSignature('/webhooks/twilio/voice', params),
+        },
         body: new URLSearchParams(params).toString(),
       });
       return res.status;
@@ -98,7 +108,14 @@ export async function openBrowser(t: Tap): Promise<BrowserContext> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 860 },
     // axe-core is injected as a script; the app's CSP (script-src 'self') would refuse it.
     bypassCSP: true,
@@ -120,7 +137,12 @@ export async function checkAccessibility(t: Tap, page: Page, screen: string): Pr
   const violations = (await page.evaluate(async () => {
     const g = globalThis as any;
     const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
-    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)).slice(0, 5) }));
+    return result.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n: any) => String(n.target)).slice(0, 5),
+    }));
   })) as { id: string; impact: string; help: string; targets: string[] }[];
   t.same(
     violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),

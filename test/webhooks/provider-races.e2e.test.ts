@@ -26,7 +26,16 @@ const checkoutCompleted = (orgId: string, customer: string, created: number) => 
   object: 'event',
   created,
   type: 'checkout.session.completed',
-  data: { object: { id: 'cs_test_a1b2c3', object: 'checkout.session', mode: 'subscription', client_reference_id: orgId, customer, subscription: 'sub_123' } },
+  data: {
+    object: {
+      id: 'cs_test_a1b2c3',
+      object: 'checkout.session',
+      mode: 'subscription',
+      client_reference_id: orgId,
+      customer,
+      subscription: 'sub_123',
+    },
+  },
 });
 
 /** A booking's confirmation runs through the real tasks; returns the booking's event types and what was sent. */
@@ -38,13 +47,20 @@ async function confirmationOf(orgId: string) {
   });
   // Up to the booking itself: on a loaded machine a commit may take a moment to become visible to readers.
   await catchUp(services, processManager, { until: position });
-  await runOnce({ pgPool: database.pool, taskList: taskList({ ...services, messaging: logMessaging(services) }), logger: graphileLogger() });
+  await runOnce({
+    pgPool: database.pool,
+    taskList: taskList({ ...services, messaging: logMessaging(services) }),
+    logger: graphileLogger(),
+  });
   const types = (await services.store.readStream(`booking-${booking.id}`)).map((e) => e.type);
   const { rows } = await database.pool.query('select job_key from outbound_messages where org_id = $1', [orgId]);
   return { types, sent: rows.length };
 }
 
-for (const order of ['subscription.deleted before checkout.session.completed', 'subscription.deleted after checkout.session.completed'] as const) {
+for (const order of [
+  'subscription.deleted before checkout.session.completed',
+  'subscription.deleted after checkout.session.completed',
+] as const) {
   t.test(`${order}, nothing projected in between: the org is canceled and automation stays paused`, async (t) => {
     const orgId = await ctx.createOrg({ name: `Canceled ${order.slice(22, 28)} HVAC` });
     const customer = customerId();
@@ -57,7 +73,8 @@ for (const order of ['subscription.deleted before checkout.session.completed', '
     const b = await postStripe(app, second);
     t.equal(a.statusCode, 200);
     t.equal(b.statusCode, 200);
-    if (order.includes('before')) t.same(a.json(), { received: true, result: 'held_until_customer_linked' }, 'acknowledged because it is kept, not dropped');
+    if (order.includes('before'))
+      t.same(a.json(), { received: true, result: 'held_until_customer_linked' }, 'acknowledged because it is kept, not dropped');
     t.not(b.json().ignored, 'unknown_customer');
     const org = await loadOrg(services, orgId);
     t.equal(org.billingStatus, 'canceled', 'canceled in the org stream');
@@ -74,8 +91,15 @@ t.test('a missed call to a number added a moment ago (not projected yet) is reco
   const orgId = await ctx.createOrg({ name: 'Fresh Number HVAC', phones: ['+15125550140'] });
   await configureOrg(services, operator(orgId), { orgId, changes: {}, addPhones: ['+15125550141'] });
   const callSid = sid('CA');
-  const res = await postTwilio(app, '/webhooks/twilio/voice', voiceStatusCallback({ callSid, from: '+15125550123', to: '+15125550141', status: 'no-answer' }));
+  const res = await postTwilio(
+    app,
+    '/webhooks/twilio/voice',
+    voiceStatusCallback({ callSid, from: '+15125550123', to: '+15125550141', status: 'no-answer' }),
+  );
   t.equal(res.statusCode, 200);
-  const { rows } = await database.pool.query("select org_id from es_events where event_type = 'MissedCallRecorded' and data->>'callSid' = $1", [callSid]);
+  const { rows } = await database.pool.query(
+    "select org_id from es_events where event_type = 'MissedCallRecorded' and data->>'callSid' = $1",
+    [callSid],
+  );
   t.same(rows, [{ org_id: orgId }]);
 });

@@ -24,7 +24,16 @@ function checkoutCompleted(orgId: string, customer: string) {
     object: 'event',
     created: Math.floor(Date.now() / 1000),
     type: 'checkout.session.completed',
-    data: { object: { id: 'cs_test_a1b2c3', object: 'checkout.session', mode: 'subscription', client_reference_id: orgId, customer, subscription: 'sub_123' } },
+    data: {
+      object: {
+        id: 'cs_test_a1b2c3',
+        object: 'checkout.session',
+        mode: 'subscription',
+        client_reference_id: orgId,
+        customer,
+        subscription: 'sub_123',
+      },
+    },
   };
 }
 
@@ -106,7 +115,10 @@ t.test('a subscription whose metadata names the org links it when the customer i
 
 t.test('an event for a customer no org is linked to is acknowledged, held until a checkout links it, and records no event', async (t) => {
   const before = await eventCount(database);
-  const res = await postStripe(app, subscriptionEvent({ customer: customerId(), status: 'canceled', metadata: { orgId: '00000000-0000-4000-8000-000000000000' } }));
+  const res = await postStripe(
+    app,
+    subscriptionEvent({ customer: customerId(), status: 'canceled', metadata: { orgId: '00000000-0000-4000-8000-000000000000' } }),
+  );
   t.equal(res.statusCode, 200);
   t.same(res.json(), { received: true, result: 'held_until_customer_linked' });
   const other = await postStripe(app, { ...subscriptionEvent({ customer: customerId(), status: 'active' }), type: 'invoice.paid' });

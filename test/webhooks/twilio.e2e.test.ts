@@ -2,7 +2,18 @@ import t, { type Test } from 'tap';
 import { recordOutboundText } from '../../src/commands/leads.ts';
 import { leadIdFor } from '../../src/domain/ids.ts';
 import { testApp, operator } from '../support/app.ts';
-import { dialActionCallback, eventCount, inboundSms, messageStatus, postTwilio, PROVIDER_ENV, settle, sid, twilioSignature, voiceStatusCallback } from './fixtures/providers.ts';
+import {
+  dialActionCallback,
+  eventCount,
+  inboundSms,
+  messageStatus,
+  postTwilio,
+  PROVIDER_ENV,
+  settle,
+  sid,
+  twilioSignature,
+  voiceStatusCallback,
+} from './fixtures/providers.ts';
 
 const ctx = await testApp(t, { env: PROVIDER_ENV });
 const { app, services, database } = ctx;
@@ -34,7 +45,14 @@ async function leadsOf(orgId: string, caller: string) {
 async function detail(leadId: string, token = memberA.token) {
   await settle(ctx);
   const res = await app.inject({ method: 'GET', url: `/api/internal/v1/leads/${leadId}`, headers: bearer(token) });
-  return { res, body: res.json() as { status: string; counts: Record<string, number>; timeline: { kind: string; type: string; actor: { type: string; id: string }; delivery?: { status: string } }[] } & Record<string, unknown> };
+  return {
+    res,
+    body: res.json() as {
+      status: string;
+      counts: Record<string, number>;
+      timeline: { kind: string; type: string; actor: { type: string; id: string }; delivery?: { status: string } }[];
+    } & Record<string, unknown>,
+  };
 }
 
 function assertTwiml(t: Test, res: { statusCode: number; headers: Record<string, unknown>; body: string }) {
@@ -109,13 +127,18 @@ t.test('a second call from the same number reuses the lead', async (t) => {
   const leads = await leadsOf(orgA, caller);
   t.equal(leads.length, 1, 'one lead');
   const { body } = await detail(leads[0]!.id);
-  t.same(body.timeline.map((e) => e.kind), ['missed_call', 'missed_call']);
+  t.same(
+    body.timeline.map((e) => e.kind),
+    ['missed_call', 'missed_call'],
+  );
 });
 
 t.test('ten different first calls from one number at once open one lead holding all ten', async (t) => {
   const caller = newCaller();
   const responses = await Promise.all(
-    Array.from({ length: 10 }, () => postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }))),
+    Array.from({ length: 10 }, () =>
+      postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' })),
+    ),
   );
   for (const res of responses) t.equal(res.statusCode, 200);
   const leads = await leadsOf(orgA, caller);
@@ -125,15 +148,24 @@ t.test('ten different first calls from one number at once open one lead holding 
 
 t.test('a Dial action callback whose dialed line did not answer is a missed call', async (t) => {
   const caller = newCaller();
-  assertTwiml(t, await postTwilio(app, VOICE, dialActionCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, dialStatus: 'no-answer' })));
+  assertTwiml(
+    t,
+    await postTwilio(app, VOICE, dialActionCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, dialStatus: 'no-answer' })),
+  );
   t.equal((await leadsOf(orgA, caller)).length, 1);
 });
 
 t.test('an answered call records nothing', async (t) => {
   const caller = newCaller();
   const before = await eventCount(database);
-  assertTwiml(t, await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'completed' })));
-  assertTwiml(t, await postTwilio(app, VOICE, dialActionCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, dialStatus: 'completed' })));
+  assertTwiml(
+    t,
+    await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'completed' })),
+  );
+  assertTwiml(
+    t,
+    await postTwilio(app, VOICE, dialActionCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, dialStatus: 'completed' })),
+  );
   assertTwiml(t, await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'ringing' })));
   t.equal(await eventCount(database), before);
 });
@@ -145,10 +177,18 @@ t.test('a missing or wrong signature is 403 and records nothing', async (t) => {
   assertForbidden(t, await postTwilio(app, VOICE, params, { signature: null }));
   assertForbidden(t, await postTwilio(app, VOICE, params, { signature: 'bm90IGEgc2lnbmF0dXJl' }));
   assertForbidden(t, await postTwilio(app, VOICE, params, { signature: twilioSignature(VOICE, params, 'another-accounts-auth-token') }));
-  assertForbidden(t, await postTwilio(app, VOICE, params, { signature: twilioSignature(SMS, params) }), );
+  assertForbidden(t, await postTwilio(app, VOICE, params, { signature: twilioSignature(SMS, params) }));
   assertForbidden(t, await postTwilio(app, VOICE, { ...params, From: '+15125559999' }, { signature: twilioSignature(VOICE, params) }));
-  assertForbidden(t, await postTwilio(app, SMS, inboundSms({ messageSid: sid('SM'), from: caller, to: BUSINESS, body: 'hi' }), { signature: 'x' }));
-  const json = await app.inject({ method: 'POST', url: VOICE, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(params) });
+  assertForbidden(
+    t,
+    await postTwilio(app, SMS, inboundSms({ messageSid: sid('SM'), from: caller, to: BUSINESS, body: 'hi' }), { signature: 'x' }),
+  );
+  const json = await app.inject({
+    method: 'POST',
+    url: VOICE,
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(params),
+  });
   assertForbidden(t, json);
   t.equal(await eventCount(database), before, 'nothing recorded');
   t.equal((await leadsOf(orgA, caller)).length, 0);
@@ -156,7 +196,10 @@ t.test('a missing or wrong signature is 403 and records nothing', async (t) => {
 
 t.test('a call to a number no org has is answered 200 and records nothing', async (t) => {
   const before = await eventCount(database);
-  assertTwiml(t, await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: '+15125550999', status: 'no-answer' })));
+  assertTwiml(
+    t,
+    await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: '+15125550999', status: 'no-answer' })),
+  );
   assertTwiml(t, await postTwilio(app, SMS, inboundSms({ messageSid: sid('SM'), from: newCaller(), to: '+15125550999', body: 'hello?' })));
   t.equal(await eventCount(database), before);
 });
@@ -176,14 +219,22 @@ t.test('a signed payload missing fields is 400 with the fields named, and record
 t.test('an inbound text lands on the caller’s open lead, once', async (t) => {
   const caller = newCaller();
   await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }));
-  const params = inboundSms({ messageSid: sid('SM'), from: caller, to: BUSINESS, body: 'Hi, our AC stopped cooling. Can someone come today?' });
+  const params = inboundSms({
+    messageSid: sid('SM'),
+    from: caller,
+    to: BUSINESS,
+    body: 'Hi, our AC stopped cooling. Can someone come today?',
+  });
   const responses = await Promise.all(Array.from({ length: 10 }, () => postTwilio(app, SMS, params)));
   for (const res of responses) assertTwiml(t, res);
   assertTwiml(t, await postTwilio(app, SMS, params));
   const leads = await leadsOf(orgA, caller);
   t.equal(leads.length, 1, 'the same lead');
   const { body } = await detail(leads[0]!.id);
-  t.same(body.timeline.map((e) => e.kind), ['missed_call', 'inbound_text']);
+  t.same(
+    body.timeline.map((e) => e.kind),
+    ['missed_call', 'inbound_text'],
+  );
   t.match(body.timeline[1], { details: { body: 'Hi, our AC stopped cooling. Can someone come today?' } });
 });
 
@@ -211,16 +262,30 @@ t.test('a caller whose lead was won gets a new lead on the next call; the won le
   const caller = newCaller();
   await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }));
   const [first] = await leadsOf(orgA, caller);
-  const won = await app.inject({ method: 'POST', url: `/api/internal/v1/leads/${first!.id}/status`, headers: bearer(memberA.token), payload: { status: 'won' } });
+  const won = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/leads/${first!.id}/status`,
+    headers: bearer(memberA.token),
+    payload: { status: 'won' },
+  });
   t.equal(won.statusCode, 200);
   const params = voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' });
   await Promise.all(Array.from({ length: 5 }, () => postTwilio(app, VOICE, params)));
   const leads = await leadsOf(orgA, caller);
-  t.same(leads.map((l) => l.status), ['won', 'active'], 'the won lead is kept, a new one is open');
+  t.same(
+    leads.map((l) => l.status),
+    ['won', 'active'],
+    'the won lead is kept, a new one is open',
+  );
   t.equal(leads[1]!.id, leadIdFor(orgA, caller, 1));
   const { body } = await detail(leads[0]!.id);
   t.equal(body.supersededBy, leads[1]!.id);
-  const reopen = await app.inject({ method: 'POST', url: `/api/internal/v1/leads/${first!.id}/status`, headers: bearer(memberA.token), payload: { status: 'active' } });
+  const reopen = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/leads/${first!.id}/status`,
+    headers: bearer(memberA.token),
+    payload: { status: 'active' },
+  });
   t.equal(reopen.statusCode, 409, 'the old lead cannot reopen while the caller has a newer one');
   t.equal((reopen.json() as { code: string }).code, 'lead_state_conflict');
   // A retry of the first call, arriving late, is still recognised.
@@ -234,14 +299,18 @@ t.test('delivery reports update the outbound message on its lead, never backward
   await postTwilio(app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: caller, to: BUSINESS, status: 'no-answer' }));
   const [lead] = await leadsOf(orgA, caller);
   const messageSid = sid('SM');
-  await recordOutboundText(services, { ...operator(orgA), actor: { type: 'system', id: 'test', label: 'test' } }, {
-    leadId: lead!.id,
-    messageId: messageSid,
-    to: caller,
-    body: 'Sorry we missed your call!',
-    kind: 'text_back',
-    sentAt: new Date().toISOString(),
-  });
+  await recordOutboundText(
+    services,
+    { ...operator(orgA), actor: { type: 'system', id: 'test', label: 'test' } },
+    {
+      leadId: lead!.id,
+      messageId: messageSid,
+      to: caller,
+      body: 'Sorry we missed your call!',
+      kind: 'text_back',
+      sentAt: new Date().toISOString(),
+    },
+  );
   const before = await eventCount(database, 'MessageDeliveryUpdated');
   for (const status of ['sent', 'delivered', 'delivered', 'sent']) {
     assertTwiml(t, await postTwilio(app, STATUS, messageStatus({ messageSid, from: BUSINESS, to: caller, status })));
@@ -256,7 +325,11 @@ t.test('without TWILIO_AUTH_TOKEN configured, Twilio webhooks are refused and re
   const bare = await testApp(t, { env: { PUBLIC_BASE_URL: PROVIDER_ENV.PUBLIC_BASE_URL } });
   await bare.createOrg({ phones: [BUSINESS] });
   const before = await eventCount(bare.database);
-  const res = await postTwilio(bare.app, VOICE, voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: BUSINESS, status: 'no-answer' }));
+  const res = await postTwilio(
+    bare.app,
+    VOICE,
+    voiceStatusCallback({ callSid: sid('CA'), from: newCaller(), to: BUSINESS, status: 'no-answer' }),
+  );
   t.equal(res.statusCode, 503);
   t.equal((res.json() as { code: string }).code, 'webhook_not_configured');
   t.equal(await eventCount(bare.database), before);

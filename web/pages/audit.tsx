@@ -43,12 +43,18 @@ export function AuditPage({ me }: { me: Me }) {
   if (until) params.set('until', until);
   const events = useInfiniteQuery({
     queryKey: ['audit', params.toString()],
-    queryFn: ({ pageParam }) => api<{ data: AuditEvent[]; nextCursor: string | null }>(`/audit/events?${params}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`),
+    queryFn: ({ pageParam }) =>
+      api<{ data: AuditEvent[]; nextCursor: string | null }>(
+        `/audit/events?${params}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
+      ),
     initialPageParam: '',
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   if (events.isError && !events.data) return <LoadError error={events.error} role={me.role} />;
-  const field = (key: keyof Filters) => ({ value: draft[key], onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value }) });
+  const field = (key: keyof Filters) => ({
+    value: draft[key],
+    onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value }),
+  });
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setFilters(draft);
@@ -82,7 +88,11 @@ export function AuditPage({ me }: { me: Me }) {
         </div>
         <button type="submit">Apply filters</button>
       </form>
-      {events.isError && <p className="error" role="alert">{describeError(events.error)}</p>}
+      {events.isError && (
+        <p className="error" role="alert">
+          {describeError(events.error)}
+        </p>
+      )}
       <table className="table audit-table" data-testid="audit-events">
         <caption className="sr-only">Events, oldest first</caption>
         <thead>
@@ -95,21 +105,28 @@ export function AuditPage({ me }: { me: Me }) {
           </tr>
         </thead>
         <tbody>
-          {events.data?.pages.flatMap((p) => p.data).map((e) => (
-            <tr key={`${e.streamId}-${e.revision}`}>
-              <td>{when(e.occurredAt, me.timezone)}</td>
-              <td>{e.type}</td>
-              <td>
-                {e.actor.label} <span className="muted">({e.actor.type})</span>
-              </td>
-              <td>
-                <button type="button" className="link mono" onClick={() => setDraft({ ...draft, stream: e.streamId })} title="Filter by this stream">
-                  {e.streamId}
-                </button>
-              </td>
-              <td>{e.summary}</td>
-            </tr>
-          ))}
+          {events.data?.pages
+            .flatMap((p) => p.data)
+            .map((e) => (
+              <tr key={`${e.streamId}-${e.revision}`}>
+                <td>{when(e.occurredAt, me.timezone)}</td>
+                <td>{e.type}</td>
+                <td>
+                  {e.actor.label} <span className="muted">({e.actor.type})</span>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="link mono"
+                    onClick={() => setDraft({ ...draft, stream: e.streamId })}
+                    title="Filter by this stream"
+                  >
+                    {e.streamId}
+                  </button>
+                </td>
+                <td>{e.summary}</td>
+              </tr>
+            ))}
         </tbody>
       </table>
       {events.hasNextPage && (
@@ -129,11 +146,14 @@ function StateAsOf({ me }: { me: Me }) {
   const state = useQuery({
     queryKey: ['audit-state', asked],
     enabled: !!asked,
-    queryFn: () => api<{ stream: string; revision: number; state: unknown }>(`/audit/state?stream=${encodeURIComponent(asked!.stream)}&asOf=${encodeURIComponent(asked!.asOf)}`),
+    queryFn: () =>
+      api<{ stream: string; revision: number; state: unknown }>(
+        `/audit/state?stream=${encodeURIComponent(asked!.stream)}&asOf=${encodeURIComponent(asked!.asOf)}`,
+      ),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const at = /^\d+(\.\d+)?$/.test(asOf.trim()) ? asOf.trim() : instantOf(asOf, me.timezone) ?? new Date().toISOString();
+    const at = /^\d+(\.\d+)?$/.test(asOf.trim()) ? asOf.trim() : (instantOf(asOf, me.timezone) ?? new Date().toISOString());
     setAsked({ stream: stream.trim(), asOf: at });
   };
   return (
@@ -150,7 +170,11 @@ function StateAsOf({ me }: { me: Me }) {
         </div>
       </div>
       <button type="submit">Show state</button>
-      {state.isError && <p className="error" role="alert">{describeError(state.error)}</p>}
+      {state.isError && (
+        <p className="error" role="alert">
+          {describeError(state.error)}
+        </p>
+      )}
       {state.data && (
         <pre className="state" data-testid="stream-state" tabIndex={0} aria-label="Stream state">
           {JSON.stringify(state.data, null, 2)}

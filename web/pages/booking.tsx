@@ -164,7 +164,11 @@ function Cancel({ booking }: { booking: Booking }) {
   const queryClient = useQueryClient();
   const [reason, setReason] = useState('');
   const cancel = useMutation({
-    mutationFn: () => api<Booking>(`/bookings/${booking.id}`, { method: 'PATCH', body: { status: 'canceled', ...(reason.trim() && { reason: reason.trim() }) } }),
+    mutationFn: () =>
+      api<Booking>(`/bookings/${booking.id}`, {
+        method: 'PATCH',
+        body: { status: 'canceled', ...(reason.trim() && { reason: reason.trim() }) },
+      }),
     onSuccess: () => void queryClient.invalidateQueries(),
   });
   return (
@@ -172,7 +176,11 @@ function Cancel({ booking }: { booking: Booking }) {
       <h2 id="cancel-title">Cancel visit</h2>
       <label htmlFor="cancel-reason">Reason (optional)</label>
       <input id="cancel-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-      {cancel.isError && <p className="error" role="alert">{describeError(cancel.error)}</p>}
+      {cancel.isError && (
+        <p className="error" role="alert">
+          {describeError(cancel.error)}
+        </p>
+      )}
       <button type="submit" className="danger" disabled={cancel.isPending}>
         Cancel visit
       </button>

@@ -23,7 +23,9 @@ export function CalendarPage({ me }: { me: Me }) {
   const bookings = useQuery({
     queryKey: ['bookings', week],
     queryFn: () =>
-      api<Page<Booking>>(`/bookings?from=${encodeURIComponent(start.toUTC().toISO()!)}&to=${encodeURIComponent(end.toUTC().toISO()!)}&status=scheduled,canceled&limit=200`),
+      api<Page<Booking>>(
+        `/bookings?from=${encodeURIComponent(start.toUTC().toISO()!)}&to=${encodeURIComponent(end.toUTC().toISO()!)}&status=scheduled,canceled&limit=200`,
+      ),
   });
   const days = Array.from({ length: 7 }, (_, i) => start.plus({ days: i }));
   const hours = Array.from({ length: LAST_HOUR - FIRST_HOUR }, (_, i) => FIRST_HOUR + i);
@@ -45,7 +47,11 @@ export function CalendarPage({ me }: { me: Me }) {
           <span className="badge status-scheduled">scheduled</span> <span className="badge status-canceled">canceled</span>
         </p>
       </div>
-      {bookings.isError && <p className="error" role="alert">{describeError(bookings.error)}</p>}
+      {bookings.isError && (
+        <p className="error" role="alert">
+          {describeError(bookings.error)}
+        </p>
+      )}
       <div className="week-grid" style={{ ['--hours' as string]: hours.length }}>
         <div className="hours" aria-hidden="true">
           <div className="day-head" />
@@ -56,7 +62,9 @@ export function CalendarPage({ me }: { me: Me }) {
           ))}
         </div>
         {days.map((day) => {
-          const todays = (bookings.data?.data ?? []).filter((b) => DateTime.fromISO(b.window.start, { zone: me.timezone }).hasSame(day, 'day'));
+          const todays = (bookings.data?.data ?? []).filter((b) =>
+            DateTime.fromISO(b.window.start, { zone: me.timezone }).hasSame(day, 'day'),
+          );
           return (
             <section key={day.toISODate()} className="day" aria-label={day.toFormat('cccc LLL d')}>
               <h2 className="day-head">{day.toFormat('ccc LLL d')}</h2>
@@ -67,7 +75,11 @@ export function CalendarPage({ me }: { me: Me }) {
                   const top = Math.max(0, (s.hour + s.minute / 60 - FIRST_HOUR) / (LAST_HOUR - FIRST_HOUR)) * 100;
                   const height = Math.max(4, (e.diff(s, 'hours').hours / (LAST_HOUR - FIRST_HOUR)) * 100);
                   return (
-                    <li key={b.id} className={`slot status-${b.status}`} style={{ top: `${top}%`, height: `${Math.min(height, 100 - top)}%` }}>
+                    <li
+                      key={b.id}
+                      className={`slot status-${b.status}`}
+                      style={{ top: `${top}%`, height: `${Math.min(height, 100 - top)}%` }}
+                    >
                       <Link to={`/app/bookings/${b.id}`} className="slot-link">
                         <strong>{b.customer.name}</strong>
                         <span>

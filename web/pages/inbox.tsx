@@ -16,7 +16,8 @@ const FILTERS = [
   { value: 'all', label: 'All' },
 ];
 
-const isTyping = (target: EventTarget | null) => target instanceof HTMLElement && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable);
+const isTyping = (target: EventTarget | null) =>
+  target instanceof HTMLElement && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable);
 
 /** The inbox: lead list, the selected lead's thread, and its details (three panes; one at a time on a phone). */
 export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
@@ -61,7 +62,13 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
         <h1 id="inbox-title">Inbox</h1>
         <div className="filters">
           <label htmlFor="status-filter">Status</label>
-          <select id="status-filter" value={status} onChange={(e) => navigate(`/app/leads${leadId ? `/${leadId}` : ''}${e.target.value === 'active' ? '' : `?status=${e.target.value}`}`)}>
+          <select
+            id="status-filter"
+            value={status}
+            onChange={(e) =>
+              navigate(`/app/leads${leadId ? `/${leadId}` : ''}${e.target.value === 'active' ? '' : `?status=${e.target.value}`}`)
+            }
+          >
             {FILTERS.map((f) => (
               <option key={f.value} value={f.value}>
                 {f.label}
@@ -69,31 +76,57 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
             ))}
           </select>
           <label htmlFor="lead-search">Search</label>
-          <input id="lead-search" ref={searchBox} type="search" placeholder="Phone or name  ( / )" value={query} onChange={(e) => setQuery(e.target.value)} />
+          <input
+            id="lead-search"
+            ref={searchBox}
+            type="search"
+            placeholder="Phone or name  ( / )"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
         </div>
         <p className="hint keys">
           <kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>/</kbd> search
         </p>
-        {leads.isError && <p className="error" role="alert">{describeError(leads.error)}</p>}
+        {leads.isError && (
+          <p className="error" role="alert">
+            {describeError(leads.error)}
+          </p>
+        )}
         {leads.data && !leads.data.data.length && <p className="empty">No leads here.</p>}
         <ul className="lead-list" aria-label="Leads" data-testid="lead-list">
           {leads.data?.data.map((lead) => (
             <li key={lead.id}>
-              <Link to={`/app/leads/${lead.id}${suffix}`} id={`lead-${lead.id}`} className={`lead-item${lead.id === leadId ? ' selected' : ''}${lead.unread ? ' unread' : ''}`} aria-current={lead.id === leadId ? 'page' : undefined}>
+              <Link
+                to={`/app/leads/${lead.id}${suffix}`}
+                id={`lead-${lead.id}`}
+                className={`lead-item${lead.id === leadId ? ' selected' : ''}${lead.unread ? ' unread' : ''}`}
+                aria-current={lead.id === leadId ? 'page' : undefined}
+              >
                 <span className="lead-name">
                   {lead.unread && <span className="unread-dot" title="Unread" aria-label="Unread" />}
                   {lead.callerName || phone(lead.callerPhone)}
                 </span>
                 <span className={`badge status-${lead.status}`}>{lead.status}</span>
                 <span className="lead-meta">
-                  {lead.waitingSince ? <>waiting {since(lead.waitingSince)}</> : <>last activity {timeOfDay(lead.lastActivityAt, me.timezone)}</>}
+                  {lead.waitingSince ? (
+                    <>waiting {since(lead.waitingSince)}</>
+                  ) : (
+                    <>last activity {timeOfDay(lead.lastActivityAt, me.timezone)}</>
+                  )}
                 </span>
               </Link>
             </li>
           ))}
         </ul>
       </section>
-      {leadId ? <LeadPanes me={me} leadId={leadId} back={`/app/leads${suffix}`} /> : <section className="pane thread-pane empty-thread"><p>Select a lead to see its thread.</p></section>}
+      {leadId ? (
+        <LeadPanes me={me} leadId={leadId} back={`/app/leads${suffix}`} />
+      ) : (
+        <section className="pane thread-pane empty-thread">
+          <p>Select a lead to see its thread.</p>
+        </section>
+      )}
     </div>
   );
 }
@@ -117,7 +150,12 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
       </section>
     );
   }
-  if (!lead.data) return <section className="pane thread-pane"><p className="loading">Loading…</p></section>;
+  if (!lead.data)
+    return (
+      <section className="pane thread-pane">
+        <p className="loading">Loading…</p>
+      </section>
+    );
   const l = lead.data;
   return (
     <>
@@ -174,7 +212,11 @@ function Reply({ leadId }: { leadId: string }) {
     <form className="reply" onSubmit={submit}>
       <label htmlFor="reply-body">Reply by text</label>
       <textarea id="reply-body" rows={3} maxLength={1600} value={body} onChange={(e) => setBody(e.target.value)} />
-      {send.isError && <p className="error" role="alert">{describeError(send.error)}</p>}
+      {send.isError && (
+        <p className="error" role="alert">
+          {describeError(send.error)}
+        </p>
+      )}
       <button type="submit" className="primary" disabled={send.isPending || !body.trim()}>
         {send.isPending ? 'Sending…' : 'Send text'}
       </button>
@@ -201,7 +243,9 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
           </>
         )}
         <dt>Waiting since</dt>
-        <dd>{lead.waitingSince ? `${when(lead.waitingSince, me.timezone)} (${since(lead.waitingSince)})` : 'not waiting: we replied last'}</dd>
+        <dd>
+          {lead.waitingSince ? `${when(lead.waitingSince, me.timezone)} (${since(lead.waitingSince)})` : 'not waiting: we replied last'}
+        </dd>
         <dt>First contact</dt>
         <dd>{when(lead.createdAt, me.timezone)}</dd>
       </dl>
@@ -211,7 +255,8 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
           <p>{describeHappened(lead.summary.happened)}</p>
           {lead.summary.lastContact && (
             <p>
-              Last contact: {lead.summary.lastContact.kind.replace(/_/g, ' ')} ({lead.summary.lastContact.direction}), {ago(lead.summary.lastContact.at)}
+              Last contact: {lead.summary.lastContact.kind.replace(/_/g, ' ')} ({lead.summary.lastContact.direction}),{' '}
+              {ago(lead.summary.lastContact.at)}
             </p>
           )}
           {lead.summary.nextAction && lead.summary.nextAction.code !== 'none' && (
@@ -243,7 +288,12 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
 
 function describeHappened(h: { missedCalls: number; inboundTexts: number; outboundTexts: number; bookings: number }): string {
   const part = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  return [part(h.missedCalls, 'missed call', 'missed calls'), part(h.inboundTexts, 'text in', 'texts in'), part(h.outboundTexts, 'text out', 'texts out'), part(h.bookings, 'booking', 'bookings')].join(' · ');
+  return [
+    part(h.missedCalls, 'missed call', 'missed calls'),
+    part(h.inboundTexts, 'text in', 'texts in'),
+    part(h.outboundTexts, 'text out', 'texts out'),
+    part(h.bookings, 'booking', 'bookings'),
+  ].join(' · ');
 }
 
 function MoveStatus({ lead }: { lead: LeadDetail }) {
@@ -251,7 +301,8 @@ function MoveStatus({ lead }: { lead: LeadDetail }) {
   const [status, setStatus] = useState<string>(lead.status === 'active' ? 'won' : 'active');
   const [reason, setReason] = useState('');
   const move = useMutation({
-    mutationFn: () => api(`/leads/${lead.id}/status`, { method: 'POST', body: { status, ...(reason.trim() && { reason: reason.trim() }) } }),
+    mutationFn: () =>
+      api(`/leads/${lead.id}/status`, { method: 'POST', body: { status, ...(reason.trim() && { reason: reason.trim() }) } }),
     onSuccess: () => {
       setReason('');
       void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
@@ -271,7 +322,11 @@ function MoveStatus({ lead }: { lead: LeadDetail }) {
       </select>
       <label htmlFor="move-reason">Reason</label>
       <input id="move-reason" value={reason} maxLength={1000} onChange={(e) => setReason(e.target.value)} />
-      {move.isError && <p className="error" role="alert">{describeError(move.error)}</p>}
+      {move.isError && (
+        <p className="error" role="alert">
+          {describeError(move.error)}
+        </p>
+      )}
       <button type="submit" disabled={move.isPending}>
         Move
       </button>
@@ -297,7 +352,8 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
   const from = DateTime.now().toUTC().startOf('hour');
   const availability = useQuery({
     queryKey: ['availability', from.toISO()],
-    queryFn: () => api<Availability>(`/availability?from=${encodeURIComponent(from.toISO()!)}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO()!)}`),
+    queryFn: () =>
+      api<Availability>(`/availability?from=${encodeURIComponent(from.toISO())}&to=${encodeURIComponent(from.plus({ days: 7 }).toISO())}`),
     retry: false,
     staleTime: 60_000,
   });
@@ -329,8 +385,8 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
     } else {
       window = windowOf(local, me.timezone);
     }
-    if (!window) return setError('choose a date and a time window');
-    if (!name.trim()) return setError('enter the customer name');
+    if (!window) return void setError('choose a date and a time window');
+    if (!name.trim()) return void setError('enter the customer name');
     book.mutate(window);
   };
   return (

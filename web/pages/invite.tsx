@@ -7,7 +7,10 @@ import { useRouter } from '../router.tsx';
 export function Invite({ token }: { token: string }) {
   const queryClient = useQueryClient();
   const { navigate } = useRouter();
-  const invite = useQuery({ queryKey: ['invite', token], queryFn: () => request<{ email: string; expiresAt: string }>(`/app/invitations/${encodeURIComponent(token)}`) });
+  const invite = useQuery({
+    queryKey: ['invite', token],
+    queryFn: () => request<{ email: string; expiresAt: string }>(`/app/invitations/${encodeURIComponent(token)}`),
+  });
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -34,9 +37,25 @@ export function Invite({ token }: { token: string }) {
           <h1 id="invite-title">Choose your password</h1>
           <p>{invite.data ? `Signing in as ${invite.data.email}.` : 'Checking the link…'}</p>
           <label htmlFor="new-password">New password (at least 10 characters)</label>
-          <input id="new-password" type="password" autoComplete="new-password" minLength={10} required value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input
+            id="new-password"
+            type="password"
+            autoComplete="new-password"
+            minLength={10}
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
           <label htmlFor="confirm-password">Repeat it</label>
-          <input id="confirm-password" type="password" autoComplete="new-password" minLength={10} required value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+          <input
+            id="confirm-password"
+            type="password"
+            autoComplete="new-password"
+            minLength={10}
+            required
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+          />
           {error && (
             <p className="error" role="alert">
               {error}

@@ -20,8 +20,8 @@ export function Forbidden({ detail, role }: { detail: string; role: string }) {
     <section className="problem" aria-labelledby="problem-title" data-testid="forbidden">
       <h1 id="problem-title">You can't open this page</h1>
       <p>
-        The server refused (403): {detail}. You are signed in with the <strong>{role}</strong> role. Ask an owner or admin of your organization
-        if you need access.
+        The server refused (403): {detail}. You are signed in with the <strong>{role}</strong> role. Ask an owner or admin of your
+        organization if you need access.
       </p>
     </section>
   );

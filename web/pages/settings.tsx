@@ -43,7 +43,15 @@ interface Token {
 }
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-const DAY_NAMES: Record<string, string> = { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' };
+const DAY_NAMES: Record<string, string> = {
+  mon: 'Monday',
+  tue: 'Tuesday',
+  wed: 'Wednesday',
+  thu: 'Thursday',
+  fri: 'Friday',
+  sat: 'Saturday',
+  sun: 'Sunday',
+};
 
 /** Settings (owner, admin): automation, business hours, members and roles, integration tokens. */
 export function SettingsPage({ me }: { me: Me }) {
@@ -91,7 +99,10 @@ function SettingsForm({ view }: { view: SettingsView }) {
       const text = hours[d]!.trim();
       if (!text) continue;
       const windows = text.split(',').map((part) => {
-        const [start, end] = part.trim().split('-').map((x) => x.trim());
+        const [start, end] = part
+          .trim()
+          .split('-')
+          .map((x) => x.trim());
         return { start: start ?? '', end: end ?? '' };
       });
       businessHours[d] = windows;
@@ -180,13 +191,15 @@ function Members({ me }: { me: Me }) {
   const queryClient = useQueryClient();
   const members = useQuery({ queryKey: ['members'], queryFn: () => api<{ data: Member[] }>('/members') });
   const changeRole = useMutation({
-    mutationFn: ({ memberId, role }: { memberId: string; role: Role }) => api(`/members/${memberId}/role`, { method: 'PUT', body: { role } }),
+    mutationFn: ({ memberId, role }: { memberId: string; role: Role }) =>
+      api(`/members/${memberId}/role`, { method: 'PUT', body: { role } }),
     onSettled: () => void queryClient.invalidateQueries({ queryKey: ['members'] }),
   });
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
   const invite = useMutation({
-    mutationFn: () => api<{ url: string; expiresAt: string; email: string }>('/members/invitations', { method: 'POST', body: { email, role } }),
+    mutationFn: () =>
+      api<{ url: string; expiresAt: string; email: string }>('/members/invitations', { method: 'POST', body: { email, role } }),
     onSuccess: () => {
       setEmail('');
       void queryClient.invalidateQueries({ queryKey: ['members'] });
@@ -195,8 +208,16 @@ function Members({ me }: { me: Me }) {
   return (
     <section className="card" aria-labelledby="members-title">
       <h2 id="members-title">Members and roles</h2>
-      {members.isError && <p className="error" role="alert">{describeError(members.error)}</p>}
-      {changeRole.isError && <p className="error" role="alert">{describeError(changeRole.error)}</p>}
+      {members.isError && (
+        <p className="error" role="alert">
+          {describeError(members.error)}
+        </p>
+      )}
+      {changeRole.isError && (
+        <p className="error" role="alert">
+          {describeError(changeRole.error)}
+        </p>
+      )}
       <table className="table">
         <caption className="sr-only">Members</caption>
         <thead>
@@ -213,7 +234,12 @@ function Members({ me }: { me: Me }) {
                 <label className="sr-only" htmlFor={`role-${m.memberId}`}>
                   Role of {m.email}
                 </label>
-                <select id={`role-${m.memberId}`} value={m.role} disabled={m.memberId === me.memberId} onChange={(e) => changeRole.mutate({ memberId: m.memberId, role: e.target.value as Role })}>
+                <select
+                  id={`role-${m.memberId}`}
+                  value={m.role}
+                  disabled={m.memberId === me.memberId}
+                  onChange={(e) => changeRole.mutate({ memberId: m.memberId, role: e.target.value as Role })}
+                >
                   {['owner', 'admin', 'member', 'auditor'].map((r) => (
                     <option key={r} value={r}>
                       {r}
@@ -243,10 +269,15 @@ function Members({ me }: { me: Me }) {
             </select>
           </div>
         </div>
-        {invite.isError && <p className="error" role="alert">{describeError(invite.error)}</p>}
+        {invite.isError && (
+          <p className="error" role="alert">
+            {describeError(invite.error)}
+          </p>
+        )}
         {invite.data && (
           <p role="status" className="secret">
-            Send {invite.data.email} this single-use link (expires {when(invite.data.expiresAt, me.timezone)}): <code>{invite.data.url}</code>
+            Send {invite.data.email} this single-use link (expires {when(invite.data.expiresAt, me.timezone)}):{' '}
+            <code>{invite.data.url}</code>
           </p>
         )}
         <button type="submit" disabled={invite.isPending}>
@@ -280,7 +311,11 @@ function Tokens({ me }: { me: Me }) {
   return (
     <section className="card" aria-labelledby="tokens-title">
       <h2 id="tokens-title">Integration tokens</h2>
-      {tokens.isError && <p className="error" role="alert">{describeError(tokens.error)}</p>}
+      {tokens.isError && (
+        <p className="error" role="alert">
+          {describeError(tokens.error)}
+        </p>
+      )}
       <table className="table">
         <caption className="sr-only">Integration tokens</caption>
         <thead>
@@ -323,7 +358,11 @@ function Tokens({ me }: { me: Me }) {
             </div>
           ))}
         </fieldset>
-        {create.isError && <p className="error" role="alert">{describeError(create.error)}</p>}
+        {create.isError && (
+          <p className="error" role="alert">
+            {describeError(create.error)}
+          </p>
+        )}
         {secret && (
           <p role="status" className="secret">
             Token for {secret.label}, shown once — copy it now: <code data-testid="token-secret">{secret.token}</code>

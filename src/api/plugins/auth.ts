@@ -36,8 +36,10 @@ const REALM = 'Bearer realm="callsnare"';
 
 /** A well-formed token of the other kind: say which kind this API takes and where that token works. */
 const WRONG_KIND: Record<TokenKind, string> = {
-  integration: 'this API takes an integration token (cs_live_..., from `callsnare token create`); a member token (cs_member_...) works on the internal API /api/internal/v1',
-  member: 'this API takes a member token (cs_member_..., from `callsnare member create`); an integration token (cs_live_...) works on the protected API /api/private/v1',
+  integration:
+    'this API takes an integration token (cs_live_..., from `callsnare token create`); a member token (cs_member_...) works on the internal API /api/internal/v1',
+  member:
+    'this API takes a member token (cs_member_..., from `callsnare member create`); an integration token (cs_live_...) works on the protected API /api/private/v1',
 };
 
 function unauthorized(detail: string, invalidToken: boolean): ProblemError {
@@ -74,7 +76,8 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
   }
   const [org, login] = await Promise.all([getOrg(db, session.orgId), findLoginById(db, session.memberId)]);
   const member = org?.members.find((m) => m.memberId === session.memberId);
-  if (!member || !login) throw new ProblemError(401, 'session_expired', 'Unauthorized', 'sign in again: this member is no longer in the org');
+  if (!member || !login)
+    throw new ProblemError(401, 'session_expired', 'Unauthorized', 'sign in again: this member is no longer in the org');
   const actor: Actor = { type: 'team_member', id: member.memberId, label: member.email };
   request.auth = {
     credentialId: `session:${session.idHash.slice(0, 12)}`,
@@ -99,7 +102,7 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
 export function authenticate(kind: TokenKind) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
-    const sessionId = kind === 'member' && header === undefined ? request.cookies?.[SESSION_COOKIE] : undefined;
+    const sessionId = kind === 'member' && header === undefined ? request.cookies[SESSION_COOKIE] : undefined;
     if (sessionId) return authenticateSession(request, sessionId);
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);
@@ -114,9 +117,16 @@ export function authenticate(kind: TokenKind) {
     if (!credential || credential.kind !== kind) throw unauthorized('the token is not valid', true);
     if (credential.revokedAt) throw unauthorized('the token was revoked', true);
     if (credential.expiresAt && credential.expiresAt <= now) throw unauthorized('the token expired', true);
-    const actor: Actor = { type: kind === 'integration' ? 'integration' : 'team_member', id: credential.memberId ?? credential.id, label: credential.label };
+    const actor: Actor = {
+      type: kind === 'integration' ? 'integration' : 'team_member',
+      id: credential.memberId ?? credential.id,
+      label: credential.label,
+    };
     // es_streams is the PostgreSQL store's own table; with another store it may hold stale rows.
-    const orgSeen = credential.orgHead !== null && request.server.services.store.kind === 'postgres' ? { orgId: credential.orgId, lastHash: credential.orgHead } : undefined;
+    const orgSeen =
+      credential.orgHead !== null && request.server.services.store.kind === 'postgres'
+        ? { orgId: credential.orgId, lastHash: credential.orgHead }
+        : undefined;
     request.auth = {
       credentialId: credential.id,
       label: credential.label,
@@ -130,7 +140,7 @@ export function authenticate(kind: TokenKind) {
     };
     request.log = request.log.child({ orgId: credential.orgId, actor: { type: actor.type, id: actor.id } });
     if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > 60_000) {
-      touchCredential(db, credential.id, now).catch((err) => request.log.warn({ err }, 'could not record token use'));
+      touchCredential(db, credential.id, now).catch((err: unknown) => request.log.warn({ err }, 'could not record token use'));
     }
   };
 }

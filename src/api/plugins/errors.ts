@@ -1,7 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ConcurrencyConflictError, IdempotencyInProgressError, IdempotencyKeyReusedError, VersionMismatchError } from '../../commands/errors.ts';
+import {
+  ConcurrencyConflictError,
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+  VersionMismatchError,
+} from '../../commands/errors.ts';
 import { DomainRuleError, NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { InvalidCursorError } from '../../queries/cursor.ts';
 import { type FieldError, ProblemError, problems } from '../problem.ts';
@@ -24,13 +29,28 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 }
 
 // Connection-level failures: the database went away or is restarting.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
 
 function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return (
     (e.code !== undefined && UNAVAILABLE_CODES.has(e.code)) ||
-    /Connection terminated|connection error|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '')
+    /Connection terminated|connection error|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e.message ?? '',
+    )
   );
 }
 
@@ -39,7 +59,9 @@ export function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as { validationContext?: string }).validationContext ?? 'body';
-    const errors: FieldError[] = error.validation.map((v) => ({
+    // The provider's issue type does not resolve through its declaration files; these two fields are all we read.
+    const issues = (error as unknown as { validation: readonly { instancePath: string; message?: string }[] }).validation;
+    const errors: FieldError[] = issues.map((v) => ({
       path: [context, ...v.instancePath.split('/').filter(Boolean)].join('.'),
       message: v.message ?? 'is invalid',
     }));
@@ -53,17 +75,22 @@ export function toProblem(error: unknown): ProblemError {
   }
   if (error instanceof NotFoundError) return new ProblemError(404, 'not_found', 'Not found', error.message);
   if (error instanceof StateConflictError) return new ProblemError(409, error.code, 'Conflict', error.message);
-  if (error instanceof IdempotencyKeyReusedError) return new ProblemError(409, 'idempotency_key_reused', 'Idempotency-Key reused', error.message);
+  if (error instanceof IdempotencyKeyReusedError)
+    return new ProblemError(409, 'idempotency_key_reused', 'Idempotency-Key reused', error.message);
   if (error instanceof IdempotencyInProgressError) {
-    return new ProblemError(409, 'idempotency_request_in_progress', 'Request in progress', error.message, { headers: { 'retry-after': '1' } });
+    return new ProblemError(409, 'idempotency_request_in_progress', 'Request in progress', error.message, {
+      headers: { 'retry-after': '1' },
+    });
   }
   if (error instanceof VersionMismatchError) return new ProblemError(412, 'version_mismatch', 'Precondition failed', error.message);
   if (error instanceof ConcurrencyConflictError) return new ProblemError(409, 'concurrency_conflict', 'Conflict', error.message);
-  const fastifyError = error as FastifyError;
+  // Anything may arrive here (a SyntaxError from a body parser has no code): every field is optional.
+  const fastifyError = error as Partial<FastifyError> & Error;
   if (fastifyError.statusCode === 413 || fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new ProblemError(413, 'payload_too_large', 'Payload too large', 'the body is larger than 64 KiB');
   }
-  if (fastifyError.statusCode === 415) return new ProblemError(415, 'unsupported_media_type', 'Unsupported media type', fastifyError.message);
+  if (fastifyError.statusCode === 415)
+    return new ProblemError(415, 'unsupported_media_type', 'Unsupported media type', fastifyError.message);
   if (fastifyError.statusCode === 429) {
     return new ProblemError(429, 'rate_limited', 'Too many requests', fastifyError.message);
   }
@@ -86,10 +113,17 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       // Name the media type this route takes, and what came instead.
       const expected = request.url.startsWith('/webhooks/twilio') ? 'application/x-www-form-urlencoded' : 'application/json';
       const got = request.headers['content-type'];
-      problem = new ProblemError(415, problem.code, problem.title, `send the body with Content-Type: ${expected} (${got ? `got ${got}` : 'the request had no Content-Type'})`);
+      problem = new ProblemError(
+        415,
+        problem.code,
+        problem.title,
+        `send the body with Content-Type: ${expected} (${got ? `got ${got}` : 'the request had no Content-Type'})`,
+      );
     }
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(request, reply, problem);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new ProblemError(404, 'not_found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new ProblemError(404, 'not_found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 });

@@ -18,7 +18,10 @@ export class InFlightKeys {
     const existing = this.#running.get(scope);
     if (existing) {
       const finished = await Promise.race([
-        existing.then(() => true, () => true),
+        existing.then(
+          () => true,
+          () => true,
+        ),
         new Promise<false>((r) => setTimeout(() => r(false), WAIT_FOR_IN_FLIGHT_MS).unref()),
       ]);
       if (!finished) throw new IdempotencyInProgressError();

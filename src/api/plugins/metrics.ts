@@ -25,9 +25,14 @@ interface GaugeSnapshot {
 
 /** Reads every database gauge: three queries whatever the number of subscribers. */
 async function readGauges(db: Db, store: EventStore): Promise<GaugeSnapshot> {
-  const lags = await subscriberLags({ db, store }, SUBSCRIBERS.map((s) => s.subscriber));
+  const lags = await subscriberLags(
+    { db, store },
+    SUBSCRIBERS.map((s) => s.subscriber),
+  );
   const { rows: heads } = await sql<{ appended: string; jobs: string | null }>`
-    select coalesce((select max(global_position) from es_events), 0) as appended, to_regclass('graphile_worker.jobs')::text as jobs`.execute(db);
+    select coalesce((select max(global_position) from es_events), 0) as appended, to_regclass('graphile_worker.jobs')::text as jobs`.execute(
+    db,
+  );
   let jobs: GaugeSnapshot['jobs'] = null;
   if (heads[0]?.jobs) {
     const { rows } = await sql<{ state: string; n: string }>`
@@ -36,7 +41,9 @@ async function readGauges(db: Db, store: EventStore): Promise<GaugeSnapshot> {
                   when run_at > now() then 'scheduled'
                   else 'queued' end as state, count(*) as n
         from graphile_worker.jobs group by 1`.execute(db);
-    jobs = Object.fromEntries(JOB_STATES.map((state) => [state, Number(rows.find((r) => r.state === state)?.n ?? 0)])) as GaugeSnapshot['jobs'];
+    jobs = Object.fromEntries(
+      JOB_STATES.map((state) => [state, Number(rows.find((r) => r.state === state)?.n ?? 0)]),
+    ) as GaugeSnapshot['jobs'];
   }
   return { lags, eventsAppended: store.kind === 'postgres' ? Number(heads[0]?.appended ?? 0) : null, jobs };
 }
@@ -67,7 +74,8 @@ function requireMetricsToken(token: string) {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
     if (!match) throw problems.unauthorized(REALM, 'send Authorization: Bearer <METRICS_TOKEN>');
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw problems.unauthorized(`${REALM}, error="invalid_token"`, 'the metrics token is not valid');
+    if (!timingSafeEqual(digest(match[1]!), expected))
+      throw problems.unauthorized(`${REALM}, error="invalid_token"`, 'the metrics token is not valid');
   };
 }
 
@@ -78,7 +86,12 @@ function requireMetricsToken(token: string) {
  */
 export const metricsPlugin = fp(async (app: FastifyInstance) => {
   const registry = new Registry();
-  const requests = new Counter({ name: 'callsnare_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'callsnare_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'callsnare_http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -133,8 +146,12 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true }, ...(config.METRICS_TOKEN && { onRequest: requireMetricsToken(config.METRICS_TOKEN) }) }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, ...(config.METRICS_TOKEN && { onRequest: requireMetricsToken(config.METRICS_TOKEN) }) },
+    async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    },
+  );
 });

@@ -23,7 +23,10 @@ export function parsePayload<T extends z.ZodType>(schema: T, value: unknown): z.
   if (unstorable.length > 0) throw problems.validation(unstorable, 'the webhook payload is not valid');
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const errors: FieldError[] = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message }));
+  const errors: FieldError[] = parsed.error.issues.map((issue) => ({
+    path: ['body', ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
   throw problems.validation(errors, 'the webhook payload is not valid');
 }
 

@@ -57,7 +57,14 @@ async function requireSignatureHeader(request: FastifyRequest): Promise<void> {
 function verifiedEvent(request: FastifyRequest): unknown {
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   try {
-    return Stripe.webhooks.constructEvent(raw, signatureOf(request)!, secretOf(request), TOLERANCE_SECONDS, undefined, request.server.services.clock().getTime());
+    return Stripe.webhooks.constructEvent(
+      raw,
+      signatureOf(request)!,
+      secretOf(request),
+      TOLERANCE_SECONDS,
+      undefined,
+      request.server.services.clock().getTime(),
+    );
   } catch (error) {
     if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) {
       throw problems.validation([{ path: 'body', message: 'must be a JSON Stripe event' }], 'the webhook payload is not JSON');
@@ -125,7 +132,12 @@ export async function stripeWebhooks(app: FastifyInstance): Promise<void> {
       ...(customerId && { customerId }),
       ...(status && { status }),
     });
-    if (customerId) await forgetHeld(request.server.services.db, customerId, route.pending.map((p) => p.eventId));
+    if (customerId)
+      await forgetHeld(
+        request.server.services.db,
+        customerId,
+        route.pending.map((p) => p.eventId),
+      );
     setConsistencyToken(reply, outcome.position ?? position);
     return { received: true, result: outcome.result };
   });

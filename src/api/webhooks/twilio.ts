@@ -1,10 +1,12 @@
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { z } from 'zod';
+import type { CommandCaller, CommandDeps } from '../../commands/context.ts';
 import { receiveInboundText, recordMessageStatus, recordMissedCall } from '../../commands/leads.ts';
 import { missedCallStatus } from '../../domain/events/lead.ts';
 import { e164 } from '../../domain/values.ts';
+import type { Position } from '../../eventstore/port.ts';
 import { orgIdByPhone } from '../../queries/orgs.ts';
 import { depsOf } from '../caller.ts';
 import { setConsistencyToken } from '../consistency.ts';
@@ -49,7 +51,9 @@ function twilioSettings(request: FastifyRequest): { baseUrl: string; authToken: 
   if (!PUBLIC_BASE_URL || !TWILIO_AUTH_TOKEN) {
     request.log.error('Twilio webhook refused: PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN must be set to verify X-Twilio-Signature');
     const missing = [!PUBLIC_BASE_URL && 'PUBLIC_BASE_URL', !TWILIO_AUTH_TOKEN && 'TWILIO_AUTH_TOKEN'].filter(Boolean).join(' and ');
-    throw notConfigured(`Twilio webhooks are not configured on this server: start it with ${missing} set (both PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN are needed)`);
+    throw notConfigured(
+      `Twilio webhooks are not configured on this server: start it with ${missing} set (both PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN are needed)`,
+    );
   }
   return { baseUrl: PUBLIC_BASE_URL.replace(/\/+$/, ''), authToken: TWILIO_AUTH_TOKEN };
 }
@@ -86,6 +90,25 @@ async function routeTo(request: FastifyRequest, number: string): Promise<string 
   return orgId;
 }
 
+/**
+ * Records a callback in the org that `ourNumber` routes to and answers empty TwiML; a callback for a number
+ * no org claims is acknowledged and dropped (Twilio would only retry it).
+ */
+async function recordRouted(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ourNumber: string,
+  callbackSid: string,
+  record: (deps: CommandDeps, caller: CommandCaller) => Promise<{ readonly position: Position | null } | null | undefined>,
+): Promise<FastifyReply> {
+  const orgId = await routeTo(request, ourNumber);
+  if (orgId) {
+    const outcome = await record(depsOf(request), providerCaller(request, orgId, 'twilio', callbackSid));
+    if (outcome) setConsistencyToken(reply, outcome.position);
+  }
+  return twiml(reply);
+}
+
 function parseTimestamp(value: string | undefined, fallback: Date): string {
   const ms = value ? Date.parse(value) : Number.NaN;
   return new Date(Number.isNaN(ms) ? fallback : ms).toISOString();
@@ -104,36 +127,30 @@ export async function twilioWebhooks(app: FastifyInstance): Promise<void> {
     const status = missedCallStatus.safeParse(call.DialCallStatus ?? call.CallStatus);
     const from = e164.safeParse(call.From);
     if (!status.success || !from.success) return twiml(reply);
-    const orgId = await routeTo(request, call.To);
-    if (!orgId) return twiml(reply);
-    const deps = depsOf(request);
-    const outcome = await recordMissedCall(deps, providerCaller(request, orgId, 'twilio', call.CallSid), {
-      callSid: call.CallSid,
-      from: from.data,
-      to: call.To,
-      callStatus: status.data,
-      calledAt: parseTimestamp(call.Timestamp, deps.clock()),
-    });
-    setConsistencyToken(reply, outcome.position);
-    return twiml(reply);
+    return recordRouted(request, reply, call.To, call.CallSid, (deps, caller) =>
+      recordMissedCall(deps, caller, {
+        callSid: call.CallSid,
+        from: from.data,
+        to: call.To,
+        callStatus: status.data,
+        calledAt: parseTimestamp(call.Timestamp, deps.clock()),
+      }),
+    );
   });
 
   app.post('/sms', { schema: { hide: true } }, async (request, reply) => {
     const text = parsePayload(smsPayload, request.body);
     const from = e164.safeParse(text.From);
     if (!from.success) return twiml(reply);
-    const orgId = await routeTo(request, text.To);
-    if (!orgId) return twiml(reply);
-    const deps = depsOf(request);
-    const outcome = await receiveInboundText(deps, providerCaller(request, orgId, 'twilio', text.MessageSid), {
-      messageSid: text.MessageSid,
-      from: from.data,
-      to: text.To,
-      body: text.Body,
-      receivedAt: deps.clock().toISOString(),
-    });
-    setConsistencyToken(reply, outcome.position);
-    return twiml(reply);
+    return recordRouted(request, reply, text.To, text.MessageSid, (deps, caller) =>
+      receiveInboundText(deps, caller, {
+        messageSid: text.MessageSid,
+        from: from.data,
+        to: text.To,
+        body: text.Body,
+        receivedAt: deps.clock().toISOString(),
+      }),
+    );
   });
 
   app.post('/message-status', { schema: { hide: true } }, async (request, reply) => {
@@ -142,15 +159,13 @@ export async function twilioWebhooks(app: FastifyInstance): Promise<void> {
     const to = e164.safeParse(report.To);
     if (!status || !to.success) return twiml(reply);
     // Our outbound message: From is the org's number, To the customer.
-    const orgId = await routeTo(request, report.From);
-    if (!orgId) return twiml(reply);
-    const outcome = await recordMessageStatus(depsOf(request), providerCaller(request, orgId, 'twilio', report.MessageSid), {
-      messageSid: report.MessageSid,
-      to: to.data,
-      status,
-      ...(report.ErrorCode && { errorCode: report.ErrorCode }),
-    });
-    if (outcome) setConsistencyToken(reply, outcome.position);
-    return twiml(reply);
+    return recordRouted(request, reply, report.From, report.MessageSid, (deps, caller) =>
+      recordMessageStatus(deps, caller, {
+        messageSid: report.MessageSid,
+        to: to.data,
+        status,
+        ...(report.ErrorCode && { errorCode: report.ErrorCode }),
+      }),
+    );
   });
 }

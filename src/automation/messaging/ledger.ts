@@ -42,8 +42,10 @@ export class OutboundLedger {
       .where('job_key', '=', message.key)
       .returning(['message_id', 'sent_at', 'state', 'holder'])
       .executeTakeFirst();
-    if (!row) throw new LeaseLostError(`worker ${lease?.holder ?? '?'} no longer holds job ${lease?.jobId ?? '?'}; not sending ${message.key}`);
-    if (row.state === 'sent') return { existing: { messageId: row.message_id!, sentAt: new Date(row.sent_at!).toISOString(), duplicate: true } };
+    if (!row)
+      throw new LeaseLostError(`worker ${lease?.holder ?? '?'} no longer holds job ${lease?.jobId ?? '?'}; not sending ${message.key}`);
+    if (row.state === 'sent')
+      return { existing: { messageId: row.message_id!, sentAt: new Date(row.sent_at!).toISOString(), duplicate: true } };
     throw new DeliveryUnknownError(
       `delivery unknown: an earlier send of ${message.key} (worker ${row.holder ?? '?'}) lost its lease before Twilio answered; not sent again to avoid a duplicate`,
     );
@@ -51,7 +53,12 @@ export class OutboundLedger {
 
   /** The provider took the message: the intent becomes the sent message. */
   async complete(key: string, messageId: string, sentAt: string): Promise<SentMessage> {
-    await this.db.updateTable('outbound_messages').set({ state: 'sent', message_id: messageId, sent_at: sentAt }).where('job_key', '=', key).where('state', '=', 'sending').execute();
+    await this.db
+      .updateTable('outbound_messages')
+      .set({ state: 'sent', message_id: messageId, sent_at: sentAt })
+      .where('job_key', '=', key)
+      .where('state', '=', 'sending')
+      .execute();
     return { messageId, sentAt, duplicate: false };
   }
 

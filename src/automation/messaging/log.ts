@@ -19,7 +19,10 @@ export function logMessaging(deps: { db: Kysely<Database>; clock: () => Date; lo
       const sentAt = deps.clock().toISOString();
       const claimed = await ledger.claim(message, 'log', options.lease, { messageId, sentAt });
       if ('existing' in claimed) return claimed.existing;
-      deps.log?.info({ messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: message.body }, 'outbound message');
+      deps.log?.info(
+        { messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: message.body },
+        'outbound message',
+      );
       return { messageId, sentAt, duplicate: false };
     },
   };

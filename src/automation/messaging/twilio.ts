@@ -30,9 +30,18 @@ export interface TwilioMessage {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
-    const onAbort = () => (clearTimeout(timer), reject(signal!.reason));
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
@@ -83,9 +92,10 @@ export class TwilioClient {
           if (!sid) throw new TransientMessagingError(`Twilio answered ${response.status} without a message sid`, response.status);
           return { sid, status: typeof json?.status === 'string' ? json.status : 'queued' };
         }
-        const detail = `Twilio ${response.status}${json?.code !== undefined ? ` (code ${String(json.code)})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
+        const code = typeof json?.code === 'string' || typeof json?.code === 'number' ? String(json.code) : undefined;
+        const detail = `Twilio ${response.status}${code !== undefined ? ` (code ${code})` : ''}: ${typeof json?.message === 'string' ? json.message : text.slice(0, 200)}`;
         if (response.status !== 429 && response.status < 500) {
-          throw new PermanentMessagingError(detail, response.status, json?.code !== undefined ? String(json.code) : undefined);
+          throw new PermanentMessagingError(detail, response.status, code);
         }
         error = new TransientMessagingError(detail, response.status, retryAfterMs(response.headers.get('retry-after')));
       } catch (caught) {
@@ -94,7 +104,12 @@ export class TwilioClient {
         error =
           caught instanceof TransientMessagingError
             ? caught
-            : new TransientMessagingError(`Twilio request failed: ${(caught as Error).message}`, undefined, undefined, neverConnected(caught));
+            : new TransientMessagingError(
+                `Twilio request failed: ${(caught as Error).message}`,
+                undefined,
+                undefined,
+                neverConnected(caught),
+              );
       }
       if (attempt >= attempts) throw error;
       await sleep(Math.min(error.retryAfterMs ?? backoff, maxDelay), signal);
@@ -137,14 +152,19 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
       try {
         sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
       } catch (error) {
-        const notSent = (error instanceof PermanentMessagingError && error.status !== undefined) || (error instanceof TransientMessagingError && error.notSent);
+        const notSent =
+          (error instanceof PermanentMessagingError && error.status !== undefined) ||
+          (error instanceof TransientMessagingError && error.notSent);
         // Aborted at shutdown (the worker still holds the job): released for a retry, as before. Aborted by
         // the fence (the job may be someone else's now): the intent stays, the outcome is unknown.
         const shutdown = options.signal?.aborted && !(options.signal.reason instanceof LeaseLostError);
         if (notSent || shutdown) await ledger.abandon(message.key);
         throw error;
       }
-      deps.log?.info({ messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId }, 'text sent through Twilio');
+      deps.log?.info(
+        { messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId },
+        'text sent through Twilio',
+      );
       return ledger.complete(message.key, sent.sid, deps.clock().toISOString());
     },
   };

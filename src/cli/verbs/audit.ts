@@ -83,7 +83,13 @@ export function registerAuditCommands(program: Command): void {
             if (opts.json) emit(true, timelineEntry(event), '');
             else {
               const actor = event.metadata.actor;
-              rows.push([localTime(event.metadata.occurredAt, timezone), event.type, `${actor.type}:${actor.label || actor.id}`, event.streamId, summarize(event)]);
+              rows.push([
+                localTime(event.metadata.occurredAt, timezone),
+                event.type,
+                `${actor.type}:${actor.label || actor.id}`,
+                event.streamId,
+                summarize(event),
+              ]);
             }
           }
           from = page.next;
@@ -99,7 +105,8 @@ export function registerAuditCommands(program: Command): void {
     .requiredOption('--as-of <time|position>', 'ISO time, or a position as printed by the timeline (commit.prepare)')
     .option('--json', JSON_HELP)
     .action(async (opts: { stream: string; asOf: string; json?: boolean }) => {
-      if (!foldOf(opts.stream)) throw new CliError(`--stream: no fold for ${opts.stream} (known prefixes: ${Object.keys(STREAM_FOLDS).join(', ')})`);
+      if (!foldOf(opts.stream))
+        throw new CliError(`--stream: no fold for ${opts.stream} (known prefixes: ${Object.keys(STREAM_FOLDS).join(', ')})`);
       const position = parsePosition(opts.asOf);
       const asOf = position ? { position } : { time: parseTime('--as-of', opts.asOf)! };
       await withServices(async (services) => {
@@ -132,14 +139,19 @@ export function registerAuditCommands(program: Command): void {
             const broken = verifier.check(event);
             if (broken) {
               const what = `event ${event.id} (${event.type}, stream ${event.streamId}, revision ${event.revision}, position ${formatPosition(event.position)})`;
-              if (opts.json) emit(true, { ok: false, eventId: event.id, stream: event.streamId, revision: event.revision, reason: broken.reason }, '');
+              if (opts.json)
+                emit(true, { ok: false, eventId: event.id, stream: event.streamId, revision: event.revision, reason: broken.reason }, '');
               throw new CliError(`hash chain broken at ${what}: ${broken.reason.replaceAll('_', ' ')}`);
             }
           }
           if (page.events.length < 2000) break;
           from = page.checkpoint;
         }
-        emit(!!opts.json, { ok: true, streams: verifier.streams, events: verifier.events }, `hash chains intact: ${verifier.streams} streams, ${verifier.events} events`);
+        emit(
+          !!opts.json,
+          { ok: true, streams: verifier.streams, events: verifier.events },
+          `hash chains intact: ${verifier.streams} streams, ${verifier.events} events`,
+        );
       });
     });
 }

@@ -16,16 +16,20 @@ import { parseOption } from '../parse.ts';
 
 /** Reads a password from standard input (one line; the trailing newline is not part of it). */
 async function readPasswordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new CliError('--password-stdin: pipe the password in (e.g. printf %s "$PW" | callsnare member create ...)');
+  if (process.stdin.isTTY)
+    throw new CliError('--password-stdin: pipe the password in (e.g. printf %s "$PW" | callsnare member create ...)');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function cliErrorOf(orgId: string) {
   return (error: unknown): never => {
     if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
-    if (error instanceof StateConflictError || error instanceof LoginTakenError || error instanceof WeakPasswordError) throw new CliError(error.message);
+    if (error instanceof StateConflictError || error instanceof LoginTakenError || error instanceof WeakPasswordError)
+      throw new CliError(error.message);
     throw error;
   };
 }
@@ -41,7 +45,9 @@ export function registerMemberCommands(program: Command): void {
 
   member
     .command('create')
-    .description('add a team member and print their member token for the internal API (once); --password-stdin also lets them sign in to the web app')
+    .description(
+      'add a team member and print their member token for the internal API (once); --password-stdin also lets them sign in to the web app',
+    )
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--email <email>', 'their email (also their sign-in name)')
     .requiredOption('--role <role>', 'owner, admin, member or auditor')
@@ -77,7 +83,9 @@ export function registerMemberCommands(program: Command): void {
 
   member
     .command('invite')
-    .description('print a single-use link (valid 72 hours) that lets a person choose their web app password; adds them as a member if needed')
+    .description(
+      'print a single-use link (valid 72 hours) that lets a person choose their web app password; adds them as a member if needed',
+    )
     .requiredOption('--org <id>', 'org id')
     .requiredOption('--email <email>', 'their email (also their sign-in name)')
     .requiredOption('--role <role>', 'owner, admin, member or auditor (an existing member keeps theirs)')
@@ -90,7 +98,8 @@ export function registerMemberCommands(program: Command): void {
         emit(
           !!opts.json,
           { memberId: invited.memberId, orgId, email, role: invited.role, url: invited.url, expiresAt: invited.expiresAt.toISOString() },
-          () => `${invited.added ? 'invited' : 'password link for'} ${email} (${invited.role}); single use, expires ${invited.expiresAt.toISOString()}\n${invited.url}`,
+          () =>
+            `${invited.added ? 'invited' : 'password link for'} ${email} (${invited.role}); single use, expires ${invited.expiresAt.toISOString()}\n${invited.url}`,
         );
       });
     });

@@ -32,7 +32,9 @@ export function registerOrgCommands(program: Command): void {
       const phones = (opts.phone ?? []).map((p) => parseOption('--phone', e164, p));
       await withServices(async (services) => {
         const orgId = randomUUID();
-        const { position } = await refusingClaimedPhones(() => createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones, movePhones: !!opts.movePhone }));
+        const { position } = await refusingClaimedPhones(() =>
+          createOrg(services, operatorCaller(orgId), { orgId, name, timezone, phones, movePhones: !!opts.movePhone }),
+        );
         await catchUp(services, projector(orgsProjection), { until: position });
         emit(!!opts.json, { orgId, name, timezone, phones }, `created org ${orgId} (${name}, ${timezone})`);
       });
@@ -52,7 +54,11 @@ export function registerOrgCommands(program: Command): void {
     .option('--move-phone', 'move a --phone number another org has to this one (recorded on both orgs)')
     .option('--business-hours <spec>', 'opening hours, e.g. "mon-fri=08:00-17:00;sat=09:00-12:00" (days not named are closed)')
     .option('--crew-capacity <n>', 'visits the crew can take per arrival window')
-    .option('--blackout <date[=reason]>', 'a closed day, e.g. 2026-12-25=Christmas (repeatable; replaces the list; "none" clears it)', collect)
+    .option(
+      '--blackout <date[=reason]>',
+      'a closed day, e.g. 2026-12-25=Christmas (repeatable; replaces the list; "none" clears it)',
+      collect,
+    )
     .option('--enable-action <name>', 'switch on a planned action: availability, lead_summary (repeatable)', collect)
     .option('--disable-action <name>', 'switch off a planned action (repeatable)', collect)
     .option('--json', JSON_HELP)
@@ -67,20 +73,27 @@ export function registerOrgCommands(program: Command): void {
         changes.reminderOffsetsMinutes =
           opts.reminders === 'none'
             ? []
-            : parseOption('--reminders', z.array(z.coerce.number().int('must be whole minutes').min(1).max(43_200)).max(10), opts.reminders.split(','));
+            : parseOption(
+                '--reminders',
+                z.array(z.coerce.number().int('must be whole minutes').min(1).max(43_200)).max(10),
+                opts.reminders.split(','),
+              );
       }
-      if (typeof opts.textBackTemplate === 'string') changes.textBackTemplate = parseOption('--text-back-template', z.string().min(1).max(640), opts.textBackTemplate);
+      if (typeof opts.textBackTemplate === 'string')
+        changes.textBackTemplate = parseOption('--text-back-template', z.string().min(1).max(640), opts.textBackTemplate);
       if (typeof opts.quietHours === 'string') {
         if (opts.quietHours === 'off') changes.quietHours = null;
         else {
-          if (!/^\d\d:\d\d-\d\d:\d\d$/.test(opts.quietHours)) throw new CliError('--quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)');
+          if (!/^\d\d:\d\d-\d\d:\d\d$/.test(opts.quietHours))
+            throw new CliError('--quiet-hours: use HH:MM-HH:MM, e.g. 21:00-08:00 (or off)');
           const [start, end] = opts.quietHours.split('-');
           changes.quietHours = parseOption('--quiet-hours', quietHours, { start, end });
         }
       }
       if (typeof opts.timezone === 'string') changes.timezone = parseOption('--timezone', timeZone, opts.timezone);
       if (typeof opts.businessHours === 'string') changes.businessHours = parseBusinessHours(opts.businessHours);
-      if (typeof opts.crewCapacity === 'string') changes.crewCapacity = parseOption('--crew-capacity', z.coerce.number().int().min(1).max(100), opts.crewCapacity);
+      if (typeof opts.crewCapacity === 'string')
+        changes.crewCapacity = parseOption('--crew-capacity', z.coerce.number().int().min(1).max(100), opts.crewCapacity);
       const blackouts = opts.blackout as string[] | undefined;
       if (blackouts) {
         changes.blackoutDates = blackouts.includes('none')
@@ -93,16 +106,23 @@ export function registerOrgCommands(program: Command): void {
       const enable = ((opts.enableAction as string[] | undefined) ?? []).map((a) => parseOption('--enable-action', plannedAction, a));
       const disable = ((opts.disableAction as string[] | undefined) ?? []).map((a) => parseOption('--disable-action', plannedAction, a));
       const addPhones = ((opts.phone as string[] | undefined) ?? []).map((p) => parseOption('--phone', e164, p));
-      if (!Object.keys(changes).length && !addPhones.length && !enable.length && !disable.length) throw new CliError('nothing to change: pass at least one setting');
+      if (!Object.keys(changes).length && !addPhones.length && !enable.length && !disable.length)
+        throw new CliError('nothing to change: pass at least one setting');
       await withServices(async (services) => {
         try {
           if (enable.length || disable.length) {
             const current = settingsOf(await loadOrg(services, orgId)).enabledActions;
             changes.enabledActions = [...new Set([...current, ...enable])].filter((a) => !disable.includes(a));
           }
-          const { org, position } = await refusingClaimedPhones(() => configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones, movePhones: opts.movePhone === true }));
+          const { org, position } = await refusingClaimedPhones(() =>
+            configureOrg(services, operatorCaller(orgId), { orgId, changes, addPhones, movePhones: opts.movePhone === true }),
+          );
           await catchUp(services, projector(orgsProjection), { until: position });
-          emit(!!opts.json, { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones }, () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`);
+          emit(
+            !!opts.json,
+            { orgId, settings: org.settings, timezone: org.timezone, phones: org.phones },
+            () => `configured org ${orgId}: ${JSON.stringify(org.settings)}`,
+          );
         } catch (error) {
           if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
           throw error;
@@ -127,7 +147,10 @@ async function refusingClaimedPhones<T>(fn: () => Promise<T>): Promise<T> {
 function parseBusinessHours(spec: string) {
   if (spec === 'closed') return {};
   const hours: Record<string, { start: string; end: string }[]> = {};
-  for (const part of spec.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^([a-z]{3})(?:-([a-z]{3}))?=(\d\d:\d\d)-(\d\d:\d\d)$/.exec(part);
     if (!match) throw new CliError(`--business-hours: "${part}" is not like mon-fri=08:00-17:00`);
     const [, first, last, start, end] = match as unknown as [string, string, string | undefined, string, string];

@@ -19,7 +19,12 @@ export function registerProjectionCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withServices(async (services) => {
         const head = await services.store.headPosition();
-        const rows = (await subscriberLags(services, SUBSCRIBERS.map((s) => s.subscriber))).map((lag) => ({
+        const rows = (
+          await subscriberLags(
+            services,
+            SUBSCRIBERS.map((s) => s.subscriber),
+          )
+        ).map((lag) => ({
           name: lag.name,
           checkpoint: lag.checkpoint.position ? formatPosition(lag.checkpoint.position) : null,
           head: head ? formatPosition(head) : null,
@@ -28,11 +33,21 @@ export function registerProjectionCommands(program: Command): void {
           eventsHandled: lag.checkpoint.eventsHandled,
           updatedAt: lag.checkpoint.updatedAt.toISOString(),
         }));
-        if (opts.json) return rows.forEach((r) => emit(true, r, ''));
+        if (opts.json) {
+          for (const r of rows) emit(true, r, '');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['PROJECTION', 'CHECKPOINT', 'HEAD', 'LAG EVENTS', 'LAG SECONDS', 'HANDLED'],
-            ...rows.map((r) => [r.name, r.checkpoint ?? '-', r.head ?? '-', String(r.lagEvents), r.lagSeconds.toFixed(1), String(r.eventsHandled)]),
+            ...rows.map((r) => [
+              r.name,
+              r.checkpoint ?? '-',
+              r.head ?? '-',
+              String(r.lagEvents),
+              r.lagSeconds.toFixed(1),
+              String(r.eventsHandled),
+            ]),
           ]),
         );
       });
@@ -57,12 +72,21 @@ export function registerProjectionCommands(program: Command): void {
           for (const projection of selected) {
             const progress = await progressReporter(!!opts.json);
             try {
-              const result = await rebuildProjection(services, projection, { batchSize, onProgress: (p) => progress.update(p), signal: controller.signal });
+              const result = await rebuildProjection(services, projection, {
+                batchSize,
+                onProgress: (p) => progress.update(p),
+                signal: controller.signal,
+              });
               progress.stop();
-              emit(!!opts.json, result, `rebuilt ${result.projection}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s)${result.resumed ? ', resumed' : ''}`);
+              emit(
+                !!opts.json,
+                result,
+                `rebuilt ${result.projection}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s)${result.resumed ? ', resumed' : ''}`,
+              );
             } catch (error) {
               progress.stop();
-              if (controller.signal.aborted) throw new CliError(`rebuild of ${projection.name} interrupted; the live model is untouched; run it again to resume`, 130);
+              if (controller.signal.aborted)
+                throw new CliError(`rebuild of ${projection.name} interrupted; the live model is untouched; run it again to resume`, 130);
               throw error;
             }
           }
@@ -89,7 +113,8 @@ export function registerProjectionCommands(program: Command): void {
             [
               `${result.projection}: ${result.ok ? 'OK' : 'DIFFERS'}`,
               ...result.tables.map(
-                (t) => `  ${t.table}: ${t.rows} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different${t.sample.length ? ` (e.g. ${t.sample.join('; ')})` : ''}`,
+                (t) =>
+                  `  ${t.table}: ${t.rows} rows, ${t.missing} missing, ${t.extra} extra, ${t.different} different${t.sample.length ? ` (e.g. ${t.sample.join('; ')})` : ''}`,
               ),
             ].join('\n'),
           );
@@ -115,7 +140,11 @@ async function progressReporter(json: boolean) {
   if (process.stderr.isTTY && !json) {
     const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
-      { format: '{projection} [{bar}] {value}/{total} events | {rate} ev/s | ETA {eta_formatted} | {phase}', stream: process.stderr, hideCursor: true },
+      {
+        format: '{projection} [{bar}] {value}/{total} events | {rate} ev/s | ETA {eta_formatted} | {phase}',
+        stream: process.stderr,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     let startedBar = false;

@@ -41,8 +41,8 @@ export async function runProcess(options: RunOptions): Promise<void> {
     await new Promise<void>((resolve) => log.flush(() => resolve()));
     process.exit(0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', (signal) => void onSignal(signal));
+  process.on('SIGTERM', (signal) => void onSignal(signal));
 
   const fail = async (message: string): Promise<never> => {
     exiting = true;
@@ -54,7 +54,9 @@ export async function runProcess(options: RunOptions): Promise<void> {
   const listenFailure = async (error: unknown): Promise<never> => {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') {
-      return fail(`port ${config.PORT} on ${config.HOST} is already in use (another CallSnare running?); choose another with PORT=, e.g. PORT=${config.PORT + 1} npm start`);
+      return fail(
+        `port ${config.PORT} on ${config.HOST} is already in use (another CallSnare running?); choose another with PORT=, e.g. PORT=${config.PORT + 1} npm start`,
+      );
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return fail(`cannot listen on HOST=${config.HOST}: no such local address`);
     return fail(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
@@ -91,7 +93,10 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
         return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL)`;
       })()
     : `embedded PostgreSQL, data in ${config.dataDir} (set DATABASE_URL to use your own)`;
-  const eventStore = config.EVENT_STORE === 'esdb' ? `EventStoreDB at ${esdbHosts(config.EVENTSTORE_CONNECTION_STRING!)} (EVENT_STORE=esdb)` : 'PostgreSQL (EVENT_STORE=postgres)';
+  const eventStore =
+    config.EVENT_STORE === 'esdb'
+      ? `EventStoreDB at ${esdbHosts(config.EVENTSTORE_CONNECTION_STRING!)} (EVENT_STORE=esdb)`
+      : 'PostgreSQL (EVENT_STORE=postgres)';
   lines.push({ msg: `database: ${database}`, fields: { database: config.DATABASE_URL ? 'DATABASE_URL' : `embedded (${config.dataDir})` } });
   lines.push({ msg: `event store: ${eventStore}`, fields: { eventStore: config.EVENT_STORE } });
   const twilio = config.PUBLIC_BASE_URL && config.TWILIO_AUTH_TOKEN;
@@ -102,7 +107,9 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
     fields: { webhook: 'twilio', configured: !!twilio },
   });
   lines.push({
-    msg: config.STRIPE_WEBHOOK_SECRET ? 'webhooks: Stripe on' : 'webhooks: Stripe off (answers 503; set STRIPE_WEBHOOK_SECRET to turn it on)',
+    msg: config.STRIPE_WEBHOOK_SECRET
+      ? 'webhooks: Stripe on'
+      : 'webhooks: Stripe off (answers 503; set STRIPE_WEBHOOK_SECRET to turn it on)',
     fields: { webhook: 'stripe', configured: !!config.STRIPE_WEBHOOK_SECRET },
   });
   const automation = parts.worker ? 'on' : 'off (--no-worker)';
@@ -114,7 +121,10 @@ function startupReport(config: Config, parts: RunOptions & { app?: FastifyInstan
     fields: { messaging: config.MESSAGING, worker: !!parts.worker },
   });
   const projectors = SUBSCRIBERS.filter((s) => s.runsWith === 'projector').map((s) => s.subscriber.name);
-  lines.push({ msg: `projectors: ${parts.projector ? projectors.join(', ') : 'off (--no-projector)'}`, fields: { projector: parts.projector } });
+  lines.push({
+    msg: `projectors: ${parts.projector ? projectors.join(', ') : 'off (--no-projector)'}`,
+    fields: { projector: parts.projector },
+  });
   if (parts.app) {
     const address = listeningAddress(parts.app);
     lines.push({ msg: `CallSnare listening on ${address}`, fields: { address } });

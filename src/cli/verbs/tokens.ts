@@ -12,8 +12,8 @@ import { operatorCaller, requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
 
-function unknownOrg<T>(orgId: string) {
-  return (error: unknown): T => {
+function unknownOrg(orgId: string) {
+  return (error: unknown): never => {
     if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
     throw error;
   };
@@ -31,10 +31,19 @@ export function registerTokenCommands(program: Command): void {
     .option('--json', JSON_HELP)
     .action(async (opts: { org: string; scopes: string; label: string; json?: boolean }) => {
       const orgId = parseOption('--org', uuid, opts.org);
-      const scopes = parseOption('--scopes', z.array(scope).min(1), opts.scopes.split(',').map((s) => s.trim()).filter(Boolean));
+      const scopes = parseOption(
+        '--scopes',
+        z.array(scope).min(1),
+        opts.scopes
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
       const label = parseOption('--label', z.string().trim().min(1, 'must not be empty').max(200), opts.label);
       await withServices(async (services) => {
-        const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(unknownOrg<never>(orgId));
+        const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(
+          unknownOrg(orgId),
+        );
         await catchUp(services, projector(credentialsProjection), { until: issued.position });
         emit(
           !!opts.json,
@@ -59,7 +68,10 @@ export function registerTokenCommands(program: Command): void {
           for (const r of rows) emit(true, r, '');
           return;
         }
-        if (!rows.length) return emit(false, null, 'no credentials');
+        if (!rows.length) {
+          emit(false, null, 'no credentials');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['ID', 'KIND', 'LABEL', 'SCOPES/ROLE', 'CREATED', 'LAST USED', 'STATUS'],
@@ -86,15 +98,17 @@ export function registerTokenCommands(program: Command): void {
     .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
       const id = parseOption('--id', uuid, opts.id);
       await withServices(async (services) => {
-        const { credential, position } = await revokeCredential(services, operatorCaller('00000000-0000-0000-0000-000000000000'), id, opts.reason).catch(
-          (error: unknown) => {
-            if (error instanceof NotFoundError) throw new CliError(`unknown credential ${id}`);
-            throw error;
-          },
-        );
+        const { credential, position } = await revokeCredential(
+          services,
+          operatorCaller('00000000-0000-0000-0000-000000000000'),
+          id,
+          opts.reason,
+        ).catch((error: unknown) => {
+          if (error instanceof NotFoundError) throw new CliError(`unknown credential ${id}`);
+          throw error;
+        });
         await catchUp(services, projector(credentialsProjection), { until: position });
         emit(!!opts.json, { id, revokedAt: credential.revokedAt }, `revoked ${id}`);
       });
     });
-
 }

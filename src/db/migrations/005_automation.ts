@@ -52,5 +52,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop table automation_workers; drop table outbound_messages; delete from projection_checkpoints where name = 'automation:process-manager';`.execute(db);
+  await sql`drop table automation_workers; drop table outbound_messages; delete from projection_checkpoints where name = 'automation:process-manager';`.execute(
+    db,
+  );
 }

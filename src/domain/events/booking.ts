@@ -56,7 +56,14 @@ export const bookingEvents = {
   ConfirmationSkipped: z.object({ bookingId: uuid, reason: z.string() }).strict(),
   ConfirmationFailed: z.object({ bookingId: uuid, error: z.string() }).strict(),
   ReminderSent: z
-    .object({ bookingId: uuid, offsetMinutes: z.number().int().positive(), dueAt: instant, messageId: z.string(), to: e164, sentAt: instant })
+    .object({
+      bookingId: uuid,
+      offsetMinutes: z.number().int().positive(),
+      dueAt: instant,
+      messageId: z.string(),
+      to: e164,
+      sentAt: instant,
+    })
     .strict(),
   ReminderSkipped: z.object({ bookingId: uuid, offsetMinutes: z.number().int().positive(), dueAt: instant, reason: z.string() }).strict(),
   ReminderFailed: z.object({ bookingId: uuid, offsetMinutes: z.number().int().positive(), dueAt: instant, error: z.string() }).strict(),

@@ -32,22 +32,47 @@ export const leadEvents = {
     .object({ leadId: uuid, messageSid: z.string().min(1).max(64), from: e164, to: e164, body: z.string().max(1600), receivedAt: instant })
     .strict(),
   OutboundTextRecorded: z
-    .object({ leadId: uuid, messageId: z.string(), to: e164, body: z.string().max(1600), kind: z.enum(['text_back', 'manual']), sentAt: instant })
+    .object({
+      leadId: uuid,
+      messageId: z.string(),
+      to: e164,
+      body: z.string().max(1600),
+      kind: z.enum(['text_back', 'manual']),
+      sentAt: instant,
+    })
     .strict(),
   /** A team member asked to text the caller; `messageId` is derived from (org, lead, clientMessageId), so a repeated click records nothing. */
   OutboundTextRequested: z
-    .object({ leadId: uuid, messageId: uuid, clientMessageId: z.string().min(1).max(100), to: e164, from: e164.optional(), body: z.string().min(1).max(1600) })
+    .object({
+      leadId: uuid,
+      messageId: uuid,
+      clientMessageId: z.string().min(1).max(100),
+      to: e164,
+      from: e164.optional(),
+      body: z.string().min(1).max(1600),
+    })
     .strict(),
   /** The requested text went out through the messaging port (`providerMessageId`: Twilio's SID; delivery reports name it). */
   OutboundTextSent: z
-    .object({ leadId: uuid, messageId: uuid, providerMessageId: z.string().min(1).max(64), to: e164, body: z.string().max(1600), sentAt: instant })
+    .object({
+      leadId: uuid,
+      messageId: uuid,
+      providerMessageId: z.string().min(1).max(64),
+      to: e164,
+      body: z.string().max(1600),
+      sentAt: instant,
+    })
     .strict(),
   /** The requested text could not be sent (refused by the provider, or retries exhausted). */
   OutboundTextFailed: z.object({ leadId: uuid, messageId: uuid, error: z.string().max(1000) }).strict(),
-  TextBackSent: z.object({ leadId: uuid, messageId: z.string(), to: e164, body: z.string().max(1600), sentAt: instant, callSid: z.string() }).strict(),
+  TextBackSent: z
+    .object({ leadId: uuid, messageId: z.string(), to: e164, body: z.string().max(1600), sentAt: instant, callSid: z.string() })
+    .strict(),
   TextBackSkipped: z.object({ leadId: uuid, callSid: z.string(), reason: z.string() }).strict(),
   TextBackFailed: z.object({ leadId: uuid, callSid: z.string(), error: z.string() }).strict(),
-  MessageDeliveryUpdated: z.object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() }).strict(),
+  MessageDeliveryUpdated: z
+    .object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() })
+    .strict(),
   LeadStatusChanged: z.object({ leadId: uuid, from: leadStatus, to: leadStatus, reason: z.string().max(1000).optional() }).strict(),
   LeadBookingLinked: z.object({ leadId: uuid, bookingId: uuid }).strict(),
   /** A closed lead got new activity from its caller: that activity goes to the next lead, this one stays closed. */

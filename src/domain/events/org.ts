@@ -13,7 +13,16 @@ export type MemberRole = z.infer<typeof memberRole>;
 export const orgSettingsPatch = z
   .object({
     confirmations: z.boolean().optional(),
-    reminderOffsetsMinutes: z.array(z.number().int().min(1).max(60 * 24 * 30)).max(10).optional(),
+    reminderOffsetsMinutes: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(60 * 24 * 30),
+      )
+      .max(10)
+      .optional(),
     textBack: z.boolean().optional(),
     textBackTemplate: z.string().min(1).max(640).optional(),
     quietHours: quietHours.nullable().optional(),
@@ -29,7 +38,9 @@ export const orgSettingsPatch = z
 
 /** Org stream events, version 1 each. */
 export const orgEvents = {
-  OrgCreated: z.object({ orgId: uuid, name: z.string().trim().min(1).max(200), timezone: timeZone, phones: z.array(e164).max(20) }).strict(),
+  OrgCreated: z
+    .object({ orgId: uuid, name: z.string().trim().min(1).max(200), timezone: timeZone, phones: z.array(e164).max(20) })
+    .strict(),
   /** `movedFrom`: the org the number was moved away from (`--move-phone`). */
   OrgPhoneAdded: z.object({ orgId: uuid, phone: e164, movedFrom: uuid.optional() }).strict(),
   /** The number now belongs to `movedTo` (moved explicitly by an operator). */

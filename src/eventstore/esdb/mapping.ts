@@ -46,7 +46,10 @@ import {
  * `kurrentdb://` / `kdb://` spellings of the same format, so they are rewritten here.
  */
 export function normaliseConnectionString(connectionString: string): string {
-  return connectionString.replace(/^(?:kurrentdb|kdb)(\+discover)?:\/\//i, (_m, discover: string | undefined) => `esdb${discover ?? ''}://`);
+  return connectionString.replace(
+    /^(?:kurrentdb|kdb)(\+discover)?:\/\//i,
+    (_m, discover: string | undefined) => `esdb${discover ?? ''}://`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,7 +134,11 @@ export function actualRevision(current: CurrentRevision): number {
 }
 
 /** The client's `WrongExpectedVersionError` as the port's error, for the port's expectation. */
-export function toWrongExpectedRevision(error: WrongExpectedVersionError, streamId: string, expected: ExpectedRevision): WrongExpectedRevisionError {
+export function toWrongExpectedRevision(
+  error: WrongExpectedVersionError,
+  streamId: string,
+  expected: ExpectedRevision,
+): WrongExpectedRevisionError {
   return new WrongExpectedRevisionError(streamId, expected, actualRevision(error.actualVersion));
 }
 
@@ -219,7 +226,7 @@ export function chainEvents(prepared: readonly PreparedEvent[], prevHash: string
 
 /** The client's JSON event for a chained event. */
 export function toEventData(event: ChainedEvent): EsdbEventData {
-  return jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata as unknown as JSONType });
+  return jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata });
 }
 
 /** Splits stored metadata into the port's metadata (without `hash`) and the hash. */
@@ -264,7 +271,8 @@ export interface EsdbRecord {
  */
 export function planStreamRead(options: ReadStreamOptions = {}): EsdbReadStreamOptions | null {
   const { fromRevision, maxCount } = options;
-  if (fromRevision !== undefined && !Number.isSafeInteger(fromRevision)) throw new RangeError(`fromRevision must be an integer, got ${fromRevision}`);
+  if (fromRevision !== undefined && !Number.isSafeInteger(fromRevision))
+    throw new RangeError(`fromRevision must be an integer, got ${fromRevision}`);
   if (maxCount !== undefined && (!Number.isSafeInteger(maxCount) || maxCount < 0)) {
     throw new RangeError(`maxCount must be a non-negative integer, got ${maxCount}`);
   }
@@ -359,7 +367,10 @@ export function toRecordedEvent(record: EsdbRecord, raw = false): RecordedEvent 
 // Filters
 
 /** Whether an event passes every criterion of the filter (none: everything passes). */
-export function matchesFilter(filter: EventFilter | undefined, event: { readonly streamId: string; readonly type: string; readonly metadata: unknown }): boolean {
+export function matchesFilter(
+  filter: EventFilter | undefined,
+  event: { readonly streamId: string; readonly type: string; readonly metadata: unknown },
+): boolean {
   if (!filter) return true;
   if (filter.streamPrefixes?.length && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
   if (filter.eventTypes?.length && !(filter.eventTypes as readonly string[]).includes(event.type)) return false;

@@ -25,7 +25,6 @@ import {
   type EventToAppend,
   type IdempotencyClaim,
   IdempotencyKeyClaimedError,
-  type InvalidEventError,
   type Position,
   type ReadAllOptions,
   type ReadAllPage,
@@ -151,7 +150,11 @@ export class EsdbEventStore implements EventStore {
         if (!result.success) {
           // only with `throwOnAppendFailure=false` in the connection string: the same lost race
           const current = result.nextExpectedRevision;
-          throw new WrongExpectedVersionError(undefined, { streamName: streamId, expected: decision.expectedRevision, current: current < 0n ? 'no_stream' : current });
+          throw new WrongExpectedVersionError(undefined, {
+            streamName: streamId,
+            expected: decision.expectedRevision,
+            current: current < 0n ? 'no_stream' : current,
+          });
         }
         const nextRevision = Number(result.nextExpectedRevision);
         // The append result carries the write's commit position as both halves (KurrentDB's WriteEvents),
@@ -263,9 +266,11 @@ export class EsdbEventStore implements EventStore {
             }
           }
           if (batch) yield batch;
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
           if (signal.aborted) return;
         }
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
         if (signal.aborted) return;
         if (!isTransient(error)) throw error;
         failures++;
@@ -320,7 +325,11 @@ export class EsdbEventStore implements EventStore {
         if (event.id.toLowerCase() === first) {
           const ids = [event.id, ...window.map((e) => e.id).reverse()];
           const lastPosition = after === 0 ? position : window.length === after ? window[0]!.position : undefined;
-          return { revision: tail.revision, lastHash: tail.hash, match: { revision: Number(event.revision), ids, ...(lastPosition ? { lastPosition } : {}) } };
+          return {
+            revision: tail.revision,
+            lastHash: tail.hash,
+            match: { revision: Number(event.revision), ids, ...(lastPosition ? { lastPosition } : {}) },
+          };
         }
         if (after > 0) {
           window.push({ id: event.id, position });
@@ -342,9 +351,13 @@ export class EsdbEventStore implements EventStore {
   async #claim(orgId: string, claim: IdempotencyClaim, streamId: string): Promise<void> {
     const claimStream = claimStreamName(orgId, claim.key);
     try {
-      const result = await this.#client.appendToStream(claimStream, claimEvent({ orgId, key: claim.key, requestHash: claim.requestHash, streamId }), {
-        expectedRevision: NO_STREAM,
-      });
+      const result = await this.#client.appendToStream(
+        claimStream,
+        claimEvent({ orgId, key: claim.key, requestHash: claim.requestHash, streamId }),
+        {
+          expectedRevision: NO_STREAM,
+        },
+      );
       // `success` is false only with `throwOnAppendFailure=false`: the stream exists, as below
       if (result.success) return;
     } catch (error) {
@@ -372,7 +385,11 @@ export class EsdbEventStore implements EventStore {
    * (KurrentDB#4970), and resuming from there would skip that event. `log.last` caches the last record
    * seen, so the log is only re-read when a checkpoint gets past it (once per catch-up, not per checkpoint).
    */
-  async #adoptCheckpoint(builder: BatchBuilder, reported: { commit: bigint; prepare: bigint }, log: { last: Position | null }): Promise<boolean> {
+  async #adoptCheckpoint(
+    builder: BatchBuilder,
+    reported: { commit: bigint; prepare: bigint },
+    log: { last: Position | null },
+  ): Promise<boolean> {
     const position = fromEsdbPosition(reported);
     if (!position || comparePositions(position, builder.scanned) <= 0) return false;
     if (comparePositions(position, log.last) > 0) log.last = await this.#lastRecordPosition();
@@ -413,7 +430,10 @@ function isTransient(error: unknown): boolean {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

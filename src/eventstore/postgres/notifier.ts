@@ -73,6 +73,7 @@ export class AppendNotifier {
       do {
         this.#announceAgain = false;
         await pool.query(`select pg_notify('${CHANNEL}', '')`).catch(() => {});
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by appends that land while this NOTIFY runs
       } while (this.#announceAgain && !this.#closed);
       this.#announcing = false;
     })();

@@ -8,7 +8,7 @@ const XACT_SEGMENT = 0x100000n;
 export function resetwalTarget(highest: bigint): { epoch: bigint; xid: bigint } {
   const next = highest + 1n;
   let epoch = next >> 32n;
-  let xid = ((next & 0xffffffffn) + XACT_SEGMENT - 1n) / XACT_SEGMENT * XACT_SEGMENT;
+  let xid = (((next & 0xffffffffn) + XACT_SEGMENT - 1n) / XACT_SEGMENT) * XACT_SEGMENT;
   if (xid > 0xffffffffn) {
     epoch += 1n;
     xid = XACT_SEGMENT;
@@ -31,7 +31,10 @@ export async function positionsAheadOfServer(db: Kysely<Database>): Promise<stri
            (select max(commit_position)::text from projection_checkpoints) as checkpoints`.execute(db);
   const row = rows[0]!;
   const server = BigInt(row.server);
-  const highest = [row.events, row.checkpoints].filter((v): v is string => v !== null).map(BigInt).reduce((a, b) => (a > b ? a : b), 0n);
+  const highest = [row.events, row.checkpoints]
+    .filter((v): v is string => v !== null)
+    .map(BigInt)
+    .reduce((a, b) => (a > b ? a : b), 0n);
   if (highest < server) return undefined;
   const { epoch, xid } = resetwalTarget(highest);
   return (

@@ -7,7 +7,6 @@ import {
   type EventFilter,
   type EventStore,
   type EventToAppend,
-  type ExpectedRevision,
   type IdempotencyClaim,
   type Position,
   type ReadAllOptions,
@@ -65,7 +64,13 @@ interface AppendRow {
 /** Errors after which the server rolled the whole transaction back, so each append may simply go again. */
 function isRolledBack(error: unknown): boolean {
   const code = (error as { code?: string }).code;
-  return code === '40P01' || code === '40001' || code === 'CS409' || code === 'CS422' || (typeof code === 'string' && /^(22|23|42|P0)/.test(code));
+  return (
+    code === '40P01' ||
+    code === '40001' ||
+    code === 'CS409' ||
+    code === 'CS422' ||
+    (typeof code === 'string' && /^(22|23|42|P0)/.test(code))
+  );
 }
 
 const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
@@ -85,7 +90,8 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const COLUMNS = 'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, schema_version, data, metadata, hash, recorded_at';
+const COLUMNS =
+  'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, schema_version, data, metadata, hash, recorded_at';
 
 /** The PostgreSQL adapter of the {@link EventStore} port (tables and `es_append` from migration 001). */
 export class PostgresEventStore implements EventStore {
@@ -192,7 +198,11 @@ export class PostgresEventStore implements EventStore {
     }));
     let rows: (AppendRow & { r_index: number; r_detail: string | null })[];
     try {
-      rows = (await this.#pool.query('select * from es_append_batch($1::jsonb)', [JSON.stringify(payload)])).rows;
+      rows = (
+        await this.#pool.query<AppendRow & { r_index: number; r_detail: string | null }>('select * from es_append_batch($1::jsonb)', [
+          JSON.stringify(payload),
+        ])
+      ).rows;
     } catch (error) {
       // Nothing of the batch committed: a failure of one append (or a deadlock) must not fail the others.
       if (isRolledBack(error)) for (const item of ordered) void this.#appendOne(item);
@@ -202,7 +212,10 @@ export class PostgresEventStore implements EventStore {
     for (const row of rows) {
       const item = ordered[row.r_index]!;
       if (row.r_status === 'appended' || row.r_status === 'duplicate') item.resolve(row);
-      else item.reject(Object.assign(new Error(`append to ${item.streamId} refused`), { code: row.r_status, detail: row.r_detail ?? undefined }));
+      else
+        item.reject(
+          Object.assign(new Error(`append to ${item.streamId} refused`), { code: row.r_status, detail: row.r_detail ?? undefined }),
+        );
     }
   }
 

@@ -21,28 +21,28 @@ const BOOKING_TYPES = [
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
 async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-    const ids = [...new Set(events.map((e) => (e.data as { bookingId: string }).bookingId))];
-    const rows = await q.selectFrom('bookings').select(['id', 'state']).where('id', 'in', ids).execute();
-    const states = new Map<string, BookingState>(rows.map((r) => [r.id, r.state as Booking]));
-    for (const event of events as RecordedEvent<BookingEvent>[]) {
-      const id = event.data.bookingId;
-      states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
-    }
-    const values = [...states.values()]
-      .filter((b): b is Booking => b !== null)
-      .map((b) => ({
-        id: b.id,
-        org_id: b.orgId,
-        status: b.status,
-        window_start: b.window.start,
-        window_end: b.window.end,
-        customer_phone: b.customer.phone,
-        lead_id: b.leadId ?? null,
-        state: JSON.stringify(b),
-        version: b.version,
-        updated_at: b.updatedAt,
-      }));
-    return { values, stored: new Set(rows.map((r) => r.id)) };
+  const ids = [...new Set(events.map((e) => (e.data as { bookingId: string }).bookingId))];
+  const rows = await q.selectFrom('bookings').select(['id', 'state']).where('id', 'in', ids).execute();
+  const states = new Map<string, BookingState>(rows.map((r) => [r.id, r.state as Booking]));
+  for (const event of events as RecordedEvent<BookingEvent>[]) {
+    const id = event.data.bookingId;
+    states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+  }
+  const values = [...states.values()]
+    .filter((b): b is Booking => b !== null)
+    .map((b) => ({
+      id: b.id,
+      org_id: b.orgId,
+      status: b.status,
+      window_start: b.window.start,
+      window_end: b.window.end,
+      customer_phone: b.customer.phone,
+      lead_id: b.leadId ?? null,
+      state: JSON.stringify(b),
+      version: b.version,
+      updated_at: b.updatedAt,
+    }));
+  return { values, stored: new Set(rows.map((r) => r.id)) };
 }
 
 /** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */

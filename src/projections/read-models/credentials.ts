@@ -44,7 +44,11 @@ export const credentialsProjection: Projection = {
           break;
         }
         case 'CredentialRevoked':
-          await q.updateTable('credentials').set({ revoked_at: event.metadata.occurredAt }).where('id', '=', event.data.credentialId).execute();
+          await q
+            .updateTable('credentials')
+            .set({ revoked_at: event.metadata.occurredAt })
+            .where('id', '=', event.data.credentialId)
+            .execute();
           break;
         default: {
           const unknown: never = event;

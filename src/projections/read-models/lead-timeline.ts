@@ -78,7 +78,11 @@ export const leadTimelineProjection: Projection = {
   async apply(q, events) {
     const values = timelineRows(events);
     if (!values.length) return;
-    await q.insertInto('lead_timeline').values(values).onConflict((c) => c.columns(['lead_id', 'revision']).doNothing()).execute();
+    await q
+      .insertInto('lead_timeline')
+      .values(values)
+      .onConflict((c) => c.columns(['lead_id', 'revision']).doNothing())
+      .execute();
   },
   // Each event is one row keyed by its stream revision, and a rebuild reads each event once: nothing to replace.
   async fold(_q, events) {
@@ -88,21 +92,21 @@ export const leadTimelineProjection: Projection = {
 
 /** One timeline row per event. */
 function timelineRows(events: readonly RecordedEvent[]) {
-    return (events as RecordedEvent<TimelineEvent>[]).map((event) => {
-      const { kind, summary, messageId } = describe(event);
-      const { leadId, ...details } = event.data;
-      return {
-        lead_id: leadId,
-        revision: event.revision,
-        org_id: event.metadata.orgId,
-        event_id: event.id,
-        event_type: event.type,
-        kind,
-        occurred_at: event.metadata.occurredAt,
-        actor: JSON.stringify(event.metadata.actor),
-        summary,
-        details: JSON.stringify(details),
-        message_id: messageId,
-      };
-    });
+  return (events as RecordedEvent<TimelineEvent>[]).map((event) => {
+    const { kind, summary, messageId } = describe(event);
+    const { leadId, ...details } = event.data;
+    return {
+      lead_id: leadId,
+      revision: event.revision,
+      org_id: event.metadata.orgId,
+      event_id: event.id,
+      event_type: event.type,
+      kind,
+      occurred_at: event.metadata.occurredAt,
+      actor: JSON.stringify(event.metadata.actor),
+      summary,
+      details: JSON.stringify(details),
+      message_id: messageId,
+    };
+  });
 }

@@ -7,34 +7,34 @@ import type { Projection } from '../projection.ts';
 
 /** Folds a batch onto the stored leads it touches: the rows to write and the ids already stored. */
 async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-    const ids = [...new Set(events.map((e) => (e.data as { leadId: string }).leadId))];
-    const rows = await q.selectFrom('leads').select(['id', 'state']).where('id', 'in', ids).execute();
-    const states = new Map<string, LeadState>(rows.map((r) => [r.id, r.state as LeadAggregate]));
-    for (const event of events as RecordedEvent<LeadEvent>[]) {
-      const id = event.data.leadId;
-      states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
-    }
-    const values = [...states.values()]
-      .filter((l): l is LeadAggregate => l !== null)
-      .map((l) => ({
-        id: l.id,
-        org_id: l.orgId,
-        caller_phone: l.callerPhone,
-        generation: l.generation,
-        status: l.status,
-        missed_calls: l.counts.missedCalls,
-        inbound_texts: l.counts.inboundTexts,
-        outbound_texts: l.counts.outboundTexts,
-        bookings: l.counts.bookings,
-        last_activity_at: l.lastActivityAt,
-        waiting_since: l.waitingSince ?? null,
-        last_inbound_at: l.lastInboundAt ?? null,
-        state: JSON.stringify(l),
-        version: l.version,
-        created_at: l.createdAt,
-        updated_at: l.updatedAt,
-      }));
-    return { values, stored: new Set(rows.map((r) => r.id)) };
+  const ids = [...new Set(events.map((e) => (e.data as { leadId: string }).leadId))];
+  const rows = await q.selectFrom('leads').select(['id', 'state']).where('id', 'in', ids).execute();
+  const states = new Map<string, LeadState>(rows.map((r) => [r.id, r.state as LeadAggregate]));
+  for (const event of events as RecordedEvent<LeadEvent>[]) {
+    const id = event.data.leadId;
+    states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
+  }
+  const values = [...states.values()]
+    .filter((l): l is LeadAggregate => l !== null)
+    .map((l) => ({
+      id: l.id,
+      org_id: l.orgId,
+      caller_phone: l.callerPhone,
+      generation: l.generation,
+      status: l.status,
+      missed_calls: l.counts.missedCalls,
+      inbound_texts: l.counts.inboundTexts,
+      outbound_texts: l.counts.outboundTexts,
+      bookings: l.counts.bookings,
+      last_activity_at: l.lastActivityAt,
+      waiting_since: l.waitingSince ?? null,
+      last_inbound_at: l.lastInboundAt ?? null,
+      state: JSON.stringify(l),
+      version: l.version,
+      created_at: l.createdAt,
+      updated_at: l.updatedAt,
+    }));
+  return { values, stored: new Set(rows.map((r) => r.id)) };
 }
 
 /** `leads`: one row per lead holding the aggregate, plus the columns the list query needs. */

@@ -58,10 +58,18 @@ export const orgsProjection: Projection = {
     for (const [phone, org] of phones) {
       if (org !== null) continue;
       const released = events.filter((e) => e.type === 'OrgPhoneRemoved' && (e.data as { phone: string }).phone === phone).at(-1)!;
-      await q.deleteFrom('org_phones').where('phone', '=', phone).where('org_id', '=', (released.data as { orgId: string }).orgId).execute();
+      await q
+        .deleteFrom('org_phones')
+        .where('phone', '=', phone)
+        .where('org_id', '=', (released.data as { orgId: string }).orgId)
+        .execute();
     }
     if (latest.length) {
-      await q.insertInto('org_phones').values(latest).onConflict((c) => c.column('phone').doUpdateSet((eb) => ({ org_id: eb.ref('excluded.org_id') }))).execute();
+      await q
+        .insertInto('org_phones')
+        .values(latest)
+        .onConflict((c) => c.column('phone').doUpdateSet((eb) => ({ org_id: eb.ref('excluded.org_id') })))
+        .execute();
     }
   },
 };

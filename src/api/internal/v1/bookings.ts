@@ -25,46 +25,63 @@ const READ_MODELS = ['bookings'];
 export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.leads);
 
-  app.get('/bookings', { preHandler: allowed, config: { action: ACTIONS.readBookings }, schema: { querystring: listBookingsQuery } }, async (request) => {
-    await awaitConsistency(request, READ_MODELS);
-    const q = request.query;
-    const { db } = request.server.services;
-    const orgId = authOf(request).orgId;
-    const [page, org] = await Promise.all([
-      listBookings(db, orgId, {
-        from: q.from,
-        to: q.to,
-        limit: q.limit,
-        ...(q.status && { statuses: q.status.split(',') as ('scheduled' | 'canceled')[] }),
-        ...(q.cursor && { cursor: q.cursor }),
-      }),
-      getOrg(db, orgId),
-    ]);
-    return { ...page, timezone: org?.timezone ?? null };
-  });
+  app.get(
+    '/bookings',
+    { preHandler: allowed, config: { action: ACTIONS.readBookings }, schema: { querystring: listBookingsQuery } },
+    async (request) => {
+      await awaitConsistency(request, READ_MODELS);
+      const q = request.query;
+      const { db } = request.server.services;
+      const orgId = authOf(request).orgId;
+      const [page, org] = await Promise.all([
+        listBookings(db, orgId, {
+          from: q.from,
+          to: q.to,
+          limit: q.limit,
+          ...(q.status && { statuses: q.status.split(',') as ('scheduled' | 'canceled')[] }),
+          ...(q.cursor && { cursor: q.cursor }),
+        }),
+        getOrg(db, orgId),
+      ]);
+      return { ...page, timezone: org?.timezone ?? null };
+    },
+  );
 
-  app.get('/bookings/:bookingId', { preHandler: allowed, config: { action: ACTIONS.readBookings }, schema: { params: bookingParams } }, async (request, reply) => {
-    await awaitConsistency(request, READ_MODELS);
-    const { db, store } = request.server.services;
-    const orgId = authOf(request).orgId;
-    const booking = await getBooking(db, orgId, request.params.bookingId);
-    if (!booking) throw problems.notFound('booking');
-    reply.header('etag', `"${booking.version}"`);
-    return { ...booking, evidence: await bookingEvidence(store, orgId, booking.id) };
-  });
+  app.get(
+    '/bookings/:bookingId',
+    { preHandler: allowed, config: { action: ACTIONS.readBookings }, schema: { params: bookingParams } },
+    async (request, reply) => {
+      await awaitConsistency(request, READ_MODELS);
+      const { db, store } = request.server.services;
+      const orgId = authOf(request).orgId;
+      const booking = await getBooking(db, orgId, request.params.bookingId);
+      if (!booking) throw problems.notFound('booking');
+      reply.header('etag', `"${booking.version}"`);
+      return { ...booking, evidence: await bookingEvidence(store, orgId, booking.id) };
+    },
+  );
 
-  app.post('/bookings', { preHandler: allowed, config: { action: ACTIONS.writeBookings }, schema: { body: createBookingBody } }, async (request, reply) => {
-    const key = parseIdempotencyKey(request.headers['idempotency-key']);
-    const deps = depsOf(request);
-    const caller = callerOf(request);
-    // A visit booked from a lead must name one of the org's leads; the lead-booking reactor then moves it to Booked.
-    if (request.body.leadId) await loadLead(deps, caller.orgId, request.body.leadId);
-    const outcome = await withKey(request, key, () =>
-      createBooking(deps, caller, request.body, key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined),
-    );
-    reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
-    return sendOutcome(reply, outcome, 201);
-  });
+  app.post(
+    '/bookings',
+    { preHandler: allowed, config: { action: ACTIONS.writeBookings }, schema: { body: createBookingBody } },
+    async (request, reply) => {
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const deps = depsOf(request);
+      const caller = callerOf(request);
+      // A visit booked from a lead must name one of the org's leads; the lead-booking reactor then moves it to Booked.
+      if (request.body.leadId) await loadLead(deps, caller.orgId, request.body.leadId);
+      const outcome = await withKey(request, key, () =>
+        createBooking(
+          deps,
+          caller,
+          request.body,
+          key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined,
+        ),
+      );
+      reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
+      return sendOutcome(reply, outcome, 201);
+    },
+  );
 
   app.patch(
     '/bookings/:bookingId',

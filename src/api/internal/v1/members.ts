@@ -13,7 +13,8 @@ import { invitationBody, memberParams, memberRoleBody } from './schemas.ts';
 
 /** Only an owner makes someone an owner (the domain enforces the same on role changes). */
 function requireOwnerFor(role: MemberRole, byRole: string | null): void {
-  if (role === 'owner' && byRole !== 'owner') throw new ProblemError(403, 'insufficient_role', 'Forbidden', 'only an owner makes someone an owner');
+  if (role === 'owner' && byRole !== 'owner')
+    throw new ProblemError(403, 'insufficient_role', 'Forbidden', 'only an owner makes someone an owner');
 }
 
 /** The org's members and their roles (owner, admin); role changes and invitations. */
@@ -45,17 +46,29 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.post('/members/invitations', { preHandler: allowed, config: { action: ACTIONS.inviteMember }, schema: { body: invitationBody } }, async (request, reply) => {
-    const auth = authOf(request);
-    requireOwnerFor(request.body.role, auth.role);
-    const { services } = request.server;
-    try {
-      const invited = await inviteMember(services, callerOf(request), { orgId: auth.orgId, email: request.body.email, role: request.body.role });
+  app.post(
+    '/members/invitations',
+    { preHandler: allowed, config: { action: ACTIONS.inviteMember }, schema: { body: invitationBody } },
+    async (request, reply) => {
+      const auth = authOf(request);
+      requireOwnerFor(request.body.role, auth.role);
+      const { services } = request.server;
+      const invited = await inviteMember(services, callerOf(request), {
+        orgId: auth.orgId,
+        email: request.body.email,
+        role: request.body.role,
+      }).catch((error: unknown) => {
+        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
+        throw error;
+      });
       setConsistencyToken(reply, invited.position);
-      return reply.code(201).send({ memberId: invited.memberId, email: request.body.email, role: invited.role, url: invited.url, expiresAt: invited.expiresAt.toISOString() });
-    } catch (error) {
-      if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
-      throw error;
-    }
-  });
+      return reply.code(201).send({
+        memberId: invited.memberId,
+        email: request.body.email,
+        role: invited.role,
+        url: invited.url,
+        expiresAt: invited.expiresAt.toISOString(),
+      });
+    },
+  );
 };

@@ -16,7 +16,12 @@ export function requireRole(allowed: readonly MemberRole[]) {
   return async (request: FastifyRequest) => {
     const role = authOf(request).role;
     if (!role || !(allowed as readonly string[]).includes(role)) {
-      throw new ProblemError(403, 'insufficient_role', 'Forbidden', `this action needs the role ${allowed.join(', ')}; this token's role is ${role ?? 'none'}`);
+      throw new ProblemError(
+        403,
+        'insufficient_role',
+        'Forbidden',
+        `this action needs the role ${allowed.join(', ')}; this token's role is ${role ?? 'none'}`,
+      );
     }
   };
 }

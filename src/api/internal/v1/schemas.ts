@@ -15,7 +15,13 @@ export const listLeadsQuery = z
       .string()
       .regex(/^(active|booked|won|lost|all)(,(active|booked|won|lost|all))*$/, 'must be active, booked, won, lost or all, comma-separated')
       .optional(),
-    q: z.string().trim().min(1, 'must not be empty').max(100).optional().describe('part of the caller\'s phone number or of the customer name'),
+    q: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(100)
+      .optional()
+      .describe("part of the caller's phone number or of the customer name"),
     order: z.enum(['newest', 'waiting']).default('newest'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().min(1).max(500).optional(),
@@ -39,7 +45,10 @@ export const sendMessageBody = z
 
 const streamName = z
   .string()
-  .regex(/^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a stream name such as lead-<uuid>');
+  .regex(
+    /^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'must be a stream name such as lead-<uuid>',
+  );
 
 /** GET /audit/events query: `since` inclusive, `until` exclusive (event time); `type` and `actor` (id) narrow it. */
 export const auditQuery = z
@@ -54,7 +63,8 @@ export const auditQuery = z
   })
   .strict()
   .superRefine((q, ctx) => {
-    if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
+    if (q.since && q.until && Date.parse(q.until) <= Date.parse(q.since))
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
   });
 
 /** GET /audit/state query: one stream folded up to an instant (event time, inclusive) or a position from the timeline. */
@@ -65,12 +75,17 @@ export const auditStateQuery = z
       .string()
       .min(1)
       .max(100)
-      .refine((v) => parsePosition(v) !== undefined || !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 instant or a position such as 123.45'),
+      .refine(
+        (v) => parsePosition(v) !== undefined || !Number.isNaN(Date.parse(v)),
+        'must be an ISO-8601 instant or a position such as 123.45',
+      ),
   })
   .strict();
 
 /** PUT /settings body: the settings to change; omitted ones stay as they are. Planned actions are not here (operator only). */
-export const settingsBody = orgSettingsPatch.omit({ enabledActions: true }).refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one setting to change');
+export const settingsBody = orgSettingsPatch
+  .omit({ enabledActions: true })
+  .refine((patch) => Object.keys(patch).length > 0, 'name at least one setting to change');
 
 export const memberParams = z.object({ memberId: z.uuid() }).strict();
 
@@ -92,4 +107,7 @@ export const issueTokenBody = z
   .strict();
 
 /** DELETE /tokens/:tokenId body (optional). */
-export const revokeTokenBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict().nullish();
+export const revokeTokenBody = z
+  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .strict()
+  .nullish();

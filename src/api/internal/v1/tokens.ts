@@ -17,7 +17,15 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** An integration token as admins see it: never the secret (not stored) nor its hash. */
 function tokenView(c: CredentialRecord) {
-  return { id: c.id, label: c.label, scopes: c.scopes, createdAt: c.createdAt.toISOString(), lastUsedAt: iso(c.lastUsedAt), expiresAt: iso(c.expiresAt), revokedAt: iso(c.revokedAt) };
+  return {
+    id: c.id,
+    label: c.label,
+    scopes: c.scopes,
+    createdAt: c.createdAt.toISOString(),
+    lastUsedAt: iso(c.lastUsedAt),
+    expiresAt: iso(c.expiresAt),
+    revokedAt: iso(c.revokedAt),
+  };
 }
 
 /** Integration tokens of the org (owner, admin): list, issue (the secret is shown once), revoke. */
@@ -30,19 +38,25 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
     return { data: all.filter((c) => c.kind === 'integration').map(tokenView) };
   });
 
-  app.post('/tokens', { preHandler: allowed, config: { action: ACTIONS.issueToken }, schema: { body: issueTokenBody } }, async (request, reply) => {
-    const { label, scopes, expiresAt } = request.body;
-    const issued = await issueCredential(depsOf(request), callerOf(request), {
-      orgId: authOf(request).orgId,
-      label,
-      kind: 'integration',
-      scopes,
-      ...(expiresAt && { expiresAt }),
-    });
-    setConsistencyToken(reply, issued.position);
-    reply.header('cache-control', 'no-store');
-    return reply.code(201).send({ id: issued.id, label: issued.label, scopes: issued.scopes, expiresAt: expiresAt ?? null, token: issued.token });
-  });
+  app.post(
+    '/tokens',
+    { preHandler: allowed, config: { action: ACTIONS.issueToken }, schema: { body: issueTokenBody } },
+    async (request, reply) => {
+      const { label, scopes, expiresAt } = request.body;
+      const issued = await issueCredential(depsOf(request), callerOf(request), {
+        orgId: authOf(request).orgId,
+        label,
+        kind: 'integration',
+        scopes,
+        ...(expiresAt && { expiresAt }),
+      });
+      setConsistencyToken(reply, issued.position);
+      reply.header('cache-control', 'no-store');
+      return reply
+        .code(201)
+        .send({ id: issued.id, label: issued.label, scopes: issued.scopes, expiresAt: expiresAt ?? null, token: issued.token });
+    },
+  );
 
   app.delete(
     '/tokens/:tokenId',

@@ -27,7 +27,9 @@ const availabilityResource = z
   .object({
     timezone: z.string(),
     durationMinutes: z.number().int(),
-    windows: z.array(z.object({ start: z.string(), end: z.string(), capacity: z.number().int(), booked: z.number().int(), remaining: z.number().int() })),
+    windows: z.array(
+      z.object({ start: z.string(), end: z.string(), capacity: z.number().int(), booked: z.number().int(), remaining: z.number().int() }),
+    ),
     blackouts: z.array(z.object({ date: z.string(), reason: z.string().optional() })),
     guidance: z.array(z.string()),
   })

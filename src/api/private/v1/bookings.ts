@@ -47,7 +47,12 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       preHandler: read,
       config: { action: { name: 'list_bookings', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
-      schema: { summary: 'List bookings by window start', operationId: 'listBookings', querystring: listBookingsQuery, response: { 200: bookingList } },
+      schema: {
+        summary: 'List bookings by window start',
+        operationId: 'listBookings',
+        querystring: listBookingsQuery,
+        response: { 200: bookingList },
+      },
     },
     async (request) => {
       await awaitConsistency(request, READ_MODELS);
@@ -82,7 +87,9 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     {
       preHandler: write,
-      config: { action: { name: 'create_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' } },
+      config: {
+        action: { name: 'create_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
+      },
       schema: {
         summary: 'Create a booking',
         operationId: 'createBooking',
@@ -93,7 +100,12 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const key = parseIdempotencyKey(request.headers['idempotency-key']);
       const outcome = await withKey(request, key, () =>
-        createBooking(depsOf(request), callerOf(request), request.body, key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined),
+        createBooking(
+          depsOf(request),
+          callerOf(request),
+          request.body,
+          key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined,
+        ),
       );
       reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
       return sendOutcome(reply, outcome, 201);
@@ -126,11 +138,19 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
  * PATCH /bookings/:bookingId (reschedule or cancel, with If-Match and Idempotency-Key), for the protected
  * API and the internal one; `prefix` is the API's path prefix, part of the request's fingerprint.
  */
-export async function patchBooking(request: FastifyRequest, reply: FastifyReply, prefix: string, bookingId: string, body: z.infer<typeof patchBookingBody>) {
+export async function patchBooking(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  prefix: string,
+  bookingId: string,
+  body: z.infer<typeof patchBookingBody>,
+) {
   const key = parseIdempotencyKey(request.headers['idempotency-key']);
   const ifMatch = parseIfMatch(request.headers['if-match']);
   const change: BookingChange =
-    'status' in body ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) } : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
+    'status' in body
+      ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) }
+      : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
   const outcome = await withKey(request, key, () =>
     changeBooking(depsOf(request), callerOf(request), bookingId, change, {
       ...(ifMatch !== undefined && { ifMatch }),

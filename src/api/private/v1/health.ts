@@ -16,7 +16,12 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const auth = authOf(request);
-      return { credential: { id: auth.credentialId, label: auth.label }, actorType: 'integration' as const, scopes: [...auth.scopes], orgId: auth.orgId };
+      return {
+        credential: { id: auth.credentialId, label: auth.label },
+        actorType: 'integration' as const,
+        scopes: [...auth.scopes],
+        orgId: auth.orgId,
+      };
     },
   );
 };

@@ -23,7 +23,11 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'CallSnare protected private API', version: '1.0.0', description: 'Bookings for integrations. Bearer tokens are org-scoped.' },
+      info: {
+        title: 'CallSnare protected private API',
+        version: '1.0.0',
+        description: 'Bookings for integrations. Bearer tokens are org-scoped.',
+      },
       servers: [{ url: '/api/private/v1' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -13,7 +13,12 @@ const leadSummaryResource = z
     caller: z.string(),
     status: z.enum(['active', 'booked', 'won', 'lost']),
     lastContact: z.object({ at: z.string(), kind: z.string(), direction: z.enum(['inbound', 'outbound', 'internal']) }).nullable(),
-    happened: z.object({ missedCalls: z.number().int(), inboundTexts: z.number().int(), outboundTexts: z.number().int(), bookings: z.number().int() }),
+    happened: z.object({
+      missedCalls: z.number().int(),
+      inboundTexts: z.number().int(),
+      outboundTexts: z.number().int(),
+      bookings: z.number().int(),
+    }),
     recent: z.array(z.object({ kind: z.string(), occurredAt: z.string(), summary: z.string() })),
     nextAction: z.object({ code: z.string(), hint: z.string() }),
   })
@@ -41,7 +46,11 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
       const lead = await getLeadDetail(request.server.services.db, authOf(request).orgId, request.params.leadId);
       if (!lead) throw problems.notFound('lead');
       const { timeline, ...view } = lead;
-      return summarizeLead(view, timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })), request.server.services.clock().toISOString());
+      return summarizeLead(
+        view,
+        timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
+        request.server.services.clock().toISOString(),
+      );
     },
   );
 };

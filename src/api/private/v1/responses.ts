@@ -6,17 +6,33 @@
 
 /** Headers the protected API sends, as OpenAPI header objects. */
 const HEADERS = {
-  'Request-Id': { description: 'Identifies the request in our logs (also `requestId` in problems)', schema: { type: 'string', format: 'uuid' } },
+  'Request-Id': {
+    description: 'Identifies the request in our logs (also `requestId` in problems)',
+    schema: { type: 'string', format: 'uuid' },
+  },
   'Cache-Control': { description: 'Always `no-store`', schema: { type: 'string', const: 'no-store' } },
-  'RateLimit-Limit': { description: 'Requests allowed per window for this credential (absent when authentication failed)', schema: { type: 'integer', minimum: 0 } },
+  'RateLimit-Limit': {
+    description: 'Requests allowed per window for this credential (absent when authentication failed)',
+    schema: { type: 'integer', minimum: 0 },
+  },
   'RateLimit-Remaining': { description: 'Requests left in the current window', schema: { type: 'integer', minimum: 0 } },
   'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer', minimum: 0 } },
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
-  'WWW-Authenticate': { description: 'RFC 6750 challenge: `Bearer realm="callsnare"`, with `error="invalid_token"` or `error="insufficient_scope", scope="..."`', schema: { type: 'string' } },
+  'WWW-Authenticate': {
+    description:
+      'RFC 6750 challenge: `Bearer realm="callsnare"`, with `error="invalid_token"` or `error="insufficient_scope", scope="..."`',
+    schema: { type: 'string' },
+  },
   Location: { description: 'Path of the created booking', schema: { type: 'string' } },
   ETag: { description: 'The booking version, quoted (`"3"`); send it back in `If-Match`', schema: { type: 'string', pattern: '^"\\d+"$' } },
-  'Consistency-Token': { description: 'Position of this write; send it back on a GET to read your write', schema: { type: 'string', pattern: '^\\d+\\.\\d+$' } },
-  'Idempotent-Replayed': { description: '`true` when this is the stored response of an earlier request with the same Idempotency-Key', schema: { type: 'string', const: 'true' } },
+  'Consistency-Token': {
+    description: 'Position of this write; send it back on a GET to read your write',
+    schema: { type: 'string', pattern: '^\\d+\\.\\d+$' },
+  },
+  'Idempotent-Replayed': {
+    description: '`true` when this is the stored response of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', const: 'true' },
+  },
 } as const;
 
 type HeaderName = keyof typeof HEADERS;
@@ -32,16 +48,30 @@ const COMMON_HEADERS: Partial<Record<HeaderName, boolean>> = {
 
 /** Error statuses of the protected API: what each means and the headers it carries (true: always). */
 const ERRORS = {
-  400: { description: 'The request is not valid (body, query, path or a header such as If-Match or Consistency-Token); `errors` names each path', headers: {} },
+  400: {
+    description: 'The request is not valid (body, query, path or a header such as If-Match or Consistency-Token); `errors` names each path',
+    headers: {},
+  },
   401: { description: 'No token, or an unknown, revoked or expired one', headers: { 'WWW-Authenticate': true } },
   403: { description: 'The token lacks the scope this route needs (`insufficient_scope`)', headers: { 'WWW-Authenticate': true } },
-  404: { description: 'Absent, or belongs to another org (the same answer for both); for a planned action, `action_not_enabled`', headers: {} },
-  409: { description: '`idempotency_key_reused`, `idempotency_request_in_progress` (with Retry-After), `booking_state_conflict` or `concurrency_conflict`', headers: { 'Retry-After': false } },
+  404: {
+    description: 'Absent, or belongs to another org (the same answer for both); for a planned action, `action_not_enabled`',
+    headers: {},
+  },
+  409: {
+    description:
+      '`idempotency_key_reused`, `idempotency_request_in_progress` (with Retry-After), `booking_state_conflict` or `concurrency_conflict`',
+    headers: { 'Retry-After': false },
+  },
   412: { description: '`If-Match` names another version than the current one (`version_mismatch`)', headers: {} },
   413: { description: 'The body is larger than 64 KiB', headers: {} },
   415: { description: 'The body is not `application/json`', headers: {} },
   429: { description: 'The credential used up its rate limit', headers: { 'Retry-After': true } },
-  503: { description: 'The database is unavailable, or (`consistency_timeout`) the read model has not caught up with the Consistency-Token within 5 s', headers: { 'Retry-After': true } },
+  503: {
+    description:
+      'The database is unavailable, or (`consistency_timeout`) the read model has not caught up with the Consistency-Token within 5 s',
+    headers: { 'Retry-After': true },
+  },
 } as const satisfies Record<number, { description: string; headers: Partial<Record<HeaderName, boolean>> }>;
 
 /** An error status the protected API documents. */
@@ -62,8 +92,16 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'GET /health': { success: 200, headers: {}, errors: [401, 429, 503] },
   'GET /bookings': { success: 200, headers: {}, errors: [...READ] },
   'GET /bookings/{bookingId}': { success: 200, headers: { ETag: true }, errors: [...READ, 404] },
-  'POST /bookings': { success: 201, headers: { Location: true, ETag: true, 'Consistency-Token': false, 'Idempotent-Replayed': false }, errors: [...WRITE] },
-  'PATCH /bookings/{bookingId}': { success: 200, headers: { ETag: true, 'Consistency-Token': false, 'Idempotent-Replayed': false }, errors: [...WRITE, 404, 412] },
+  'POST /bookings': {
+    success: 201,
+    headers: { Location: true, ETag: true, 'Consistency-Token': false, 'Idempotent-Replayed': false },
+    errors: [...WRITE],
+  },
+  'PATCH /bookings/{bookingId}': {
+    success: 200,
+    headers: { ETag: true, 'Consistency-Token': false, 'Idempotent-Replayed': false },
+    errors: [...WRITE, 404, 412],
+  },
   'GET /availability': { success: 200, headers: {}, errors: [...READ, 404] },
   'GET /leads/{leadId}/summary': { success: 200, headers: {}, errors: [...READ, 404] },
 };
@@ -88,7 +126,10 @@ function headersOf(names: Partial<Record<HeaderName, boolean>>): Record<string, 
  * A route missing from the table (or a table entry without a route) fails document generation.
  */
 export function documentResponses<T extends object>(document: T): T {
-  const doc = document as { paths?: Record<string, Record<string, unknown> | undefined>; components?: { schemas?: Record<string, unknown> } };
+  const doc = document as {
+    paths?: Record<string, Record<string, unknown> | undefined>;
+    components?: { schemas?: Record<string, unknown> };
+  };
   if (!doc.components?.schemas?.Problem) throw new Error('the OpenAPI document has no Problem schema');
   const seen = new Set<string>();
   for (const [path, item = {}] of Object.entries(doc.paths ?? {})) {
@@ -102,7 +143,11 @@ export function documentResponses<T extends object>(document: T): T {
       const success = operation.responses?.[String(table.success)];
       if (!success) throw new Error(`${key} does not declare its ${table.success} response schema`);
       const responses: Record<string, OpenApiResponse> = {
-        [table.success]: { ...success, description: success.description === 'Default Response' ? (table.success === 201 ? 'Created' : 'OK') : success.description, headers: headersOf(table.headers) },
+        [table.success]: {
+          ...success,
+          description: success.description === 'Default Response' ? (table.success === 201 ? 'Created' : 'OK') : success.description,
+          headers: headersOf(table.headers),
+        },
       };
       for (const status of [...table.errors].sort()) {
         const error = ERRORS[status];

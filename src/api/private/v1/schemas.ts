@@ -80,7 +80,9 @@ export const bookingResource = z
     externalRef: z.string().optional(),
     source: z.object({ actorType: z.enum(['integration', 'team_member', 'system']), actorId: z.string(), label: z.string() }),
     confirmation: z.object({ status: z.enum(['pending', 'sent', 'skipped', 'failed']), sentAt: isoString.optional() }),
-    reminders: z.array(z.object({ offsetMinutes: z.number().int(), dueAt: isoString, status: reminderStatus, sentAt: isoString.optional() })),
+    reminders: z.array(
+      z.object({ offsetMinutes: z.number().int(), dueAt: isoString, status: reminderStatus, sentAt: isoString.optional() }),
+    ),
     canceledAt: isoString.optional(),
     cancelReason: z.string().optional(),
     createdAt: isoString,
