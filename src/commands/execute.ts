@@ -97,6 +97,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
   },
 ): Promise<Executed<S, E, R>> {
   const retries = options.retries ?? 5;
+  const keptChanging = () => new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
   for (let attempt = 0; ; attempt++) {
     const loaded: LoadedStream<S, E> =
       attempt === 0 && options.expectNew
@@ -123,7 +124,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
       );
       if (result.duplicate && idempotency) {
         // The same request got there first (another process, or a retry): answer with what it recorded.
-        if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
+        if (attempt >= retries) throw keptChanging();
         continue;
       }
       const state = decision.append.reduce((s, e) => options.evolve(s, { ...e, occurredAt: metadata.occurredAt }), loaded.state);
@@ -138,7 +139,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
     } catch (error) {
       if (error instanceof IdempotencyKeyClaimedError) throw new IdempotencyKeyReusedError();
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      if (attempt >= retries) throw new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
+      if (attempt >= retries) throw keptChanging();
     }
   }
 }

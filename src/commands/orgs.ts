@@ -12,7 +12,8 @@ import { type PhoneClaim, claimPhones, releaseNewClaims, settleMoves } from './p
 type OrgDeps = CommandDeps & { readonly db?: Kysely<Database> };
 
 /** Orgs as last read, per store, with their stream's head: `loadOrg` given the same head answers from here. */
-const readOrgs = new WeakMap<CommandDeps['store'], Map<string, { readonly lastHash: string; readonly org: Org }>>();
+type ReadOrg = { readonly lastHash: string; readonly org: Org };
+const readOrgs = new WeakMap<CommandDeps['store'], Map<string, ReadOrg>>();
 const READ_ORGS_MAX = 10_000;
 
 /**
@@ -26,7 +27,7 @@ export async function loadOrg(deps: Pick<CommandDeps, 'store'>, orgId: string, s
   if (cached && seen?.orgId === orgId && cached.lastHash === seen.lastHash) return cached.org;
   const { state, events } = await loadStream<OrgState, OrgEvent>(deps.store, orgStream(orgId), evolve, null);
   if (!state) throw new NotFoundError(`org ${orgId} not found`);
-  if (!cache) readOrgs.set(deps.store, (cache = new Map<string, { readonly lastHash: string; readonly org: Org }>()));
+  if (!cache) readOrgs.set(deps.store, (cache = new Map<string, ReadOrg>()));
   if (cache.size >= READ_ORGS_MAX && !cached) cache.delete(cache.keys().next().value!);
   cache.set(orgId, { lastHash: events.at(-1)!.hash, org: state });
   return state;
