@@ -1,5 +1,5 @@
 // Whether dist/ holds a build of the current sources: bin/build.js wrote its stamp (dist/.built)
-// after every file under src/ and the compiler settings last changed.
+// after every file under src/, the TypeScript settings, the lock file and the builder itself last changed.
 import { readdirSync, statSync } from 'node:fs';
 
 /** Newest modification time of the files under `dir` (a URL ending in `/`). */
@@ -16,7 +16,7 @@ function newest(dir) {
 export function distIsCurrent(root) {
   try {
     const built = statSync(new URL('dist/.built', root)).mtimeMs;
-    const inputs = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((f) => statSync(new URL(f, root)).mtimeMs);
+    const inputs = ['tsconfig.json', 'package-lock.json', 'bin/build.js'].map((f) => statSync(new URL(f, root)).mtimeMs);
     return Math.max(newest(new URL('src/', root)), ...inputs) <= built;
   } catch {
     return false;
