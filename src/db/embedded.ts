@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { sleep } from '../sleep.ts';
 
 /** A PostgreSQL server for this data directory: started by us (`owned`) or already running. */
 export interface EmbeddedServer {
@@ -451,5 +452,3 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

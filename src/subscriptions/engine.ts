@@ -5,6 +5,7 @@ import { comparePositions } from '../eventstore/position.ts';
 import { seedCheckpoints } from './checkpoint-seed.ts';
 import { readCheckpoint } from './checkpoints.ts';
 import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
+import { sleep } from '../sleep.ts';
 
 /**
  * Brings a subscriber up to the store's visible head and returns the number of events handled.
@@ -33,7 +34,7 @@ export async function catchUp<D extends SubscriberDeps, P>(
     if (comparePositions(current, options.until) >= 0) return handled;
     if (Date.now() > deadline) throw new Error(`${subscriber.name} did not reach the written position in time`);
     from = current;
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
@@ -61,17 +62,7 @@ export async function whileLeader(
       return true;
     });
     if (ran) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, retryMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    await sleep(retryMs, signal);
   }
 }
 
@@ -102,7 +93,7 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs
       if (signal.aborted) break;
       log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000, signal);
     }
   }
 }
@@ -119,6 +110,6 @@ export async function waitForCheckpoints(
     const checkpoints = await Promise.all(names.map((name) => readCheckpoint(db, name)));
     if (checkpoints.every((c) => comparePositions(c.position, position) >= 0)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 15));
+    await sleep(15);
   }
 }

@@ -6,7 +6,7 @@ import { memberRole } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
 import { projector } from '../../projections/projection.ts';
 import { catchUp } from '../../subscriptions/engine.ts';
-import { credentialsProjection } from '../../projections/read-models/credentials.ts';
+import { catchUpCredentials } from '../../projections/read-models/credentials.ts';
 import { orgsProjection } from '../../projections/read-models/orgs.ts';
 import { LoginTakenError } from '../../web/logins.ts';
 import { checkPassword, ensureMember, inviteMember, setMemberPassword, WeakPasswordError } from '../../web/members.ts';
@@ -70,7 +70,7 @@ export function registerMemberCommands(program: Command): void {
         if (password !== undefined) await setMemberPassword(services, { orgId, memberId: added.memberId, email, password });
         const issued = await issueCredential(services, caller, { orgId, label: email, kind: 'member', memberId: added.memberId, role });
         await catchUp(services, projector(orgsProjection), { until: added.position });
-        await catchUp(services, projector(credentialsProjection), { until: issued.position });
+        await catchUpCredentials(services, issued.position);
         const signIn = password !== undefined;
         emit(
           !!opts.json,

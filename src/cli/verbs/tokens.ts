@@ -4,9 +4,7 @@ import { issueCredential, revokeCredential } from '../../commands/credentials.ts
 import { NotFoundError } from '../../domain/errors.ts';
 import { scope } from '../../domain/events/credential.ts';
 import { uuid } from '../../domain/values.ts';
-import { projector } from '../../projections/projection.ts';
-import { catchUp } from '../../subscriptions/engine.ts';
-import { credentialsProjection } from '../../projections/read-models/credentials.ts';
+import { catchUpCredentials } from '../../projections/read-models/credentials.ts';
 import { listCredentials } from '../../queries/credentials.ts';
 import { operatorCaller, requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
@@ -44,7 +42,7 @@ export function registerTokenCommands(program: Command): void {
         const issued = await issueCredential(services, operatorCaller(orgId), { orgId, label, kind: 'integration', scopes }).catch(
           unknownOrg(orgId),
         );
-        await catchUp(services, projector(credentialsProjection), { until: issued.position });
+        await catchUpCredentials(services, issued.position);
         emit(
           !!opts.json,
           { id: issued.id, token: issued.token, scopes: issued.scopes, orgId, label },
@@ -62,7 +60,7 @@ export function registerTokenCommands(program: Command): void {
       const orgId = parseOption('--org', uuid, opts.org);
       await withServices(async (services) => {
         await requireOrg(services, orgId);
-        await catchUp(services, projector(credentialsProjection));
+        await catchUpCredentials(services);
         const rows = await listCredentials(services.db, orgId);
         if (opts.json) {
           for (const r of rows) emit(true, r, '');
@@ -107,7 +105,7 @@ export function registerTokenCommands(program: Command): void {
           if (error instanceof NotFoundError) throw new CliError(`unknown credential ${id}`);
           throw error;
         });
-        await catchUp(services, projector(credentialsProjection), { until: position });
+        await catchUpCredentials(services, position);
         emit(!!opts.json, { id, revokedAt: credential.revokedAt }, `revoked ${id}`);
       });
     });

@@ -37,6 +37,7 @@ import {
 import { comparePositions } from '../position.ts';
 import { BatchBuilder } from './batcher.ts';
 import { SubscriptionFeed } from './feed.ts';
+import { sleep } from '../../sleep.ts';
 import {
   appendRetryDelayMs,
   assertExpectedRevision,
@@ -426,20 +427,4 @@ function isTransient(error: unknown): boolean {
   if (error instanceof SubscriptionDroppedError) return true;
   if (!(error instanceof Error) || !isCommandError(error)) return false;
   return !(error instanceof AccessDeniedError || error instanceof InvalidArgumentError || error instanceof UnsupportedError);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,9 @@
 import type { CredentialEvent } from '../../domain/credential.ts';
 import type { EventOf } from '../../domain/events/index.ts';
-import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection } from '../projection.ts';
+import type { Position, RecordedEvent } from '../../eventstore/port.ts';
+import { catchUp } from '../../subscriptions/engine.ts';
+import type { SubscriberDeps } from '../../subscriptions/subscriber.ts';
+import { type Projection, projector } from '../projection.ts';
 
 /**
  * `credentials`: token hashes, scopes and revocation, looked up on every authenticated request. A member's
@@ -58,3 +60,12 @@ export const credentialsProjection: Projection = {
     }
   },
 };
+
+/**
+ * Brings the credentials read model up to `until` (default: the store's head) from this process. Every
+ * process authenticates from that table, so once this resolves an issued token works and a revoked one
+ * gets 401 everywhere: what issuing and revoking wait for before they answer.
+ */
+export async function catchUpCredentials(deps: SubscriberDeps, until?: Position | null): Promise<void> {
+  await catchUp(deps, projector(credentialsProjection), until === undefined ? {} : { until });
+}

@@ -3,9 +3,7 @@ import { issueCredential, loadCredential, revokeCredential } from '../../../comm
 import { NotFoundError } from '../../../domain/errors.ts';
 import type { CredentialRecord } from '../../../queries/credentials.ts';
 import { listCredentials } from '../../../queries/credentials.ts';
-import { projector } from '../../../projections/projection.ts';
-import { credentialsProjection } from '../../../projections/read-models/credentials.ts';
-import { catchUp } from '../../../subscriptions/engine.ts';
+import { catchUpCredentials } from '../../../projections/read-models/credentials.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
@@ -73,7 +71,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
       const reason = request.body?.reason;
       const { credential, position } = await revokeCredential(depsOf(request), callerOf(request), tokenId, reason);
       // As `callsnare token revoke` does: once this answers, every process refuses the token.
-      await catchUp(request.server.services, projector(credentialsProjection), { until: position });
+      await catchUpCredentials(request.server.services, position);
       setConsistencyToken(reply, position);
       return { id: credential.id, label: credential.data.label, revokedAt: credential.revokedAt ?? null };
     },
