@@ -276,19 +276,17 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [from.commit.toString(), from.prepare.toString(), limit];
     const conditions = filterConditions(options.filter, params);
     // One statement, one snapshot: the page and the visible head agree on the same xmin.
-    const { rows } = await this.#pool.query<EventRow>(
-      named(
-        `with snap as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+    const text = `with snap as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
        (select 'event' as kind, ${COLUMNS} from es_events, snap
          where (transaction_id, global_position) > ($1::xid8, $2::bigint) and transaction_id < snap.xmin${conditions}
          order by transaction_id, global_position limit $3)
        union all
        (select 'head' as kind, ${COLUMNS} from es_events, snap
          where transaction_id < snap.xmin
-         order by transaction_id desc, global_position desc limit 1)`,
-        params,
-      ),
-    );
+         order by transaction_id desc, global_position desc limit 1)`;
+    // Not named when filtered by org: which index fits depends on the org, and a generic plan, blind to
+    // it, may walk the whole log in order (a plan per call is cheaper than that).
+    const { rows } = await this.#pool.query<EventRow>(options.filter?.orgId ? { text, values: params } : named(text, params));
     const events: RecordedEvent[] = [];
     let head: Position | null = null;
     for (const row of rows) {
