@@ -12,6 +12,7 @@ import * as m010 from './migrations/010_idempotency_keys.ts';
 import * as m011 from './migrations/011_claims_and_seeds.ts';
 import * as m012 from './migrations/012_send_intents.ts';
 import * as m014 from './migrations/014_append_batch.ts';
+import * as m015 from './migrations/015_append_new_stream.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '011_claims_and_seeds': m011,
   '012_send_intents': m012,
   '014_append_batch': m014,
+  '015_append_new_stream': m015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

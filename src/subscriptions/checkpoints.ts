@@ -55,3 +55,25 @@ export async function saveCheckpoint(trx: Transaction<Database>, name: string, p
     .where('name', '=', name)
     .execute();
 }
+
+/**
+ * Moves a checkpoint forward over events none of which are its subscriber's, in one statement (no
+ * transaction held across round trips). Only ever forward: a concurrent instance's transaction on the
+ * row makes this wait and then re-check. False when it moved nothing (no row yet, or already there).
+ */
+export async function advanceCheckpoint(db: Kysely<Database>, name: string, position: Position): Promise<boolean> {
+  const commit = position.commit.toString();
+  const prepare = position.prepare.toString();
+  const result = await db
+    .updateTable('projection_checkpoints')
+    .set({ commit_position: commit, prepare_position: prepare, updated_at: new Date() })
+    .where('name', '=', name)
+    .where((eb) =>
+      eb.or([
+        eb('commit_position', 'is', null),
+        eb(sql`(commit_position, prepare_position)`, '<', sql<boolean>`(${commit}::numeric, ${prepare}::numeric)`),
+      ]),
+    )
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

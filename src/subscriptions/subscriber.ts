@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
 import type { EventFilter, EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
-import { lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints.ts';
+import { advanceCheckpoint, lockCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoints.ts';
 
 /** What the engine needs to run any subscriber; a subscriber's `prepare` may ask for more (`D`). */
 export interface SubscriberDeps {
@@ -52,6 +52,8 @@ export async function handleBatch<D extends SubscriberDeps, P>(
   events: readonly RecordedEvent[],
   checkpoint: Position,
 ): Promise<number> {
+  // Nothing to handle (events of others moved the head): one statement instead of a transaction.
+  if (events.length === 0 && (await advanceCheckpoint(deps.db, subscriber.name, checkpoint))) return 0;
   let prepared: P | undefined;
   if (subscriber.prepare) {
     const current = await readCheckpoint(deps.db, subscriber.name);

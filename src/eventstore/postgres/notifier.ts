@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 
@@ -19,6 +20,8 @@ const CHANNEL = 'es_appended';
 export class AppendNotifier {
   readonly #url: string;
   readonly #emitter = new EventEmitter();
+  /** Payload of this process's NOTIFYs: their echo on our own LISTEN connection wakes nobody (the in-process emit did). */
+  readonly #self = randomUUID();
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #listeners = 0;
@@ -72,7 +75,7 @@ export class AppendNotifier {
     void (async () => {
       do {
         this.#announceAgain = false;
-        await pool.query(`select pg_notify('${CHANNEL}', '')`).catch(() => {});
+        await pool.query({ name: 'es_notify', text: `select pg_notify('${CHANNEL}', $1)`, values: [this.#self] }).catch(() => {});
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by appends that land while this NOTIFY runs
       } while (this.#announceAgain && !this.#closed);
       this.#announcing = false;
@@ -96,7 +99,9 @@ export class AppendNotifier {
       };
       client.on('error', dropped);
       client.on('end', dropped);
-      client.on('notification', () => this.#emitter.emit('appended'));
+      client.on('notification', (message) => {
+        if (message.payload !== this.#self) this.#emitter.emit('appended');
+      });
       try {
         await client.connect();
         await client.query(`listen ${CHANNEL}`);

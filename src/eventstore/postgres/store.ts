@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { eventMetadata, readEventData, type EventMetadata } from '../../domain/events/index.ts';
 import { type PreparedEvent, prepareEvents } from '../append-input.ts';
@@ -74,6 +75,35 @@ function isRolledBack(error: unknown): boolean {
 }
 
 const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
+
+/** First and longest pause of a live subscription before it reads again after a read that found nothing new. */
+const REREAD_BACKOFF_MS = 5;
+const REREAD_BACKOFF_MAX_MS = 50;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The statement as a named prepared statement: each pooled connection parses it once, and PostgreSQL may
+ * keep its plan, instead of parsing and planning it at every call. Names derive from the text, so stores
+ * sharing a pool agree on them.
+ */
+function named(text: string, values: unknown[]): pg.QueryConfig {
+  let name = STATEMENT_NAMES.get(text);
+  if (!name) STATEMENT_NAMES.set(text, (name = `es_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
+  return { name, text, values };
+}
+const STATEMENT_NAMES = new Map<string, string>();
 
 interface EventRow {
   kind?: string;
@@ -159,21 +189,23 @@ export class PostgresEventStore implements EventStore {
     try {
       // With a claim, the key is recorded in the same statement (and so the same transaction) as the events.
       const result = await this.#pool.query<AppendRow>(
-        claim
-          ? 'select * from es_append_claimed($10, $11, $1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)'
-          : 'select * from es_append($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)',
-        [
-          streamId,
-          code,
-          prepared.map((e) => e.id),
-          prepared.map((e) => e.type),
-          prepared.map((e) => e.schemaVersion),
-          prepared.map((e) => JSON.stringify(e.data)),
-          prepared.map((e) => JSON.stringify(e.metadata)),
-          prepared.map((e) => e.digest),
-          prepared[0]!.metadata.orgId,
-          ...(claim ? [claim.key, claim.requestHash] : []),
-        ],
+        named(
+          claim
+            ? 'select * from es_append_claimed($10, $11, $1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)'
+            : 'select * from es_append($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::uuid)',
+          [
+            streamId,
+            code,
+            prepared.map((e) => e.id),
+            prepared.map((e) => e.type),
+            prepared.map((e) => e.schemaVersion),
+            prepared.map((e) => JSON.stringify(e.data)),
+            prepared.map((e) => JSON.stringify(e.metadata)),
+            prepared.map((e) => e.digest),
+            prepared[0]!.metadata.orgId,
+            ...(claim ? [claim.key, claim.requestHash] : []),
+          ],
+        ),
       );
       item.resolve(result.rows[0]!);
     } catch (error) {
@@ -199,9 +231,9 @@ export class PostgresEventStore implements EventStore {
     let rows: (AppendRow & { r_index: number; r_detail: string | null })[];
     try {
       rows = (
-        await this.#pool.query<AppendRow & { r_index: number; r_detail: string | null }>('select * from es_append_batch($1::jsonb)', [
-          JSON.stringify(payload),
-        ])
+        await this.#pool.query<AppendRow & { r_index: number; r_detail: string | null }>(
+          named('select * from es_append_batch($1::jsonb)', [JSON.stringify(payload)]),
+        )
       ).rows;
     } catch (error) {
       // Nothing of the batch committed: a failure of one append (or a deadlock) must not fail the others.
@@ -233,8 +265,7 @@ export class PostgresEventStore implements EventStore {
       limit = ` limit $${params.length}`;
     }
     const { rows } = await this.#pool.query<EventRow>(
-      `select ${COLUMNS} from es_events where ${where} order by stream_revision ${backwards ? 'desc' : 'asc'}${limit}`,
-      params,
+      named(`select ${COLUMNS} from es_events where ${where} order by stream_revision ${backwards ? 'desc' : 'asc'}${limit}`, params),
     );
     return rows.map((row) => this.#toRecorded(row, options.raw));
   }
@@ -245,17 +276,17 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [from.commit.toString(), from.prepare.toString(), limit];
     const conditions = filterConditions(options.filter, params);
     // One statement, one snapshot: the page and the visible head agree on the same xmin.
-    const { rows } = await this.#pool.query<EventRow>(
-      `with snap as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+    const text = `with snap as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
        (select 'event' as kind, ${COLUMNS} from es_events, snap
          where (transaction_id, global_position) > ($1::xid8, $2::bigint) and transaction_id < snap.xmin${conditions}
          order by transaction_id, global_position limit $3)
        union all
        (select 'head' as kind, ${COLUMNS} from es_events, snap
          where transaction_id < snap.xmin
-         order by transaction_id desc, global_position desc limit 1)`,
-      params,
-    );
+         order by transaction_id desc, global_position desc limit 1)`;
+    // Not named when filtered by org: which index fits depends on the org, and a generic plan, blind to
+    // it, may walk the whole log in order (a plan per call is cheaper than that).
+    const { rows } = await this.#pool.query<EventRow>(options.filter?.orgId ? { text, values: params } : named(text, params));
     const events: RecordedEvent[] = [];
     let head: Position | null = null;
     for (const row of rows) {
@@ -274,6 +305,7 @@ export class PostgresEventStore implements EventStore {
     const signal = options.signal;
     let checkpoint: Position | null = options.from ?? null;
     const listener = this.#notifier.listen();
+    let fruitless = 0;
     try {
       await listener.ready;
       while (!signal?.aborted) {
@@ -282,10 +314,18 @@ export class PostgresEventStore implements EventStore {
         const page = await this.readAll({ from: checkpoint, limit: batchSize, filter: options.filter });
         const live = page.events.length < batchSize;
         if (page.checkpoint && comparePositions(page.checkpoint, checkpoint) > 0) {
+          fruitless = 0;
           checkpoint = page.checkpoint;
           yield { events: page.events, checkpoint, live };
+        } else {
+          fruitless++;
         }
-        if (live) await woken;
+        if (live) {
+          await woken;
+          // Woken but nothing became visible: an older transaction still open anywhere on the server holds
+          // the horizon back, and reading again at every notification would repeat the same empty read.
+          if (fruitless) await pause(Math.min(REREAD_BACKOFF_MS * 2 ** (fruitless - 1), REREAD_BACKOFF_MAX_MS), signal);
+        }
       }
     } finally {
       listener.close();
