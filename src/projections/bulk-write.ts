@@ -31,18 +31,23 @@ const escapeChar = (c: string) => ESCAPES[c]!;
 /** Characters per chunk handed to the COPY stream. */
 const CHUNK = 1 << 20;
 
+// Lines are joined per chunk: one flat string, where appending to one string would build a rope that
+// the conversion to bytes has to flatten.
 function* copyChunks(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<string> {
-  let chunk = '';
+  let lines: string[] = [];
+  let size = 0;
   for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < columns.length; i++) line += (i ? '\t' : '') + copyText(row[columns[i]!]);
-    chunk += `${line}\n`;
-    if (chunk.length >= CHUNK) {
-      yield chunk;
-      chunk = '';
+    const fields = columns.map((column) => copyText(row[column]));
+    const line = fields.join('\t');
+    lines.push(line);
+    size += line.length;
+    if (size >= CHUNK) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+      size = 0;
     }
   }
-  if (chunk) yield chunk;
+  if (lines.length) yield `${lines.join('\n')}\n`;
 }
 
 /**
