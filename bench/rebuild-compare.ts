@@ -2,11 +2,12 @@
 //
 //   DATABASE_URL=... npx tsx bench/rebuild-compare.ts [--events 200000] [--rounds 2] [--batch-size 5000] [--before DIR] [--keep]
 //
-// Seeds database callsnare_bench_rebuild_cmp with `--events` BookingCreated events as bench/rebuild.ts
+// Seeds database <DATABASE_URL's database>_rebuild_cmp with `--events` BookingCreated events as bench/rebuild.ts
 // does (reused when it already holds exactly that many), then rebuilds the bookings projection with this
 // tree's code and, with `--before DIR` (a copy of another revision's `src`, e.g. `git archive main src`),
 // with that code too, alternating, `--rounds` times. `--keep` leaves the database for the next run
 // (`node --cpu-prof --import tsx bench/rebuild-compare.ts --keep` then profiles only the rebuild).
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +18,8 @@ import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { seedBookingEvents } from './rebuild.ts';
 import { openScratchDatabase } from './setup.ts';
 
-const DATABASE = 'callsnare_bench_rebuild_cmp';
+/** Suffix of the seeded database's name (openScratchDatabase names it `<DATABASE_URL's database>_<suffix>`). */
+const SUFFIX = 'rebuild_cmp';
 
 interface Code {
   readonly label: string;
@@ -36,6 +38,24 @@ async function load(label: string, src: string): Promise<Code> {
   return { label, rebuild: rebuild.rebuildProjection, bookings: bookings.bookingsProjection };
 }
 
+/**
+ * CPU seconds used so far by each server backend of this benchmark (by pid), read from /proc: only when
+ * the server runs on this machine (empty otherwise). The split node/server says which side to work on.
+ */
+async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `select pid from pg_stat_activity where datname = current_database() and application_name = 'bench-rebuild-compare'`,
+  );
+  const ticks = 100; // USER_HZ on Linux
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.length > 13) cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks);
+  }
+  return cpu;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -50,6 +70,7 @@ async function main(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[rebuild-compare ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   const url = loadConfig().DATABASE_URL;
   if (!url) throw new Error('set DATABASE_URL');
+  const DATABASE = `${decodeURIComponent(new URL(url).pathname.slice(1))}_${SUFFIX}`;
   const target = new URL(url);
   target.pathname = `/${DATABASE}`;
 
@@ -67,7 +88,7 @@ async function main(): Promise<void> {
   }
   if (existing !== total) {
     log(`seeding ${total} events into ${DATABASE}`);
-    await openScratchDatabase(url, DATABASE);
+    await openScratchDatabase(url, SUFFIX);
     const { db, pool } = createDb({ url: target.toString(), max: 4 });
     const store = new PostgresEventStore({ pool, url: target.toString() });
     await seedBookingEvents({ pool, store, log }, total);
@@ -84,6 +105,7 @@ async function main(): Promise<void> {
       for (const code of codes) {
         const started = performance.now();
         const cpu = process.cpuUsage();
+        const serverBefore = await backendCpu(pool);
         const phases: string[] = [];
         let phase = '';
         const onProgress = (p: { phase: string }) => {
@@ -95,10 +117,13 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - started) / 1000;
         log(`phases: ${phases.join(', ')}`);
         const used = process.cpuUsage(cpu);
+        const serverAfter = await backendCpu(pool);
+        const server = [...serverAfter].reduce((sum, [pid, s]) => sum + s - (serverBefore.get(pid) ?? 0), 0);
         const rows = Number((await pool.query<{ n: string }>('select count(*) as n from bookings')).rows[0]!.n);
         log(
           `round ${round} ${code.label}: ${result.events} events in ${seconds.toFixed(2)} s = ${Math.round(result.events / seconds)} events/s ` +
-            `(${rows} rows; this process used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU; load ${os.loadavg()[0]!.toFixed(1)})`,
+            `(${rows} rows; this process used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU, ` +
+            `its server backends ${serverAfter.size ? `${server.toFixed(1)} s` : 'unknown (remote server)'}; load ${os.loadavg()[0]!.toFixed(1)})`,
         );
       }
     }

@@ -96,6 +96,12 @@ export interface ReadAllOptions {
   readonly filter?: EventFilter;
   /** Return data and metadata exactly as stored: no upcasting, no schema validation (audit). */
   readonly raw?: boolean;
+  /**
+   * Take data and metadata stored at the current schema version as they are, without validating them
+   * again (`append` validated them); older versions are still upcast and validated. For replays of the
+   * whole log (projection rebuilds), where validation would cost more than the projection itself.
+   */
+  readonly trusted?: boolean;
 }
 
 /** A page of `readAll`: `checkpoint` is where the next page starts, also when filtering skipped events. */

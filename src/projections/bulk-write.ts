@@ -28,21 +28,31 @@ function copyText(value: unknown): string {
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const escapeChar = (c: string) => ESCAPES[c]!;
 
-/** Characters per chunk handed to the COPY stream. */
+/** Bytes per chunk handed to the COPY stream. */
 const CHUNK = 1 << 20;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
 
-function* copyChunks(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<string> {
-  let chunk = '';
+// Fields are encoded straight into the chunk's bytes: building a line, then a chunk, then its bytes would
+// copy every row's text (mostly its JSON state) three times.
+function* copyChunks(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(CHUNK);
+  let at = 0;
   for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < columns.length; i++) line += (i ? '\t' : '') + copyText(row[columns[i]!]);
-    chunk += `${line}\n`;
-    if (chunk.length >= CHUNK) {
-      yield chunk;
-      chunk = '';
+    for (let i = 0; i < columns.length; i++) {
+      const text = copyText(row[columns[i]!]);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit; the separator or newline one more.
+      const room = 3 * text.length + 1;
+      if (at + room > chunk.length) {
+        if (at) yield chunk.subarray(0, at);
+        chunk = Buffer.allocUnsafe(Math.max(CHUNK, room));
+        at = 0;
+      }
+      at += chunk.write(text, at);
+      chunk[at++] = i === columns.length - 1 ? NEWLINE : TAB;
     }
   }
-  if (chunk) yield chunk;
+  if (at) yield chunk.subarray(0, at);
 }
 
 /**

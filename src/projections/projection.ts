@@ -1,4 +1,4 @@
-import type { QueryCreator, Transaction } from 'kysely';
+import { sql, type QueryCreator, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
 import type { Subscriber } from '../subscriptions/subscriber.ts';
@@ -36,4 +36,32 @@ export function projector(projection: Projection): Subscriber {
     lockName: `projector:${projection.name}`,
     handle: (trx, events) => projection.apply(trx.withSchema('public'), events, trx),
   };
+}
+
+/**
+ * The stored state of every entity a batch touches, for projections keeping one row per stream's
+ * entity (`id`, `state`) in `table`: `key` gives an event's entity id, whose stream is `stream(id)`.
+ * An entity whose stream starts within the batch (revision 0) has no row yet, so it is not looked up:
+ * a replay of the whole log then reads back only the entities that span batches.
+ */
+export async function storedStates<S>(
+  q: QueryCreator<Database>,
+  table: 'bookings' | 'leads' | 'orgs',
+  events: readonly RecordedEvent[],
+  key: (event: RecordedEvent) => string,
+  stream: (id: string) => string,
+): Promise<Map<string, S>> {
+  const first = new Map<string, RecordedEvent>();
+  for (const event of events) {
+    const id = key(event);
+    if (!first.has(id)) first.set(id, event);
+  }
+  const ids = [...first].filter(([id, e]) => e.revision !== 0 || e.streamId !== stream(id)).map(([id]) => id);
+  if (!ids.length) return new Map();
+  const rows = await q
+    .selectFrom(table)
+    .select(['id', 'state'])
+    .where('id', '=', sql<string>`any(${ids}::uuid[])`)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.state as S]));
 }

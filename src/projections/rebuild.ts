@@ -49,9 +49,10 @@ export interface RebuildDeps {
  * tables), then, in one transaction that holds the live projector's checkpoint, catches up the last
  * events and swaps the new tables in. Queries keep reading the old tables until that commit.
  *
- * For speed the scratch tables are UNLOGGED and carry only their unique indexes while they load; each
- * batch is folded in memory and written with COPY (projections with a `fold`), while the next page of
- * the log is already being read. Before the swap the tables are made LOGGED and get their other indexes.
+ * For speed the scratch tables carry only their unique indexes while they load; the log is read without
+ * validating again what `append` validated (`trusted`); each batch is folded in memory and written with
+ * COPY (projections with a `fold`), while the next page of the log is already being read. Before the swap
+ * the tables get their other indexes.
  */
 export async function rebuildProjection(
   deps: RebuildDeps,
@@ -65,7 +66,8 @@ export async function rebuildProjection(
   const previous = await readCheckpoint(deps.db, name);
   const resumed = previous.position !== null && (await bulkScratchIntact(deps.db, schema, previous.position));
   if (!resumed) {
-    // Nothing to resume, or a server crash emptied the unlogged tables behind the checkpoint: start over.
+    // Nothing to resume, or the scratch tables do not hold what the checkpoint says (a server crash empties
+    // the UNLOGGED ones an earlier version made): start over.
     await deps.db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
     await dropScratchSchema(deps.db, schema);
   }
@@ -131,7 +133,8 @@ async function bulkFill(
   const db = clientDb(client);
   try {
     let from = await db.transaction().execute(async (trx) => (await lockCheckpoint(trx, checkpointName)).position);
-    const read = (after: Position | null) => deps.store.readAll({ from: after, limit: options.batchSize, filter: projection.filter });
+    const read = (after: Position | null) =>
+      deps.store.readAll({ from: after, limit: options.batchSize, filter: projection.filter, trusted: true });
     let reading: Promise<ReadAllPage> | undefined = read(from);
     while (reading && !options.signal?.aborted) {
       const page: ReadAllPage = await reading;

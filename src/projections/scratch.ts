@@ -14,9 +14,12 @@ const ident = (name: string) => sql.id(name);
 
 /**
  * Creates the schema and empty copies of the projection's tables (columns, defaults, indexes, keys).
- * With `bulk` (a rebuild): UNLOGGED tables with only their unique indexes, for a fast load; a
- * `_progress` table, UNLOGGED too, mirrors the rebuild checkpoint so that a server crash, which empties
- * unlogged tables, is noticed ({@link bulkScratchIntact}); {@link finishBulkScratch} completes them.
+ * With `bulk` (a rebuild): tables with only their unique indexes, for a fast load, and a `_progress`
+ * table mirroring the rebuild checkpoint, so that scratch tables not holding what the checkpoint says
+ * (UNLOGGED ones of earlier versions, which a server crash empties) are noticed ({@link bulkScratchIntact});
+ * {@link finishBulkScratch} completes them. They are LOGGED from the start: COPY writes them to the WAL
+ * while the next batch is folded, where UNLOGGED tables cost as much again at `SET LOGGED`, a full
+ * rewrite (and index rebuild) in the critical path.
  */
 export async function createScratchTables(
   db: Kysely<Database>,
@@ -32,12 +35,12 @@ export async function createScratchTables(
     }
     if (await tableExists(db, schema, table)) continue;
     await db.transaction().execute(async (trx) => {
-      await sql`create unlogged table ${sql.id(schema, table)} (like ${sql.id('public', table)} including all)`.execute(trx);
+      await sql`create table ${sql.id(schema, table)} (like ${sql.id('public', table)} including all)`.execute(trx);
       for (const index of await secondaryIndexes(trx, schema, table)) await sql`drop index ${sql.id(schema, index.name)}`.execute(trx);
     });
   }
   if (options.bulk) {
-    await sql`create unlogged table if not exists ${sql.id(schema, PROGRESS)} (commit_position text, prepare_position text)`.execute(db);
+    await sql`create table if not exists ${sql.id(schema, PROGRESS)} (commit_position text, prepare_position text)`.execute(db);
     await sql`insert into ${sql.id(schema, PROGRESS)} select null, null where not exists (select from ${sql.id(schema, PROGRESS)})`.execute(
       db,
     );
@@ -75,7 +78,7 @@ export async function saveBulkProgress(trx: Transaction<Database>, schema: strin
   );
 }
 
-/** True when the bulk scratch tables still hold what the checkpoint says (a server crash empties unlogged tables). */
+/** True when the bulk scratch tables still hold what the checkpoint says (a server crash empties unlogged ones). */
 export async function bulkScratchIntact(db: Kysely<Database>, schema: string, checkpoint: Position | null): Promise<boolean> {
   if (!(await tableExists(db, schema, PROGRESS))) return false;
   const { rows } = await sql<{
@@ -91,8 +94,9 @@ export async function bulkScratchIntact(db: Kysely<Database>, schema: string, ch
 }
 
 /**
- * Makes bulk-loaded scratch tables what `public` has: LOGGED (written to the WAL once, in bulk), then
- * the live tables' non-unique indexes, under the live names. Safe to repeat after an interruption.
+ * Makes bulk-loaded scratch tables what `public` has: LOGGED (a no-op but for the UNLOGGED tables of a
+ * rebuild begun by an earlier version), then the live tables' non-unique indexes, under the live names.
+ * Safe to repeat after an interruption.
  */
 export async function finishBulkScratch(db: Kysely<Database>, schema: string, projection: Projection): Promise<void> {
   for (const table of projection.tables) {

@@ -252,6 +252,27 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
     t.same(after.events, [], 'nothing after the checkpoint');
   });
 
+  withStore('a trusted readAll returns what a validating one returns', async (t, store, org, tag) => {
+    const last = await store.append(
+      `org-${tag}-t`,
+      [
+        {
+          type: 'OrgCreated',
+          data: { orgId: org, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] },
+          metadata: metadataFor(org),
+        },
+        phoneEvent(org, 7),
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    await waitForHead(store, last.position);
+    const filter = { orgId: org };
+    const validated = await store.readAll({ filter });
+    const trusted = await store.readAll({ filter, trusted: true });
+    t.equal(validated.events.length, 2);
+    t.same(trusted, validated);
+  });
+
   withStore('a subscriber following many concurrent writers sees every event once, in the final order', async (t, store, org, tag) => {
     const { writers, eventsPerWriter } = sizes;
     const total = writers * eventsPerWriter;

@@ -52,7 +52,12 @@ for (let i = 0; i < 4; i++) {
   await postTwilio(
     app,
     '/webhooks/twilio/sms',
-    inboundSms({ messageSid: sid('SM'), from, to: BUSINESS, body: `text ${i}\twith a tab, a \\ and\na new line` }),
+    inboundSms({
+      messageSid: sid('SM'),
+      from,
+      to: BUSINESS,
+      body: `text ${i}\twith a tab, a \\ and\na new line, naïve café 😀 ${'ü'.repeat(i % 2 ? 90 : 1)}`,
+    }),
   );
   const leadId = leadIdFor(orgId, from, 0);
   const messageSid = sid('SM');

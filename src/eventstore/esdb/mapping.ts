@@ -322,7 +322,7 @@ export function claimMatches(stored: unknown, claim: IdempotencyClaim, streamId:
  * Parses a stored event: metadata (less `hash`) against the catalog's metadata schema, data through
  * `readEventData` (upcasting). Anything unreadable is an {@link InvalidEventError}.
  */
-export function toRecordedEvent(record: EsdbRecord, raw = false): RecordedEvent {
+export function toRecordedEvent(record: EsdbRecord, raw = false, trusted = false): RecordedEvent {
   const where = `${record.streamId}@${record.revision}`;
   const hash = storedHash(record);
   if (raw) {
@@ -346,7 +346,7 @@ export function toRecordedEvent(record: EsdbRecord, raw = false): RecordedEvent 
   }
   let event;
   try {
-    event = readEventData(record.type, parsed.data.schemaVersion, record.data);
+    event = readEventData(record.type, parsed.data.schemaVersion, record.data, { trusted });
   } catch (error) {
     throw new InvalidEventError(`${where}: ${(error as Error).message}`);
   }

@@ -206,7 +206,7 @@ export class EsdbEventStore implements EventStore {
         scanned = position;
         progressed = true;
         if (isSystemEvent(record) || !matchesFilter(options.filter, record)) continue;
-        events.push(toRecordedEvent(record, options.raw));
+        events.push(toRecordedEvent(record, options.raw, options.trusted));
         if (events.length >= limit) return { events, checkpoint: scanned };
       }
       if (page.length < chunk || !progressed) return { events, checkpoint: scanned };

@@ -291,7 +291,7 @@ export class PostgresEventStore implements EventStore {
     let head: Position | null = null;
     for (const row of rows) {
       if (row.kind === 'head') head = { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) };
-      else events.push(this.#toRecorded(row, options.raw));
+      else events.push(this.#toRecorded(row, options.raw, options.trusted));
     }
     const last = events.at(-1)?.position ?? null;
     let checkpoint: Position | null = events.length === limit ? last : head;
@@ -346,9 +346,9 @@ export class PostgresEventStore implements EventStore {
     await this.#notifier.close();
   }
 
-  #toRecorded(row: EventRow, raw = false): RecordedEvent {
-    const event = raw ? { type: row.event_type, data: row.data } : readEventData(row.event_type, row.schema_version, row.data);
-    const metadata = (this.#validate && !raw ? eventMetadata.parse(row.metadata) : row.metadata) as EventMetadata;
+  #toRecorded(row: EventRow, raw = false, trusted = false): RecordedEvent {
+    const event = raw ? { type: row.event_type, data: row.data } : readEventData(row.event_type, row.schema_version, row.data, { trusted });
+    const metadata = (this.#validate && !raw && !trusted ? eventMetadata.parse(row.metadata) : row.metadata) as EventMetadata;
     return {
       streamId: row.stream_id,
       revision: Number(row.stream_revision),

@@ -1,9 +1,9 @@
-import { type Booking, type BookingEvent, type BookingState, evolve } from '../../domain/booking.ts';
+import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve } from '../../domain/booking.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { QueryCreator } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { Projection } from '../projection.ts';
+import { storedStates, type Projection } from '../projection.ts';
 
 /** Booking events the projection folds; everything on a booking stream. */
 const BOOKING_TYPES = [
@@ -21,9 +21,8 @@ const BOOKING_TYPES = [
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
 async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-  const ids = [...new Set(events.map((e) => (e.data as { bookingId: string }).bookingId))];
-  const rows = await q.selectFrom('bookings').select(['id', 'state']).where('id', 'in', ids).execute();
-  const states = new Map<string, BookingState>(rows.map((r) => [r.id, r.state as Booking]));
+  const states = await storedStates<BookingState>(q, 'bookings', events, (e) => (e.data as { bookingId: string }).bookingId, bookingStream);
+  const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<BookingEvent>[]) {
     const id = event.data.bookingId;
     states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
@@ -42,7 +41,7 @@ async function foldBookings(q: QueryCreator<Database>, events: readonly Recorded
       version: b.version,
       updated_at: b.updatedAt,
     }));
-  return { values, stored: new Set(rows.map((r) => r.id)) };
+  return { values, stored };
 }
 
 /** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */

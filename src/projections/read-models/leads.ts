@@ -1,15 +1,14 @@
-import { type LeadAggregate, type LeadEvent, type LeadState, evolve } from '../../domain/lead.ts';
+import { type LeadAggregate, type LeadEvent, type LeadState, evolve, leadStream } from '../../domain/lead.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { QueryCreator } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { Projection } from '../projection.ts';
+import { storedStates, type Projection } from '../projection.ts';
 
 /** Folds a batch onto the stored leads it touches: the rows to write and the ids already stored. */
 async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-  const ids = [...new Set(events.map((e) => (e.data as { leadId: string }).leadId))];
-  const rows = await q.selectFrom('leads').select(['id', 'state']).where('id', 'in', ids).execute();
-  const states = new Map<string, LeadState>(rows.map((r) => [r.id, r.state as LeadAggregate]));
+  const states = await storedStates<LeadState>(q, 'leads', events, (e) => (e.data as { leadId: string }).leadId, leadStream);
+  const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<LeadEvent>[]) {
     const id = event.data.leadId;
     states.set(id, evolve(states.get(id) ?? null, toEnvelope(event)));
@@ -34,7 +33,7 @@ async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEve
       created_at: l.createdAt,
       updated_at: l.updatedAt,
     }));
-  return { values, stored: new Set(rows.map((r) => r.id)) };
+  return { values, stored };
 }
 
 /** `leads`: one row per lead holding the aggregate, plus the columns the list query needs. */

@@ -1,7 +1,7 @@
-import { type Org, type OrgEvent, type OrgState, evolve } from '../../domain/org.ts';
+import { type Org, type OrgEvent, type OrgState, evolve, orgStream } from '../../domain/org.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection } from '../projection.ts';
+import { storedStates, type Projection } from '../projection.ts';
 
 /** `orgs` (settings, billing, members as state) and `org_phones` (webhook routing). */
 export const orgsProjection: Projection = {
@@ -9,9 +9,7 @@ export const orgsProjection: Projection = {
   filter: { streamPrefixes: ['org-'] },
   tables: ['orgs', 'org_phones'],
   async apply(q, events) {
-    const ids = [...new Set(events.map((e) => (e.data as { orgId: string }).orgId))];
-    const rows = await q.selectFrom('orgs').select(['id', 'state']).where('id', 'in', ids).execute();
-    const states = new Map<string, OrgState>(rows.map((r) => [r.id, r.state as Org]));
+    const states = await storedStates<OrgState>(q, 'orgs', events, (e) => (e.data as { orgId: string }).orgId, orgStream);
     // The last claim or release of each number in this batch decides its row.
     const phones = new Map<string, string | null>();
     const updatedAt = new Map<string, string>();
