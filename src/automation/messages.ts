@@ -26,9 +26,20 @@ function windowFormat(timeZone: string): Intl.DateTimeFormat {
 
 const ascii = (text: string) => text.replace(/[\u202f\u2009\u00a0]/g, ' ').replace(/\u2013/g, '-');
 
+/** Windows as last described: ICU's formatRange costs more than the rest of a job's JavaScript. */
+const described = new Map<string, string>();
+const DESCRIBED_MAX = 10_000;
+
 /** "Tue, Mar 11, 9:00 - 11:00 AM CDT" in the booking's time zone. */
 export function describeWindow(window: Booking['window'], timeZone: string): string {
-  return ascii(windowFormat(timeZone).formatRange(new Date(window.start), new Date(window.end)));
+  const key = `${timeZone} ${window.start} ${window.end}`;
+  let text = described.get(key);
+  if (text === undefined) {
+    text = ascii(windowFormat(timeZone).formatRange(new Date(window.start), new Date(window.end)));
+    if (described.size >= DESCRIBED_MAX) described.delete(described.keys().next().value!);
+    described.set(key, text);
+  }
+  return text;
 }
 
 export function confirmationBody(business: string, booking: Booking): string {

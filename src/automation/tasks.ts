@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../commands/context.ts';
-import { execute, loadStream } from '../commands/execute.ts';
+import { type LoadedStream, execute, loadStream } from '../commands/execute.ts';
 import { loadOrg } from '../commands/orgs.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
@@ -106,13 +106,20 @@ async function loadOrgOrNull(deps: TaskDeps, orgId: string): Promise<Org | null>
   }
 }
 
-async function recordOnBooking(deps: TaskDeps, p: JobPayload & { bookingId: string }, command: EvidenceCommand): Promise<void> {
+/** Records `command`'s evidence on the booking, deciding first on the stream as the job read it (`loaded`). */
+async function recordOnBooking(
+  deps: TaskDeps,
+  p: JobPayload & { bookingId: string },
+  loaded: LoadedStream<BookingState, BookingEvent>,
+  command: EvidenceCommand,
+): Promise<void> {
   await execute<BookingState, BookingEvent>(deps, callerOf(p), {
     streamId: bookingStream(p.bookingId),
     evolve: evolveBooking,
     initial: null,
-    decide: (loaded) => ({
-      append: decideBookingEvidence(command, { recorded: new Set(loaded.events.map((e) => e.id)), booking: loaded.state }),
+    loaded,
+    decide: (current) => ({
+      append: decideBookingEvidence(command, { recorded: new Set(current.events.map((e) => e.id)), booking: current.state }),
       eventIds: [command.eventId],
     }),
   });
@@ -120,14 +127,18 @@ async function recordOnBooking(deps: TaskDeps, p: JobPayload & { bookingId: stri
 
 type BookingPayload = Extract<JobPayload, { bookingId: string }>;
 
-/** The booking (from its stream, so never behind) and its org; null when either is gone or foreign. */
+/**
+ * The booking (from its stream, so never behind) and its org, read together; null when either is gone
+ * or foreign. `loaded` is the booking stream as read, which the evidence is then decided on.
+ */
 async function loadBookingJob(deps: TaskDeps, p: BookingPayload) {
-  const loaded = await loadStream<BookingState, BookingEvent>(deps.store, bookingStream(p.bookingId), evolveBooking, null);
+  const [loaded, org] = await Promise.all([
+    loadStream<BookingState, BookingEvent>(deps.store, bookingStream(p.bookingId), evolveBooking, null),
+    loadOrgOrNull(deps, p.orgId),
+  ]);
   const booking = loaded.state;
-  if (!booking || booking.orgId !== p.orgId) return null;
-  const org = await loadOrgOrNull(deps, p.orgId);
-  if (!org) return null;
-  return { booking, org, recorded: new Set(loaded.events.map((e) => e.id)) };
+  if (!booking || booking.orgId !== p.orgId || !org) return null;
+  return { booking, org, loaded, recorded: new Set(loaded.events.map((e) => e.id)) };
 }
 
 function bookingMessage(p: BookingPayload, org: Org, booking: Booking, kind: OutboundMessage['kind'], body: string): OutboundMessage {
@@ -161,10 +172,10 @@ const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
   if (!job) return noop('booking or org not found');
-  const { booking, org } = job;
+  const { booking, org, loaded } = job;
   if (booking.confirmation.status !== 'pending') return noop(`confirmation already ${booking.confirmation.status}`);
   const record = async (outcome: Outcome) => {
-    await recordOnBooking(deps, p, { type: 'RecordConfirmation', eventId: evidenceEventId(p.key), bookingId: booking.id, outcome });
+    await recordOnBooking(deps, p, loaded, { type: 'RecordConfirmation', eventId: evidenceEventId(p.key), bookingId: booking.id, outcome });
     return resultOf(outcome);
   };
   const skip =
@@ -182,13 +193,13 @@ async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'book
 async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-reminder' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
   if (!job) return noop('booking or org not found');
-  const { booking, org } = job;
+  const { booking, org, loaded } = job;
   // Reminders are replaced on reschedule and canceled with the booking; this one must still be the plan.
   const planned = booking.reminders.find((r) => r.offsetMinutes === p.offsetMinutes && r.dueAt === p.dueAt);
   if (!planned) return noop('the booking moved: this reminder is no longer planned');
   if (planned.status !== 'scheduled') return noop(`reminder already ${planned.status}`);
   const record = async (outcome: Outcome) => {
-    await recordOnBooking(deps, p, {
+    await recordOnBooking(deps, p, loaded, {
       type: 'RecordReminder',
       eventId: evidenceEventId(p.key),
       bookingId: booking.id,
@@ -213,7 +224,7 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
 async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-notice' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
   if (!job) return noop('booking or org not found');
-  const { booking, org, recorded } = job;
+  const { booking, org, loaded, recorded } = job;
   const eventId = evidenceEventId(p.key);
   if (recorded.has(eventId)) return noop('notice already sent');
   if (p.kind === 'rescheduled') {
@@ -241,7 +252,7 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
     return { outcome: 'failed', reason: result.failed };
   }
   const outcome = { kind: 'sent' as const, messageId: result.sent.messageId, to: booking.customer.phone, sentAt: result.sent.sentAt };
-  await recordOnBooking(deps, p, { type: 'RecordNotice', eventId, bookingId: booking.id, kind: p.kind, outcome });
+  await recordOnBooking(deps, p, loaded, { type: 'RecordNotice', eventId, bookingId: booking.id, kind: p.kind, outcome });
   return resultOf(outcome);
 }
 
@@ -258,6 +269,7 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
       streamId: leadStream(p.leadId),
       evolve: evolveLead,
       initial: null,
+      loaded,
       decide: (l) => ({
         append: decideTextBackEvidence(
           { eventId, leadId: p.leadId, callSid: p.callSid, body, outcome },
@@ -318,6 +330,7 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
     streamId: leadStream(p.leadId),
     evolve: evolveLead,
     initial: null,
+    loaded,
     decide: (l) => ({
       append: decideReplyEvidence(
         { eventId, leadId: p.leadId, messageId: p.messageId, to: message.to, body: message.body, outcome },

@@ -94,15 +94,23 @@ export async function execute<S, E extends DomainEvent, R = never>(
      * conflicts and the usual re-read and decide follow.
      */
     readonly expectNew?: boolean;
+    /**
+     * The stream as the caller just read it (with {@link loadStream}): the first attempt decides on it
+     * instead of reading it again; if the stream moved on since, the append conflicts and the usual
+     * re-read and decide follow.
+     */
+    readonly loaded?: LoadedStream<S, E>;
   },
 ): Promise<Executed<S, E, R>> {
   const retries = options.retries ?? 5;
   const keptChanging = () => new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
   for (let attempt = 0; ; attempt++) {
     const loaded: LoadedStream<S, E> =
-      attempt === 0 && options.expectNew
-        ? { events: [], state: options.initial, revision: -1 }
-        : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
+      attempt === 0 && options.loaded
+        ? options.loaded
+        : attempt === 0 && options.expectNew
+          ? { events: [], state: options.initial, revision: -1 }
+          : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
     const now = deps.clock();
     const decision = options.decide(loaded, now);
     if ('done' in decision) return { kind: 'done', result: decision.done };

@@ -205,6 +205,26 @@ t.test('a booking canceled before its confirmation went out records the confirma
   t.match(events.find((e) => e.type === 'ConfirmationSkipped')?.data, { reason: 'booking canceled' });
 });
 
+t.test('a booking canceled while its confirmation was being sent records the text after the cancellation, once', async (t) => {
+  const orgId = await newOrg();
+  const bookingId = await app.book(orgId, window);
+  await app.queue();
+  // The job read the booking before sending; the evidence is decided on it, and the cancellation that
+  // landed meanwhile makes that append conflict and be decided again on the stream as it now is.
+  const cancelingMidSend: Messaging = {
+    provider: app.deps.messaging.provider,
+    send: async (message, options) => {
+      if (message.kind === 'confirmation') await changeBooking(services, integration(orgId), bookingId, { kind: 'cancel' });
+      return app.deps.messaging.send(message, options);
+    },
+  };
+  await app.runDue({ messaging: cancelingMidSend });
+  const types = (await services.store.readStream(bookingStream(bookingId))).map((e) => e.type);
+  t.same(types.slice(0, 3), ['BookingCreated', 'BookingCanceled', 'ConfirmationSent']);
+  t.equal(types.filter((type) => type === 'ConfirmationSent').length, 1);
+  t.equal((await app.outbound(bookingStream(bookingId))).filter((m) => m.kind === 'confirmation').length, 1);
+});
+
 t.test('a booking made 3 hours before its visit gets no 24 h reminder', async (t) => {
   const orgId = await newOrg();
   clock.set('2031-03-14T12:00:00.000Z');
