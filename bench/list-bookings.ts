@@ -161,7 +161,15 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     const headers = { authorization: `Bearer ${token}` };
     const rangePath = `/api/private/v1/bookings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=50`;
     bench.startProjectors();
-    const first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
+    // The credential is usable once projected, and a catch-up sees only commits older than every open
+    // transaction on the server (another database's included): retry for a while, as http-create does.
+    const deadline = Date.now() + 60_000;
+    let first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
+    while (first.status === 401 && Date.now() < deadline) {
+      await first.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
+    }
     const firstBody = await first.text();
     if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${firstBody}`);
     const page = JSON.parse(firstBody) as { data: unknown[]; nextCursor: string | null };
