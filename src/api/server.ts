@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler } from 'fastify-type-provider-zod';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Services } from '../services.ts';
 import { actionsRoute, routeRegistryPlugin } from './actions.ts';
 import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
@@ -10,6 +9,7 @@ import { metricsPlugin } from './plugins/metrics.ts';
 import { requestContextPlugin } from './plugins/request-context.ts';
 import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
+import { serializerCompiler } from './serialization.ts';
 import { validatorCompiler } from './validation.ts';
 import { webhooks } from './webhooks/index.ts';
 import { liveEventsRoute } from '../web/events-route.ts';
@@ -28,6 +28,19 @@ export interface ServerOptions {
 
 const BODY_LIMIT = 64 * 1024;
 
+/**
+ * Logs each request once, when it completes (method, URL, status, time and, once authenticated, org
+ * and actor), instead of fastify's two lines (incoming, completed): half the logging cost of every request.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 /** The HTTP app: every route group, plugin and the problem+json error handler. Not yet listening. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -35,6 +48,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    logController: new OneLinePerRequest(),
     // A URL that does not decode is refused before routing: still a problem document like every other error.
     frameworkErrors: (error, request, reply) => {
       void sendProblem(request, reply.header('request-id', request.id).header('cache-control', 'no-store'), toProblem(error));
