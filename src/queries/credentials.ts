@@ -1,5 +1,7 @@
-import { sql } from 'kysely';
+import { type InferResult, sql } from 'kysely';
+import type pg from 'pg';
 import type { Db } from '../db/kysely.ts';
+import { named } from '../db/named-statement.ts';
 
 /** What authentication knows about a credential. */
 export interface CredentialRecord {
@@ -59,15 +61,8 @@ function toRecord(row: {
   };
 }
 
-/**
- * Looks a credential up by its token hash, with the head of its org's stream in the PostgreSQL event store
- * (`orgHead`: the last event's hash, null when that store holds no such stream) read in the same statement.
- */
-export async function findCredentialByHash(
-  db: Db,
-  tokenHash: string,
-): Promise<(CredentialRecord & { orgHead: string | null }) | undefined> {
-  const row = await db
+const byHash = (db: Db, tokenHash: string) =>
+  db
     .selectFrom('credentials')
     .leftJoin('credential_usage', 'credential_usage.credential_id', 'credentials.id')
     .select(columns)
@@ -79,8 +74,23 @@ export async function findCredentialByHash(
         .where('es_streams.stream_id', '=', sql<string>`'org-' || credentials.org_id::text`)
         .as('org_head'),
     )
-    .where('credentials.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+    .where('credentials.token_hash', '=', tokenHash);
+
+let byHashText: string | undefined;
+
+/**
+ * Looks a credential up by its token hash, with the head of its org's stream in the PostgreSQL event store
+ * (`orgHead`: the last event's hash, null when that store holds no such stream) read in the same statement.
+ * Every authenticated request runs it: compiled once, sent on `pool` as a named prepared statement.
+ */
+export async function findCredentialByHash(
+  db: Db,
+  pool: pg.Pool,
+  tokenHash: string,
+): Promise<(CredentialRecord & { orgHead: string | null }) | undefined> {
+  byHashText ??= byHash(db, tokenHash).compile().sql;
+  const { rows } = await pool.query<InferResult<ReturnType<typeof byHash>>[number]>(named(byHashText, [tokenHash]));
+  const row = rows[0];
   return row && { ...toRecord(row), orgHead: row.org_head };
 }
 

@@ -121,8 +121,8 @@ export function authenticate(kind: TokenKind) {
       const other = (['integration', 'member'] as const).find((k) => k !== kind && isWellFormedToken(token, k));
       throw unauthorized(other ? WRONG_KIND[kind] : 'the token is not valid', true);
     }
-    const db = request.server.services.db;
-    const credential = await findCredentialByHash(db, hashToken(token));
+    const { db, pool } = request.server.services;
+    const credential = await findCredentialByHash(db, pool, hashToken(token));
     const now = request.server.services.clock();
     if (!credential || credential.kind !== kind) throw unauthorized('the token is not valid', true);
     if (credential.revokedAt) throw unauthorized('the token was revoked', true);

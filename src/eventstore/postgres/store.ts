@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { eventMetadata, readEventData, type EventMetadata } from '../../domain/events/index.ts';
 import { type PreparedEvent, prepareEvents } from '../append-input.ts';
@@ -21,6 +20,8 @@ import {
 } from '../port.ts';
 import { comparePositions } from '../position.ts';
 import { AppendNotifier } from './notifier.ts';
+import { named } from '../../db/named-statement.ts';
+import { sleep } from '../../sleep.ts';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions {
@@ -79,31 +80,6 @@ const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
 /** First and longest pause of a live subscription before it reads again after a read that found nothing new. */
 const REREAD_BACKOFF_MS = 5;
 const REREAD_BACKOFF_MAX_MS = 50;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/**
- * The statement as a named prepared statement: each pooled connection parses it once, and PostgreSQL may
- * keep its plan, instead of parsing and planning it at every call. Names derive from the text, so stores
- * sharing a pool agree on them.
- */
-function named(text: string, values: unknown[]): pg.QueryConfig {
-  let name = STATEMENT_NAMES.get(text);
-  if (!name) STATEMENT_NAMES.set(text, (name = `es_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
-  return { name, text, values };
-}
-const STATEMENT_NAMES = new Map<string, string>();
 
 interface EventRow {
   kind?: string;
@@ -324,7 +300,7 @@ export class PostgresEventStore implements EventStore {
           await woken;
           // Woken but nothing became visible: an older transaction still open anywhere on the server holds
           // the horizon back, and reading again at every notification would repeat the same empty read.
-          if (fruitless) await pause(Math.min(REREAD_BACKOFF_MS * 2 ** (fruitless - 1), REREAD_BACKOFF_MAX_MS), signal);
+          if (fruitless) await sleep(Math.min(REREAD_BACKOFF_MS * 2 ** (fruitless - 1), REREAD_BACKOFF_MAX_MS), signal);
         }
       }
     } finally {
