@@ -6,6 +6,7 @@ import { type RunningProcess, startProcess } from '../src/app.ts';
 import type { Services } from '../src/app.ts';
 import type { CommandCaller } from '../src/commands/context.ts';
 import { issueCredential } from '../src/commands/credentials.ts';
+import { catchUpCredentials } from '../src/projections/read-models/credentials.ts';
 import { createOrg } from '../src/commands/orgs.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/kysely.ts';
@@ -76,6 +77,8 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
       const label = `${name} integration`;
       const issued = await issueCredential(services, operator(orgId), { orgId, label, kind: 'integration', scopes });
       await catchUpAll();
+      // Until the credential itself is in (a long transaction elsewhere may hide the newest commits a moment).
+      await catchUpCredentials(services, issued.position);
       return { orgId, token: issued.token, credentialId: issued.id, label };
     },
     async close() {
