@@ -97,6 +97,25 @@ async function quietDeferral(deps: TaskDeps, run: TaskRun, org: Org): Promise<Ta
   return { outcome: 'deferred', reason: 'quiet hours', runAt: allowed };
 }
 
+/**
+ * What every recorded send ends with: a skip reason is recorded as skipped; in quiet hours the job defers;
+ * otherwise the message goes out and its outcome is recorded.
+ */
+async function sendUnlessSkipped(
+  deps: TaskDeps,
+  run: TaskRun,
+  org: Org,
+  skip: string | undefined,
+  message: () => OutboundMessage,
+  record: (outcome: Outcome) => Promise<TaskResult>,
+): Promise<TaskResult> {
+  if (skip) return record({ kind: 'skipped', reason: skip });
+  const deferred = await quietDeferral(deps, run, org);
+  if (deferred) return deferred;
+  const outbound = message();
+  return record(outcomeOf(outbound.to, await deliver(deps, run, outbound)));
+}
+
 async function loadOrgOrNull(deps: TaskDeps, orgId: string): Promise<Org | null> {
   try {
     return await loadOrg(deps, orgId);
@@ -183,11 +202,14 @@ async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'book
     billingSkip(org) ??
     (org.settings.confirmations ? undefined : 'confirmations disabled') ??
     visitStarted(booking, deps.clock());
-  if (skip) return record({ kind: 'skipped', reason: skip });
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
-  const result = await deliver(deps, run, bookingMessage(p, org, booking, 'confirmation', confirmationBody(org.name, booking)));
-  return record(outcomeOf(booking.customer.phone, result));
+  return sendUnlessSkipped(
+    deps,
+    run,
+    org,
+    skip,
+    () => bookingMessage(p, org, booking, 'confirmation', confirmationBody(org.name, booking)),
+    record,
+  );
 }
 
 async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-reminder' }>, run: TaskRun): Promise<TaskResult> {
@@ -210,11 +232,14 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
     return resultOf(outcome);
   };
   const skip = billingSkip(org) ?? visitStarted(booking, deps.clock());
-  if (skip) return record({ kind: 'skipped', reason: skip });
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
-  const result = await deliver(deps, run, bookingMessage(p, org, booking, 'reminder', reminderBody(org.name, booking)));
-  return record(outcomeOf(booking.customer.phone, result));
+  return sendUnlessSkipped(
+    deps,
+    run,
+    org,
+    skip,
+    () => bookingMessage(p, org, booking, 'reminder', reminderBody(org.name, booking)),
+    record,
+  );
 }
 
 /**
@@ -281,19 +306,14 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
     return resultOf(outcome);
   };
   const skip = billingSkip(org) ?? (org.settings.textBack ? undefined : 'text-back disabled');
-  if (skip) return record({ kind: 'skipped', reason: skip });
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
-  const result = await deliver(deps, run, {
-    key: p.key,
-    orgId: p.orgId,
-    kind: 'text_back',
-    to: p.to,
-    from: p.from,
-    body,
-    subject: leadStream(p.leadId),
-  });
-  return record(outcomeOf(p.to, result));
+  return sendUnlessSkipped(
+    deps,
+    run,
+    org,
+    skip,
+    () => ({ key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) }),
+    record,
+  );
 }
 
 /**

@@ -1,6 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createBooking } from '../../../commands/bookings.ts';
-import { requestHash } from '../../../domain/ids.ts';
 import { loadLead } from '../../../commands/leads.ts';
 import { bookingEvidence, getBooking, listBookings } from '../../../queries/bookings.ts';
 import { getOrg } from '../../../queries/orgs.ts';
@@ -8,9 +6,8 @@ import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency } from '../../consistency.ts';
 import { requireEnabled } from '../../planned-actions.ts';
 import { authOf } from '../../plugins/auth.ts';
-import { parseIdempotencyKey } from '../../plugins/idempotency.ts';
 import { answerAvailability, availabilityQuery } from '../../private/v1/availability.ts';
-import { patchBooking, sendOutcome, withKey } from '../../private/v1/bookings.ts';
+import { patchBooking, postBooking } from '../../private/v1/bookings.ts';
 import { bookingParams, createBookingBody, listBookingsQuery, patchBookingBody } from '../../private/v1/schemas.ts';
 import { problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
@@ -65,21 +62,9 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     { preHandler: allowed, config: { action: ACTIONS.writeBookings }, schema: { body: createBookingBody } },
     async (request, reply) => {
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const deps = depsOf(request);
-      const caller = callerOf(request);
       // A visit booked from a lead must name one of the org's leads; the lead-booking reactor then moves it to Booked.
-      if (request.body.leadId) await loadLead(deps, caller.orgId, request.body.leadId);
-      const outcome = await withKey(request, key, () =>
-        createBooking(
-          deps,
-          caller,
-          request.body,
-          key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined,
-        ),
-      );
-      reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
-      return sendOutcome(reply, outcome, 201);
+      if (request.body.leadId) await loadLead(depsOf(request), callerOf(request).orgId, request.body.leadId);
+      return postBooking(request, reply, PREFIX, request.body);
     },
   );
 

@@ -25,7 +25,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 }
 
 /** Sends a booking write: Consistency-Token, ETag, Idempotent-Replayed, the booking. */
-export function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
+function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status: number) {
   setConsistencyToken(reply, outcome.position);
   reply.header('etag', `"${outcome.booking.version}"`);
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
@@ -33,7 +33,7 @@ export function sendOutcome(reply: FastifyReply, outcome: BookingOutcome, status
 }
 
 /** Runs a keyed write one at a time per (org, key) in this process. */
-export function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+function withKey<T>(request: FastifyRequest, key: string | undefined, fn: () => Promise<T>): Promise<T> {
   return key ? request.server.inFlightKeys.run(`${authOf(request).orgId}\n${key}`, fn) : fn();
 }
 
@@ -97,19 +97,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 201: bookingResource },
       },
     },
-    async (request, reply) => {
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const outcome = await withKey(request, key, () =>
-        createBooking(
-          depsOf(request),
-          callerOf(request),
-          request.body,
-          key ? { key, requestHash: requestHash('POST', `${PREFIX}/bookings`, request.body) } : undefined,
-        ),
-      );
-      reply.header('location', `${PREFIX}/bookings/${outcome.booking.id}`);
-      return sendOutcome(reply, outcome, 201);
-    },
+    (request, reply) => postBooking(request, reply, PREFIX, request.body),
   );
 
   app.patch(
@@ -133,6 +121,24 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     (request, reply) => patchBooking(request, reply, PREFIX, request.params.bookingId, request.body),
   );
 };
+
+/**
+ * POST /bookings (with Idempotency-Key), for the protected API and the internal one; `prefix` is the API's
+ * path prefix, part of the request's fingerprint and of the Location header.
+ */
+export async function postBooking(request: FastifyRequest, reply: FastifyReply, prefix: string, body: z.infer<typeof createBookingBody>) {
+  const key = parseIdempotencyKey(request.headers['idempotency-key']);
+  const outcome = await withKey(request, key, () =>
+    createBooking(
+      depsOf(request),
+      callerOf(request),
+      body,
+      key ? { key, requestHash: requestHash('POST', `${prefix}/bookings`, body) } : undefined,
+    ),
+  );
+  reply.header('location', `${prefix}/bookings/${outcome.booking.id}`);
+  return sendOutcome(reply, outcome, 201);
+}
 
 /**
  * PATCH /bookings/:bookingId (reschedule or cancel, with If-Match and Idempotency-Key), for the protected
