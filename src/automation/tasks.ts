@@ -107,13 +107,18 @@ async function sendUnlessSkipped(
   org: Org,
   skip: string | undefined,
   message: () => OutboundMessage,
-  record: (outcome: Outcome) => Promise<TaskResult>,
+  record: (outcome: Outcome) => Promise<void>,
 ): Promise<TaskResult> {
-  if (skip) return record({ kind: 'skipped', reason: skip });
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
-  const outbound = message();
-  return record(outcomeOf(outbound.to, await deliver(deps, run, outbound)));
+  let outcome: Outcome;
+  if (skip) outcome = { kind: 'skipped', reason: skip };
+  else {
+    const deferred = await quietDeferral(deps, run, org);
+    if (deferred) return deferred;
+    const outbound = message();
+    outcome = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+  }
+  await record(outcome);
+  return resultOf(outcome);
 }
 
 async function loadOrgOrNull(deps: TaskDeps, orgId: string): Promise<Org | null> {
@@ -195,7 +200,6 @@ async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'book
   if (booking.confirmation.status !== 'pending') return noop(`confirmation already ${booking.confirmation.status}`);
   const record = async (outcome: Outcome) => {
     await recordOnBooking(deps, p, loaded, { type: 'RecordConfirmation', eventId: evidenceEventId(p.key), bookingId: booking.id, outcome });
-    return resultOf(outcome);
   };
   const skip =
     (booking.status === 'canceled' ? 'booking canceled' : undefined) ??
@@ -229,7 +233,6 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
       dueAt: p.dueAt,
       outcome,
     });
-    return resultOf(outcome);
   };
   const skip = billingSkip(org) ?? visitStarted(booking, deps.clock());
   return sendUnlessSkipped(
@@ -303,7 +306,6 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
         eventIds: [eventId],
       }),
     });
-    return resultOf(outcome);
   };
   const skip = billingSkip(org) ?? (org.settings.textBack ? undefined : 'text-back disabled');
   return sendUnlessSkipped(
