@@ -115,13 +115,26 @@ t.test('a worker that loses its database mid-send is fenced off: one message rea
   await second.ready;
   const evidence = async () =>
     (await store.readStream(`booking-${booking.id}`)).map((e) => e.type).filter((type) => type !== 'BookingCreated');
-  await until(
-    'the confirmation has an outcome, or a second send',
-    async () => twilio.received.length > 1 || (await evidence()).length > 0,
-    90_000,
-  );
-  // A late duplicate would come from a retry of the job: let one more recovery round and retry pass.
-  await until('the confirmation job is done', async () => twilio.received.length > 1 || (await confirmationJobs()) === 0, 60_000);
+  // On a timeout, what the workers said and where the job stands, so a rare failure explains itself.
+  const explain = async () => {
+    const { rows: jobs } =
+      await sql`select attempts, locked_by, locked_at, run_at, last_error from graphile_worker.jobs where key = ${key}`.execute(db);
+    t.comment(JSON.stringify({ jobs, twilioRequests: twilio.received.length }));
+    for (const [i, w] of [first, second].entries())
+      for (const line of w.lines) if (!line.includes('"level":20')) t.comment(`worker ${i + 1}: ${line}`);
+  };
+  try {
+    await until(
+      'the confirmation has an outcome, or a second send',
+      async () => twilio.received.length > 1 || (await evidence()).length > 0,
+      90_000,
+    );
+    // A late duplicate would come from a retry of the job: let one more recovery round and retry pass.
+    await until('the confirmation job is done', async () => twilio.received.length > 1 || (await confirmationJobs()) === 0, 60_000);
+  } catch (error) {
+    await explain();
+    throw error;
+  }
 
   t.equal(twilio.received.length, 1, 'Twilio received exactly one message');
   t.ok(
