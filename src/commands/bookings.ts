@@ -7,7 +7,7 @@ import { toEnvelope } from '../eventstore/envelope.ts';
 import type { Position, RecordedEvent } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { IdempotencyKeyReusedError, VersionMismatchError } from './errors.ts';
-import { type LoadedStream, execute } from './execute.ts';
+import { type LoadedStream, execute, newStream } from './execute.ts';
 import { type IdempotencyInput, idFromKey } from '../domain/ids.ts';
 import { loadOrg } from './orgs.ts';
 
@@ -64,7 +64,7 @@ export async function createBooking(
     evolve,
     initial: null,
     idempotency,
-    expectNew: true,
+    loaded: newStream(null),
     decide: (loaded, now) => {
       if (loaded.revision >= 0) {
         const replay = idempotency && keyedReplay(loaded, idempotency);

@@ -32,6 +32,11 @@ export async function loadStream<S, E extends DomainEvent>(
   return { events, state: events.reduce((s, e) => evolve(s, toEnvelope(e)), initial), revision: events.at(-1)?.revision ?? -1 };
 }
 
+/** A stream not written yet, as {@link loadStream} would return it: `execute` then appends with `no_stream` without a read. */
+export function newStream<S, E extends DomainEvent>(initial: S): LoadedStream<S, E> {
+  return { events: [], state: initial, revision: -1 };
+}
+
 /** Builds event metadata for a caller at a time. */
 export function metadataFor(caller: CommandCaller, occurredAt: Date, extra: Partial<AppendMetadata> = {}): AppendMetadata {
   return {
@@ -89,15 +94,10 @@ export async function execute<S, E extends DomainEvent, R = never>(
     readonly idempotency?: IdempotencyInput | undefined;
     readonly retries?: number;
     /**
-     * The stream is almost surely new (a freshly minted or key-derived id): the first attempt decides on
-     * an empty stream and appends with `no_stream` without reading; if the stream does exist the append
-     * conflicts and the usual re-read and decide follow.
-     */
-    readonly expectNew?: boolean;
-    /**
-     * The stream as the caller just read it (with {@link loadStream}): the first attempt decides on it
-     * instead of reading it again; if the stream moved on since, the append conflicts and the usual
-     * re-read and decide follow.
+     * The stream as the caller just read it (with {@link loadStream}), or {@link newStream} for an id that
+     * is almost surely new (freshly minted or key-derived): the first attempt decides on it instead of
+     * reading; if the stream moved on since (or exists), the append conflicts and the usual re-read and
+     * decide follow.
      */
     readonly loaded?: LoadedStream<S, E>;
   },
@@ -106,11 +106,7 @@ export async function execute<S, E extends DomainEvent, R = never>(
   const keptChanging = () => new ConcurrencyConflictError(`stream ${options.streamId} kept changing; try again`);
   for (let attempt = 0; ; attempt++) {
     const loaded: LoadedStream<S, E> =
-      attempt === 0 && options.loaded
-        ? options.loaded
-        : attempt === 0 && options.expectNew
-          ? { events: [], state: options.initial, revision: -1 }
-          : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
+      attempt === 0 && options.loaded ? options.loaded : await loadStream(deps.store, options.streamId, options.evolve, options.initial);
     const now = deps.clock();
     const decision = options.decide(loaded, now);
     if ('done' in decision) return { kind: 'done', result: decision.done };
