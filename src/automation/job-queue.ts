@@ -10,26 +10,15 @@ import type { JobIntent } from './process-manager.ts';
 export const MAX_ATTEMPTS = 8;
 
 /**
- * Applies one intent through graphile-worker's SQL API, inside the caller's transaction:
- * `add_job(..., job_key, job_key_mode => 'replace')` (a pending job under the key is replaced, so an
- * intent applied twice leaves one job) or `remove_job(job_key)`. These are the documented SQL forms of
- * `WorkerUtils.addJob`/`removeJob`; the JavaScript ones run on a pool connection of their own, and the
- * job must commit or roll back with the process manager's checkpoint.
+ * Applies intents in order through graphile-worker's SQL API, inside the caller's transaction (migration
+ * 016's `apply_job_intents`, one statement): `add_job(..., job_key, job_key_mode => 'replace')` (a pending
+ * job under the key is replaced, so an intent applied twice leaves one job) or `remove_job(job_key)`.
+ * These are the documented SQL forms of `WorkerUtils.addJob`/`removeJob`; the JavaScript ones run on a
+ * pool connection of their own, and the jobs must commit or roll back with the process manager's checkpoint.
  */
-export async function applyIntent(q: Kysely<Database>, intent: JobIntent): Promise<void> {
-  if (intent.op === 'remove') {
-    await sql`select 1 from graphile_worker.remove_job(${intent.key})`.execute(q);
-    return;
-  }
-  await sql`
-    select 1 from graphile_worker.add_job(
-      ${intent.task},
-      ${JSON.stringify(intent.payload)}::json,
-      run_at => ${intent.runAt}::timestamptz,
-      max_attempts => ${MAX_ATTEMPTS},
-      job_key => ${intent.key},
-      job_key_mode => 'replace'
-    )`.execute(q);
+export async function applyIntents(q: Kysely<Database>, intents: readonly JobIntent[]): Promise<void> {
+  if (intents.length === 0) return;
+  await sql`select apply_job_intents(${JSON.stringify(intents)}::jsonb, ${MAX_ATTEMPTS}::int)`.execute(q);
 }
 
 /** A queued job, for operators and tests. */

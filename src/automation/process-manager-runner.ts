@@ -5,7 +5,7 @@ import type { Org } from '../domain/org.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
 import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
 import type { Subscriber, SubscriberDeps } from '../subscriptions/subscriber.ts';
-import { applyIntent } from './job-queue.ts';
+import { applyIntents } from './job-queue.ts';
 import { AUTOMATION_EVENT_TYPES, type AutomationEvent, type AutomationTrigger, type JobIntent, plan } from './process-manager.ts';
 
 /**
@@ -65,8 +65,8 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
 
 /**
  * The process manager as a subscriber: it plans each batch from the store (outside the transaction), then
- * applies the intents of the events past the locked checkpoint (graphile-worker `add_job`/`remove_job`) in
- * the transaction that moves it. A crash, a concurrent instance or a redelivered batch can therefore never
+ * applies the intents of the events past the locked checkpoint (graphile-worker `add_job`/`remove_job`, one
+ * statement) in the transaction that moves it. A crash, a concurrent instance or a redelivered batch can therefore never
  * queue an event's jobs twice. Runs in worker processes, after the job queue's schema exists.
  */
 export const processManager: Subscriber<ProcessManagerDeps, Map<string, JobIntent[]>> = {
@@ -75,6 +75,9 @@ export const processManager: Subscriber<ProcessManagerDeps, Map<string, JobInten
   batchSize: 200,
   prepare: (deps, events) => planBatch(deps, events as Recorded[]),
   async handle(trx, events, plans) {
-    for (const event of events) for (const intent of plans.get(event.id) ?? []) await applyIntent(trx, intent);
+    await applyIntents(
+      trx,
+      events.flatMap((event) => plans.get(event.id) ?? []),
+    );
   },
 };
