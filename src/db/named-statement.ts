@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import type pg from 'pg';
+import type { Database } from './schema.ts';
 
 const NAMES = new Map<string, string>();
 
@@ -14,3 +16,16 @@ export function named(text: string, values: unknown[]): pg.QueryConfig {
   if (!name) NAMES.set(text, (name = `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
   return { name, text, values };
 }
+
+/**
+ * Kysely as a query builder only (kysely's "splitting query building and execution"): it compiles a hot
+ * statement's text once, for {@link named}, without a connection.
+ */
+export const compiler = new Kysely<Database>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});

@@ -1,7 +1,7 @@
 import { type InferResult, sql } from 'kysely';
 import type pg from 'pg';
 import type { Db } from '../db/kysely.ts';
-import { named } from '../db/named-statement.ts';
+import { compiler, named } from '../db/named-statement.ts';
 
 /** What authentication knows about a credential. */
 export interface CredentialRecord {
@@ -76,7 +76,7 @@ const byHash = (db: Db, tokenHash: string) =>
     )
     .where('credentials.token_hash', '=', tokenHash);
 
-let byHashText: string | undefined;
+const byHashText = byHash(compiler, '').compile().sql;
 
 /**
  * Looks a credential up by its token hash, with the head of its org's stream in the PostgreSQL event store
@@ -84,11 +84,9 @@ let byHashText: string | undefined;
  * Every authenticated request runs it: compiled once, sent on `pool` as a named prepared statement.
  */
 export async function findCredentialByHash(
-  db: Db,
   pool: pg.Pool,
   tokenHash: string,
 ): Promise<(CredentialRecord & { orgHead: string | null }) | undefined> {
-  byHashText ??= byHash(db, tokenHash).compile().sql;
   const { rows } = await pool.query<InferResult<ReturnType<typeof byHash>>[number]>(named(byHashText, [tokenHash]));
   const row = rows[0];
   return row && { ...toRecord(row), orgHead: row.org_head };

@@ -121,8 +121,7 @@ export function authenticate(kind: TokenKind) {
       const other = (['integration', 'member'] as const).find((k) => k !== kind && isWellFormedToken(token, k));
       throw unauthorized(other ? WRONG_KIND[kind] : 'the token is not valid', true);
     }
-    const { db, pool } = request.server.services;
-    const credential = await findCredentialByHash(db, pool, hashToken(token));
+    const credential = await findCredentialByHash(request.server.services.pool, hashToken(token));
     const now = request.server.services.clock();
     if (!credential || credential.kind !== kind) throw unauthorized('the token is not valid', true);
     if (credential.revokedAt) throw unauthorized('the token was revoked', true);
@@ -150,7 +149,9 @@ export function authenticate(kind: TokenKind) {
     };
     bindCaller(request, credential.orgId, actor);
     if (!credential.lastUsedAt || now.getTime() - credential.lastUsedAt.getTime() > 60_000) {
-      touchCredential(db, credential.id, now).catch((err: unknown) => request.log.warn({ err }, 'could not record token use'));
+      touchCredential(request.server.services.db, credential.id, now).catch((err: unknown) =>
+        request.log.warn({ err }, 'could not record token use'),
+      );
     }
   };
 }
