@@ -65,9 +65,10 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
 
 /**
  * The process manager as a subscriber: it plans each batch from the store (outside the transaction), then
- * applies the intents of the events past the locked checkpoint (graphile-worker `add_job`/`remove_job`, one
- * statement) in the transaction that moves it. A crash, a concurrent instance or a redelivered batch can therefore never
- * queue an event's jobs twice. Runs in worker processes, after the job queue's schema exists.
+ * applies the intents of the events past the locked checkpoint (graphile-worker `add_job`/`remove_job`,
+ * one statement) in the transaction that moves it. A crash, a concurrent instance or a redelivered batch
+ * can therefore never queue an event's jobs twice. Runs in worker processes, after the job queue's schema
+ * exists.
  */
 export const processManager: Subscriber<ProcessManagerDeps, Map<string, JobIntent[]>> = {
   name: PROCESS_MANAGER,
