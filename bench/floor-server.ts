@@ -3,7 +3,7 @@
 //   FLOOR_DATABASE_URL   the bench database
 //   FLOOR_POOL_SIZE      pg pool size (the service's)
 //   FLOOR_LIST_QUERY     JSON { sql, parameters }: the statement GET /bookings runs, as the service's
-//                        listBookings compiled it (captured by bench/floor.ts), or absent
+//                        listBookingsStatement compiles it, or absent
 // POST /bookings validates a booking body with a JSON schema (fastify's own validator) and does one
 // INSERT of it (into its own table, created at start); GET /bookings runs the captured statement and answers its rows. Logs one JSON line
 // `{"msg":"floor listening","address":...}` once it listens on 127.0.0.1 (ephemeral port).

@@ -4,7 +4,10 @@ import { summarize } from '../domain/summary.ts';
 import type { Actor } from '../domain/values.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { formatPosition } from '../eventstore/position.ts';
+import type { CompiledQuery } from 'kysely';
+import type pg from 'pg';
 import type { Db } from '../db/kysely.ts';
+import { compiler, named } from '../db/named-statement.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** One booking of an org, or undefined (absent and other-org look the same). */
@@ -22,13 +25,12 @@ export interface ListBookingsInput {
   readonly cursor?: string;
 }
 
-/** Bookings whose window starts in [from, to), by window start then id, keyset-paginated. */
-export async function listBookings(
-  db: Db,
-  orgId: string,
-  input: ListBookingsInput,
-): Promise<{ data: Booking[]; nextCursor: string | null }> {
-  let query = db
+/**
+ * The statement {@link listBookings} sends: built by the connection-less `compiler`, so the text is the
+ * same for every call with the same filters (a named prepared statement per shape).
+ */
+export function listBookingsStatement(orgId: string, input: ListBookingsInput): CompiledQuery<{ state: unknown }> {
+  let query = compiler
     .selectFrom('bookings')
     .select('state')
     .where('org_id', '=', orgId)
@@ -39,12 +41,26 @@ export async function listBookings(
     const [start, id] = decodeCursor(input.cursor);
     query = query.where((eb) => eb.or([eb('window_start', '>', start), eb.and([eb('window_start', '=', start), eb('id', '>', id)])]));
   }
-  const rows = await query
+  return query
     .orderBy('window_start')
     .orderBy('id')
     .limit(input.limit + 1)
-    .execute();
-  const data = rows.slice(0, input.limit).map((r) => r.state as Booking);
+    .compile();
+}
+
+/**
+ * Bookings whose window starts in [from, to), by window start then id, keyset-paginated. Every list
+ * request runs it: sent on `pool` as a named prepared statement (the index on (org_id, window_start, id)
+ * serves the generic plan as well as a custom one).
+ */
+export async function listBookings(
+  pool: pg.Pool,
+  orgId: string,
+  input: ListBookingsInput,
+): Promise<{ data: Booking[]; nextCursor: string | null }> {
+  const statement = listBookingsStatement(orgId, input);
+  const { rows } = await pool.query<{ state: Booking }>(named(statement.sql, [...statement.parameters]));
+  const data = rows.slice(0, input.limit).map((r) => r.state);
   return { data, nextCursor: rows.length > input.limit ? encodeCursor(data.at(-1)!.window.start, data.at(-1)!.id) : null };
 }
 

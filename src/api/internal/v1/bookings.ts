@@ -28,10 +28,10 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       await awaitConsistency(request, READ_MODELS);
       const q = request.query;
-      const { db } = request.server.services;
+      const { db, pool } = request.server.services;
       const orgId = authOf(request).orgId;
       const [page, org] = await Promise.all([
-        listBookings(db, orgId, {
+        listBookings(pool, orgId, {
           from: q.from,
           to: q.to,
           limit: q.limit,

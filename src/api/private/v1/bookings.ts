@@ -57,7 +57,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       await awaitConsistency(request, READ_MODELS);
       const q = request.query;
-      return listBookings(request.server.services.db, authOf(request).orgId, {
+      return listBookings(request.server.services.pool, authOf(request).orgId, {
         from: q.from,
         to: q.to,
         limit: q.limit,
