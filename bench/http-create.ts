@@ -10,6 +10,7 @@ import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
 import { APP_POOL_SIZE, operator } from './app.ts';
+import { setAutomationBacklogAside } from './backlog.ts';
 import { type Benchmark, type Row, Samples, type TargetRow, round, since, spreadOf } from './common.ts';
 import { loadInRounds, ratioRow, subjectFigures, subjectRow } from './rounds.ts';
 import { floorSubject, npmStartSubject, splitSubject } from './subjects.ts';
@@ -84,6 +85,8 @@ export const httpCreateBench: Benchmark = async (ctx) => {
       warmupSec,
       durationSec,
       rounds: ctx.rounds,
+      // Each run does the automation of its own requests only (see bench/backlog.ts).
+      beforeStart: () => setAutomationBacklogAside({ db, pool, store }),
       // The credential is usable once the new process projected it: retry for a while.
       check: async (url, subject) => {
         const deadline = Date.now() + 60_000;

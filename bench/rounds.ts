@@ -29,6 +29,8 @@ export interface RoundOptions extends Omit<LoadOptions, 'url' | 'durationSec'> {
   readonly rounds: number;
   /** Checked once per subject start, before the warm-up: throws if the subject does not answer as expected. */
   readonly check?: (url: string, subject: Subject) => Promise<void>;
+  /** Run before each subject starts (e.g. setting aside what earlier runs left to do). */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 export async function loadInRounds(
@@ -38,11 +40,12 @@ export async function loadInRounds(
   options: RoundOptions,
 ): Promise<SubjectRuns[]> {
   const results = subjects.map((subject): SubjectRuns => ({ subject, runs: [], loadBefore: [], after: [] }));
-  const { path, warmupSec, durationSec, rounds, check, ...loadOptions } = options;
+  const { path, warmupSec, durationSec, rounds, check, beforeStart, ...loadOptions } = options;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < results.length; i++) {
       const entry = results[(i + r) % results.length]!;
       const { subject } = entry;
+      await beforeStart?.();
       const started = await subject.start();
       try {
         const url = `${started.baseUrl}${typeof path === 'function' ? path(subject) : path}`;
