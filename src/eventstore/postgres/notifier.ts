@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { named } from '../../db/named-statement.ts';
 
 /** One subscriber's view of the shared LISTEN connection. */
 export interface AppendListener {
@@ -75,7 +76,7 @@ export class AppendNotifier {
     void (async () => {
       do {
         this.#announceAgain = false;
-        await pool.query({ name: 'es_notify', text: `select pg_notify('${CHANNEL}', $1)`, values: [this.#self] }).catch(() => {});
+        await pool.query(named(`select pg_notify('${CHANNEL}', $1)`, [this.#self])).catch(() => {});
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by appends that land while this NOTIFY runs
       } while (this.#announceAgain && !this.#closed);
       this.#announcing = false;
