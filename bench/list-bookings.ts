@@ -153,15 +153,8 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     const headers = { authorization: `Bearer ${token}` };
     const rangePath = `/api/private/v1/bookings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=50`;
     bench.startProjectors();
-    // The credential is usable once projected, and a catch-up sees only commits older than every open
-    // transaction on the server (another database's included): retry for a while, as http-create does.
-    const deadline = Date.now() + 60_000;
-    let first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
-    while (first.status === 401 && Date.now() < deadline) {
-      await first.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
-    }
+    // orgWithToken returned once the credential was projected (catchUpCredentials): no retry needed.
+    const first = await fetch(`${bench.baseUrl}${rangePath}`, { headers });
     const firstBody = await first.text();
     if (first.status !== 200) throw new Error(`GET /bookings answered ${first.status}: ${firstBody}`);
     const page = JSON.parse(firstBody) as { data: unknown[]; nextCursor: string | null };
@@ -187,14 +180,7 @@ export const listBookingsBench: Benchmark = async (ctx) => {
     };
     const service = npmStartSubject(ctx.url);
     const floor = floorSubject(ctx.url, listQuery);
-    const timing = {
-      connections: CONNECTIONS,
-      headers,
-      warmupSec,
-      durationSec,
-      rounds: ctx.rounds,
-      check: expect50,
-    };
+    const timing = { connections: CONNECTIONS, headers, warmupSec, durationSec, rounds: ctx.rounds, check: expect50 };
     const cases: { key: string; label: string; path: string }[] = [
       { key: 'canceled', label: 'GET /bookings 7-day range, status=canceled', path: `${rangePath}&status=canceled` },
       {
