@@ -263,25 +263,23 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
     billingSkip(org) ??
     (org.settings.confirmations ? undefined : 'confirmations disabled') ??
     (p.kind === 'rescheduled' ? visitStarted(booking, deps.clock()) : undefined);
-  if (skip) {
-    deps.log?.info({ key: p.key, reason: skip }, 'booking notice skipped');
-    return { outcome: 'skipped', reason: skip };
-  }
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
-  const body = p.kind === 'rescheduled' ? rescheduledBody(org.name, booking) : canceledBody(org.name, booking);
-  const result = await deliver(
+  const record = async (outcome: Outcome) => {
+    if (outcome.kind === 'sent') {
+      await recordOnBooking(deps, p, loaded, { type: 'RecordNotice', eventId, bookingId: booking.id, kind: p.kind, outcome });
+    } else if (outcome.kind === 'skipped') deps.log?.info({ key: p.key, reason: outcome.reason }, 'booking notice skipped');
+    else deps.log?.error({ key: p.key, error: outcome.error }, 'booking notice failed');
+  };
+  return sendUnlessSkipped(
     deps,
     run,
-    bookingMessage(p, org, booking, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice', body),
+    org,
+    skip,
+    () =>
+      p.kind === 'rescheduled'
+        ? bookingMessage(p, org, booking, 'rescheduled_notice', rescheduledBody(org.name, booking))
+        : bookingMessage(p, org, booking, 'canceled_notice', canceledBody(org.name, booking)),
+    record,
   );
-  if ('failed' in result) {
-    deps.log?.error({ key: p.key, error: result.failed }, 'booking notice failed');
-    return { outcome: 'failed', reason: result.failed };
-  }
-  const outcome = { kind: 'sent' as const, messageId: result.sent.messageId, to: booking.customer.phone, sentAt: result.sent.sentAt };
-  await recordOnBooking(deps, p, loaded, { type: 'RecordNotice', eventId, bookingId: booking.id, kind: p.kind, outcome });
-  return resultOf(outcome);
 }
 
 async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-back' }>, run: TaskRun): Promise<TaskResult> {
