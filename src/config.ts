@@ -36,6 +36,17 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(1200),
   /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
+  /** Seconds to wait before each retry of an outbound webhook delivery (CONTRACT §9); after the last, it is failed. */
+  WEBHOOK_RETRY_DELAYS: z
+    .string()
+    .default('5,300,1800,7200,18000,36000,36000')
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'must be a comma-separated list of seconds').transform(Number)).min(1).max(20)),
+  /** `1`: outbound webhooks may go to loopback, link-local and private addresses (local testing only). */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
 });
 
 /** The service configuration: every variable of CONTRACT §1, parsed once and frozen. */

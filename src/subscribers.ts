@@ -1,6 +1,7 @@
 import type { Services } from './services.ts';
 import { leadBookingLink } from './automation/lead-booking-link.ts';
 import { processManager } from './automation/process-manager-runner.ts';
+import { webhookDeliveries } from './automation/webhook-deliveries.ts';
 import { projector } from './projections/projection.ts';
 import { PROJECTIONS } from './projections/registry.ts';
 import type { Subscriber } from './subscriptions/subscriber.ts';
@@ -22,6 +23,8 @@ export interface RegisteredSubscriber {
 export const SUBSCRIBERS: readonly RegisteredSubscriber[] = [
   ...PROJECTIONS.map((projection) => ({ subscriber: projector(projection), runsWith: 'projector' as const })),
   { subscriber: processManager, runsWith: 'worker' },
+  // Outbound webhooks: one delivery row per (event, endpoint), queued for the worker's webhook task.
+  { subscriber: webhookDeliveries, runsWith: 'worker' },
   // Bookings move their leads to Booked.
   { subscriber: leadBookingLink, runsWith: 'projector' },
 ];

@@ -24,11 +24,14 @@ import {
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { nextAllowed } from './quiet-hours.ts';
+import { WEBHOOK_TASK } from '../commands/webhook-endpoints.ts';
+import { type WebhookTaskDeps, deliverPending } from './webhooks/deliver.ts';
 
-/** What tasks need: the store and clock (commands), the database, the messaging adapter. */
+/** What tasks need: the store and clock (commands), the database, the messaging adapter, the webhook policy. */
 export interface TaskDeps extends CommandDeps {
   readonly db: Kysely<Database>;
   readonly messaging: Messaging;
+  readonly config: WebhookTaskDeps['config'];
   readonly log?: Logger;
 }
 
@@ -428,5 +431,27 @@ export function taskList(deps: TaskDeps, options: { fence?: AbortSignal } = {}):
       });
       deps.log?.debug({ task: name, key: payload.key, attempt: helpers.job.attempts, ...result }, 'job done');
     };
-  return Object.fromEntries(Object.values(TASKS).map((name) => [name, task(name)]));
+  return { ...Object.fromEntries(Object.values(TASKS).map((name) => [name, task(name)])), [WEBHOOK_TASK]: webhookTask(deps, options) };
+}
+
+const webhookPayload = z.object({ orgId: z.uuid(), endpointId: z.uuid(), resource: z.string().min(1).max(200) });
+
+/**
+ * The `webhook-delivery` task: sends the pending deliveries of one (endpoint, resource) in order (see
+ * {@link deliverPending}); a retry queues the pair again, under its key and in its named queue, at the
+ * retry's time. Aborted and fenced like the messaging tasks.
+ */
+function webhookTask(deps: TaskDeps, options: { fence?: AbortSignal }): Task {
+  return async (raw, helpers) => {
+    const key = webhookPayload.parse(raw);
+    const queue = `webhook:${key.endpointId}:${key.resource}`;
+    const result = await deliverPending(deps, key, {
+      signal: options.fence ? AbortSignal.any([helpers.abortSignal, options.fence]) : helpers.abortSignal,
+      ...(helpers.job.locked_by && { lease: { jobId: helpers.job.id, holder: helpers.job.locked_by } }),
+      requeue: async (runAt) => {
+        await helpers.addJob(WEBHOOK_TASK, key, { queueName: queue, jobKey: queue, jobKeyMode: 'replace', runAt, maxAttempts: 25 });
+      },
+    });
+    deps.log?.debug({ task: WEBHOOK_TASK, endpointId: key.endpointId, resource: key.resource, ...result }, 'job done');
+  };
 }

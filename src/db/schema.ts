@@ -190,6 +190,58 @@ export interface StripeCustomerLinksTable {
   updated_at: Generated<Date>;
 }
 
+/** Row of `webhook_endpoints`: an org's outbound webhook endpoint, its secrets and delivery health (migration 019). */
+export interface WebhookEndpointsTable {
+  id: string;
+  org_id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  status: 'active' | 'disabled' | 'removed';
+  created_at: Date | string;
+  removed_at: Date | string | null;
+  disabled_at: Date | string | null;
+  last_status: number | null;
+  last_attempt_at: Date | string | null;
+  failures_in_a_row: Generated<number>;
+  failing_since: Date | string | null;
+}
+
+/** Row of `webhook_deliveries`: one event for one endpoint (its id is the `webhook-id` header). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  seq: Generated<string>;
+  org_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  resource: string;
+  body: string;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Date | string;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  delivered_at: Date | string | null;
+}
+
+/** Row of `webhook_attempts`: one try of a delivery (status null: no answer; duration null: in flight or cut off). */
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  started_at: Date | string;
+  duration_ms: number | null;
+  status: number | null;
+  error: string | null;
+  response_body: string | null;
+  job_id: string | null;
+  holder: string | null;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
@@ -207,4 +259,7 @@ export interface Database {
   automation_workers: AutomationWorkersTable;
   org_phone_claims: OrgPhoneClaimsTable;
   stripe_customer_links: StripeCustomerLinksTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -14,6 +14,8 @@
  * | evidence event of an automation job       | `evidenceEventId`      | evidence    | job key                                  |
  * | events of one Stripe event on an org      | `stripeEventIds`       | stripe      | org, Stripe event id, index              |
  * | message id of the log messaging adapter   | `logMessageId`         | log message | job key (`LM` + 32 hex digits)           |
+ * | outbound webhook message (`webhook-id`)   | `webhookMessageId`     | webhook     | endpoint, event id (`msg_` + 32 hex)     |
+ * | audit event of a webhook endpoint change  | `webhookEndpointEventId` | webhook   | endpoint, change, index                  |
  *
  * The request fingerprint keyed writes are checked against is {@link requestHash}. Not here, because they
  * are not ids: the event hash chain (`eventstore/hash.ts`), token digests (`commands/tokens.ts`), and the
@@ -31,6 +33,7 @@ const NAMESPACES = {
   evidence: '3f1c9a4e-6b2d-4e8f-9a7c-1d5e0b8f2c64',
   stripe: '5b2e7f0a-3c9d-4e61-8a4f-1d6c2b9e7a53',
   logMessage: '8a2e4f61-0c3b-4d7a-b5e9-6f1d2c7a9b30',
+  webhook: 'c4d1e7a2-5b3f-4a8e-9c61-2e7f0d9b3a58',
 } as const;
 
 const derive = (namespace: keyof typeof NAMESPACES, ...parts: (string | number)[]) => uuidv5(parts.join('\n'), NAMESPACES[namespace]);
@@ -96,4 +99,14 @@ export function stripeEventIds(orgId: string, stripeEventId: string, count: numb
 /** The provider message id the log messaging adapter reports for a job key (`LM` + 32 hex digits). */
 export function logMessageId(jobKey: string): string {
   return `LM${derive('logMessage', jobKey).replace(/-/g, '')}`;
+}
+
+/** The `webhook-id` of one event sent to one endpoint: the same on every retry and replay. */
+export function webhookMessageId(endpointId: string, eventId: string): string {
+  return `msg_${derive('webhook', endpointId, eventId).replaceAll('-', '')}`;
+}
+
+/** The id of the org-stream event recording one change of an endpoint (`added`, `removed`, `disabled`, `rotated:<n>`). */
+export function webhookEndpointEventId(endpointId: string, change: string): string {
+  return derive('webhook', endpointId, change, 0);
 }

@@ -70,6 +70,10 @@ export type OrgEvent = EventOf<
   | 'OrgBillingStatusChanged'
   | 'MemberAdded'
   | 'MemberRoleChanged'
+  | 'WebhookEndpointAdded'
+  | 'WebhookEndpointRemoved'
+  | 'WebhookEndpointDisabled'
+  | 'WebhookSecretRotated'
 >;
 
 export type OrgCommand =
@@ -196,6 +200,12 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
       return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
     case 'MemberRoleChanged':
       return { ...next, members: state.members.map((m) => (m.memberId === event.data.memberId ? { ...m, role: event.data.to } : m)) };
+    // Webhook endpoints are decided on by `domain/webhook-endpoints.ts`; the org itself does not change.
+    case 'WebhookEndpointAdded':
+    case 'WebhookEndpointRemoved':
+    case 'WebhookEndpointDisabled':
+    case 'WebhookSecretRotated':
+      return next;
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

@@ -69,6 +69,14 @@ export function summarize(event: DomainEvent): string {
       return `member ${event.data.email} added as ${event.data.role}`;
     case 'MemberRoleChanged':
       return `member ${event.data.memberId} role ${event.data.from} → ${event.data.to}`;
+    case 'WebhookEndpointAdded':
+      return `webhook endpoint ${event.data.url} added (${event.data.events.join(', ')}; secret ${event.data.secretFingerprint})`;
+    case 'WebhookEndpointRemoved':
+      return `webhook endpoint ${event.data.endpointId} removed`;
+    case 'WebhookEndpointDisabled':
+      return `webhook endpoint ${event.data.endpointId} disabled: ${event.data.reason}`;
+    case 'WebhookSecretRotated':
+      return `webhook endpoint ${event.data.endpointId} secret rotated (now ${event.data.secretFingerprint}; the previous one signs until ${when(event.data.previousValidUntil)})`;
     case 'CredentialIssued':
       return `${event.data.kind} credential "${event.data.label}" issued${event.data.scopes.length ? ` (${event.data.scopes.join(', ')})` : ''}${event.data.role ? ` (${event.data.role})` : ''}`;
     case 'CredentialRevoked':

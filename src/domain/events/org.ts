@@ -36,6 +36,22 @@ export const orgSettingsPatch = z
   })
   .strict();
 
+/** What an outbound webhook endpoint may subscribe to (CONTRACT §9). */
+export const webhookEventType = z.enum([
+  'booking.created',
+  'booking.rescheduled',
+  'booking.canceled',
+  'booking.confirmation_sent',
+  'booking.reminder_sent',
+  'lead.created',
+  'lead.status_changed',
+  'lead.opted_out',
+]);
+export type WebhookEventType = z.infer<typeof webhookEventType>;
+
+/** A secret's fingerprint (`sha256:` + 16 hex digits of its SHA-256): events name a secret by it, never by itself. */
+const secretFingerprint = z.string().regex(/^sha256:[0-9a-f]{16}$/);
+
 /** Org stream events, version 1 each. */
 export const orgEvents = {
   OrgCreated: z
@@ -61,4 +77,20 @@ export const orgEvents = {
   MemberAdded: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
   /** An owner or admin changed a member's role; the member's tokens and sessions act with the new role from then on. */
   MemberRoleChanged: z.object({ orgId: uuid, memberId: uuid, from: memberRole, to: memberRole }).strict(),
+  /** An admin registered an outbound webhook endpoint (the secret is in `webhook_endpoints`; here its fingerprint). */
+  WebhookEndpointAdded: z
+    .object({
+      orgId: uuid,
+      endpointId: uuid,
+      url: z.string().max(2000),
+      events: z.array(webhookEventType).min(1),
+      description: z.string().max(500).optional(),
+      secretFingerprint,
+    })
+    .strict(),
+  WebhookEndpointRemoved: z.object({ orgId: uuid, endpointId: uuid }).strict(),
+  /** Deliveries to the endpoint kept failing (5 days without a success): nothing more is sent to it. */
+  WebhookEndpointDisabled: z.object({ orgId: uuid, endpointId: uuid, reason: z.string().max(1000) }).strict(),
+  /** A new secret signs from now on; the previous one signs too until `previousValidUntil`. */
+  WebhookSecretRotated: z.object({ orgId: uuid, endpointId: uuid, secretFingerprint, previousValidUntil: instant }).strict(),
 } as const;

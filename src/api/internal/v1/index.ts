@@ -6,6 +6,7 @@ import { memberRoutes } from './members.ts';
 import { tokenRoutes } from './tokens.ts';
 import { leadRoutes } from './leads.ts';
 import { settingsRoutes } from './settings.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 /** The internal API for team members (`cs_member_...` tokens; roles checked per route). */
 export async function internalApiV1(app: FastifyInstance): Promise<void> {
@@ -16,4 +17,5 @@ export async function internalApiV1(app: FastifyInstance): Promise<void> {
   await app.register(settingsRoutes);
   await app.register(memberRoutes);
   await app.register(tokenRoutes);
+  await app.register(webhookRoutes);
 }

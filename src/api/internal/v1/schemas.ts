@@ -3,7 +3,7 @@ import { type AnyEventType, EVENT_TYPES } from '../../../domain/events/index.ts'
 import { parsePosition } from '../../../eventstore/position.ts';
 import { leadStatus } from '../../../domain/events/lead.ts';
 import { scope } from '../../../domain/events/credential.ts';
-import { memberRole, orgSettingsPatch } from '../../../domain/events/org.ts';
+import { memberRole, orgSettingsPatch, webhookEventType } from '../../../domain/events/org.ts';
 import { instant } from '../../../domain/values.ts';
 
 export const leadParams = z.object({ leadId: z.uuid() }).strict();
@@ -111,3 +111,17 @@ export const revokeTokenBody = z
   .object({ reason: z.string().trim().min(1).max(500).optional() })
   .strict()
   .nullish();
+
+/** POST /webhook-endpoints body (CONTRACT §9). */
+export const addWebhookEndpointBody = z
+  .object({
+    url: z.string().trim().min(1).max(2000),
+    events: z.array(webhookEventType).min(1, 'name at least one event type').max(20),
+    description: z.string().trim().min(1).max(500).optional(),
+  })
+  .strict();
+
+export const webhookEndpointParams = z.object({ endpointId: z.uuid() }).strict();
+
+/** POST /webhook-endpoints/:endpointId/replay body: from one delivery on, or every delivery since a time. */
+export const replayWebhookBody = z.union([z.object({ deliveryId: z.string().min(1).max(100) }).strict(), z.object({ since: instant }).strict()]);
