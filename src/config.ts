@@ -41,7 +41,17 @@ const schema = z.object({
     .string()
     .default('5,300,1800,7200,18000,36000,36000')
     .transform((v) => v.split(',').map((s) => s.trim()))
-    .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'must be a comma-separated list of seconds').transform(Number)).min(1).max(20)),
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^\d+(\.\d+)?$/, 'must be a comma-separated list of seconds')
+            .transform(Number),
+        )
+        .min(1)
+        .max(20),
+    ),
   /** `1`: outbound webhooks may go to loopback, link-local and private addresses (local testing only). */
   WEBHOOK_ALLOW_PRIVATE: z
     .enum(['0', '1', 'true', 'false'])

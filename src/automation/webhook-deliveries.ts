@@ -91,7 +91,11 @@ export const webhookDeliveries: Subscriber<SubscriberDeps, Map<string, Message>>
     }
     if (rows.length === 0) return;
     // One statement; rows are numbered (seq) in log order, which is the order each resource is sent in.
-    await trx.insertInto('webhook_deliveries').values(rows).onConflict((c) => c.doNothing()).execute();
+    await trx
+      .insertInto('webhook_deliveries')
+      .values(rows)
+      .onConflict((c) => c.doNothing())
+      .execute();
     await queueDeliveryJobs(trx, [...keys.values()]);
   },
 };

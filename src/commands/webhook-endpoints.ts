@@ -30,7 +30,11 @@ export interface CreatedEndpoint {
 }
 
 /** Decides `command` on the org stream and appends its event under a deterministic id (a retry records nothing twice). */
-async function record(deps: CommandDeps, caller: CommandCaller, command: (state: WebhookEndpointsState) => { command: WebhookEndpointCommand; change: string }) {
+async function record(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  command: (state: WebhookEndpointsState) => { command: WebhookEndpointCommand; change: string },
+) {
   const result = await execute<WebhookEndpointsState, OrgEvent>(deps, caller, {
     streamId: orgStream(caller.orgId),
     evolve,
@@ -78,7 +82,16 @@ export async function addWebhookEndpoint(
   const now = deps.clock();
   await deps.db
     .insertInto('webhook_endpoints')
-    .values({ id, org_id: caller.orgId, url: url.href, events, description: input.description ?? null, secret, created_at: now, status: 'active' })
+    .values({
+      id,
+      org_id: caller.orgId,
+      url: url.href,
+      events,
+      description: input.description ?? null,
+      secret,
+      created_at: now,
+      status: 'active',
+    })
     .execute();
   try {
     const result = await record(deps, caller, () => ({
@@ -104,7 +117,11 @@ export async function addWebhookEndpoint(
 }
 
 /** Removes an endpoint of the caller's org (404 for another org's or a removed one); its pending deliveries end as failed. */
-export async function removeWebhookEndpoint(deps: WebhookEndpointDeps, caller: CommandCaller, endpointId: string): Promise<Position | null> {
+export async function removeWebhookEndpoint(
+  deps: WebhookEndpointDeps,
+  caller: CommandCaller,
+  endpointId: string,
+): Promise<Position | null> {
   await endpointOf(deps.db, caller.orgId, endpointId);
   const now = deps.clock();
   const result = await record(deps, caller, () => ({
@@ -160,7 +177,12 @@ export async function rotateWebhookSecret(
 }
 
 /** Stops deliveries to an endpoint that keeps failing (recorded with the caller, usually the automation). */
-export async function disableWebhookEndpoint(deps: WebhookEndpointDeps, caller: CommandCaller, endpointId: string, reason: string): Promise<void> {
+export async function disableWebhookEndpoint(
+  deps: WebhookEndpointDeps,
+  caller: CommandCaller,
+  endpointId: string,
+  reason: string,
+): Promise<void> {
   const now = deps.clock();
   await record(deps, caller, () => ({
     change: 'disabled',
@@ -202,7 +224,9 @@ export async function queueDeliveryJobs(q: Kysely<Database>, keys: readonly Deli
       job_key => 'webhook:' || k.e || ':' || k.r,
       job_key_mode => 'preserve_run_at'
     )
-    from jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ o: k.orgId, e: k.endpointId, r: k.resource })))}::jsonb) as k(o uuid, e uuid, r text)`.execute(q);
+    from jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ o: k.orgId, e: k.endpointId, r: k.resource })))}::jsonb) as k(o uuid, e uuid, r text)`.execute(
+    q,
+  );
 }
 
 /**

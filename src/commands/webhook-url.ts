@@ -21,7 +21,8 @@ export function isPublicAddress(address: string): boolean {
 export function parseWebhookUrl(raw: string): URL {
   if (!URL.canParse(raw)) throw new WebhookUrlError('url must be an absolute http(s) URL');
   const url = new URL(raw);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebhookUrlError(`url must use http or https, not ${url.protocol.slice(0, -1)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new WebhookUrlError(`url must use http or https, not ${url.protocol.slice(0, -1)}`);
   if (url.username || url.password) throw new WebhookUrlError('url must not carry a user name or password');
   return url;
 }

@@ -77,7 +77,13 @@ export interface WebhookDeliveryView {
   readonly type: string;
   readonly resource: string;
   readonly status: 'pending' | 'delivered' | 'failed';
-  readonly attempts: { readonly startedAt: string; readonly durationMs: number | null; readonly status: number | null; readonly error: string | null; readonly responseBody: string | null }[];
+  readonly attempts: {
+    readonly startedAt: string;
+    readonly durationMs: number | null;
+    readonly status: number | null;
+    readonly error: string | null;
+    readonly responseBody: string | null;
+  }[];
   readonly nextAttemptAt: string | null;
   readonly createdAt: string;
   readonly deliveredAt: string | null;
@@ -127,7 +133,13 @@ export async function listWebhookDeliveries(
     status: d.status,
     attempts: attempts
       .filter((a) => a.delivery_id === d.id)
-      .map((a) => ({ startedAt: iso(a.started_at)!, durationMs: a.duration_ms, status: a.status, error: a.error, responseBody: a.response_body })),
+      .map((a) => ({
+        startedAt: iso(a.started_at)!,
+        durationMs: a.duration_ms,
+        status: a.status,
+        error: a.error,
+        responseBody: a.response_body,
+      })),
     nextAttemptAt: d.status === 'pending' ? iso(d.next_attempt_at) : null,
     createdAt: iso(d.created_at)!,
     deliveredAt: iso(d.delivered_at),

@@ -90,7 +90,8 @@ export async function deliverPending(deps: WebhookTaskDeps, key: DeliveryQueueKe
       select ${delivery.id}, now(), ${lease?.jobId ?? null}::bigint, ${lease?.holder ?? null} where ${leaseHeld}
       returning id`.execute(db);
     const attemptId = rows[0]?.id;
-    if (!attemptId) throw new LeaseLostError(`worker ${lease?.holder ?? '?'} no longer holds job ${lease?.jobId ?? '?'}; not sending ${delivery.id}`);
+    if (!attemptId)
+      throw new LeaseLostError(`worker ${lease?.holder ?? '?'} no longer holds job ${lease?.jobId ?? '?'}; not sending ${delivery.id}`);
 
     const secrets = [endpoint.secret, ...(endpoint.previous_secret ? [endpoint.previous_secret] : [])];
     const headers = signedHeaders(delivery.id, deps.clock(), delivery.body, secrets);
@@ -141,7 +142,14 @@ export async function deliverPending(deps: WebhookTaskDeps, key: DeliveryQueueKe
         .executeTakeFirstOrThrow();
     });
     deps.log?.debug(
-      { webhookId: delivery.id, endpointId: key.endpointId, orgId: key.orgId, attempt: attemptNumber, status: result.status, durationMs: result.durationMs },
+      {
+        webhookId: delivery.id,
+        endpointId: key.endpointId,
+        orgId: key.orgId,
+        attempt: attemptNumber,
+        status: result.status,
+        durationMs: result.durationMs,
+      },
       ok ? 'webhook delivered' : 'webhook attempt failed',
     );
     if (ok) {

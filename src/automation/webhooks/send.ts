@@ -55,7 +55,12 @@ export async function postWebhook(
     };
     const request = client.request(target, {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'CallSnare-Webhooks/1' },
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'user-agent': 'CallSnare-Webhooks/1',
+      },
       lookup: pinned,
       agent: false,
     });

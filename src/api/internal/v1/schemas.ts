@@ -124,4 +124,7 @@ export const addWebhookEndpointBody = z
 export const webhookEndpointParams = z.object({ endpointId: z.uuid() }).strict();
 
 /** POST /webhook-endpoints/:endpointId/replay body: from one delivery on, or every delivery since a time. */
-export const replayWebhookBody = z.union([z.object({ deliveryId: z.string().min(1).max(100) }).strict(), z.object({ since: instant }).strict()]);
+export const replayWebhookBody = z.union([
+  z.object({ deliveryId: z.string().min(1).max(100) }).strict(),
+  z.object({ since: instant }).strict(),
+]);

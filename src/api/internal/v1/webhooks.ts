@@ -47,10 +47,14 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       .send({ id: created.id, url: created.url, events: created.events, description: created.description, secret: created.secret });
   });
 
-  app.delete('/webhook-endpoints/:endpointId', { preHandler: allowed, config, schema: { params: webhookEndpointParams } }, async (request, reply) => {
-    await removeWebhookEndpoint(webhookDeps(request), callerOf(request), request.params.endpointId);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/webhook-endpoints/:endpointId',
+    { preHandler: allowed, config, schema: { params: webhookEndpointParams } },
+    async (request, reply) => {
+      await removeWebhookEndpoint(webhookDeps(request), callerOf(request), request.params.endpointId);
+      return reply.code(204).send();
+    },
+  );
 
   app.post(
     '/webhook-endpoints/:endpointId/rotate-secret',

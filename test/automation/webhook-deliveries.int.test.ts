@@ -1,0 +1,343 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { Webhook } from 'standardwebhooks';
+import t from 'tap';
+import { startProcess } from '../../src/app.ts';
+import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
+import type { CommandCaller } from '../../src/commands/context.ts';
+import { deliverPending } from '../../src/automation/webhooks/deliver.ts';
+import { postWebhook } from '../../src/automation/webhooks/send.ts';
+import { migrateJobQueue } from '../../src/db/migrate.ts';
+import { testApp } from '../support/app.ts';
+import { eventually, webhookReceiver } from '../support/webhook-receiver.ts';
+
+/**
+ * Outbound webhooks end to end on a real database: the webhook subscriber and job runners of a worker
+ * process (as `serve`/`worker` run them), real local HTTP receivers, signatures checked with the
+ * Standard Webhooks library (`standardwebhooks`), not with the code that signs.
+ */
+const ctx = await testApp(t, { env: { WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_RETRY_DELAYS: '0.3,0.3,0.3' } });
+const { services, app } = ctx;
+await migrateJobQueue(ctx.database.pool);
+const worker = await startProcess(services, { worker: { pollIntervalMs: 100, recoveryIntervalMs: 1000 } });
+t.teardown(() => worker.stop());
+
+const integration = (orgId: string): CommandCaller => ({
+  orgId,
+  actor: { type: 'integration', id: 'cred-test', label: 'Dispatch board' },
+  correlationId: randomUUID(),
+});
+
+let slot = 0;
+/** A free one-hour window in business hours (Chicago, CDT), distinct per call. */
+function nextWindow() {
+  const n = slot++;
+  const day = new Date(Date.UTC(2031, 2, 10));
+  let weekdays = Math.floor(n / 7);
+  while (weekdays > 0 || day.getUTCDay() === 0 || day.getUTCDay() === 6) {
+    day.setUTCDate(day.getUTCDate() + 1);
+    if (day.getUTCDay() !== 0 && day.getUTCDay() !== 6) weekdays--;
+  }
+  const start = new Date(day.getTime() + (14 + (n % 7)) * 3600_000);
+  return { start: start.toISOString(), end: new Date(start.getTime() + 3600_000).toISOString() };
+}
+
+async function book(orgId: string) {
+  const { booking } = await createBooking(services, integration(orgId), {
+    customer: { name: 'Dana Diaz', phone: '+15125550199' },
+    window: nextWindow(),
+  });
+  return booking.id;
+}
+
+async function register(orgId: string, url: string, events: string[]) {
+  const admin = await ctx.memberToken(orgId, 'admin');
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/internal/v1/webhook-endpoints',
+    headers: { authorization: `Bearer ${admin.token}` },
+    payload: { url, events },
+  });
+  t.equal(res.statusCode, 201, res.body);
+  return { ...(res.json() as { id: string; secret: string }), admin: admin.token };
+}
+
+const verify = (secret: string, r: { body: string; headers: Record<string, string> }) => new Webhook(secret).verify(r.body, r.headers);
+
+t.test('a receiver failing the first two attempts gets the delivery on the third, same webhook-id, signed', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t, (n) => (n < 2 ? 500 : 200));
+  const endpoint = await register(orgId, receiver.url, ['booking.created']);
+  const bookingId = await book(orgId);
+
+  await eventually('three attempts', () => receiver.received.length >= 3);
+  const [first, second, third] = receiver.received;
+  t.equal(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 1, 'one webhook-id across retries');
+  t.match(first!.headers['webhook-id'], /^msg_[0-9a-f]{32}$/);
+  for (const r of [first!, second!, third!]) t.ok(verify(endpoint.secret, r), 'verified by standardwebhooks');
+  t.throws(() => verify(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, third!), 'another secret does not verify');
+  t.equal(third!.json.type, 'booking.created');
+  t.match(third!.json.data, { id: bookingId, orgId, status: 'scheduled', version: 1 });
+
+  await ctx.catchUpAll();
+  const token = await ctx.token(orgId, ['READ_BOOKINGS']);
+  const api = await app.inject({
+    method: 'GET',
+    url: `/api/private/v1/bookings/${bookingId}`,
+    headers: { authorization: `Bearer ${token.token}` },
+  });
+  t.same(Object.keys(third!.json.data).sort(), Object.keys(api.json()).sort(), 'data has the shape the API returns');
+
+  await eventually('delivered', async () => {
+    const row = await services.db
+      .selectFrom('webhook_deliveries')
+      .select('status')
+      .where('endpoint_id', '=', endpoint.id)
+      .executeTakeFirst();
+    return row?.status === 'delivered';
+  });
+  const log = await app.inject({
+    method: 'GET',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}/deliveries`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+  });
+  const [delivery] = log.json().data;
+  t.equal(delivery.id, first!.headers['webhook-id']);
+  t.same(
+    delivery.attempts.map((a: { status: number }) => a.status),
+    [500, 500, 200],
+    'each attempt in the delivery log',
+  );
+  t.ok(delivery.attempts.every((a: { durationMs: number }) => a.durationMs >= 0));
+  t.equal(delivery.attempts[0].responseBody, 'answered 500');
+  const list = await app.inject({
+    method: 'GET',
+    url: '/api/internal/v1/webhook-endpoints',
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+  });
+  t.match(list.json().data[0], { id: endpoint.id, status: 'active', health: { lastStatus: 200, failuresInARow: 0, nextRetryAt: null } });
+});
+
+t.test('after the last retry a delivery is failed, and the next one of the resource goes out', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t, (_n, r) => (r.json.type === 'booking.created' ? 503 : 200));
+  const endpoint = await register(orgId, receiver.url, ['booking.created', 'booking.canceled']);
+  const bookingId = await book(orgId);
+  await changeBooking(services, integration(orgId), bookingId, { kind: 'cancel' });
+  await eventually('the cancel delivered', () => receiver.received.some((r) => r.json.type === 'booking.canceled'));
+  const types = receiver.received.map((r) => r.json.type);
+  t.same(
+    types,
+    ['booking.created', 'booking.created', 'booking.created', 'booking.created', 'booking.canceled'],
+    '1 attempt + 3 retries, then the next',
+  );
+  const rows = await services.db
+    .selectFrom('webhook_deliveries')
+    .select(['event_type', 'status', 'attempts'])
+    .where('endpoint_id', '=', endpoint.id)
+    .orderBy('seq')
+    .execute();
+  t.same(rows, [
+    { event_type: 'booking.created', status: 'failed', attempts: 4 },
+    { event_type: 'booking.canceled', status: 'delivered', attempts: 1 },
+  ]);
+
+  const replay = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}/replay`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+    payload: { since: '2000-01-01T00:00:00.000Z' },
+  });
+  t.equal(replay.statusCode, 202);
+  t.same(replay.json(), { replayed: 2 });
+  await eventually('the replay re-sent both', () => receiver.received.filter((r) => r.json.type === 'booking.canceled').length === 2);
+  const ids = receiver.received.filter((r) => r.json.type === 'booking.canceled').map((r) => r.headers['webhook-id']);
+  t.equal(ids[0], ids[1], 'a replay keeps the webhook-id');
+});
+
+t.test('order per booking: concurrent reschedules arrive in the order of the log, a retried one first', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t, (n) => (n === 0 ? 500 : 200));
+  await register(orgId, receiver.url, ['booking.rescheduled']);
+  const bookingId = await book(orgId);
+  const moves = 6;
+  await Promise.all(
+    Array.from({ length: moves }, () =>
+      changeBooking(services, integration(orgId), bookingId, { kind: 'reschedule', window: nextWindow() }),
+    ),
+  );
+  await eventually(
+    'every reschedule delivered',
+    () => new Set(receiver.received.map((r) => r.headers['webhook-id'])).size === moves && receiver.received.length === moves + 1,
+  );
+  const versions = receiver.received.map((r) => r.json.data.version as number);
+  t.same(
+    versions,
+    [...versions].sort((a, b) => a - b),
+    `versions arrive in order (${versions.join(', ')})`,
+  );
+  t.equal(versions[0], versions[1], 'the failed first one is retried before the next is sent');
+});
+
+t.test("tenancy: over mixed orgs, an endpoint never receives another org's event", async (t) => {
+  const orgs = [await ctx.createOrg(), await ctx.createOrg(), await ctx.createOrg()];
+  const receivers = await Promise.all(orgs.map(() => webhookReceiver(t)));
+  for (const [i, orgId] of orgs.entries()) await register(orgId, receivers[i]!.url, ['booking.created', 'booking.canceled']);
+  const made = orgs.map(() => 0);
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.record({ org: fc.nat(2), cancel: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (writes) => {
+      await Promise.all(
+        writes.map(async ({ org, cancel }) => {
+          const bookingId = await book(orgs[org]!);
+          made[org]! += 1;
+          if (cancel) {
+            await changeBooking(services, integration(orgs[org]!), bookingId, { kind: 'cancel' });
+            made[org]! += 1;
+          }
+        }),
+      );
+      await eventually('every delivery', () => receivers.every((r, i) => r.received.length === made[i]));
+      return receivers.every((r, i) => r.received.every((x) => x.json.data.orgId === orgs[i]));
+    }),
+    { numRuns: 4 },
+  );
+  t.same(
+    receivers.map((r) => r.received.length),
+    made,
+    "each endpoint got exactly its own org's events",
+  );
+});
+
+t.test('endpoints created after an event do not get it; a removed endpoint gets nothing more', async (t) => {
+  const orgId = await ctx.createOrg();
+  await book(orgId);
+  const receiver = await webhookReceiver(t);
+  const endpoint = await register(orgId, receiver.url, ['booking.created']);
+  const bookingId = await book(orgId);
+  await eventually('one delivery', () => receiver.received.length === 1);
+  t.equal(receiver.received[0]!.json.data.id, bookingId);
+  const removed = await app.inject({
+    method: 'DELETE',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+  });
+  t.equal(removed.statusCode, 204);
+  await book(orgId);
+  const other = await webhookReceiver(t);
+  await register(orgId, other.url, ['booking.created']);
+  await book(orgId);
+  await eventually('the later endpoint got the later booking', () => other.received.length === 1);
+  t.equal(receiver.received.length, 1, 'nothing for the removed endpoint');
+});
+
+t.test('a rotated secret: both the old and the new one verify for 24 hours', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t);
+  const endpoint = await register(orgId, receiver.url, ['booking.created']);
+  const rotated = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}/rotate-secret`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+  });
+  t.equal(rotated.statusCode, 200);
+  const { secret } = rotated.json();
+  t.match(secret, /^whsec_/);
+  t.not(secret, endpoint.secret);
+  await book(orgId);
+  await eventually('delivered', () => receiver.received.length === 1);
+  const r = receiver.received[0]!;
+  t.equal(r.headers['webhook-signature']!.split(' ').length, 2, 'two signatures');
+  t.ok(verify(secret, r), 'the new secret verifies');
+  t.ok(verify(endpoint.secret, r), 'the old secret verifies');
+  await sql`update webhook_endpoints set previous_secret_expires_at = now() - interval '1 second' where id = ${endpoint.id}`.execute(
+    services.db,
+  );
+  await book(orgId);
+  await eventually('delivered', () => receiver.received.length === 2);
+  t.equal(receiver.received[1]!.headers['webhook-signature']!.split(' ').length, 1, 'after 24 h only the new one signs');
+  t.throws(() => verify(endpoint.secret, receiver.received[1]!));
+});
+
+t.test('an endpoint failing for 5 days is disabled, with an event', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t, () => 500);
+  const endpoint = await register(orgId, receiver.url, ['booking.created']);
+  await sql`update webhook_endpoints set failing_since = now() - interval '5 days 1 minute', failures_in_a_row = 40 where id = ${endpoint.id}`.execute(
+    services.db,
+  );
+  await book(orgId);
+  await eventually('disabled', async () => {
+    const row = await services.db.selectFrom('webhook_endpoints').select('status').where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+    return row.status === 'disabled';
+  });
+  const list = await app.inject({
+    method: 'GET',
+    url: '/api/internal/v1/webhook-endpoints',
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+  });
+  t.match(list.json().data[0], { status: 'disabled', health: { failuresInARow: 41, lastStatus: 500 } });
+  const { rows } = await sql<{ event_type: string; actor: string }>`
+    select event_type, metadata->'actor'->>'type' as actor from es_events where stream_id = ${`org-${orgId}`} and event_type like 'Webhook%' order by stream_revision`.execute(
+    services.db,
+  );
+  t.same(rows, [
+    { event_type: 'WebhookEndpointAdded', actor: 'team_member' },
+    { event_type: 'WebhookEndpointDisabled', actor: 'system' },
+  ]);
+  await book(orgId);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(receiver.received.length, 1, 'nothing more is sent');
+});
+
+t.test('at send time a private address is refused when WEBHOOK_ALLOW_PRIVATE is off', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t, () => 'hang');
+  const endpoint = await register(orgId, receiver.url.replace('127.0.0.1', 'localhost'), ['booking.created']);
+  // A delivery row with no job queued for it: only the call below sends it.
+  const bookingId = randomUUID();
+  await services.db
+    .insertInto('webhook_deliveries')
+    .values({
+      id: `msg_${randomUUID().replaceAll('-', '')}`,
+      org_id: orgId,
+      endpoint_id: endpoint.id,
+      event_id: randomUUID(),
+      event_type: 'booking.created',
+      resource: `booking-${bookingId}`,
+      body: '{}',
+      next_attempt_at: new Date(0),
+    })
+    .execute();
+  const requeued: Date[] = [];
+  const result = await deliverPending(
+    { ...services, config: { WEBHOOK_RETRY_DELAYS: [60], WEBHOOK_ALLOW_PRIVATE: false } },
+    { orgId, endpointId: endpoint.id, resource: `booking-${bookingId}` },
+    { requeue: async (at) => void requeued.push(at) },
+  );
+  t.equal(result.outcome, 'retrying');
+  t.equal(receiver.received.length, 0, 'the receiver was never contacted');
+  const attempt = await services.db
+    .selectFrom('webhook_attempts')
+    .innerJoin('webhook_deliveries as d', 'd.id', 'webhook_attempts.delivery_id')
+    .select(['webhook_attempts.status', 'webhook_attempts.error'])
+    .where('d.endpoint_id', '=', endpoint.id)
+    .executeTakeFirstOrThrow();
+  t.equal(attempt.status, null);
+  t.match(attempt.error, /resolves to (127\.0\.0\.1|::1), a loopback, link-local or private address/);
+});
+
+t.test('the sender follows no redirect, reads 4 KiB of a body, and cuts a trickling receiver at 10 s', async (t) => {
+  const receiver = await webhookReceiver(t, (n) =>
+    n === 0 ? { status: 302, body: 'see other' } : n === 1 ? { status: 200, body: 'x'.repeat(10_000) } : 'trickle',
+  );
+  const post = () => postWebhook(receiver.url, {}, '{}', { allowPrivate: true });
+  const redirect = await post();
+  t.equal(redirect.status, 302, 'a redirect is an answer, not followed');
+  const big = await post();
+  t.equal(big.body.length, 4096);
+  const trickle = await post();
+  t.equal(trickle.status, null);
+  t.match(trickle.error, /no complete answer within 10000 ms/);
+  t.ok(trickle.durationMs >= 9_900 && trickle.durationMs < 12_000, `cut at ${trickle.durationMs} ms`);
+});
