@@ -57,6 +57,10 @@ export const COMMAND_MODULES: readonly { readonly commands: readonly CommandStub
     load: async () => (await import('./verbs/members.ts')).registerMemberCommands,
   },
   {
+    commands: [{ name: 'webhook', term: 'webhook', description: "outbound webhooks: an org's endpoints and their delivery log" }],
+    load: async () => (await import('./verbs/webhooks.ts')).registerWebhookCommands,
+  },
+  {
     commands: [{ name: 'projections', term: 'projections', description: 'read models built from events' }],
     load: async () => (await import('./verbs/projections.ts')).registerProjectionCommands,
   },
