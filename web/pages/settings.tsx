@@ -4,6 +4,7 @@ import { api, describeError } from '../api.ts';
 import { when } from '../format.ts';
 import type { Me, Role } from '../types.ts';
 import { LoadError } from './problems.tsx';
+import { Webhooks } from './webhooks.tsx';
 
 interface Window {
   start: string;
@@ -53,7 +54,7 @@ const DAY_NAMES: Record<string, string> = {
   sun: 'Sunday',
 };
 
-/** Settings (owner, admin): automation, business hours, members and roles, integration tokens. */
+/** Settings (owner, admin): automation, business hours, members and roles, integration tokens, webhooks. */
 export function SettingsPage({ me }: { me: Me }) {
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsView>('/settings') });
   if (settings.isError) return <LoadError error={settings.error} role={me.role} />;
@@ -64,6 +65,7 @@ export function SettingsPage({ me }: { me: Me }) {
       <SettingsForm view={settings.data} />
       <Members me={me} />
       <Tokens me={me} />
+      <Webhooks me={me} />
     </div>
   );
 }
