@@ -3,7 +3,7 @@
 //
 //   npm run bench                      every benchmark (≤ 15 minutes on 2 cores)
 //   npm run bench -- append            only the named ones: append, http-create, list-bookings,
-//                                      webhook, automation, rebuild, startup
+//                                      webhook, automation, outbound-webhooks, rebuild, startup
 //   npm run bench -- --quick           short durations and small data (3 rounds still); prints, writes nothing
 //   npm run bench -- --force           write the result file even though the machine was busy
 //   npm run bench -- --database=NAME   bench database name (default callsnare_bench; recreated)
@@ -18,6 +18,7 @@ import os from 'node:os';
 import { loadConfig } from '../src/config.ts';
 import { appendBench } from './append.ts';
 import { automationBench } from './automation.ts';
+import { outboundWebhooksBench } from './outbound-webhooks.ts';
 import type { Benchmark, Section } from './common.ts';
 import { httpCreateBench } from './http-create.ts';
 import { listBookingsBench } from './list-bookings.ts';
@@ -33,6 +34,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'list-bookings': listBookingsBench,
   webhook: webhookBench,
   automation: automationBench,
+  'outbound-webhooks': outboundWebhooksBench,
   rebuild: rebuildBench,
   startup: startupBench,
 };

@@ -72,7 +72,10 @@ export function registerWebhookCommands(program: Command): void {
           for (const r of rows) emit(true, r, '');
           return;
         }
-        if (!rows.length) return emit(false, null, 'no webhook endpoints');
+        if (!rows.length) {
+          emit(false, null, 'no webhook endpoints');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['ID', 'URL', 'EVENTS', 'STATUS', 'LAST', 'FAILURES', 'NEXT RETRY'],
@@ -124,7 +127,10 @@ export function registerWebhookCommands(program: Command): void {
           for (const r of rows) emit(true, r, '');
           return;
         }
-        if (!rows.length) return emit(false, null, 'no deliveries');
+        if (!rows.length) {
+          emit(false, null, 'no deliveries');
+          return;
+        }
         emit(false, null, () =>
           table([
             ['WEBHOOK-ID', 'TYPE', 'RESOURCE', 'STATUS', 'ATTEMPTS (status/ms)', 'CREATED'],
