@@ -363,7 +363,22 @@ t.test('the action catalog lists the live internal actions with their roles', as
         'safe',
         ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state'],
       ],
-      ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
+      // Outbound webhook endpoints (CONTRACT §9) are org settings: same roles, no catalog entry of their own.
+      [
+        'org_settings',
+        ['owner', 'admin'],
+        'idempotent',
+        [
+          'DELETE /api/internal/v1/webhook-endpoints/:endpointId',
+          'GET /api/internal/v1/settings',
+          'GET /api/internal/v1/webhook-endpoints',
+          'GET /api/internal/v1/webhook-endpoints/:endpointId/deliveries',
+          'POST /api/internal/v1/webhook-endpoints',
+          'POST /api/internal/v1/webhook-endpoints/:endpointId/replay',
+          'POST /api/internal/v1/webhook-endpoints/:endpointId/rotate-secret',
+          'PUT /api/internal/v1/settings',
+        ],
+      ],
       ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
       ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],
       [
