@@ -136,6 +136,7 @@ t.test('projections status lists every projection with its lag', async (t) => {
     'leads',
     'orgs',
     'reactor:lead-booking-link',
+    'reactor:webhook-deliveries',
   ]);
   t.ok(rows.every((r: { lagEvents: number }) => typeof r.lagEvents === 'number'));
 });

@@ -53,6 +53,11 @@ t.test('an unknown org is an error with exit 1 in every command that takes --org
     ['token', 'create', '--org', unknown, '--scopes', 'READ_BOOKINGS', '--label', 'x'],
     ['member', 'create', '--org', unknown, '--email', 'a@example.com', '--role', 'admin'],
     ['org', 'configure', '--org', unknown, '--text-back', 'off'],
+    ['webhook', 'add', '--org', unknown, '--url', 'https://93.184.215.14/hook', '--events', 'booking.created'],
+    ['webhook', 'list', '--org', unknown],
+    ['webhook', 'remove', '--org', unknown, '--endpoint', randomUUID()],
+    ['webhook', 'deliveries', '--org', unknown, '--endpoint', randomUUID()],
+    ['webhook', 'replay', '--org', unknown, '--endpoint', randomUUID(), '--since', '2030-01-01T00:00:00Z'],
   ];
   for (const args of commands) {
     const result = await cli(args);
