@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import t from 'tap';
 import { startProcess } from '../../src/app.ts';
 import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
+import { changeLeadStatus, recordMissedCall } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import { deliverPending } from '../../src/automation/webhooks/deliver.ts';
 import { postWebhook } from '../../src/automation/webhooks/send.ts';
@@ -117,6 +118,41 @@ t.test('a receiver failing the first two attempts gets the delivery on the third
     headers: { authorization: `Bearer ${endpoint.admin}` },
   });
   t.match(list.json().data[0], { id: endpoint.id, status: 'active', health: { lastStatus: 200, failuresInARow: 0, nextRetryAt: null } });
+});
+
+t.test('leads: lead.created and lead.status_changed carry the lead as the internal API returns it', async (t) => {
+  const orgId = await ctx.createOrg({ phones: ['+15125550100'] });
+  const receiver = await webhookReceiver(t);
+  const endpoint = await register(orgId, receiver.url, ['lead.created', 'lead.status_changed']);
+  const provider = { orgId, actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() };
+  const { lead } = await recordMissedCall(services, provider, {
+    callSid: `CA${randomUUID().replaceAll('-', '')}`,
+    from: '+15125550177',
+    to: '+15125550100',
+    callStatus: 'no-answer',
+    calledAt: new Date().toISOString(),
+  });
+  const changed = await changeLeadStatus(services, integration(orgId), lead.id, { to: 'lost', reason: 'went elsewhere' });
+  await eventually('both delivered', () => receiver.received.length === 2);
+  t.same(
+    receiver.received.map((r) => r.json.type),
+    ['lead.created', 'lead.status_changed'],
+  );
+  t.match(receiver.received[0]!.json.data, { id: lead.id, orgId, status: 'active', callerPhone: '+15125550177' });
+  t.match(receiver.received[1]!.json.data, { id: lead.id, status: 'lost' });
+  for (const r of receiver.received) t.ok(verify(endpoint.secret, r));
+  // The lead as `POST /leads/:id/status` answers it (toLeadView).
+  const admin = await ctx.memberToken(orgId, 'admin');
+  await ctx.catchUpAll();
+  const api = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/leads/${lead.id}/status`,
+    headers: { authorization: `Bearer ${admin.token}` },
+    payload: { status: 'lost' },
+  });
+  t.equal(api.statusCode, 200, api.body);
+  t.same(Object.keys(receiver.received[1]!.json.data).sort(), Object.keys(api.json()).sort(), 'the shape the internal API returns');
+  t.equal(receiver.received[1]!.json.data.version, changed.lead.version);
 });
 
 t.test('after the last retry a delivery is failed, and the next one of the resource goes out', async (t) => {
