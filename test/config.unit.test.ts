@@ -22,6 +22,17 @@ t.test('a bad value names its variable', async (t) => {
   t.equal(loadConfig({ METRICS_TOKEN: 'abcdefghijklmnop' }).METRICS_TOKEN, 'abcdefghijklmnop');
 });
 
+t.test('webhook retry delays and the private-address switch (CONTRACT §9)', async (t) => {
+  t.same(loadConfig({}).WEBHOOK_RETRY_DELAYS, [5, 300, 1800, 7200, 18000, 36000, 36000], 'the Standard Webhooks schedule by default');
+  t.equal(loadConfig({}).WEBHOOK_ALLOW_PRIVATE, false);
+  t.same(loadConfig({ WEBHOOK_RETRY_DELAYS: '0.5, 2,10' }).WEBHOOK_RETRY_DELAYS, [0.5, 2, 10]);
+  t.equal(loadConfig({ WEBHOOK_ALLOW_PRIVATE: '1' }).WEBHOOK_ALLOW_PRIVATE, true);
+  t.throws(() => loadConfig({ WEBHOOK_RETRY_DELAYS: '5,soon' }), {
+    message: /^invalid WEBHOOK_RETRY_DELAYS: must be a comma-separated list of seconds/,
+  });
+  t.throws(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes' }), { message: /^invalid WEBHOOK_ALLOW_PRIVATE:/ });
+});
+
 t.test('choices that need a companion variable say which', async (t) => {
   t.throws(() => loadConfig({ EVENT_STORE: 'esdb' }), { message: /EVENTSTORE_CONNECTION_STRING/ });
   t.throws(() => loadConfig({ MESSAGING: 'twilio' }), { message: /TWILIO_ACCOUNT_SID/ });
