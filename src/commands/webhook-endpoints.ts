@@ -6,7 +6,7 @@ import type { WebhookEventType } from '../domain/events/org.ts';
 import { webhookEndpointEventId } from '../domain/ids.ts';
 import { type OrgEvent, orgStream } from '../domain/org.ts';
 import { type WebhookEndpointCommand, type WebhookEndpointsState, decide, evolve } from '../domain/webhook-endpoints.ts';
-import { newWebhookSecret, secretFingerprint } from '../automation/webhooks/sign.ts';
+import { newWebhookSecret, secretFingerprint } from './webhook-secrets.ts';
 import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { execute } from './execute.ts';
