@@ -190,6 +190,22 @@ t.test('after the last retry a delivery is failed, and the next one of the resou
   await eventually('the replay re-sent both', () => receiver.received.filter((r) => r.json.type === 'booking.canceled').length === 2);
   const ids = receiver.received.filter((r) => r.json.type === 'booking.canceled').map((r) => r.headers['webhook-id']);
   t.equal(ids[0], ids[1], 'a replay keeps the webhook-id');
+
+  const fromOne = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}/replay`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+    payload: { deliveryId: ids[0] },
+  });
+  t.same(fromOne.json(), { replayed: 1 }, 'from a delivery: that one and the later ones (none here)');
+  await eventually('re-sent from the delivery', () => receiver.received.filter((r) => r.json.type === 'booking.canceled').length === 3);
+  const unknown = await app.inject({
+    method: 'POST',
+    url: `/api/internal/v1/webhook-endpoints/${endpoint.id}/replay`,
+    headers: { authorization: `Bearer ${endpoint.admin}` },
+    payload: { deliveryId: 'msg_nope' },
+  });
+  t.equal(unknown.statusCode, 404);
 });
 
 t.test('order per booking: concurrent reschedules arrive in the order of the log, a retried one first', async (t) => {
