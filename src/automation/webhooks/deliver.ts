@@ -141,7 +141,8 @@ export async function deliverPending(deps: WebhookTaskDeps, key: DeliveryQueueKe
         ])
         .executeTakeFirstOrThrow();
     });
-    deps.log?.debug(
+    // A receiver's failure is the integration's problem, not ours: info, not an error.
+    deps.log?.[ok ? 'debug' : 'info'](
       {
         webhookId: delivery.id,
         endpointId: key.endpointId,
@@ -149,6 +150,7 @@ export async function deliverPending(deps: WebhookTaskDeps, key: DeliveryQueueKe
         attempt: attemptNumber,
         status: result.status,
         durationMs: result.durationMs,
+        ...(error && { error }),
       },
       ok ? 'webhook delivered' : 'webhook attempt failed',
     );
