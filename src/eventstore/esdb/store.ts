@@ -103,23 +103,31 @@ class SubscriptionDroppedError extends Error {
 }
 
 /**
- * The EventStoreDB adapter of the {@link EventStore} port (client `@eventstore/db-client` 6.x, server 22.6+;
- * 23.10+ for `live` batches).
+ * The EventStoreDB adapter of the {@link EventStore} port (client `@kurrent/kurrentdb-client` 1.x, the
+ * successor of `@eventstore/db-client`; server 22.6+, 23.10+ for `live` batches, 24.10 for the append's
+ * own position).
  *
  * - The hash chain is kept client-side: each event's metadata carries `prevHash` and its own `hash`. An
- *   append reads the stream's tail, links the batch onto the tail's hash and writes with the tail's exact
- *   revision, so a concurrent append makes the server refuse and the append re-reads (`any` and
- *   `stream_exists` retry, `no_stream` and an exact revision report the conflict).
- * - Idempotency: before writing, the stream is scanned (backwards) for the batch's first event id; the
- *   same ids at an allowed place are a duplicate (nothing written), anything else reusing it a conflict.
- *   That scan reads the whole stream when the id is not there, so appends cost O(stream length): fine
- *   for the short aggregate streams of DESIGN.md, not for huge streams.
+ *   append reads the stream's tail (its last events, as many as the batch has), links the batch onto the
+ *   tail's hash and writes with the tail's exact revision, so a concurrent append makes the server refuse
+ *   and the append re-reads (`any` and `stream_exists` retry, `no_stream` and an exact revision report
+ *   the conflict).
+ * - Idempotency: the same ids at an allowed place are a duplicate (nothing written), anything else reusing
+ *   the first id a conflict. The batch is looked for at the stream's end and, under an exact expectation
+ *   the stream has moved past, right after the expected revision, never in the whole stream: an
+ *   `any`/`stream_exists` retry is recognised while its events are still the stream's last. A racing
+ *   repeat the server answers with success is told by the stored last event's hash ({@link isRepeatOfAnother}).
+ * - The append's position is the one the server returns; nothing is read back (save for that hash check,
+ *   made only under a claim or when the server sent no position).
  * - An append with a `claim` first writes the claim stream of (org, key) with `no_stream` (or finds its own
- *   claim there), then appends; claim streams are bookkeeping that reads, subscriptions and the head skip.
+ *   claim there; or takes over another request's claim whose events never landed, {@link decideClaim}),
+ *   then appends; claim streams are bookkeeping that reads, subscriptions and the head skip.
+ * - A batch over the server's maximum append size fails with {@link AppendTooLargeError}.
  * - Positions are the $all commit/prepare positions of the events as reads and subscriptions see them.
- * - `readAll` filters client-side (the 6.x client sends no filter with `readAll`); `subscribe` filters
- *   server-side (stream prefixes, else event types, else excluding system events) and completes the
- *   filter client-side, with the server's `checkpointReached` moving checkpoints over filtered gaps.
+ * - `readAll` filters client-side; `subscribe` filters server-side (stream prefixes, else event types, else
+ *   excluding system events) and completes the filter client-side, with the server's `checkpointReached`
+ *   moving checkpoints over filtered gaps (every 32 events read: read-your-writes on a quiet store relies on
+ *   the idle-checkpoint rule of `waitForCheckpoints`).
  */
 export class EsdbEventStore implements EventStore {
   readonly kind = 'esdb';
