@@ -8,7 +8,6 @@ import {
   isCommandError,
   MaxAppendSizeExceededError,
   NO_STREAM,
-  START,
   StreamDeletedError,
   StreamNotFoundError,
   UnsupportedError,
