@@ -32,7 +32,7 @@ const EXTERNAL = [
   'tsx',
   'prom-client',
   'cli-progress',
-  '@eventstore/db-client',
+  '@kurrent/kurrentdb-client',
 ];
 
 rmSync(stamp, { force: true });

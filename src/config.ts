@@ -98,6 +98,8 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env) {
   return Object.freeze({
     databaseUrl: env.DATABASE_URL || undefined,
     eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
+    /** The store the app-level tests run on (`EVENT_STORE`, as the service reads it); unset: postgres. */
+    eventStore: env.EVENT_STORE || undefined,
     embeddedInfoFile: env.CALLSNARE_TEST_PG_INFO || undefined,
   });
 }

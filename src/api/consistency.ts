@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Position } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
+import type { EventFilter } from '../eventstore/port.ts';
+import { projectionByName } from '../projections/registry.ts';
 import { waitForCheckpoints } from '../subscriptions/engine.ts';
 import { ProblemError, problems } from './problem.ts';
 
@@ -22,7 +24,14 @@ export async function awaitConsistency(request: FastifyRequest, projections: rea
   if (!position) {
     throw problems.invalidHeader('Consistency-Token', 'is not one this API returned');
   }
-  if (!(await waitForCheckpoints(request.server.services.db, projections, position, WAIT_MS))) {
+  const { db, store } = request.server.services;
+  // A read model idle on a quiet store moves on once a read shows nothing of its kind up to the token.
+  const filters = new Map<string, EventFilter>();
+  for (const name of projections) {
+    const filter = projectionByName(name)?.filter;
+    if (filter) filters.set(name, filter);
+  }
+  if (!(await waitForCheckpoints(db, projections, position, WAIT_MS, { store, filters }))) {
     throw new ProblemError(
       503,
       'consistency_timeout',

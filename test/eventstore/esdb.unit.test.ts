@@ -1,7 +1,7 @@
 // The EventStoreDB adapter's pure parts: no server needed.
 import { randomUUID } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { WrongExpectedVersionError } from '@eventstore/db-client';
+import { WrongExpectedVersionError } from '@kurrent/kurrentdb-client';
 import t from 'tap';
 import { GENESIS_HASH } from '../../src/domain/events/index.ts';
 import { prepareEvents } from '../../src/eventstore/append-input.ts';
@@ -58,11 +58,11 @@ function storedRecords(streamId: string, orgId: string, count: number, firstRevi
   }));
 }
 
-t.test('connection strings in the kurrentdb/kdb spelling are rewritten for the 6.x client', async (t) => {
-  t.equal(normaliseConnectionString('esdb://localhost:2113?tls=false'), 'esdb://localhost:2113?tls=false');
-  t.equal(normaliseConnectionString('kurrentdb://localhost:2113?tls=false'), 'esdb://localhost:2113?tls=false');
-  t.equal(normaliseConnectionString('kdb+discover://a:2113,b:2113'), 'esdb+discover://a:2113,b:2113');
-  t.equal(normaliseConnectionString('esdb+discover://x'), 'esdb+discover://x');
+t.test('connection strings in the old esdb spelling are rewritten to kurrentdb (the client warns on esdb://)', async (t) => {
+  t.equal(normaliseConnectionString('esdb://localhost:2113?tls=false'), 'kurrentdb://localhost:2113?tls=false');
+  t.equal(normaliseConnectionString('esdb+discover://x'), 'kurrentdb+discover://x');
+  t.equal(normaliseConnectionString('kurrentdb://localhost:2113?tls=false'), 'kurrentdb://localhost:2113?tls=false');
+  t.equal(normaliseConnectionString('kdb+discover://a:2113,b:2113'), 'kdb+discover://a:2113,b:2113');
 });
 
 t.test('positions: the server\'s "none" sentinels are not positions; null reads from the start', async (t) => {

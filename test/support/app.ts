@@ -9,12 +9,13 @@ import type { CommandCaller } from '../../src/commands/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Scope } from '../../src/domain/events/credential.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
-import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
+import type { Position } from '../../src/eventstore/port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { projector } from '../../src/projections/projection.ts';
 import { catchUp } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
+import { openTestStore, storeEnv } from './store.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -67,9 +68,9 @@ export async function testApp(
   options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const database = await testDatabase(t);
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...storeEnv(), ...options.env });
   const log = createLogger(config.LOG_LEVEL ?? 'silent');
-  const store = new PostgresEventStore({ pool: database.pool, url: database.url, pollIntervalMs: 100 });
+  const store = await openTestStore(database.pool, database.url);
   const services: Services = {
     config,
     log,
@@ -90,11 +91,7 @@ export async function testApp(
     await store.close();
   });
   const catchUpAll = async () => {
-    // Everything committed so far, visible or not yet (see waitForHead in the conformance suite).
-    const { rows } = await database.pool.query<{ t: string; g: string }>(
-      'select transaction_id::text as t, global_position::text as g from es_events order by transaction_id desc, global_position desc limit 1',
-    );
-    const until = rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
+    const until = store.kind === 'esdb' ? await store.headPosition() : await committedHead(database);
     // Generous: on a loaded machine a commit may take a while to become visible to readers.
     for (const p of PROJECTIONS) await catchUp(services, projector(p), { until, timeoutMs: 60_000 });
   };
@@ -128,13 +125,21 @@ export async function testApp(
   };
 }
 
+/** PostgreSQL: everything committed so far, visible or not yet (see waitForHead in the conformance suite). */
+async function committedHead(database: TestDatabase): Promise<Position | null> {
+  const { rows } = await database.pool.query<{ t: string; g: string }>(
+    'select transaction_id::text as t, global_position::text as g from es_events order by transaction_id desc, global_position desc limit 1',
+  );
+  return rows[0] ? { commit: BigInt(rows[0].t), prepare: BigInt(rows[0].g) } : null;
+}
+
 /**
  * A second server on the same database as `ctx`, sharing nothing in memory with it (its own pool, store,
  * in-process key map and caches): what another `serve` process would be.
  */
 export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOptions): Promise<FastifyInstance> {
   const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
-  const store = new PostgresEventStore({ pool, url: ctx.database.url, pollIntervalMs: 100 });
+  const store = await openTestStore(pool, ctx.database.url);
   const services: Services = { ...ctx.services, db, pool, store };
   const started = await startProcess(services, { http: { ...(server && { server }) } });
   const app = started.app!;

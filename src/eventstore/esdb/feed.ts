@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AllStreamResolvedEvent, AllStreamRecordedEvent, Position as EsdbPosition } from '@eventstore/db-client';
+import type { AllStreamResolvedEvent, AllStreamRecordedEvent, Position as EsdbPosition } from '@kurrent/kurrentdb-client';
 
 /** One thing a subscription reported, in the order the server sent it. */
 export type FeedItem =

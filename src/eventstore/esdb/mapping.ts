@@ -1,4 +1,4 @@
-// Pure translations between the EventStore port and @eventstore/db-client 6.x, kept apart from the
+// Pure translations between the EventStore port and @kurrent/kurrentdb-client 1.x, kept apart from the
 // adapter so they can be unit-tested without a server.
 import {
   ANY,
@@ -13,8 +13,8 @@ import {
   STREAM_EXISTS,
   streamNameFilter,
   type AllStreamSubscription,
-  type AppendExpectedRevision,
-  type CurrentRevision,
+  type AppendStreamState,
+  type CurrentStreamState,
   type EventData as EsdbEventData,
   type Filter,
   type JSONType,
@@ -22,7 +22,7 @@ import {
   type ReadPosition,
   type ReadStreamOptions as EsdbReadStreamOptions,
   type WrongExpectedVersionError,
-} from '@eventstore/db-client';
+} from '@kurrent/kurrentdb-client';
 import { createHash, randomUUID } from 'node:crypto';
 import { eventMetadata, readEventData } from '../../domain/events/index.ts';
 import type { PreparedEvent } from '../append-input.ts';
@@ -42,14 +42,12 @@ import {
 // Connection
 
 /**
- * The 6.x client only parses `esdb://` and `esdb+discover://`; the config also accepts the newer
- * `kurrentdb://` / `kdb://` spellings of the same format, so they are rewritten here.
+ * The config accepts the older `esdb://` / `esdb+discover://` spellings (from `@eventstore/db-client`
+ * days) as well as `kurrentdb://` / `kdb://`. `@kurrent/kurrentdb-client` still parses `esdb://` but
+ * prints a deprecation warning on every connect, so it is rewritten to `kurrentdb://` here.
  */
 export function normaliseConnectionString(connectionString: string): string {
-  return connectionString.replace(
-    /^(?:kurrentdb|kdb)(\+discover)?:\/\//i,
-    (_m, discover: string | undefined) => `esdb${discover ?? ''}://`,
-  );
+  return connectionString.replace(/^esdb(\+discover)?:\/\//i, (_m, discover: string | undefined) => `kurrentdb${discover ?? ''}://`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,7 +86,7 @@ export function assertExpectedRevision(expected: ExpectedRevision): void {
 }
 
 /** The port's expected revision in the client's terms. */
-export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {
+export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendStreamState {
   assertExpectedRevision(expected);
   switch (expected) {
     case 'no_stream':
@@ -122,13 +120,13 @@ export function satisfiesExpected(expected: ExpectedRevision, revision: number):
  * read, because the new events' hash chain links to that tail: if anything was appended since,
  * the server refuses and the adapter re-reads.
  */
-export function appendRevisionFor(expected: ExpectedRevision, tail: number): AppendExpectedRevision {
+export function appendRevisionFor(expected: ExpectedRevision, tail: number): AppendStreamState {
   if (expected === 'no_stream' || typeof expected === 'number') return toEsdbExpectedRevision(expected);
   return tail < 0 ? NO_STREAM : BigInt(tail);
 }
 
 /** The client's current revision as the port counts it: -1 for no stream. */
-export function actualRevision(current: CurrentRevision): number {
+export function actualRevision(current: CurrentStreamState): number {
   if (current === NO_STREAM || current < 0n) return -1;
   return Number(current);
 }
@@ -139,7 +137,7 @@ export function toWrongExpectedRevision(
   streamId: string,
   expected: ExpectedRevision,
 ): WrongExpectedRevisionError {
-  return new WrongExpectedRevisionError(streamId, expected, actualRevision(error.actualVersion));
+  return new WrongExpectedRevisionError(streamId, expected, actualRevision(error.actualState));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +161,7 @@ export interface StreamState {
 }
 
 export type AppendDecision =
-  | { readonly kind: 'append'; readonly expectedRevision: AppendExpectedRevision; readonly prevHash: string }
+  | { readonly kind: 'append'; readonly expectedRevision: AppendStreamState; readonly prevHash: string }
   | { readonly kind: 'duplicate'; readonly nextRevision: number; readonly position: Position | undefined }
   | { readonly kind: 'conflict'; readonly actual: number };
 
@@ -187,6 +185,42 @@ export function decideAppend(expected: ExpectedRevision, state: StreamState, bat
   }
   if (!satisfiesExpected(expected, state.revision)) return { kind: 'conflict', actual: state.revision };
   return { kind: 'append', expectedRevision: appendRevisionFor(expected, state.revision), prevHash: state.lastHash };
+}
+
+/**
+ * The revision at which a batch appended under `expected` would start, for an exact expectation
+ * (`no_stream`: 0); undefined for `any`/`stream_exists`, which may land anywhere.
+ */
+export function expectedStart(expected: ExpectedRevision): number | undefined {
+  if (expected === 'no_stream') return 0;
+  return typeof expected === 'number' ? expected + 1 : undefined;
+}
+
+/**
+ * Finds the batch in a run of consecutive stream events read forwards: the event carrying the batch's
+ * first id, with the ids from there on (at most as many as the batch) and, when the run holds the whole
+ * batch, the position of its last event. Undefined when the first id is not in the run.
+ */
+export function findBatch(
+  run: readonly { readonly id: string; readonly revision: bigint; readonly position?: EsdbPosition }[],
+  batchIds: readonly string[],
+): StreamState['match'] {
+  const start = run.findIndex((e) => sameId(e.id, batchIds[0]!));
+  if (start < 0) return undefined;
+  const slice = run.slice(start, start + batchIds.length);
+  const lastPosition = slice.length === batchIds.length ? fromEsdbPosition(slice.at(-1)!.position) : undefined;
+  return { revision: Number(run[start]!.revision), ids: slice.map((e) => e.id), ...(lastPosition ? { lastPosition } : {}) };
+}
+
+/**
+ * After the server accepted an append: whether the batch's last event as stored is another request's
+ * (the server answered a racing repeat of these ids with success and wrote nothing). The stored hash
+ * differs from the one computed for this batch when anything it covers differs (the other request's
+ * clock, request id, data). Equal hashes mean the stored events are exactly this batch: reported as
+ * written. A missing stored event (deleted since) is not a repeat.
+ */
+export function isRepeatOfAnother(computedHash: string, storedLastHash: string | undefined): boolean {
+  return storedLastHash !== undefined && storedLastHash !== computedHash;
 }
 
 /** Jittered wait before re-reading after a lost race of an `any`/`stream_exists` append. */
@@ -294,15 +328,56 @@ export function isSystemEvent(event: { readonly streamId: string; readonly type:
 const CLAIM_STREAM_PREFIX = 'idempotency-';
 const CLAIM_EVENT_TYPE = 'IdempotencyKeyClaimed';
 
-/** What a claim stream's only event records. */
+/** What a claim event records (the claim stream's last event is the live claim). */
 export interface ClaimRecord {
   readonly orgId: string;
   readonly key: string;
   readonly requestHash: string;
   readonly streamId: string;
+  /** Id of the claiming request's first event (claims written before this field have none). */
+  readonly firstEventId?: string;
+  /** Revision the claiming request's first event takes under an exact expectation; null otherwise. */
+  readonly at?: number | null;
 }
 
-/** The stream that holds the claim of (org, key): one per key, written once with `no_stream`. */
+/** How many of a stream's last events are searched for a claim's first event when its place is unknown. */
+export const CLAIM_LANDED_WINDOW = 64;
+
+/** Reads a stored claim event's data; undefined for anything that is not one. */
+export function readClaimRecord(data: unknown): ClaimRecord | undefined {
+  if (!isPlainObject(data)) return undefined;
+  const { orgId, key, requestHash, streamId, firstEventId, at } = data;
+  if (typeof orgId !== 'string' || typeof key !== 'string' || typeof requestHash !== 'string' || typeof streamId !== 'string') {
+    return undefined;
+  }
+  return {
+    orgId,
+    key,
+    requestHash,
+    streamId,
+    ...(typeof firstEventId === 'string' ? { firstEventId } : {}),
+    at: typeof at === 'number' && Number.isSafeInteger(at) ? at : null,
+  };
+}
+
+/**
+ * What to do with a claim found held: `own` (this request's: go on and append), `take_over` (another
+ * request's whose events never landed, older than the takeover age: PostgreSQL, whose claim and append
+ * commit together, would accept this request, so write a new claim over it), or `refuse`. The age keeps
+ * a claim whose request is still between claiming and appending from being taken from under it.
+ */
+export function decideClaim(
+  stored: ClaimRecord | undefined,
+  claim: IdempotencyClaim,
+  streamId: string,
+  found: { readonly landed: boolean; readonly ageMs: number; readonly takeoverAfterMs: number },
+): 'own' | 'take_over' | 'refuse' {
+  if (stored && claimMatches(stored, claim, streamId)) return 'own';
+  if (!stored) return 'take_over';
+  return !found.landed && found.ageMs >= found.takeoverAfterMs ? 'take_over' : 'refuse';
+}
+
+/** The stream that holds the claims of (org, key): the first written with `no_stream`, takeovers after it. */
 export function claimStreamName(orgId: string, key: string): string {
   return `${CLAIM_STREAM_PREFIX}${orgId}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
@@ -310,6 +385,24 @@ export function claimStreamName(orgId: string, key: string): string {
 /** The claim event appended to {@link claimStreamName}. */
 export function claimEvent(record: ClaimRecord): EsdbEventData {
   return jsonEvent({ id: randomUUID(), type: CLAIM_EVENT_TYPE, data: { ...record } });
+}
+
+/**
+ * The server refused a batch larger than its maximum append size (`EVENTSTORE_MAX_APPEND_SIZE`, 1 MiB by
+ * default); nothing was written. Split the batch or raise the server's limit.
+ */
+export class AppendTooLargeError extends Error {
+  override name = 'AppendTooLargeError';
+  constructor(
+    readonly streamId: string,
+    readonly eventCount: number,
+    readonly maxAppendSize: number,
+  ) {
+    super(
+      `append of ${eventCount} event(s) to ${streamId} exceeds the EventStoreDB server's maximum append size of ${maxAppendSize} bytes ` +
+        '(EVENTSTORE_MAX_APPEND_SIZE, 1 MiB by default); nothing was written',
+    );
+  }
 }
 
 /** Whether a stored claim is this request's own (same fingerprint, same target stream). */

@@ -2,25 +2,26 @@ import {
   AccessDeniedError,
   BACKWARDS,
   END,
-  EventStoreDBClient,
+  KurrentDBClient,
   FORWARDS,
   InvalidArgumentError,
   isCommandError,
+  MaxAppendSizeExceededError,
   NO_STREAM,
-  START,
   StreamDeletedError,
   StreamNotFoundError,
   UnsupportedError,
   WrongExpectedVersionError,
+  type AppendStreamState,
   type ReadPosition,
-  type StreamingRead,
-} from '@eventstore/db-client';
+} from '@kurrent/kurrentdb-client';
 import { GENESIS_HASH } from '../../domain/events/index.ts';
 import { prepareEvents } from '../append-input.ts';
 import {
   type AppendOptions,
   type AppendResult,
   type EventFilter,
+  type ExpectedRevision,
   type EventStore,
   type EventToAppend,
   type IdempotencyClaim,
@@ -39,18 +40,27 @@ import { BatchBuilder } from './batcher.ts';
 import { SubscriptionFeed } from './feed.ts';
 import { sleep } from '../../sleep.ts';
 import {
+  AppendTooLargeError,
   appendRetryDelayMs,
   assertExpectedRevision,
   chainEvents,
+  CLAIM_LANDED_WINDOW,
   claimEvent,
   claimMatches,
   claimStreamName,
+  type ClaimRecord,
   decideAppend,
+  decideClaim,
+  type EsdbRecord,
+  expectedStart,
+  findBatch,
+  isRepeatOfAnother,
   fromEsdbPosition,
   isSystemEvent,
   matchesFilter,
   normaliseConnectionString,
   planStreamRead,
+  readClaimRecord,
   resubscribeDelayMs,
   serverFilter,
   storedHash,
@@ -72,10 +82,19 @@ export interface EsdbTuning {
   readonly maxAppendAttempts?: number;
   /** Server checkpoint interval multiplier of filtered subscriptions (default 1: every 32 events read). */
   readonly checkpointInterval?: number;
+  /** Age after which another request may take over a claim whose events never landed (ms, default 10 000). */
+  readonly claimTakeoverAfterMs?: number;
 }
 
 /** Options of {@link EsdbEventStore}: a connection string (the store owns and disposes the client) or a client. */
-export type EsdbEventStoreOptions = EsdbTuning & ({ readonly connectionString: string } | { readonly client: EventStoreDBClient });
+export type EsdbEventStoreOptions = EsdbTuning & ({ readonly connectionString: string } | { readonly client: KurrentDBClient });
+
+/** A bounded stream read of {@link EsdbEventStore}'s append path. */
+interface SomeEvents {
+  readonly direction: typeof FORWARDS | typeof BACKWARDS;
+  readonly fromRevision: bigint | typeof END;
+  readonly maxCount: number;
+}
 
 /** The subscription ended without being asked to; the subscribe loop resubscribes. */
 class SubscriptionDroppedError extends Error {
@@ -83,71 +102,81 @@ class SubscriptionDroppedError extends Error {
 }
 
 /**
- * The EventStoreDB adapter of the {@link EventStore} port (client `@eventstore/db-client` 6.x, server 22.6+;
- * 23.10+ for `live` batches).
+ * The EventStoreDB adapter of the {@link EventStore} port (client `@kurrent/kurrentdb-client` 1.x, the
+ * successor of `@eventstore/db-client`; server 22.6+, 23.10+ for `live` batches, 24.10 for the append's
+ * own position).
  *
  * - The hash chain is kept client-side: each event's metadata carries `prevHash` and its own `hash`. An
- *   append reads the stream's tail, links the batch onto the tail's hash and writes with the tail's exact
- *   revision, so a concurrent append makes the server refuse and the append re-reads (`any` and
- *   `stream_exists` retry, `no_stream` and an exact revision report the conflict).
- * - Idempotency: before writing, the stream is scanned (backwards) for the batch's first event id; the
- *   same ids at an allowed place are a duplicate (nothing written), anything else reusing it a conflict.
- *   That scan reads the whole stream when the id is not there, so appends cost O(stream length): fine
- *   for the short aggregate streams of DESIGN.md, not for huge streams.
+ *   append reads the stream's tail (its last events, as many as the batch has), links the batch onto the
+ *   tail's hash and writes with the tail's exact revision, so a concurrent append makes the server refuse
+ *   and the append re-reads (`any` and `stream_exists` retry, `no_stream` and an exact revision report
+ *   the conflict).
+ * - Idempotency: the same ids at an allowed place are a duplicate (nothing written), anything else reusing
+ *   the first id a conflict. The batch is looked for at the stream's end and, under an exact expectation
+ *   the stream has moved past, right after the expected revision, never in the whole stream: an
+ *   `any`/`stream_exists` retry is recognised while its events are still the stream's last. A racing
+ *   repeat the server answers with success is told by the stored last event's hash ({@link isRepeatOfAnother}).
+ * - The append's position is the one the server returns; nothing is read back (save for that hash check,
+ *   made only under a claim or when the server sent no position).
  * - An append with a `claim` first writes the claim stream of (org, key) with `no_stream` (or finds its own
- *   claim there), then appends; claim streams are bookkeeping that reads, subscriptions and the head skip.
+ *   claim there; or takes over another request's claim whose events never landed, {@link decideClaim}),
+ *   then appends; claim streams are bookkeeping that reads, subscriptions and the head skip.
+ * - A batch over the server's maximum append size fails with {@link AppendTooLargeError}.
  * - Positions are the $all commit/prepare positions of the events as reads and subscriptions see them.
- * - `readAll` filters client-side (the 6.x client sends no filter with `readAll`); `subscribe` filters
- *   server-side (stream prefixes, else event types, else excluding system events) and completes the
- *   filter client-side, with the server's `checkpointReached` moving checkpoints over filtered gaps.
+ * - `readAll` filters client-side; `subscribe` filters server-side (stream prefixes, else event types, else
+ *   excluding system events) and completes the filter client-side, with the server's `checkpointReached`
+ *   moving checkpoints over filtered gaps (every 32 events read: read-your-writes on a quiet store relies on
+ *   the idle-checkpoint rule of `waitForCheckpoints`).
  */
 export class EsdbEventStore implements EventStore {
   readonly kind = 'esdb';
-  readonly #client: EventStoreDBClient;
+  readonly #client: KurrentDBClient;
   readonly #ownsClient: boolean;
   readonly #flushDelayMs: number;
   readonly #maxBatchDelayMs: number;
   readonly #maxAppendAttempts: number;
   readonly #checkpointInterval: number;
+  readonly #claimTakeoverAfterMs: number;
   readonly #shutdown = new AbortController();
 
-  constructor(target: EsdbEventStoreOptions | EventStoreDBClient) {
-    const options: EsdbEventStoreOptions = target instanceof EventStoreDBClient ? { client: target } : target;
+  constructor(target: EsdbEventStoreOptions | KurrentDBClient) {
+    const options: EsdbEventStoreOptions = target instanceof KurrentDBClient ? { client: target } : target;
     if ('client' in options) {
       this.#client = options.client;
       this.#ownsClient = false;
     } else {
-      this.#client = EventStoreDBClient.connectionString(normaliseConnectionString(options.connectionString));
+      this.#client = KurrentDBClient.connectionString(normaliseConnectionString(options.connectionString));
       this.#ownsClient = true;
     }
     this.#flushDelayMs = options.flushDelayMs ?? 20;
     this.#maxBatchDelayMs = options.maxBatchDelayMs ?? 200;
     this.#maxAppendAttempts = Math.max(1, options.maxAppendAttempts ?? 50);
     this.#checkpointInterval = Math.max(1, options.checkpointInterval ?? 1);
+    this.#claimTakeoverAfterMs = Math.max(0, options.claimTakeoverAfterMs ?? 10_000);
   }
 
   async append(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult> {
     const prepared = prepareEvents(streamId, events);
     const expected = options.expectedRevision;
     assertExpectedRevision(expected);
-    // Claim, then append. A crash in between leaves a claim without events; the retry of the same request
-    // finds its own claim and appends (its event ids are deterministic), any other request is refused.
-    if (options.claim) await this.#claim(prepared[0]!.metadata.orgId, options.claim, streamId);
     const ids = prepared.map((e) => e.id);
+    // Claim, then append. A crash in between leaves a claim without events; the retry of the same request
+    // finds its own claim and appends (its event ids are deterministic); another request takes the claim
+    // over once it is old enough and its events are not in the stream (decideClaim).
+    if (options.claim) await this.#claim(prepared[0]!.metadata.orgId, options.claim, streamId, ids[0]!, expected);
     // A lost race under an exact expectation is re-read once, only to tell a concurrent identical retry
     // (a duplicate) from a real conflict; `any`/`stream_exists` keep re-reading and re-linking.
     const attempts = typeof expected === 'number' || expected === 'no_stream' ? 2 : this.#maxAppendAttempts;
     for (let attempt = 1; ; attempt++) {
-      const state = await this.#inspect(streamId, ids);
+      const state = await this.#inspect(streamId, ids, expected);
       const decision = decideAppend(expected, state, ids);
       if (decision.kind === 'duplicate') {
         return { nextRevision: decision.nextRevision, position: decision.position ?? UNKNOWN_POSITION, duplicate: true };
       }
       if (decision.kind === 'conflict') throw new WrongExpectedRevisionError(streamId, expected, decision.actual);
+      const chained = chainEvents(prepared, decision.prevHash);
       try {
-        const result = await this.#client.appendToStream(streamId, chainEvents(prepared, decision.prevHash).map(toEventData), {
-          expectedRevision: decision.expectedRevision,
-        });
+        const result = await this.#client.appendToStream(streamId, chained.map(toEventData), { streamState: decision.expectedRevision });
         if (!result.success) {
           // only with `throwOnAppendFailure=false` in the connection string: the same lost race
           const current = result.nextExpectedRevision;
@@ -158,13 +187,21 @@ export class EsdbEventStore implements EventStore {
           });
         }
         const nextRevision = Number(result.nextExpectedRevision);
-        // The append result carries the write's commit position as both halves (KurrentDB's WriteEvents),
-        // which need not be the last event's $all position: read that back so it matches readAll/subscribe.
-        // The events are written either way, so a failed read-back falls back to the result's position.
-        const readBack = await this.#positionAt(streamId, nextRevision).catch(() => undefined);
-        const position = readBack ?? fromEsdbPosition(result.position) ?? UNKNOWN_POSITION;
-        return { nextRevision, position, duplicate: false };
+        const position = fromEsdbPosition(result.position);
+        // The server answers success, writing nothing, when the events at the expected revision + 1 already
+        // carry these ids: a racing identical retry got there first. Only then can the stored last event
+        // differ from the one computed here (another request's clock and ids of the request), so its hash
+        // is checked when the server sent no position (what it does for such a repeat) or a claim is held
+        // (the Idempotency-Key retries that can race). Plain appends cost no read-back.
+        if (options.claim || !position) {
+          const stored = await this.#lastOf(streamId, nextRevision);
+          if (isRepeatOfAnother(chained.at(-1)!.metadata.hash, stored?.hash)) {
+            return { nextRevision, position: stored?.position ?? position ?? UNKNOWN_POSITION, duplicate: true };
+          }
+        }
+        return { nextRevision, position: position ?? UNKNOWN_POSITION, duplicate: false };
       } catch (error) {
+        if (error instanceof MaxAppendSizeExceededError) throw new AppendTooLargeError(streamId, events.length, error.maxAppendSize);
         if (!(error instanceof WrongExpectedVersionError)) throw error;
         if (attempt >= attempts) throw toWrongExpectedRevision(error, streamId, expected);
         if (attempts > 2) await sleep(appendRetryDelayMs(attempt));
@@ -307,71 +344,85 @@ export class EsdbEventStore implements EventStore {
   }
 
   /**
-   * Reads the stream backwards from its end: the tail's revision and hash, and whether the batch's first
-   * id is already there (with the ids after it, and the position of the batch's would-be last event).
+   * What an append needs to know before writing, reading only the stream's tail: the last `ids.length`
+   * events backwards (the tail's revision and hash, and the batch itself when it is the stream's last
+   * events). Under an exact expectation (`no_stream` is -1) that the stream has moved past, the
+   * `ids.length` events right after the expected revision are read too: that is where a retry's events
+   * sit. Under `any`/`stream_exists` a retry is recognised while its events are still the stream's last.
    */
-  async #inspect(streamId: string, ids: readonly string[]): Promise<StreamState> {
-    const first = ids[0]!.toLowerCase();
-    const after = Math.max(0, ids.length - 1);
-    const read = this.#client.readStream(streamId, { direction: BACKWARDS, fromRevision: END });
-    let tail: { revision: number; hash: string } | undefined;
-    // the last `after` events read, i.e. the revisions just above the one being looked at, highest first
-    const window: { id: string; position: Position | undefined }[] = [];
-    let drained = false;
+  async #inspect(streamId: string, ids: readonly string[], expected: ExpectedRevision): Promise<StreamState> {
+    const tail = await this.#readSome(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: ids.length });
+    if (tail.length === 0) return { revision: -1, lastHash: GENESIS_HASH };
+    const revision = Number(tail[0]!.revision);
+    const lastHash = storedHash(tail[0]!);
+    const at = expectedStart(expected);
+    let window = [...tail].reverse();
+    if (at !== undefined && at <= revision && Number(window[0]!.revision) > at) {
+      window = await this.#readSome(streamId, { direction: FORWARDS, fromRevision: BigInt(at), maxCount: ids.length });
+    }
+    const match = findBatch(window, ids);
+    return { revision, lastHash, ...(match ? { match } : {}) };
+  }
+
+  /** Up to `maxCount` events of a stream; none for a missing or deleted stream. */
+  async #readSome(streamId: string, options: SomeEvents): Promise<EsdbRecord[]> {
     try {
-      for await (const { event } of read) {
-        if (!event) continue;
-        tail ??= { revision: Number(event.revision), hash: storedHash(event) };
-        const position = fromEsdbPosition(event.position);
-        if (event.id.toLowerCase() === first) {
-          const ids = [event.id, ...window.map((e) => e.id).reverse()];
-          const lastPosition = after === 0 ? position : window.length === after ? window[0]!.position : undefined;
-          return {
-            revision: tail.revision,
-            lastHash: tail.hash,
-            match: { revision: Number(event.revision), ids, ...(lastPosition ? { lastPosition } : {}) },
-          };
-        }
-        if (after > 0) {
-          window.push({ id: event.id, position });
-          if (window.length > after) window.shift();
-        }
-      }
-      drained = true;
+      const read = await collect(this.#client.readStream(streamId, options));
+      return read.flatMap((r) => (r.event ? [r.event] : []));
     } catch (error) {
-      if (isStreamGone(error)) return { revision: -1, lastHash: GENESIS_HASH };
+      if (isStreamGone(error)) return [];
       throw error;
-    } finally {
-      // left early (found the id): stop the server sending the rest of the stream
-      if (!drained) await read.cancel().catch(() => {});
     }
-    return tail ? { revision: tail.revision, lastHash: tail.hash } : { revision: -1, lastHash: GENESIS_HASH };
   }
 
-  /** Records (org, key) → (request, stream) once; throws {@link IdempotencyKeyClaimedError} when another request holds it. */
-  async #claim(orgId: string, claim: IdempotencyClaim, streamId: string): Promise<void> {
+  /**
+   * Records (org, key) → (request, stream) in the claim stream of (org, key); throws
+   * {@link IdempotencyKeyClaimedError} when another request holds it. The live claim is the stream's last
+   * event: a takeover appends a new one, expecting the revision it read, so of racing takers one wins.
+   */
+  async #claim(orgId: string, claim: IdempotencyClaim, streamId: string, firstEventId: string, expected: ExpectedRevision): Promise<void> {
     const claimStream = claimStreamName(orgId, claim.key);
-    try {
-      const result = await this.#client.appendToStream(
-        claimStream,
-        claimEvent({ orgId, key: claim.key, requestHash: claim.requestHash, streamId }),
-        {
-          expectedRevision: NO_STREAM,
-        },
-      );
-      // `success` is false only with `throwOnAppendFailure=false`: the stream exists, as below
-      if (result.success) return;
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
+    const record = { orgId, key: claim.key, requestHash: claim.requestHash, streamId, firstEventId, at: expectedStart(expected) ?? null };
+    let streamState: AppendStreamState = NO_STREAM;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const result = await this.#client.appendToStream(claimStream, claimEvent(record), { streamState });
+        // `success` is false only with `throwOnAppendFailure=false`: the stream moved, as below
+        if (result.success) return;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+      }
+      const [last] = await this.#readSome(claimStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
+      if (!last) continue;
+      const stored = readClaimRecord(last.data);
+      const landed = stored && !claimMatches(stored, claim, streamId) ? await this.#claimLanded(stored) : true;
+      const outcome = decideClaim(stored, claim, streamId, {
+        landed,
+        ageMs: Date.now() - last.created.getTime(),
+        takeoverAfterMs: this.#claimTakeoverAfterMs,
+      });
+      if (outcome === 'own') return;
+      if (outcome === 'refuse') throw new IdempotencyKeyClaimedError(orgId, claim.key);
+      streamState = last.revision;
     }
-    const [first] = await collect(this.#client.readStream(claimStream, { fromRevision: START, maxCount: 1 }));
-    if (!claimMatches(first?.event?.data, claim, streamId)) throw new IdempotencyKeyClaimedError(orgId, claim.key);
+    throw new IdempotencyKeyClaimedError(orgId, claim.key);
   }
 
-  /** $all position of the event at `revision` of a stream, as a stream read reports it (22.6+). */
-  async #positionAt(streamId: string, revision: number): Promise<Position | undefined> {
-    const [resolved] = await collect(this.#client.readStream(streamId, { fromRevision: BigInt(revision), maxCount: 1 }));
-    return fromEsdbPosition(resolved?.event?.position);
+  /** Whether the events of a stored claim are in its stream: its first event id at the revision it expected. */
+  async #claimLanded(stored: ClaimRecord): Promise<boolean> {
+    if (!stored.firstEventId) return true;
+    const options: SomeEvents =
+      stored.at === null || stored.at === undefined
+        ? { direction: BACKWARDS, fromRevision: END, maxCount: CLAIM_LANDED_WINDOW }
+        : { direction: FORWARDS, fromRevision: BigInt(stored.at), maxCount: 1 };
+    const events = await this.#readSome(stored.streamId, options);
+    return events.some((e) => e.id.toLowerCase() === stored.firstEventId!.toLowerCase());
+  }
+
+  /** The event at `revision` of a stream: its stored hash and $all position, when there. */
+  async #lastOf(streamId: string, revision: number): Promise<{ hash: string; position: Position | undefined } | undefined> {
+    const [event] = await this.#readSome(streamId, { direction: FORWARDS, fromRevision: BigInt(revision), maxCount: 1 });
+    return event ? { hash: storedHash(event), position: fromEsdbPosition(event.position) } : undefined;
   }
 
   /** Position of the last record in the log, system records included; null for an empty log. */
@@ -408,7 +459,7 @@ export class EsdbEventStore implements EventStore {
   }
 }
 
-async function collect<T>(read: StreamingRead<T>): Promise<T[]> {
+async function collect<T>(read: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of read) out.push(item);
   return out;
