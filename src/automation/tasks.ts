@@ -9,7 +9,7 @@ import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
-import { BILLING_INACTIVE, type Org } from '../domain/org.ts';
+import { BILLING_INACTIVE, type Org, settingsOf } from '../domain/org.ts';
 import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
 import { MAX_ATTEMPTS } from './job-queue.ts';
 import { evidenceEventId } from '../domain/ids.ts';
@@ -23,7 +23,9 @@ import {
   type SentMessage,
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
-import { nextAllowed } from './quiet-hours.ts';
+import { changeConsent } from '../commands/consent.ts';
+import { type TextPurpose, consentGuard, mayText } from './may-text.ts';
+import { RecipientOptedOutError } from './messaging/port.ts';
 
 /** What tasks need: the store and clock (commands), the database, the messaging adapter. */
 export interface TaskDeps extends CommandDeps {
@@ -72,34 +74,99 @@ function visitStarted(booking: Booking, now: Date): string | undefined {
   return Date.parse(booking.window.start) <= now.getTime() ? 'visit already started' : undefined;
 }
 
-/** Sends; a permanent refusal, or any error on the last attempt, becomes a failure to record. Otherwise throws (retry). */
-async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<{ sent: SentMessage } | { failed: string }> {
+/** The reason a send to an opted-out contact ends with (CONTRACT §8). */
+export const OPTED_OUT = 'opted_out';
+
+/** Twilio's error for a recipient who unsubscribed from the sender (texted STOP to it): never retried. */
+const TWILIO_UNSUBSCRIBED = '21610';
+
+type Delivery = { sent: SentMessage } | { failed: string } | { optedOut: string };
+
+/**
+ * Sends, with the contact's consent checked again in the transaction that records the intent. A permanent
+ * refusal, or any error on the last attempt, becomes a failure to record; an opted-out contact (found at
+ * send time, or Twilio's 21610, which records the opt-out with source `carrier`) ends the send as
+ * `optedOut`. Otherwise throws (retry).
+ */
+async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<Delivery> {
   try {
     return {
-      sent: await deps.messaging.send(message, { ...(run.signal && { signal: run.signal }), ...(run.lease && { lease: run.lease }) }),
+      sent: await deps.messaging.send(message, {
+        ...(run.signal && { signal: run.signal }),
+        ...(run.lease && { lease: run.lease }),
+        guard: consentGuard(deps, message.orgId, message.to),
+      }),
     };
   } catch (error) {
     // Aborted, or fenced off: another worker owns the job now; never record an outcome from here.
     if (run.signal?.aborted || error instanceof LeaseLostError) throw error;
     const text = (error as Error).message;
+    if (error instanceof RecipientOptedOutError) return { optedOut: text };
+    if (error instanceof PermanentMessagingError && error.code === TWILIO_UNSUBSCRIBED) {
+      await changeConsent(
+        deps,
+        { orgId: message.orgId, actor: AUTOMATION_ACTOR, correlationId: message.key },
+        { type: 'OptOut', data: { phone: message.to, source: 'carrier', evidence: { by: message.key, errorCode: TWILIO_UNSUBSCRIBED } } },
+        `carrier\n${message.key}`,
+      );
+      deps.log?.warn(
+        { key: message.key, orgId: message.orgId },
+        'Twilio refused the text (21610, unsubscribed): recorded opted out (carrier)',
+      );
+      return { optedOut: `${text}; recorded opted out (carrier)` };
+    }
     if (error instanceof PermanentMessagingError) return { failed: text };
     if (run.attempt >= run.maxAttempts) return { failed: `gave up after ${run.attempt} attempts: ${text}` };
     throw error;
   }
 }
 
-/** Defers to the end of the quiet hours if `now` is in them; returns the deferral, if any. */
-async function quietDeferral(deps: TaskDeps, run: TaskRun, org: Org): Promise<TaskResult | undefined> {
-  const now = deps.clock().toISOString();
-  const allowed = nextAllowed(now, org.settings.quietHours, org.timezone);
-  if (allowed === now) return undefined;
-  await run.defer(allowed);
-  return { outcome: 'deferred', reason: 'quiet hours', runAt: allowed };
+/**
+ * Asks {@link mayText} before a send: refused → the outcome to record (skipped, `opted_out`); deferred →
+ * the job is queued again for the first allowed minute (never dropped) and the deferral is returned.
+ */
+async function askMayText(
+  deps: TaskDeps,
+  run: TaskRun,
+  org: Org,
+  to: string,
+  purpose: TextPurpose,
+): Promise<{ skip: string } | { deferred: TaskResult } | undefined> {
+  const answer = await mayText(deps, org, to, deps.clock(), purpose);
+  switch (answer.kind) {
+    case 'allowed':
+      return undefined;
+    case 'refused':
+      return { skip: answer.reason };
+    case 'deferred':
+      await run.defer(answer.until);
+      deps.log?.info({ orgId: org.id, until: answer.until, reason: answer.reason }, 'text deferred by quiet hours');
+      return { deferred: { outcome: 'deferred', reason: `quiet hours: ${answer.reason}`, runAt: answer.until } };
+  }
 }
 
 /**
- * What every recorded send ends with: a skip reason is recorded as skipped; in quiet hours the job defers;
- * otherwise the message goes out and its outcome is recorded.
+ * The opt-out line the first automated text to a number ends with (CONTRACT §8): empty when the org has
+ * texted this number before (any other message in the send ledger).
+ */
+async function optOutSuffix(deps: TaskDeps, org: Org, to: string, key: string): Promise<string> {
+  const line = settingsOf(org).optOutLine.trim();
+  if (!line) return '';
+  const earlier = await deps.db
+    .selectFrom('outbound_messages')
+    .select('job_key')
+    .where('org_id', '=', org.id)
+    .where('to', '=', to)
+    .where('job_key', '<>', key)
+    .limit(1)
+    .executeTakeFirst();
+  return earlier ? '' : `\n${line}`;
+}
+
+/**
+ * What every recorded send ends with: a skip reason is recorded as skipped; then the one question
+ * (may this org text this number now?): opted out → skipped `opted_out`; quiet hours → the job defers;
+ * otherwise the message (with the opt-out line if it is the first to the number) goes out and its outcome is recorded.
  */
 async function sendUnlessSkipped(
   deps: TaskDeps,
@@ -112,10 +179,14 @@ async function sendUnlessSkipped(
   let outcome: Outcome;
   if (skip) outcome = { kind: 'skipped', reason: skip };
   else {
-    const deferred = await quietDeferral(deps, run, org);
-    if (deferred) return deferred;
-    const outbound = message();
-    outcome = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+    const draft = message();
+    const asked = await askMayText(deps, run, org, draft.to, 'automated');
+    if (asked && 'deferred' in asked) return asked.deferred;
+    if (asked) outcome = { kind: 'skipped', reason: asked.skip };
+    else {
+      const outbound = { ...draft, body: `${draft.body}${await optOutSuffix(deps, org, draft.to, draft.key)}`.slice(0, 1600) };
+      outcome = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+    }
   }
   await record(outcome);
   return resultOf(outcome);
@@ -188,10 +259,12 @@ function resultOf(outcome: Outcome): TaskResult {
   }
 }
 
-const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Exclude<Outcome, { kind: 'skipped' }> =>
+const outcomeOf = (to: string, result: Delivery): Outcome =>
   'sent' in result
     ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt }
-    : { kind: 'failed', error: result.failed };
+    : 'optedOut' in result
+      ? { kind: 'skipped', reason: OPTED_OUT }
+      : { kind: 'failed', error: result.failed };
 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
@@ -332,20 +405,22 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   if (message.state !== 'queued') return noop(`text already ${message.state}`);
   const org = await loadOrgOrNull(deps, p.orgId);
   if (!org) return noop('org not found');
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
+  const asked = await askMayText(deps, run, org, message.to, replyPurpose(lead, message.requestedAt));
+  if (asked && 'deferred' in asked) return asked.deferred;
   const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
   const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];
-  const result = await deliver(deps, run, {
-    key: p.key,
-    orgId: p.orgId,
-    kind: 'reply',
-    to: message.to,
-    ...(from && { from }),
-    body: message.body,
-    subject: leadStream(p.leadId),
-  });
-  const outcome = outcomeOf(message.to, result);
+  const result: Delivery = asked
+    ? { optedOut: `${message.to} opted out` }
+    : await deliver(deps, run, {
+        key: p.key,
+        orgId: p.orgId,
+        kind: 'reply',
+        to: message.to,
+        ...(from && { from }),
+        body: message.body,
+        subject: leadStream(p.leadId),
+      });
+  const outcome = replyOutcome(message.to, result);
   await execute<LeadState, LeadEvent>(deps, callerOf(p), {
     streamId: leadStream(p.leadId),
     evolve: evolveLead,
@@ -360,6 +435,24 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
     }),
   });
   return resultOf(outcome);
+}
+
+/** A member's reply has no skipped evidence: an opted-out recipient is recorded as a failed text with the reason. */
+function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 'skipped' }> {
+  const outcome = outcomeOf(to, result);
+  return outcome.kind === 'skipped'
+    ? { kind: 'failed', error: `recipient_opted_out: ${'optedOut' in result ? result.optedOut : ''}` }
+    : outcome;
+}
+
+/** How long after the caller's own text a member's reply is conversational (goes out in quiet hours too). */
+const CONVERSATION_WINDOW_MS = 60 * 60 * 1000;
+
+/** A reply requested within an hour of the caller's own last text answers it: `conversational`; else `reply`. */
+function replyPurpose(lead: NonNullable<LeadState>, requestedAt: string): TextPurpose {
+  const last = lead.lastInboundAt ? Date.parse(lead.lastInboundAt) : Number.NaN;
+  const at = Date.parse(requestedAt);
+  return at - last >= 0 && at - last <= CONVERSATION_WINDOW_MS ? 'conversational' : 'reply';
 }
 
 /** Runs one job: re-reads current state, skips, defers or sends, and records the evidence. */

@@ -14,6 +14,8 @@
  * | evidence event of an automation job       | `evidenceEventId`      | evidence    | job key                                  |
  * | events of one Stripe event on an org      | `stripeEventIds`       | stripe      | org, Stripe event id, index              |
  * | message id of the log messaging adapter   | `logMessageId`         | log message | job key (`LM` + 32 hex digits)           |
+ * | consent stream of a phone in an org       | `consentIdFor`         | consent     | org, phone E.164                         |
+ * | events of one keyed consent change        | `consentEventIds`      | consent     | org, phone, dedupe key, index            |
  *
  * The request fingerprint keyed writes are checked against is {@link requestHash}. Not here, because they
  * are not ids: the event hash chain (`eventstore/hash.ts`), token digests (`commands/tokens.ts`), and the
@@ -31,6 +33,7 @@ const NAMESPACES = {
   evidence: '3f1c9a4e-6b2d-4e8f-9a7c-1d5e0b8f2c64',
   stripe: '5b2e7f0a-3c9d-4e61-8a4f-1d6c2b9e7a53',
   logMessage: '8a2e4f61-0c3b-4d7a-b5e9-6f1d2c7a9b30',
+  consent: 'c4e1b7a2-5d3f-4a69-8e0b-2f7c9d1a6e48',
 } as const;
 
 const derive = (namespace: keyof typeof NAMESPACES, ...parts: (string | number)[]) => uuidv5(parts.join('\n'), NAMESPACES[namespace]);
@@ -96,4 +99,14 @@ export function stripeEventIds(orgId: string, stripeEventId: string, count: numb
 /** The provider message id the log messaging adapter reports for a job key (`LM` + 32 hex digits). */
 export function logMessageId(jobKey: string): string {
   return `LM${derive('logMessage', jobKey).replace(/-/g, '')}`;
+}
+
+/** The consent stream id of a phone in an org: every process derives the same one (one stream per contact). */
+export function consentIdFor(orgId: string, phone: string): string {
+  return derive('consent', orgId, phone);
+}
+
+/** Ids of the events of one keyed consent change (an inbound text's SID, a refused send's job key): a redelivery appends nothing. */
+export function consentEventIds(orgId: string, phone: string, key: string, count: number): string[] {
+  return indexed(count, (i) => derive('consent', orgId, phone, key, i));
 }

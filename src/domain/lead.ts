@@ -113,7 +113,15 @@ export type LeadCommand =
   | {
       type: 'ReceiveInboundText';
       now: string;
-      data: { lead: LeadIdentity; messageSid: string; from: string; to: string; body: string; receivedAt: string };
+      data: {
+        lead: LeadIdentity;
+        messageSid: string;
+        from: string;
+        to: string;
+        body: string;
+        receivedAt: string;
+        flag?: 'possible_opt_out';
+      };
     }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
   | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }

@@ -28,8 +28,17 @@ export const leadEvents = {
   MissedCallRecorded: z
     .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: missedCallStatus, calledAt: instant })
     .strict(),
+  /** `flag`: the text has an opt-out word but is not plainly a revocation (CONTRACT §8): the team decides. */
   InboundTextReceived: z
-    .object({ leadId: uuid, messageSid: z.string().min(1).max(64), from: e164, to: e164, body: z.string().max(1600), receivedAt: instant })
+    .object({
+      leadId: uuid,
+      messageSid: z.string().min(1).max(64),
+      from: e164,
+      to: e164,
+      body: z.string().max(1600),
+      receivedAt: instant,
+      flag: z.enum(['possible_opt_out']).optional(),
+    })
     .strict(),
   OutboundTextRecorded: z
     .object({
