@@ -190,6 +190,15 @@ export interface StripeCustomerLinksTable {
   updated_at: Generated<Date>;
 }
 
+/** Row of `contact_consent`: the consent of one (org, phone), projected from its consent stream. */
+export interface ContactConsentTable {
+  org_id: string;
+  phone: string;
+  status: 'opted_out' | 'opted_in';
+  since: Date | string;
+  source: string;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
@@ -200,6 +209,7 @@ export interface Database {
   leads: LeadsTable;
   lead_timeline: LeadTimelineTable;
   lead_reads: LeadReadsTable;
+  contact_consent: ContactConsentTable;
   es_events: EsEventsTable;
   es_streams: EsStreamsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

@@ -345,6 +345,7 @@ t.test('the action catalog lists the live internal actions with their roles', as
       ['mark_lead_read', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/read']],
       ['reply_by_text', ['owner', 'admin', 'member'], 'idempotency_key', ['POST /api/internal/v1/leads/:leadId/messages']],
       ['move_lead_status', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/status']],
+      ['record_opt_out', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/consent']],
       [
         'read_team_bookings',
         ['owner', 'admin', 'member'],
