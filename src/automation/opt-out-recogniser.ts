@@ -49,9 +49,9 @@ function normalise(body: string): string {
     .trim();
 }
 
-/** The whole text as one word: spaces and surrounding punctuation removed ("S T O P!" → "stop"). */
+/** The whole text as one word: everything but letters and digits removed ("S T O P!", "STOP 🛑" → "stop"). */
 function asKeyword(text: string): string {
-  return text.replace(/[\s.!?,;:'"()*-]+/g, '');
+  return text.replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
 /** What an inbound text says about consent. */

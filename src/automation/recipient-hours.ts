@@ -8,7 +8,8 @@ export const DEFAULT_ALLOWED = { start: '08:00', end: '21:00' } as const;
  * States that narrow the hours for marketing/automated texts (their telephone-solicitation statutes):
  * FL (Fla. Stat. 501.616(6)), OK (15 O.S. 775C.4), MD (Stop the Spam Calls Act 2023), MS (Miss. Code
  * 77-3-725), NJ (N.J.S.A. 56:8-128), WA (RCW 80.36.390) 08:00–20:00; CT (Conn. Gen. Stat. 42-288a)
- * 09:00–20:00; TX (Bus. & Com. Code 301.051) 09:00–21:00 (its Sunday noon start is not modelled: weekdays' hours apply).
+ * 09:00–20:00. Texas (Bus. & Com. Code 301.051: 09:00–21:00, Sundays from noon) governs telephone
+ * solicitation, not the transactional texts sent here; it keeps the default.
  */
 export const STATE_ALLOWED: Readonly<Record<string, { start: string; end: string }>> = {
   FL: { start: '08:00', end: '20:00' },
@@ -18,7 +19,6 @@ export const STATE_ALLOWED: Readonly<Record<string, { start: string; end: string
   NJ: { start: '08:00', end: '20:00' },
   WA: { start: '08:00', end: '20:00' },
   CT: { start: '09:00', end: '20:00' },
-  TX: { start: '09:00', end: '21:00' },
 };
 
 /** The recipient's quiet hours in each zone that applies to their number. */

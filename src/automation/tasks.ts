@@ -185,7 +185,8 @@ async function sendUnlessSkipped(
     if (asked) outcome = { kind: 'skipped', reason: asked.skip };
     else {
       const outbound = { ...draft, body: `${draft.body}${await optOutSuffix(deps, org, draft.to, draft.key)}`.slice(0, 1600) };
-      outcome = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+      const delivered = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+      outcome = delivered.kind === 'sent' ? { ...delivered, body: outbound.body } : delivered;
     }
   }
   await record(outcome);

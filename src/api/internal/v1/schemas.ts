@@ -57,7 +57,7 @@ export const sendMessageBody = z
 const streamName = z
   .string()
   .regex(
-    /^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    /^(booking|lead|org|credential|consent)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     'must be a stream name such as lead-<uuid>',
   );
 
