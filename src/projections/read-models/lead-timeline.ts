@@ -40,7 +40,11 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
     case 'MissedCallRecorded':
       return { kind: 'missed_call', summary: `missed call from ${event.data.from} (${event.data.callStatus})`, messageId: null };
     case 'InboundTextReceived':
-      return { kind: 'inbound_text', summary: `text from ${event.data.from}: ${quote(event.data.body)}`, messageId: null };
+      return {
+        kind: 'inbound_text',
+        summary: `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${quote(event.data.body)}`,
+        messageId: null,
+      };
     case 'OutboundTextRecorded':
       return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
     case 'OutboundTextRequested':
