@@ -9,11 +9,23 @@ import { nextAllowed } from './quiet-hours.ts';
 import { recipientQuiet } from './recipient-hours.ts';
 
 /**
- * Why a text is sent: `automated` (text-back, confirmation, reminder, notice, staff alerts), `reply` (a
- * member's text), `conversational` (a member's reply answering the customer's own message within the last
- * hour: goes out at once, quiet hours do not hold it).
+ * Why a text is sent:
+ * - `automated`: confirmation, reminder, notice, staff alerts; the org's and the recipient's quiet hours;
+ * - `answer`: an automated text answering the contact's own call or text within the last hour (the
+ *   text-back): the org's quiet hours only; the contact just reached out, at an hour of their choosing;
+ * - `reply`: a member's text; the org's and the recipient's quiet hours;
+ * - `conversational`: a member's reply answering the contact's own message within the last hour: at once.
  */
-export type TextPurpose = 'automated' | 'reply' | 'conversational';
+export type TextPurpose = 'automated' | 'answer' | 'reply' | 'conversational';
+
+/** How long after the contact's own call or text a text answering it is `answer` / `conversational`. */
+export const CONVERSATION_WINDOW_MS = 60 * 60 * 1000;
+
+/** True when `at` is within {@link CONVERSATION_WINDOW_MS} after the contact's last call or text. */
+export function answersContact(lastInboundAt: string | undefined, at: string): boolean {
+  const since = Date.parse(at) - (lastInboundAt ? Date.parse(lastInboundAt) : Number.NaN);
+  return since >= 0 && since <= CONVERSATION_WINDOW_MS;
+}
 
 /** The answer to "may this org text this number now?". */
 export type MayText =
@@ -37,15 +49,23 @@ export async function mayText(deps: MayTextDeps, org: Org, phone: string, now: D
   const consent = await loadConsent(deps, org.id, phone);
   if (consent?.status === 'opted_out') return { kind: 'refused', reason: 'opted_out', consent };
   if (purpose === 'conversational') return { kind: 'allowed' };
-  return quietHoursAnswer(org, phone, now.toISOString());
+  return quietHoursAnswer(org, phone, now.toISOString(), { recipient: purpose !== 'answer' });
 }
 
-/** The org's quiet hours and the recipient's, combined: the first instant allowed by every one of them. */
-export function quietHoursAnswer(org: Pick<Org, 'settings' | 'timezone'>, phone: string, at: string): MayText {
+/**
+ * The org's quiet hours and (unless `recipient` is false) the recipient's, combined: the first instant
+ * allowed by every one of them.
+ */
+export function quietHoursAnswer(
+  org: Pick<Org, 'settings' | 'timezone'>,
+  phone: string,
+  at: string,
+  options: { recipient?: boolean } = {},
+): MayText {
   const recipient = recipientQuiet(phone, org.timezone);
   const rules = [
     { quiet: org.settings.quietHours, zone: org.timezone, label: "the org's quiet hours" },
-    ...recipient.zones.map((zone) => ({ quiet: recipient.quiet, zone, label: recipient.label })),
+    ...(options.recipient === false ? [] : recipient.zones.map((zone) => ({ quiet: recipient.quiet, zone, label: recipient.label }))),
   ];
   let t = at;
   const reasons = new Set<string>();

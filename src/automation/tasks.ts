@@ -24,7 +24,7 @@ import {
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { changeConsent } from '../commands/consent.ts';
-import { type TextPurpose, consentGuard, mayText } from './may-text.ts';
+import { type TextPurpose, answersContact, consentGuard, mayText } from './may-text.ts';
 import { RecipientOptedOutError } from './messaging/port.ts';
 
 /** What tasks need: the store and clock (commands), the database, the messaging adapter. */
@@ -175,12 +175,13 @@ async function sendUnlessSkipped(
   skip: string | undefined,
   message: () => OutboundMessage,
   record: (outcome: Outcome) => Promise<void>,
+  purpose: TextPurpose = 'automated',
 ): Promise<TaskResult> {
   let outcome: Outcome;
   if (skip) outcome = { kind: 'skipped', reason: skip };
   else {
     const draft = message();
-    const asked = await askMayText(deps, run, org, draft.to, 'automated');
+    const asked = await askMayText(deps, run, org, draft.to, purpose);
     if (asked && 'deferred' in asked) return asked.deferred;
     if (asked) outcome = { kind: 'skipped', reason: asked.skip };
     else {
@@ -387,6 +388,8 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
     skip,
     () => ({ key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) }),
     record,
+    // Within the hour after the call, the text-back answers it: the caller's own hours are theirs to pick.
+    answersContact(loaded.state.lastInboundAt, deps.clock().toISOString()) ? 'answer' : 'automated',
   );
 }
 
@@ -446,14 +449,9 @@ function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 's
     : outcome;
 }
 
-/** How long after the caller's own text a member's reply is conversational (goes out in quiet hours too). */
-const CONVERSATION_WINDOW_MS = 60 * 60 * 1000;
-
-/** A reply requested within an hour of the caller's own last text answers it: `conversational`; else `reply`. */
+/** A reply requested within an hour of the caller's own last call or text answers it: `conversational`; else `reply`. */
 function replyPurpose(lead: NonNullable<LeadState>, requestedAt: string): TextPurpose {
-  const last = lead.lastInboundAt ? Date.parse(lead.lastInboundAt) : Number.NaN;
-  const at = Date.parse(requestedAt);
-  return at - last >= 0 && at - last <= CONVERSATION_WINDOW_MS ? 'conversational' : 'reply';
+  return answersContact(lead.lastInboundAt, requestedAt) ? 'conversational' : 'reply';
 }
 
 /** Runs one job: re-reads current state, skips, defers or sends, and records the evidence. */
