@@ -207,3 +207,18 @@ t.test("Twilio's 21610 (recipient unsubscribed) records a carrier opt-out and en
   t.match(booking.at(-1), { type: 'ConfirmationSkipped', data: { reason: 'opted_out' } });
   t.same(await ctx.jobs({ task: 'booking-confirmation' }), [], 'not retried');
 });
+
+t.test('HELP gets one answer naming the business and how to opt out; not when Twilio already answered it', async (t) => {
+  const { orgId, caller } = await setup();
+  const help = inboundSms({ messageSid: sid('SM'), from: caller, to: BUSINESS, body: 'help' });
+  await postTwilio(app, '/webhooks/twilio/sms', help);
+  await postTwilio(app, '/webhooks/twilio/sms', help);
+  await text(caller, 'HELP', { OptOutType: 'HELP' });
+  await ctx.queue();
+  await ctx.runDue();
+  const sent = await ctx.outbound();
+  t.equal(sent.length, 1, 'one answer for a HELP delivered twice, none for the one Twilio answered');
+  t.match(sent[0], { to: caller, from: BUSINESS, kind: 'reply' });
+  t.match(sent[0]!.body, /^Acme HVAC: .*Reply STOP to opt out\.$/);
+  t.same(await consentEvents(orgId, caller), [], 'HELP changes no consent');
+});

@@ -4,7 +4,9 @@ import twilio from 'twilio';
 import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../../commands/context.ts';
 import { changeConsent } from '../../commands/consent.ts';
-import { receiveInboundText, recordMessageStatus, recordMissedCall } from '../../commands/leads.ts';
+import { receiveInboundText, recordMessageStatus, recordMissedCall, requestOutboundText } from '../../commands/leads.ts';
+import { loadOrg } from '../../commands/orgs.ts';
+import { settingsOf } from '../../domain/org.ts';
 import { intentOfOptOutType, recogniseConsent } from '../../automation/opt-out-recogniser.ts';
 import { missedCallStatus } from '../../domain/events/lead.ts';
 import { e164 } from '../../domain/values.ts';
@@ -158,6 +160,17 @@ export async function twilioWebhooks(app: FastifyInstance): Promise<void> {
         receivedAt: deps.clock().toISOString(),
         ...(intent.kind === 'possible_opt_out' && { flag: 'possible_opt_out' as const }),
       });
+      if (intent.kind === 'help' && !provider && !received.duplicate) {
+        // One answer per HELP (its SID names the message); Twilio's Advanced Opt-Out answers it itself otherwise.
+        const org = await loadOrg(deps, caller.orgId);
+        const optOut = settingsOf(org).optOutLine.trim() || 'Reply STOP to opt out.';
+        const help = await requestOutboundText(deps, caller, received.lead.id, {
+          body: `${org.name}: this number is for your service visits and questions; reply here and our team answers. ${optOut}`,
+          clientMessageId: `help:${text.MessageSid}`,
+          from: text.To,
+        });
+        return { position: help.position ?? received.position };
+      }
       if (intent.kind !== 'opt_out' && intent.kind !== 'opt_in') return received;
       const consent = await changeConsent(
         { ...deps, db: request.server.services.db },
