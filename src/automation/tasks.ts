@@ -77,6 +77,12 @@ function visitStarted(booking: Booking, now: Date): string | undefined {
 /** The reason a send to an opted-out contact ends with (CONTRACT §8). */
 export const OPTED_OUT = 'opted_out';
 
+/**
+ * The reason automated texts end with on MESSAGING=twilio for an org without an A2P 10DLC campaign id:
+ * US carriers block unregistered application-to-person traffic from local numbers (worker start-up says so).
+ */
+export const NO_A2P_CAMPAIGN = 'no_a2p_campaign';
+
 /** Twilio's error for a recipient who unsubscribed from the sender (texted STOP to it): never retried. */
 const TWILIO_UNSUBSCRIBED = '21610';
 
@@ -178,7 +184,9 @@ async function sendUnlessSkipped(
   purpose: TextPurpose = 'automated',
 ): Promise<TaskResult> {
   let outcome: Outcome;
+  const unregistered = deps.messaging.provider === 'twilio' && !settingsOf(org).a2pCampaignId ? NO_A2P_CAMPAIGN : undefined;
   if (skip) outcome = { kind: 'skipped', reason: skip };
+  else if (unregistered) outcome = { kind: 'skipped', reason: unregistered };
   else {
     const draft = message();
     const asked = await askMayText(deps, run, org, draft.to, purpose);

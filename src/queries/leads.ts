@@ -70,6 +70,17 @@ function toConsent(row: { status: 'opted_out' | 'opted_in'; since: string; sourc
   return row ? { status: row.status, since: iso(row.since), source: row.source } : { status: 'unknown', since: null, source: null };
 }
 
+/** The consent of one phone in an org, as the `contact_consent` read model has it. */
+export async function getConsent(db: Db, orgId: string, phone: string): Promise<ConsentSummary> {
+  const row = await db
+    .selectFrom('contact_consent')
+    .select(['status', 'since', 'source'])
+    .where('org_id', '=', orgId)
+    .where('phone', '=', phone)
+    .executeTakeFirst();
+  return row ? { status: row.status, since: iso(row.since), source: row.source } : { status: 'unknown', since: null, source: null };
+}
+
 /** Whether the member has not yet seen the lead's last inbound contact. */
 function unreadOf(memberId: string | undefined) {
   if (!memberId) return sql<boolean>`leads.last_inbound_at is not null`;

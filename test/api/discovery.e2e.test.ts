@@ -153,6 +153,7 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
   await changeLeadStatus(ctx.services, integration, leadId, { to: 'won' });
   res = await summary();
   t.match(res.json(), { status: 'won', nextAction: { code: 'none' } });
+  t.same(res.json().consent, { status: 'unknown', since: null, source: null }, 'the summary carries the caller consent');
 
   const other = await ctx.createOrg();
   await configureOrg(ctx.services, operator(other), { orgId: other, changes: { enabledActions: ['lead_summary'] } });

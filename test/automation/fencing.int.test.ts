@@ -6,7 +6,7 @@ import t from 'tap';
 import { processManager } from '../../src/automation/process-manager-runner.ts';
 import { catchUp } from '../../src/subscriptions/engine.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { operator } from '../support/app.ts';
@@ -82,6 +82,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 t.test('a worker that loses its database mid-send is fenced off: one message reaches Twilio', async (t) => {
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const start = new Date(Date.now() + 3 * 86_400_000);
   const caller = { orgId, actor: { type: 'integration' as const, id: 'test', label: 'Dispatch board' }, correlationId: randomUUID() };
   const { booking } = await createBooking(deps, caller, {

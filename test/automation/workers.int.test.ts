@@ -9,7 +9,7 @@ import { jobKeys } from '../../src/automation/keys.ts';
 import { evidenceEventId } from '../../src/domain/ids.ts';
 import { TASKS } from '../../src/automation/process-manager.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { operator } from '../support/app.ts';
@@ -94,6 +94,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 t.test('4 workers × 1,000 bookings: every message sent exactly once, through a SIGKILL and a SIGTERM', async (t) => {
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const started = Date.now();
   for (let i = 0; i < 4; i++) startWorker();
   const pools = await Promise.all(workers.map((w) => w.ready));
@@ -246,6 +247,7 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   const args = ['--concurrency', '1', '--shutdown-timeout', '1'];
   const orgId = randomUUID();
   await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const caller = { orgId, actor: { type: 'integration' as const, id: 'sigterm', label: 'SIGTERM test' }, correlationId: 'sigterm' };
   const window = {
     start: new Date(Date.now() + 5 * 86_400_000).toISOString(),

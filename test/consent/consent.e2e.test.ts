@@ -3,6 +3,8 @@ import t from 'tap';
 import { loadConfig } from '../../src/config.ts';
 import { createMessaging } from '../../src/automation/messaging/index.ts';
 import { consentStreamOf } from '../../src/commands/consent.ts';
+import { configureOrg } from '../../src/commands/orgs.ts';
+import { operator } from '../support/app.ts';
 import { bookingStream } from '../../src/domain/booking.ts';
 import { AUTH_TOKEN, ACCOUNT_SID, fakeTwilio } from '../automation/fake-twilio.ts';
 import { automationApp } from '../automation/support.ts';
@@ -198,6 +200,7 @@ t.test("Twilio's 21610 (recipient unsubscribed) records a carrier opt-out and en
   });
   const messaging = createMessaging(config, { db: services.db, clock: ctx.clock });
   const { orgId, caller } = await setup();
+  await configureOrg(services, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const bookingId = await ctx.book(orgId, window, caller);
   await ctx.queue();
   await ctx.runDue({ messaging });
@@ -206,6 +209,34 @@ t.test("Twilio's 21610 (recipient unsubscribed) records a carrier opt-out and en
   const booking = await services.store.readStream(bookingStream(bookingId));
   t.match(booking.at(-1), { type: 'ConfirmationSkipped', data: { reason: 'opted_out' } });
   t.same(await ctx.jobs({ task: 'booking-confirmation' }), [], 'not retried');
+});
+
+t.test('on Twilio, automated texts of an org without an A2P 10DLC campaign id end skipped (no_a2p_campaign)', async (t) => {
+  const twilio = fakeTwilio();
+  const baseUrl = await twilio.listen();
+  t.teardown(() => twilio.close());
+  const config = loadConfig({
+    DATABASE_URL: ctx.database.url,
+    MESSAGING: 'twilio',
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_API_BASE_URL: baseUrl,
+  });
+  const messaging = createMessaging(config, { db: services.db, clock: ctx.clock });
+  const { orgId, caller } = await setup();
+  const bookingId = await ctx.book(orgId, window, caller);
+  await ctx.queue();
+  await ctx.runDue({ messaging });
+  t.equal(twilio.received.length, 0);
+  const booking = await services.store.readStream(bookingStream(bookingId));
+  t.match(booking.at(-1), { type: 'ConfirmationSkipped', data: { reason: 'no_a2p_campaign' } });
+  const settings = await app.inject({
+    method: 'PUT',
+    url: `${API}/settings`,
+    headers: bearer((await ctx.memberToken(orgId, 'admin', 'admin@example.com')).token),
+    payload: { a2pCampaignId: 'not a campaign!' },
+  });
+  t.equal(settings.statusCode, 400, 'a malformed campaign id is refused');
 });
 
 t.test('HELP gets one answer naming the business and how to opt out; not when Twilio already answered it', async (t) => {

@@ -76,7 +76,10 @@ t.test('an opt-out recorded while another process runs the reminder job wins: no
   const phone = `${NO_PLACE}5550199`;
   await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
   // One reminder an hour before a visit that starts in an hour and a few seconds: due almost at once.
-  await configureOrg(deps, operator(orgId), { orgId, changes: { confirmations: false, reminderOffsetsMinutes: [60] } });
+  await configureOrg(deps, operator(orgId), {
+    orgId,
+    changes: { confirmations: false, reminderOffsetsMinutes: [60], a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' },
+  });
   const start = new Date(Date.now() + 3_600_000 + 3_000);
   const caller = { orgId, actor: { type: 'integration' as const, id: 'test', label: 'Dispatch board' }, correlationId: randomUUID() };
   const { booking } = await createBooking(deps, caller, {

@@ -9,7 +9,7 @@ import t from 'tap';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { idFromKey } from '../../src/domain/ids.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { subscriberLags } from '../../src/subscriptions/lag.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
@@ -133,6 +133,7 @@ t.test(
     const deps = { store, clock: () => new Date() };
     const orgId = randomUUID();
     await createOrg(deps, operator(orgId), { orgId, name: 'Topology HVAC', timezone: daytimeZone(), phones: [BUSINESS] });
+    await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
     const { token } = await issueCredential(deps, operator(orgId), {
       orgId,
       label: 'topology',
