@@ -193,7 +193,9 @@ async function sendUnlessSkipped(
     if (asked && 'deferred' in asked) return asked.deferred;
     if (asked) outcome = { kind: 'skipped', reason: asked.skip };
     else {
-      const outbound = { ...draft, body: `${draft.body}${await optOutSuffix(deps, org, draft.to, draft.key)}`.slice(0, 1600) };
+      // The opt-out line always survives: a body too long for both is shortened, never the line.
+      const suffix = await optOutSuffix(deps, org, draft.to, draft.key);
+      const outbound = { ...draft, body: `${draft.body.slice(0, 1600 - suffix.length)}${suffix}` };
       const delivered = outcomeOf(outbound.to, await deliver(deps, run, outbound));
       outcome = delivered.kind === 'sent' ? { ...delivered, body: outbound.body } : delivered;
     }
