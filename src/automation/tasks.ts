@@ -8,6 +8,7 @@ import { loadOrg } from '../commands/orgs.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
 import { NotFoundError } from '../domain/errors.ts';
+import type { EventOf } from '../domain/events/index.ts';
 import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
 import { BILLING_INACTIVE, type Org, settingsOf } from '../domain/org.ts';
 import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
@@ -127,6 +128,50 @@ async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): 
   }
 }
 
+/** Records a deferral and its reason on the timeline of the booking or lead the text is about. */
+type NoteDeferral = (until: string, reason: string) => Promise<void>;
+
+/** The one deferral event a job may record for one `until` (a retried run records nothing new). */
+const deferralEventId = (key: string, until: string) => evidenceEventId(`${key}\ndeferred\n${until}`);
+
+/** Notes a deferral on a booking's stream (its timeline and audit trail). */
+function noteOnBooking(deps: TaskDeps, p: BookingPayload, kind: EventOf<'BookingTextDeferred'>['data']['kind']): NoteDeferral {
+  return async (until, reason) => {
+    const eventId = deferralEventId(p.key, until);
+    await execute<BookingState, BookingEvent>(deps, callerOf(p), {
+      streamId: bookingStream(p.bookingId),
+      evolve: evolveBooking,
+      initial: null,
+      decide: ({ state, events }) => ({
+        append:
+          !state || events.some((e) => e.id === eventId)
+            ? []
+            : [{ type: 'BookingTextDeferred', data: { bookingId: p.bookingId, kind, until, reason: reason.slice(0, 500) } }],
+        eventIds: [eventId],
+      }),
+    });
+  };
+}
+
+/** Notes a deferral on a lead's stream (its timeline). */
+function noteOnLead(deps: TaskDeps, p: JobPayload & { leadId: string }, kind: 'text_back' | 'reply'): NoteDeferral {
+  return async (until, reason) => {
+    const eventId = deferralEventId(p.key, until);
+    await execute<LeadState, LeadEvent>(deps, callerOf(p), {
+      streamId: leadStream(p.leadId),
+      evolve: evolveLead,
+      initial: null,
+      decide: ({ state, events }) => ({
+        append:
+          !state || events.some((e) => e.id === eventId)
+            ? []
+            : [{ type: 'LeadTextDeferred', data: { leadId: p.leadId, kind, until, reason: reason.slice(0, 500) } }],
+        eventIds: [eventId],
+      }),
+    });
+  };
+}
+
 /**
  * Asks {@link mayText} before a send: refused → the outcome to record (skipped, `opted_out`); deferred →
  * the job is queued again for the first allowed minute (never dropped) and the deferral is returned.
@@ -137,6 +182,7 @@ async function askMayText(
   org: Org,
   to: string,
   purpose: TextPurpose,
+  note: NoteDeferral,
 ): Promise<{ skip: string } | { deferred: TaskResult } | undefined> {
   const answer = await mayText(deps, org, to, deps.clock(), purpose);
   switch (answer.kind) {
@@ -145,6 +191,7 @@ async function askMayText(
     case 'refused':
       return { skip: answer.reason };
     case 'deferred':
+      await note(answer.until, answer.reason);
       await run.defer(answer.until);
       deps.log?.info({ orgId: org.id, until: answer.until, reason: answer.reason }, 'text deferred by quiet hours');
       return { deferred: { outcome: 'deferred', reason: `quiet hours: ${answer.reason}`, runAt: answer.until } };
@@ -181,6 +228,7 @@ async function sendUnlessSkipped(
   skip: string | undefined,
   message: () => OutboundMessage,
   record: (outcome: Outcome) => Promise<void>,
+  note: NoteDeferral,
   purpose: TextPurpose = 'automated',
 ): Promise<TaskResult> {
   let outcome: Outcome;
@@ -189,7 +237,7 @@ async function sendUnlessSkipped(
   else if (unregistered) outcome = { kind: 'skipped', reason: unregistered };
   else {
     const draft = message();
-    const asked = await askMayText(deps, run, org, draft.to, purpose);
+    const asked = await askMayText(deps, run, org, draft.to, purpose, note);
     if (asked && 'deferred' in asked) return asked.deferred;
     if (asked) outcome = { kind: 'skipped', reason: asked.skip };
     else {
@@ -298,6 +346,7 @@ async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'book
     skip,
     () => bookingMessage(p, org, booking, 'confirmation', confirmationBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, 'confirmation'),
   );
 }
 
@@ -327,6 +376,7 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
     skip,
     () => bookingMessage(p, org, booking, 'reminder', reminderBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, 'reminder'),
   );
 }
 
@@ -364,6 +414,7 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
         ? bookingMessage(p, org, booking, 'rescheduled_notice', rescheduledBody(org.name, booking))
         : bookingMessage(p, org, booking, 'canceled_notice', canceledBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice'),
   );
 }
 
@@ -398,6 +449,7 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
     skip,
     () => ({ key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) }),
     record,
+    noteOnLead(deps, p, 'text_back'),
     // Within the hour after the call, the text-back answers it: the caller's own hours are theirs to pick.
     answersContact(loaded.state.lastInboundAt, deps.clock().toISOString()) ? 'answer' : 'automated',
   );
@@ -419,7 +471,7 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   if (message.state !== 'queued') return noop(`text already ${message.state}`);
   const org = await loadOrgOrNull(deps, p.orgId);
   if (!org) return noop('org not found');
-  const asked = await askMayText(deps, run, org, message.to, replyPurpose(lead, message.requestedAt));
+  const asked = await askMayText(deps, run, org, message.to, replyPurpose(lead, message.requestedAt), noteOnLead(deps, p, 'reply'));
   if (asked && 'deferred' in asked) return asked.deferred;
   const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
   const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];

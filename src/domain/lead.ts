@@ -92,6 +92,7 @@ export type LeadEvent = EventOf<
   | 'LeadStatusChanged'
   | 'LeadBookingLinked'
   | 'LeadSuperseded'
+  | 'LeadTextDeferred'
 >;
 
 /** Who a lead is for: enough to open it when the stream does not exist yet. */
@@ -390,6 +391,8 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       };
     case 'LeadSuperseded':
       return { ...next, supersededBy: event.data.nextLeadId };
+    case 'LeadTextDeferred':
+      return next;
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

@@ -23,6 +23,9 @@ export function summarize(event: DomainEvent): string {
       return `reminder (${event.data.offsetMinutes} min before) skipped: ${event.data.reason}`;
     case 'ReminderFailed':
       return `reminder (${event.data.offsetMinutes} min before) failed: ${event.data.error}`;
+    case 'BookingTextDeferred':
+    case 'LeadTextDeferred':
+      return `${event.data.kind.replace(/_/g, ' ')} deferred to ${when(event.data.until)}: ${event.data.reason}`;
     case 'BookingNoticeSent':
       return `${event.data.kind} notice sent to ${event.data.to}`;
     case 'LeadOpened':

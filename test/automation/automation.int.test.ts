@@ -298,6 +298,12 @@ t.test('a job that comes due inside quiet hours set after it was queued is defer
     [[null, '2031-03-11T13:30:00.000Z', jobKeys.confirmation(bookingId)]],
     'requeued (without the job key, so a later replace of the key cannot lose it) for 08:30',
   );
+  const deferred = (await services.store.readStream(bookingStream(bookingId))).filter((e) => e.type === 'BookingTextDeferred');
+  t.match(
+    deferred.map((e) => e.data),
+    [{ kind: 'confirmation', until: '2031-03-11T13:30:00.000Z', reason: /the org's quiet hours/ }],
+    'the deferral and its reason are on the booking',
+  );
   clock.set('2031-03-11T13:30:00.000Z');
   await app.runDue();
   await app.runDue();
@@ -432,6 +438,8 @@ t.test(
   'a provider refusing a text for good records the failure; a flaky provider is retried, then the last attempt records it',
   async (t) => {
     const orgId = await newOrg();
+    // These doubles speak as Twilio: the org's sender is registered (A2P 10DLC).
+    await configureOrg(services, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
     const refused = await app.book(orgId, window);
     await app.queue();
     const refusing: Messaging = {

@@ -79,6 +79,8 @@ export const leadEvents = {
     .strict(),
   TextBackSkipped: z.object({ leadId: uuid, callSid: z.string(), reason: z.string() }).strict(),
   TextBackFailed: z.object({ leadId: uuid, callSid: z.string(), error: z.string() }).strict(),
+  /** A text to the caller was due inside quiet hours (the org's or the recipient's): put off to `until`, never dropped. */
+  LeadTextDeferred: z.object({ leadId: uuid, kind: z.enum(['text_back', 'reply']), until: instant, reason: z.string().max(500) }).strict(),
   MessageDeliveryUpdated: z
     .object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() })
     .strict(),

@@ -12,6 +12,7 @@ export type TimelineKind =
   | 'text_back'
   | 'text_back_skipped'
   | 'text_back_failed'
+  | 'text_deferred'
   | 'status_change'
   | 'booking';
 
@@ -28,6 +29,7 @@ const TIMELINE_TYPES = [
   'TextBackSent',
   'TextBackSkipped',
   'TextBackFailed',
+  'LeadTextDeferred',
   'LeadStatusChanged',
   'LeadBookingLinked',
 ] as const satisfies readonly LeadEvent['type'][];
@@ -59,6 +61,12 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       return { kind: 'text_back_skipped', summary: `text-back skipped: ${event.data.reason}`, messageId: null };
     case 'TextBackFailed':
       return { kind: 'text_back_failed', summary: `text-back failed: ${event.data.error}`, messageId: null };
+    case 'LeadTextDeferred':
+      return {
+        kind: 'text_deferred',
+        summary: `${event.data.kind === 'text_back' ? 'text-back' : 'reply'} deferred to ${event.data.until}: ${event.data.reason}`,
+        messageId: null,
+      };
     case 'LeadStatusChanged':
       return {
         kind: 'status_change',
