@@ -20,13 +20,13 @@ import {
   type Messaging,
   type OutboundMessage,
   PermanentMessagingError,
+  RecipientOptedOutError,
   type SendLease,
   type SentMessage,
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { changeConsent } from '../commands/consent.ts';
 import { type TextPurpose, answersContact, consentGuard, mayText } from './may-text.ts';
-import { RecipientOptedOutError } from './messaging/port.ts';
 
 /** What tasks need: the store and clock (commands), the database, the messaging adapter. */
 export interface TaskDeps extends CommandDeps {
