@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { withSecondConnection } from '../db/second-connection.ts';
 import { type ChangeConsent, type ConsentEvent, type ConsentState, consentStream, decide, evolve } from '../domain/consent.ts';
 import { consentEventIds, consentIdFor } from '../domain/ids.ts';
 import type { Position } from '../eventstore/port.ts';
@@ -51,18 +52,20 @@ export async function changeConsent(
 ): Promise<ConsentOutcome> {
   const { orgId } = caller;
   const data = { ...command.data, orgId };
-  return deps.db.transaction().execute(async (trx) => {
-    await lockConsent(trx, orgId, data.phone, 'exclusive');
-    const result = await execute<ConsentState, ConsentEvent>(deps, caller, {
-      streamId: consentStreamOf(orgId, data.phone),
-      evolve,
-      initial: null,
-      decide: ({ state }, now) => {
-        const events = decide({ type: command.type, now: now.toISOString(), data }, state);
-        return { append: events, eventIds: consentEventIds(orgId, data.phone, key, events.length) };
-      },
-    });
-    if (result.kind === 'done') throw new Error('unreachable');
-    return { consent: result.state, position: result.position, changed: result.events.length > 0 && !result.duplicate };
-  });
+  return withSecondConnection(() =>
+    deps.db.transaction().execute(async (trx) => {
+      await lockConsent(trx, orgId, data.phone, 'exclusive');
+      const result = await execute<ConsentState, ConsentEvent>(deps, caller, {
+        streamId: consentStreamOf(orgId, data.phone),
+        evolve,
+        initial: null,
+        decide: ({ state }, now) => {
+          const events = decide({ type: command.type, now: now.toISOString(), data }, state);
+          return { append: events, eventIds: consentEventIds(orgId, data.phone, key, events.length) };
+        },
+      });
+      if (result.kind === 'done') throw new Error('unreachable');
+      return { consent: result.state, position: result.position, changed: result.events.length > 0 && !result.duplicate };
+    }),
+  );
 }

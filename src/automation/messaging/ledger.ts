@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { withSecondConnection } from '../../db/second-connection.ts';
 import { DeliveryUnknownError, LeaseLostError, type OutboundMessage, type SendGuard, type SendLease, type SentMessage } from './port.ts';
 
 /**
@@ -40,10 +41,12 @@ export class OutboundLedger {
       returning job_key`.execute(db);
     // The guard and the intent in one transaction: what the guard locked stays locked until the intent is recorded.
     const { rows } = guard
-      ? await this.db.transaction().execute(async (trx) => {
-          await guard(trx);
-          return insert(trx);
-        })
+      ? await withSecondConnection(() =>
+          this.db.transaction().execute(async (trx) => {
+            await guard(trx);
+            return insert(trx);
+          }),
+        )
       : await insert(this.db);
     if (rows.length) return { claimed: true };
     const row = await this.db
