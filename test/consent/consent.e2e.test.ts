@@ -253,3 +253,25 @@ t.test('HELP gets one answer naming the business and how to opt out; not when Tw
   t.match(sent[0]!.body, /^Acme HVAC: .*Reply STOP to opt out\.$/);
   t.same(await consentEvents(orgId, caller), [], 'HELP changes no consent');
 });
+
+t.test("settings show the opt-out line and the campaign id; the org's own line ends only its first text to a number", async (t) => {
+  const { orgId, caller } = await setup();
+  const admin = await ctx.memberToken(orgId, 'admin', 'admin@example.com');
+  const before = (await app.inject({ method: 'GET', url: `${API}/settings`, headers: bearer(admin.token) })).json() as Json;
+  t.match(before.settings, { optOutLine: 'Reply STOP to opt out.', a2pCampaignId: null });
+  const put = await app.inject({
+    method: 'PUT',
+    url: `${API}/settings`,
+    headers: bearer(admin.token),
+    payload: { optOutLine: 'Text STOP to end texts from Acme.', a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' },
+  });
+  t.equal(put.statusCode, 200);
+  t.match(put.json().settings, { optOutLine: 'Text STOP to end texts from Acme.', a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' });
+  await ctx.book(orgId, window, caller);
+  await ctx.book(orgId, { start: '2031-03-15T15:00:00.000Z', end: '2031-03-15T17:00:00.000Z' }, caller);
+  await ctx.queue();
+  await ctx.runDue();
+  const bodies = (await ctx.outbound()).map((m) => m.body);
+  t.equal(bodies.length, 2);
+  t.equal(bodies.filter((b) => b.endsWith('\nText STOP to end texts from Acme.')).length, 1, 'only the first text carries the line');
+});
