@@ -148,7 +148,21 @@ t.test('every shell block of the README tour runs, in order, and every request s
     t.ok(env[name], `${name} was exported by the tour`);
   }
   const { rows } = await database.pool.query(`select count(*)::int as n from es_events where event_type = 'MissedCallRecorded'`);
-  t.equal(rows[0].n, 1, 'the webhook recorded the missed call');
+  t.equal(rows[0].n, 2, 'the webhook recorded the missed calls (the tour and the consent walk-through)');
+  const { rows: consent } = await database.pool.query(
+    `select event_type, data from es_events
+      where event_type in ('ContactOptedOut', 'ConfirmationSkipped') or (event_type = 'TextBackSent' and data->>'to' = '+15125550142')
+      order by global_position`,
+  );
+  t.match(
+    consent.map((r: { event_type: string; data: Record<string, unknown> }) => [r.event_type, r.data]),
+    [
+      ['TextBackSent', { to: '+15125550142', body: /\nReply STOP to opt out\.$/ }],
+      ['ContactOptedOut', { phone: '+15125550142', source: 'keyword', evidence: { body: 'STOP' } }],
+      ['ConfirmationSkipped', { reason: 'opted_out' }],
+    ],
+    'consent walk-through: text-back with the opt-out line, STOP recorded, the next confirmation skipped',
+  );
 });
 
 function freePort(): Promise<number> {

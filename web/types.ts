@@ -27,7 +27,15 @@ export interface Lead {
   unread?: boolean;
   lastActivityAt: string;
   createdAt: string;
+  /** The caller's consent to texts (CONTRACT §8). */
+  consent?: Consent;
   [key: string]: unknown;
+}
+
+export interface Consent {
+  status: 'unknown' | 'opted_out' | 'opted_in';
+  since: string | null;
+  source: 'keyword' | 'phrase' | 'carrier' | 'provider' | 'member' | null;
 }
 
 export interface TimelineEntry {

@@ -10,7 +10,14 @@ import type { LeadEvent } from '../domain/lead.ts';
 
 /** How a send ended. */
 export type Outcome =
-  | { readonly kind: 'sent'; readonly messageId: string; readonly to: string; readonly sentAt: string }
+  | {
+      readonly kind: 'sent';
+      readonly messageId: string;
+      readonly to: string;
+      readonly sentAt: string;
+      /** The body as it went out (with the opt-out line a first text ends with), when it differs from the drafted one. */
+      readonly body?: string;
+    }
   | { readonly kind: 'skipped'; readonly reason: string }
   | { readonly kind: 'failed'; readonly error: string };
 
@@ -99,7 +106,10 @@ export function decideTextBackEvidence(
   switch (outcome.kind) {
     case 'sent':
       return [
-        { type: 'TextBackSent', data: { leadId, messageId: outcome.messageId, to: outcome.to, body, sentAt: outcome.sentAt, callSid } },
+        {
+          type: 'TextBackSent',
+          data: { leadId, messageId: outcome.messageId, to: outcome.to, body: outcome.body ?? body, sentAt: outcome.sentAt, callSid },
+        },
       ];
     case 'skipped':
       return [{ type: 'TextBackSkipped', data: { leadId, callSid, reason: outcome.reason } }];

@@ -8,8 +8,9 @@ import { loadOrg } from '../commands/orgs.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
 import { NotFoundError } from '../domain/errors.ts';
+import type { EventOf } from '../domain/events/index.ts';
 import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
-import { BILLING_INACTIVE, type Org } from '../domain/org.ts';
+import { BILLING_INACTIVE, type Org, settingsOf } from '../domain/org.ts';
 import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
 import { MAX_ATTEMPTS } from './job-queue.ts';
 import { evidenceEventId } from '../domain/ids.ts';
@@ -19,6 +20,7 @@ import {
   type Messaging,
   type OutboundMessage,
   PermanentMessagingError,
+  RecipientOptedOutError,
   type SendLease,
   type SentMessage,
 } from './messaging/port.ts';
@@ -26,6 +28,8 @@ import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
 import { nextAllowed } from './quiet-hours.ts';
 import { WEBHOOK_TASK } from '../commands/webhook-endpoints.ts';
 import { type WebhookTaskDeps, deliverPending } from './webhooks/deliver.ts';
+import { changeConsent } from '../commands/consent.ts';
+import { type TextPurpose, answersContact, consentGuard, mayText } from './may-text.ts';
 
 /** What tasks need: the store and clock (commands), the database, the messaging adapter, the webhook policy. */
 export interface TaskDeps extends CommandDeps {
@@ -75,34 +79,151 @@ function visitStarted(booking: Booking, now: Date): string | undefined {
   return Date.parse(booking.window.start) <= now.getTime() ? 'visit already started' : undefined;
 }
 
-/** Sends; a permanent refusal, or any error on the last attempt, becomes a failure to record. Otherwise throws (retry). */
-async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<{ sent: SentMessage } | { failed: string }> {
+/** The reason a send to an opted-out contact ends with (CONTRACT §8). */
+export const OPTED_OUT = 'opted_out';
+
+/**
+ * The reason automated texts end with on MESSAGING=twilio for an org without an A2P 10DLC campaign id:
+ * US carriers block unregistered application-to-person traffic from local numbers (worker start-up says so).
+ */
+export const NO_A2P_CAMPAIGN = 'no_a2p_campaign';
+
+/** Twilio's error for a recipient who unsubscribed from the sender (texted STOP to it): never retried. */
+const TWILIO_UNSUBSCRIBED = '21610';
+
+type Delivery = { sent: SentMessage } | { failed: string } | { optedOut: string };
+
+/**
+ * Sends, with the contact's consent checked again in the transaction that records the intent. A permanent
+ * refusal, or any error on the last attempt, becomes a failure to record; an opted-out contact (found at
+ * send time, or Twilio's 21610, which records the opt-out with source `carrier`) ends the send as
+ * `optedOut`. Otherwise throws (retry).
+ */
+async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<Delivery> {
   try {
     return {
-      sent: await deps.messaging.send(message, { ...(run.signal && { signal: run.signal }), ...(run.lease && { lease: run.lease }) }),
+      sent: await deps.messaging.send(message, {
+        ...(run.signal && { signal: run.signal }),
+        ...(run.lease && { lease: run.lease }),
+        guard: consentGuard(deps, message.orgId, message.to),
+      }),
     };
   } catch (error) {
     // Aborted, or fenced off: another worker owns the job now; never record an outcome from here.
     if (run.signal?.aborted || error instanceof LeaseLostError) throw error;
     const text = (error as Error).message;
+    if (error instanceof RecipientOptedOutError) return { optedOut: text };
+    if (error instanceof PermanentMessagingError && error.code === TWILIO_UNSUBSCRIBED) {
+      await changeConsent(
+        deps,
+        { orgId: message.orgId, actor: AUTOMATION_ACTOR, correlationId: message.key },
+        { type: 'OptOut', data: { phone: message.to, source: 'carrier', evidence: { by: message.key, errorCode: TWILIO_UNSUBSCRIBED } } },
+        `carrier\n${message.key}`,
+      );
+      deps.log?.warn(
+        { key: message.key, orgId: message.orgId },
+        'Twilio refused the text (21610, unsubscribed): recorded opted out (carrier)',
+      );
+      return { optedOut: `${text}; recorded opted out (carrier)` };
+    }
     if (error instanceof PermanentMessagingError) return { failed: text };
     if (run.attempt >= run.maxAttempts) return { failed: `gave up after ${run.attempt} attempts: ${text}` };
     throw error;
   }
 }
 
-/** Defers to the end of the quiet hours if `now` is in them; returns the deferral, if any. */
-async function quietDeferral(deps: TaskDeps, run: TaskRun, org: Org): Promise<TaskResult | undefined> {
-  const now = deps.clock().toISOString();
-  const allowed = nextAllowed(now, org.settings.quietHours, org.timezone);
-  if (allowed === now) return undefined;
-  await run.defer(allowed);
-  return { outcome: 'deferred', reason: 'quiet hours', runAt: allowed };
+/** Records a deferral and its reason on the timeline of the booking or lead the text is about. */
+type NoteDeferral = (until: string, reason: string) => Promise<void>;
+
+/** The one deferral event a job may record for one `until` (a retried run records nothing new). */
+const deferralEventId = (key: string, until: string) => evidenceEventId(`${key}\ndeferred\n${until}`);
+
+/** Notes a deferral on a booking's stream (its timeline and audit trail). */
+function noteOnBooking(deps: TaskDeps, p: BookingPayload, kind: EventOf<'BookingTextDeferred'>['data']['kind']): NoteDeferral {
+  return async (until, reason) => {
+    const eventId = deferralEventId(p.key, until);
+    await execute<BookingState, BookingEvent>(deps, callerOf(p), {
+      streamId: bookingStream(p.bookingId),
+      evolve: evolveBooking,
+      initial: null,
+      decide: ({ state, events }) => ({
+        append:
+          !state || events.some((e) => e.id === eventId)
+            ? []
+            : [{ type: 'BookingTextDeferred', data: { bookingId: p.bookingId, kind, until, reason: reason.slice(0, 500) } }],
+        eventIds: [eventId],
+      }),
+    });
+  };
+}
+
+/** Notes a deferral on a lead's stream (its timeline). */
+function noteOnLead(deps: TaskDeps, p: JobPayload & { leadId: string }, kind: 'text_back' | 'reply'): NoteDeferral {
+  return async (until, reason) => {
+    const eventId = deferralEventId(p.key, until);
+    await execute<LeadState, LeadEvent>(deps, callerOf(p), {
+      streamId: leadStream(p.leadId),
+      evolve: evolveLead,
+      initial: null,
+      decide: ({ state, events }) => ({
+        append:
+          !state || events.some((e) => e.id === eventId)
+            ? []
+            : [{ type: 'LeadTextDeferred', data: { leadId: p.leadId, kind, until, reason: reason.slice(0, 500) } }],
+        eventIds: [eventId],
+      }),
+    });
+  };
 }
 
 /**
- * What every recorded send ends with: a skip reason is recorded as skipped; in quiet hours the job defers;
- * otherwise the message goes out and its outcome is recorded.
+ * Asks {@link mayText} before a send: refused → the outcome to record (skipped, `opted_out`); deferred →
+ * the job is queued again for the first allowed minute (never dropped) and the deferral is returned.
+ */
+async function askMayText(
+  deps: TaskDeps,
+  run: TaskRun,
+  org: Org,
+  to: string,
+  purpose: TextPurpose,
+  note: NoteDeferral,
+): Promise<{ skip: string } | { deferred: TaskResult } | undefined> {
+  const answer = await mayText(deps, org, to, deps.clock(), purpose);
+  switch (answer.kind) {
+    case 'allowed':
+      return undefined;
+    case 'refused':
+      return { skip: answer.reason };
+    case 'deferred':
+      await note(answer.until, answer.reason);
+      await run.defer(answer.until);
+      deps.log?.info({ orgId: org.id, until: answer.until, reason: answer.reason }, 'text deferred by quiet hours');
+      return { deferred: { outcome: 'deferred', reason: `quiet hours: ${answer.reason}`, runAt: answer.until } };
+  }
+}
+
+/**
+ * The opt-out line the first automated text to a number ends with (CONTRACT §8): empty when the org has
+ * texted this number before (any other message in the send ledger).
+ */
+async function optOutSuffix(deps: TaskDeps, org: Org, to: string, key: string): Promise<string> {
+  const line = settingsOf(org).optOutLine.trim();
+  if (!line) return '';
+  const earlier = await deps.db
+    .selectFrom('outbound_messages')
+    .select('job_key')
+    .where('org_id', '=', org.id)
+    .where('to', '=', to)
+    .where('job_key', '<>', key)
+    .limit(1)
+    .executeTakeFirst();
+  return earlier ? '' : `\n${line}`;
+}
+
+/**
+ * What every recorded send ends with: a skip reason is recorded as skipped; then the one question
+ * (may this org text this number now?): opted out → skipped `opted_out`; quiet hours → the job defers;
+ * otherwise the message (with the opt-out line if it is the first to the number) goes out and its outcome is recorded.
  */
 async function sendUnlessSkipped(
   deps: TaskDeps,
@@ -111,14 +232,25 @@ async function sendUnlessSkipped(
   skip: string | undefined,
   message: () => OutboundMessage,
   record: (outcome: Outcome) => Promise<void>,
+  note: NoteDeferral,
+  purpose: TextPurpose = 'automated',
 ): Promise<TaskResult> {
   let outcome: Outcome;
+  const unregistered = deps.messaging.provider === 'twilio' && !settingsOf(org).a2pCampaignId ? NO_A2P_CAMPAIGN : undefined;
   if (skip) outcome = { kind: 'skipped', reason: skip };
+  else if (unregistered) outcome = { kind: 'skipped', reason: unregistered };
   else {
-    const deferred = await quietDeferral(deps, run, org);
-    if (deferred) return deferred;
-    const outbound = message();
-    outcome = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+    const draft = message();
+    const asked = await askMayText(deps, run, org, draft.to, purpose, note);
+    if (asked && 'deferred' in asked) return asked.deferred;
+    if (asked) outcome = { kind: 'skipped', reason: asked.skip };
+    else {
+      // The opt-out line always survives: a body too long for both is shortened, never the line.
+      const suffix = await optOutSuffix(deps, org, draft.to, draft.key);
+      const outbound = { ...draft, body: `${draft.body.slice(0, 1600 - suffix.length)}${suffix}` };
+      const delivered = outcomeOf(outbound.to, await deliver(deps, run, outbound));
+      outcome = delivered.kind === 'sent' ? { ...delivered, body: outbound.body } : delivered;
+    }
   }
   await record(outcome);
   return resultOf(outcome);
@@ -191,10 +323,12 @@ function resultOf(outcome: Outcome): TaskResult {
   }
 }
 
-const outcomeOf = (to: string, result: { sent: SentMessage } | { failed: string }): Exclude<Outcome, { kind: 'skipped' }> =>
+const outcomeOf = (to: string, result: Delivery): Outcome =>
   'sent' in result
     ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt }
-    : { kind: 'failed', error: result.failed };
+    : 'optedOut' in result
+      ? { kind: 'skipped', reason: OPTED_OUT }
+      : { kind: 'failed', error: result.failed };
 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
@@ -216,6 +350,7 @@ async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'book
     skip,
     () => bookingMessage(p, org, booking, 'confirmation', confirmationBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, 'confirmation'),
   );
 }
 
@@ -245,6 +380,7 @@ async function reminder(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-
     skip,
     () => bookingMessage(p, org, booking, 'reminder', reminderBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, 'reminder'),
   );
 }
 
@@ -282,6 +418,7 @@ async function notice(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-no
         ? bookingMessage(p, org, booking, 'rescheduled_notice', rescheduledBody(org.name, booking))
         : bookingMessage(p, org, booking, 'canceled_notice', canceledBody(org.name, booking)),
     record,
+    noteOnBooking(deps, p, p.kind === 'rescheduled' ? 'rescheduled_notice' : 'canceled_notice'),
   );
 }
 
@@ -316,6 +453,9 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
     skip,
     () => ({ key: p.key, orgId: p.orgId, kind: 'text_back', to: p.to, from: p.from, body, subject: leadStream(p.leadId) }),
     record,
+    noteOnLead(deps, p, 'text_back'),
+    // Within the hour after the call, the text-back answers it: the caller's own hours are theirs to pick.
+    answersContact(loaded.state.lastInboundAt, deps.clock().toISOString()) ? 'answer' : 'automated',
   );
 }
 
@@ -335,20 +475,22 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   if (message.state !== 'queued') return noop(`text already ${message.state}`);
   const org = await loadOrgOrNull(deps, p.orgId);
   if (!org) return noop('org not found');
-  const deferred = await quietDeferral(deps, run, org);
-  if (deferred) return deferred;
+  const asked = await askMayText(deps, run, org, message.to, replyPurpose(lead, message.requestedAt), noteOnLead(deps, p, 'reply'));
+  if (asked && 'deferred' in asked) return asked.deferred;
   const requested = loaded.events.find((e) => e.type === 'OutboundTextRequested' && e.data.messageId === p.messageId);
   const from = (requested?.type === 'OutboundTextRequested' && requested.data.from) || lead.businessPhone || org.phones[0];
-  const result = await deliver(deps, run, {
-    key: p.key,
-    orgId: p.orgId,
-    kind: 'reply',
-    to: message.to,
-    ...(from && { from }),
-    body: message.body,
-    subject: leadStream(p.leadId),
-  });
-  const outcome = outcomeOf(message.to, result);
+  const result: Delivery = asked
+    ? { optedOut: `${message.to} opted out` }
+    : await deliver(deps, run, {
+        key: p.key,
+        orgId: p.orgId,
+        kind: 'reply',
+        to: message.to,
+        ...(from && { from }),
+        body: message.body,
+        subject: leadStream(p.leadId),
+      });
+  const outcome = replyOutcome(message.to, result);
   await execute<LeadState, LeadEvent>(deps, callerOf(p), {
     streamId: leadStream(p.leadId),
     evolve: evolveLead,
@@ -363,6 +505,19 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
     }),
   });
   return resultOf(outcome);
+}
+
+/** A member's reply has no skipped evidence: an opted-out recipient is recorded as a failed text with the reason. */
+function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 'skipped' }> {
+  const outcome = outcomeOf(to, result);
+  return outcome.kind === 'skipped'
+    ? { kind: 'failed', error: `recipient_opted_out: ${'optedOut' in result ? result.optedOut : ''}` }
+    : outcome;
+}
+
+/** A reply requested within an hour of the caller's own last call or text answers it: `conversational`; else `reply`. */
+function replyPurpose(lead: NonNullable<LeadState>, requestedAt: string): TextPurpose {
+  return answersContact(lead.lastInboundAt, requestedAt) ? 'conversational' : 'reply';
 }
 
 /** Runs one job: re-reads current state, skips, defers or sends, and records the evidence. */

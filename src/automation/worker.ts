@@ -341,6 +341,14 @@ export interface RunningAutomation {
 /** Starts the job runners (and installs the job queue's schema, which the process manager queues into). */
 export async function startAutomation(services: Services, options: AutomationOptions = {}): Promise<RunningAutomation> {
   const messaging = options.messaging ?? createMessaging(services.config, services);
+  if (messaging.provider === 'twilio') {
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from orgs where coalesce(state->'settings'->>'a2pCampaignId', '') = ''`.execute(services.db);
+    services.log.warn(
+      { orgsWithoutCampaign: Number(rows[0]?.n ?? 0) },
+      'MESSAGING=twilio: automated texts (text-back, confirmations, reminders, notices) start only for orgs with an A2P 10DLC campaign id (settings a2pCampaignId); carriers block unregistered traffic, so jobs of other orgs end skipped with reason no_a2p_campaign',
+    );
+  }
   const worker = await startWorker({ ...services, messaging }, options);
   return { worker, stop: () => worker.stop() };
 }

@@ -113,7 +113,7 @@ export function recordMissedCall(
 export function receiveInboundText(
   deps: CommandDeps,
   caller: CommandCaller,
-  text: { messageSid: string; from: string; to: string; body: string; receivedAt: string },
+  text: { messageSid: string; from: string; to: string; body: string; receivedAt: string; flag?: 'possible_opt_out' },
 ): Promise<LeadOutcome> {
   return recordInbound(deps, caller, {
     callerPhone: text.from,

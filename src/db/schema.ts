@@ -242,6 +242,15 @@ export interface WebhookAttemptsTable {
   holder: string | null;
 }
 
+/** Row of `contact_consent`: the consent of one (org, phone), projected from its consent stream. */
+export interface ContactConsentTable {
+  org_id: string;
+  phone: string;
+  status: 'opted_out' | 'opted_in';
+  since: Date | string;
+  source: string;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
@@ -252,6 +261,7 @@ export interface Database {
   leads: LeadsTable;
   lead_timeline: LeadTimelineTable;
   lead_reads: LeadReadsTable;
+  contact_consent: ContactConsentTable;
   es_events: EsEventsTable;
   es_streams: EsStreamsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

@@ -55,6 +55,7 @@ export type BookingEvent = EventOf<
   | 'ReminderSkipped'
   | 'ReminderFailed'
   | 'BookingNoticeSent'
+  | 'BookingTextDeferred'
 >;
 
 /** Commands on a booking; `now` is the caller's clock. */
@@ -181,6 +182,7 @@ export function evolve(state: BookingState, event: Envelope<BookingEvent>): Book
     case 'ReminderFailed':
       return { ...next, reminders: updateReminder(state, event.data.dueAt, event.data.offsetMinutes, { status: 'failed' }) };
     case 'BookingNoticeSent':
+    case 'BookingTextDeferred':
       return next;
     default: {
       const unknown: never = event;

@@ -16,6 +16,8 @@
  * | message id of the log messaging adapter   | `logMessageId`         | log message | job key (`LM` + 32 hex digits)           |
  * | outbound webhook message (`webhook-id`)   | `webhookMessageId`     | webhook     | endpoint, event id (`msg_` + 32 hex)     |
  * | audit event of a webhook endpoint change  | `webhookEndpointEventId` | webhook   | endpoint, change, index                  |
+ * | consent stream of a phone in an org       | `consentIdFor`         | consent     | org, phone E.164                         |
+ * | events of one keyed consent change        | `consentEventIds`      | consent     | org, phone, dedupe key, index            |
  *
  * The request fingerprint keyed writes are checked against is {@link requestHash}. Not here, because they
  * are not ids: the event hash chain (`eventstore/hash.ts`), token digests (`commands/tokens.ts`), and the
@@ -34,6 +36,7 @@ const NAMESPACES = {
   stripe: '5b2e7f0a-3c9d-4e61-8a4f-1d6c2b9e7a53',
   logMessage: '8a2e4f61-0c3b-4d7a-b5e9-6f1d2c7a9b30',
   webhook: 'c4d1e7a2-5b3f-4a8e-9c61-2e7f0d9b3a58',
+  consent: 'c4e1b7a2-5d3f-4a69-8e0b-2f7c9d1a6e48',
 } as const;
 
 const derive = (namespace: keyof typeof NAMESPACES, ...parts: (string | number)[]) => uuidv5(parts.join('\n'), NAMESPACES[namespace]);
@@ -109,4 +112,14 @@ export function webhookMessageId(endpointId: string, eventId: string): string {
 /** The id of the org-stream event recording one change of an endpoint (`added`, `removed`, `disabled`, `rotated:<n>`). */
 export function webhookEndpointEventId(endpointId: string, change: string): string {
   return derive('webhook', endpointId, change, 0);
+}
+
+/** The consent stream id of a phone in an org: every process derives the same one (one stream per contact). */
+export function consentIdFor(orgId: string, phone: string): string {
+  return derive('consent', orgId, phone);
+}
+
+/** Ids of the events of one keyed consent change (an inbound text's SID, a refused send's job key): a redelivery appends nothing. */
+export function consentEventIds(orgId: string, phone: string, key: string, count: number): string[] {
+  return indexed(count, (i) => derive('consent', orgId, phone, key, i));
 }

@@ -92,6 +92,7 @@ export type LeadEvent = EventOf<
   | 'LeadStatusChanged'
   | 'LeadBookingLinked'
   | 'LeadSuperseded'
+  | 'LeadTextDeferred'
 >;
 
 /** Who a lead is for: enough to open it when the stream does not exist yet. */
@@ -113,7 +114,15 @@ export type LeadCommand =
   | {
       type: 'ReceiveInboundText';
       now: string;
-      data: { lead: LeadIdentity; messageSid: string; from: string; to: string; body: string; receivedAt: string };
+      data: {
+        lead: LeadIdentity;
+        messageSid: string;
+        from: string;
+        to: string;
+        body: string;
+        receivedAt: string;
+        flag?: 'possible_opt_out';
+      };
     }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
   | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }
@@ -382,6 +391,8 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       };
     case 'LeadSuperseded':
       return { ...next, supersededBy: event.data.nextLeadId };
+    case 'LeadTextDeferred':
+      return next;
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

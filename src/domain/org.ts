@@ -14,6 +14,10 @@ export interface OrgSettings {
   reminderOffsetsMinutes: number[];
   textBack: boolean;
   textBackTemplate: string;
+  /** The line the first automated text to a number ends with. */
+  optOutLine: string;
+  /** The sender's A2P 10DLC campaign id (null: none registered yet). */
+  a2pCampaignId: string | null;
   quietHours: QuietHours | null;
   businessHours: BusinessHours;
   crewCapacity: number;
@@ -27,6 +31,8 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   reminderOffsetsMinutes: [1440, 120],
   textBack: true,
   textBackTemplate: "Sorry we missed your call! This is {{business}}. How can we help? Reply here and we'll get right back to you.",
+  optOutLine: 'Reply STOP to opt out.',
+  a2pCampaignId: null,
   quietHours: null,
   businessHours: {
     mon: [{ start: '08:00', end: '17:00' }],

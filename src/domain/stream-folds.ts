@@ -1,7 +1,9 @@
 import { bookingStream, evolve as evolveBooking } from './booking.ts';
+import { consentStream, evolve as evolveConsent } from './consent.ts';
 import { credentialStream, evolve as evolveCredential } from './credential.ts';
 import type { Envelope } from './envelope.ts';
 import { bookingEvents } from './events/booking.ts';
+import { consentEvents } from './events/consent.ts';
 import { credentialEvents } from './events/credential.ts';
 import type { AnyEventType } from './events/index.ts';
 import { leadEvents } from './events/lead.ts';
@@ -34,6 +36,7 @@ export const STREAM_FOLDS: Readonly<Record<string, StreamFold>> = Object.fromEnt
   aggregate(leadStream, leadEvents, evolveLead),
   aggregate(orgStream, orgEvents, evolveOrg),
   aggregate(credentialStream, credentialEvents, evolveCredential),
+  aggregate(consentStream, consentEvents, evolveConsent),
 ]);
 
 /** The fold of a stream name (`lead-<uuid>` → the lead's), or undefined for a name no aggregate owns. */

@@ -23,6 +23,9 @@ export function summarize(event: DomainEvent): string {
       return `reminder (${event.data.offsetMinutes} min before) skipped: ${event.data.reason}`;
     case 'ReminderFailed':
       return `reminder (${event.data.offsetMinutes} min before) failed: ${event.data.error}`;
+    case 'BookingTextDeferred':
+    case 'LeadTextDeferred':
+      return `${event.data.kind.replace(/_/g, ' ')} deferred to ${when(event.data.until)}: ${event.data.reason}`;
     case 'BookingNoticeSent':
       return `${event.data.kind} notice sent to ${event.data.to}`;
     case 'LeadOpened':
@@ -30,7 +33,7 @@ export function summarize(event: DomainEvent): string {
     case 'MissedCallRecorded':
       return `missed call from ${event.data.from} (${event.data.callStatus})`;
     case 'InboundTextReceived':
-      return `text from ${event.data.from}: ${event.data.body.slice(0, 60)}`;
+      return `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${event.data.body.slice(0, 60)}`;
     case 'OutboundTextRecorded':
       return `text to ${event.data.to}: ${event.data.body.slice(0, 60)}`;
     case 'OutboundTextRequested':
@@ -81,6 +84,10 @@ export function summarize(event: DomainEvent): string {
       return `${event.data.kind} credential "${event.data.label}" issued${event.data.scopes.length ? ` (${event.data.scopes.join(', ')})` : ''}${event.data.role ? ` (${event.data.role})` : ''}`;
     case 'CredentialRevoked':
       return `credential revoked${event.data.reason ? `: ${event.data.reason}` : ''}`;
+    case 'ContactOptedOut':
+      return `${event.data.phone} opted out (${event.data.source}${event.data.evidence.body !== undefined ? `: "${event.data.evidence.body.slice(0, 60)}"` : ''}${event.data.evidence.errorCode ? `: error ${event.data.evidence.errorCode}` : ''})`;
+    case 'ContactOptedIn':
+      return `${event.data.phone} opted in (${event.data.source}${event.data.evidence.body !== undefined ? `: "${event.data.evidence.body.slice(0, 60)}"` : ''})`;
     default: {
       const unknown: never = event;
       return `unknown event ${(unknown as { type: string }).type}`;

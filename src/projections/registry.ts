@@ -1,5 +1,6 @@
 import type { Projection } from './projection.ts';
 import { bookingsProjection } from './read-models/bookings.ts';
+import { contactConsentProjection } from './read-models/contact-consent.ts';
 import { credentialsProjection } from './read-models/credentials.ts';
 import { leadTimelineProjection } from './read-models/lead-timeline.ts';
 import { leadsProjection } from './read-models/leads.ts';
@@ -12,6 +13,7 @@ export const PROJECTIONS: readonly Projection[] = [
   bookingsProjection,
   leadsProjection,
   leadTimelineProjection,
+  contactConsentProjection,
 ];
 
 export function projectionByName(name: string): Projection | undefined {

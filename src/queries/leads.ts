@@ -40,8 +40,15 @@ export interface ListLeadsInput {
   readonly cursor?: string;
 }
 
-/** A row of the inbox list: the lead, the customer name a booking gave it, and the reader's unread flag. */
-export type LeadRow = Lead & { callerName: string | null; waitingSince: string | null; unread: boolean };
+/** The caller's consent to texts (CONTRACT §8): `unknown` until they said either way. */
+export interface ConsentSummary {
+  readonly status: 'unknown' | 'opted_out' | 'opted_in';
+  readonly since: string | null;
+  readonly source: string | null;
+}
+
+/** A row of the inbox list: the lead, the customer name a booking gave it, the reader's unread flag and the caller's consent. */
+export type LeadRow = Lead & { callerName: string | null; waitingSince: string | null; unread: boolean; consent: ConsentSummary };
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 /** Sort key of leads nobody waits on in `waiting` order: after every waiting one. */
@@ -54,6 +61,26 @@ const likeTerm = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}
 const callerNameOf = sql<string | null>`(select b.state->'customer'->>'name' from bookings b
   where b.org_id = leads.org_id and b.lead_id = leads.id order by b.updated_at desc limit 1)`;
 
+/** The caller's consent row (`contact_consent`), as JSON, or null. */
+const consentOf = sql<{ status: 'opted_out' | 'opted_in'; since: string; source: string } | null>`(select json_build_object(
+  'status', c.status, 'since', c.since, 'source', c.source) from contact_consent c
+  where c.org_id = leads.org_id and c.phone = leads.caller_phone)`;
+
+function toConsent(row: { status: 'opted_out' | 'opted_in'; since: string; source: string } | null): ConsentSummary {
+  return row ? { status: row.status, since: iso(row.since), source: row.source } : { status: 'unknown', since: null, source: null };
+}
+
+/** The consent of one phone in an org, as the `contact_consent` read model has it. */
+export async function getConsent(db: Db, orgId: string, phone: string): Promise<ConsentSummary> {
+  const row = await db
+    .selectFrom('contact_consent')
+    .select(['status', 'since', 'source'])
+    .where('org_id', '=', orgId)
+    .where('phone', '=', phone)
+    .executeTakeFirst();
+  return row ? { status: row.status, since: iso(row.since), source: row.source } : { status: 'unknown', since: null, source: null };
+}
+
 /** Whether the member has not yet seen the lead's last inbound contact. */
 function unreadOf(memberId: string | undefined) {
   if (!memberId) return sql<boolean>`leads.last_inbound_at is not null`;
@@ -61,9 +88,14 @@ function unreadOf(memberId: string | undefined) {
     where r.member_id = ${memberId} and r.lead_id = leads.id and r.read_up_to >= leads.last_inbound_at))`;
 }
 
-function toRow(r: { state: unknown; caller_name: string | null; unread: boolean }): LeadRow {
+function toRow(r: {
+  state: unknown;
+  caller_name: string | null;
+  unread: boolean;
+  consent: { status: 'opted_out' | 'opted_in'; since: string; source: string } | null;
+}): LeadRow {
   const lead = toLeadView(r.state as LeadAggregate);
-  return { ...lead, waitingSince: lead.waitingSince ?? null, callerName: r.caller_name, unread: r.unread };
+  return { ...lead, waitingSince: lead.waitingSince ?? null, callerName: r.caller_name, unread: r.unread, consent: toConsent(r.consent) };
 }
 
 /** An org's leads for the inbox: filtered, searched, newest or longest-waiting first, keyset-paginated. */
@@ -72,7 +104,7 @@ export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): P
   const key = waiting ? sql<Date>`coalesce(leads.waiting_since, ${NOT_WAITING}::timestamptz)` : sql<Date>`leads.last_activity_at`;
   let query = db
     .selectFrom('leads')
-    .select(['state', callerNameOf.as('caller_name'), unreadOf(input.memberId).as('unread')])
+    .select(['state', callerNameOf.as('caller_name'), unreadOf(input.memberId).as('unread'), consentOf.as('consent')])
     .where('org_id', '=', orgId);
   if (input.statuses?.length) query = query.where('status', 'in', [...input.statuses]);
   const q = input.q?.trim();
@@ -170,6 +202,7 @@ export type InboxLead = LeadDetail & {
   callerName: string | null;
   waitingSince: string | null;
   unread: boolean;
+  consent: ConsentSummary;
   openBookings: Booking[];
   summary: LeadSummary;
 };
@@ -186,7 +219,7 @@ export async function getInboxLead(
   const { timeline, ...lead } = detail;
   const flags = await db
     .selectFrom('leads')
-    .select([callerNameOf.as('caller_name'), unreadOf(reader.memberId).as('unread')])
+    .select([callerNameOf.as('caller_name'), unreadOf(reader.memberId).as('unread'), consentOf.as('consent')])
     .where('org_id', '=', orgId)
     .where('id', '=', leadId)
     .executeTakeFirstOrThrow();
@@ -208,6 +241,7 @@ export async function getInboxLead(
     waitingSince: lead.waitingSince ?? null,
     callerName: flags.caller_name,
     unread: flags.unread,
+    consent: toConsent(flags.consent),
     openBookings: bookings.map((b) => b.state as Booking),
     summary,
   };

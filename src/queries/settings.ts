@@ -1,4 +1,4 @@
-import type { Org, OrgSettings } from '../domain/org.ts';
+import { type Org, type OrgSettings, settingsOf } from '../domain/org.ts';
 import type { Db } from '../db/kysely.ts';
 
 /** An org's automation settings as the internal API shows them. */
@@ -20,7 +20,7 @@ export function toSettingsView(org: Org): SettingsView {
     timezone: org.timezone,
     phones: org.phones,
     billingStatus: org.billingStatus,
-    settings: org.settings,
+    settings: settingsOf(org),
     version: org.version,
   };
 }

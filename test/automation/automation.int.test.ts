@@ -60,7 +60,8 @@ t.test('a new booking gets one confirmation now and a reminder 24 h and 2 h befo
   });
   t.equal(
     confirmation!.body,
-    'Acme HVAC: your visit is confirmed for Fri, Mar 14, 10:00 AM - 12:00 PM CDT. Reply to this text with any questions.',
+    'Acme HVAC: your visit is confirmed for Fri, Mar 14, 10:00 AM - 12:00 PM CDT. Reply to this text with any questions.\nReply STOP to opt out.',
+    'the first automated text to a number ends with the opt-out line',
   );
 
   clock.set('2031-03-13T14:59:00.000Z');
@@ -288,21 +289,27 @@ t.test('a job that comes due inside quiet hours set after it was queued is defer
   clock.set('2031-03-11T03:30:00.000Z'); // 22:30 CDT
   const bookingId = await app.book(orgId, window);
   await app.queue();
-  await configureOrg(services, operator(orgId), { orgId, changes: { quietHours: { start: '22:00', end: '07:30' } } });
+  await configureOrg(services, operator(orgId), { orgId, changes: { quietHours: { start: '22:00', end: '08:30' } } });
   await app.runDue();
   t.same(await app.outbound(), []);
   const confirmations = await app.jobs({ task: TASKS.confirmation });
   t.same(
     confirmations.map((j) => [j.key, iso(j.runAt), j.payload.key]),
-    [[null, '2031-03-11T12:30:00.000Z', jobKeys.confirmation(bookingId)]],
-    'requeued (without the job key, so a later replace of the key cannot lose it) for 07:30',
+    [[null, '2031-03-11T13:30:00.000Z', jobKeys.confirmation(bookingId)]],
+    'requeued (without the job key, so a later replace of the key cannot lose it) for 08:30',
   );
-  clock.set('2031-03-11T12:30:00.000Z');
+  const deferred = (await services.store.readStream(bookingStream(bookingId))).filter((e) => e.type === 'BookingTextDeferred');
+  t.match(
+    deferred.map((e) => e.data),
+    [{ kind: 'confirmation', until: '2031-03-11T13:30:00.000Z', reason: /the org's quiet hours/ }],
+    'the deferral and its reason are on the booking',
+  );
+  clock.set('2031-03-11T13:30:00.000Z');
   await app.runDue();
   await app.runDue();
   t.same(
     (await app.outbound(bookingStream(bookingId))).map((m) => [m.kind, iso(m.sent_at)]),
-    [['confirmation', '2031-03-11T12:30:00.000Z']],
+    [['confirmation', '2031-03-11T13:30:00.000Z']],
   );
 });
 
@@ -369,7 +376,10 @@ t.test('a missed call gets exactly one text-back, from the number called, with t
   const sent = await app.outbound(leadStream(leadId));
   t.equal(sent.length, 1);
   t.match(sent[0], { kind: 'text_back', to: '+15125550177', from: BUSINESS });
-  t.equal(sent[0]!.body, "Sorry we missed your call! This is Acme HVAC. How can we help? Reply here and we'll get right back to you.");
+  t.equal(
+    sent[0]!.body,
+    "Sorry we missed your call! This is Acme HVAC. How can we help? Reply here and we'll get right back to you.\nReply STOP to opt out.",
+  );
   const events = await services.store.readStream(leadStream(leadId));
   t.same(
     events.map((e) => e.type),
@@ -428,6 +438,8 @@ t.test(
   'a provider refusing a text for good records the failure; a flaky provider is retried, then the last attempt records it',
   async (t) => {
     const orgId = await newOrg();
+    // These doubles speak as Twilio: the org's sender is registered (A2P 10DLC).
+    await configureOrg(services, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
     const refused = await app.book(orgId, window);
     await app.queue();
     const refusing: Messaging = {

@@ -6,10 +6,11 @@ import t from 'tap';
 import { processManager } from '../../src/automation/process-manager-runner.ts';
 import { catchUp } from '../../src/subscriptions/engine.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { operator } from '../support/app.ts';
+import { daytimeZone, NO_PLACE } from '../support/daytime.ts';
 import { testDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT } from '../support/serve.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from './fake-twilio.ts';
@@ -80,11 +81,12 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 
 t.test('a worker that loses its database mid-send is fenced off: one message reaches Twilio', async (t) => {
   const orgId = randomUUID();
-  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const start = new Date(Date.now() + 3 * 86_400_000);
   const caller = { orgId, actor: { type: 'integration' as const, id: 'test', label: 'Dispatch board' }, correlationId: randomUUID() };
   const { booking } = await createBooking(deps, caller, {
-    customer: { name: 'Dana Diaz', phone: '+15125550199' },
+    customer: { name: 'Dana Diaz', phone: `${NO_PLACE}5550199` },
     window: { start: start.toISOString(), end: new Date(start.getTime() + 7_200_000).toISOString() },
   });
   const key = `confirmation:${booking.id}`;

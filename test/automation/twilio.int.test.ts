@@ -8,6 +8,8 @@ import { PermanentMessagingError, TransientMessagingError } from '../../src/auto
 import { TwilioClient } from '../../src/automation/messaging/twilio.ts';
 import { metadataFor } from '../../src/commands/execute.ts';
 import { loadConfig } from '../../src/config.ts';
+import { configureOrg } from '../../src/commands/orgs.ts';
+import { operator } from '../support/app.ts';
 import { leadStream } from '../../src/domain/lead.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, type Reply, fakeTwilio } from './fake-twilio.ts';
 import { automationApp } from './support.ts';
@@ -108,6 +110,7 @@ t.test('with MESSAGING=twilio a missed call is texted back through Twilio once, 
   const messaging = createMessaging(config, { db: app.services.db, clock: app.clock });
   t.equal(messaging.provider, 'twilio');
   const orgId = await app.createOrg({ name: 'Acme HVAC', phones: ['+15125550100', '+15125550101'] });
+  await configureOrg(app.services, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
 
   const missed = async (caller: string) => {
     const leadId = randomUUID();
@@ -142,7 +145,7 @@ t.test('with MESSAGING=twilio a missed call is texted back through Twilio once, 
   t.same(twilio.received[0]!.form, {
     To: '+15125550177',
     From: '+15125550101',
-    Body: "Sorry we missed your call! This is Acme HVAC. How can we help? Reply here and we'll get right back to you.",
+    Body: "Sorry we missed your call! This is Acme HVAC. How can we help? Reply here and we'll get right back to you.\nReply STOP to opt out.",
     StatusCallback: 'https://callsnare.example.com/webhooks/twilio/message-status',
   });
   const [row] = await app.outbound(leadStream(leadId));
@@ -168,11 +171,11 @@ t.test('with MESSAGING=twilio a missed call is texted back through Twilio once, 
   t.same(again, { messageId: row!.message_id, sentAt: new Date(row!.sent_at).toISOString(), duplicate: true });
   t.equal(twilio.received.length, 1, 'no second POST');
 
-  // Twilio refusing the number records a failure on the lead, without retrying.
+  // Twilio refusing the number as unsubscribed (21610) records the opt-out (carrier) and the skip, without retrying.
   twilio.always({ status: 400, body: { code: 21610, message: 'Attempt to send to unsubscribed recipient', status: 400 } });
   const refused = await missed('+15125550178');
   await app.runDue({ messaging });
   t.equal(twilio.received.length, 2);
-  t.same(await app.eventTypes(leadStream(refused.leadId)), ['LeadOpened', 'MissedCallRecorded', 'TextBackFailed']);
+  t.same(await app.eventTypes(leadStream(refused.leadId)), ['LeadOpened', 'MissedCallRecorded', 'TextBackSkipped']);
   t.same(await app.jobs(), []);
 });

@@ -9,10 +9,11 @@ import { jobKeys } from '../../src/automation/keys.ts';
 import { evidenceEventId } from '../../src/domain/ids.ts';
 import { TASKS } from '../../src/automation/process-manager.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { operator } from '../support/app.ts';
+import { daytimeZone, NO_PLACE } from '../support/daytime.ts';
 import { testDatabase } from '../support/db.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from './fake-twilio.ts';
 
@@ -92,7 +93,8 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 t.test('4 workers × 1,000 bookings: every message sent exactly once, through a SIGKILL and a SIGTERM', async (t) => {
   const orgId = randomUUID();
-  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const started = Date.now();
   for (let i = 0; i < 4; i++) startWorker();
   const pools = await Promise.all(workers.map((w) => w.ready));
@@ -121,7 +123,7 @@ t.test('4 workers × 1,000 bookings: every message sent exactly once, through a 
     Array.from({ length: 8 }, async () => {
       while (next < BOOKINGS) {
         const i = next++;
-        await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: `+1512${String(5_000_000 + i)}` }, window });
+        await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: `${NO_PLACE}${String(5_000_000 + i)}` }, window });
       }
     }),
   ).then(() => t.comment(`${BOOKINGS} bookings created in ${Date.now() - t0} ms`));
@@ -244,7 +246,8 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   const env = { MESSAGING: 'twilio', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_API_BASE_URL: baseUrl };
   const args = ['--concurrency', '1', '--shutdown-timeout', '1'];
   const orgId = randomUUID();
-  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+  await createOrg(deps, operator(orgId), { orgId, name: 'Acme HVAC', timezone: daytimeZone(), phones: ['+15125550100'] });
+  await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
   const caller = { orgId, actor: { type: 'integration' as const, id: 'sigterm', label: 'SIGTERM test' }, correlationId: 'sigterm' };
   const window = {
     start: new Date(Date.now() + 5 * 86_400_000).toISOString(),
@@ -266,7 +269,7 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   twilio.delay(400);
   const worker = startWorker(args, env);
   await worker.ready;
-  const { booking: slow } = await createBooking(deps, caller, { customer: { name: 'Slow Lane', phone: '+15125550161' }, window });
+  const { booking: slow } = await createBooking(deps, caller, { customer: { name: 'Slow Lane', phone: `${NO_PLACE}5550161` }, window });
   await twilio.requests(1);
   worker.child.kill('SIGTERM');
   t.same(await worker.exited, { code: 0, signal: null }, 'exit 0 after the job finished');
@@ -277,7 +280,7 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   twilio.delay(Infinity);
   const second = startWorker(args, env);
   await second.ready;
-  const { booking: stuck } = await createBooking(deps, caller, { customer: { name: 'Stuck Lane', phone: '+15125550162' }, window });
+  const { booking: stuck } = await createBooking(deps, caller, { customer: { name: 'Stuck Lane', phone: `${NO_PLACE}5550162` }, window });
   await twilio.requests(2);
   const signalled = Date.now();
   second.child.kill('SIGTERM');
@@ -294,7 +297,7 @@ t.test('SIGTERM lets a running job finish; past the shutdown timeout it aborts t
   await third.ready;
   await until('the retried confirmation', async () => (await evidence(stuck.id)).length === 2, 20_000);
   t.same(await evidence(stuck.id), ['BookingCreated', 'ConfirmationSent']);
-  t.equal(twilio.received.filter((r) => r.form.To === '+15125550162').length, 2, 'one aborted POST, one that went through');
+  t.equal(twilio.received.filter((r) => r.form.To === `${NO_PLACE}5550162`).length, 2, 'one aborted POST, one that went through');
   t.equal(
     (await sql<{ n: string }>`select count(*) as n from outbound_messages where job_key = ${jobKeys.confirmation(stuck.id)}`.execute(db))
       .rows[0]!.n,

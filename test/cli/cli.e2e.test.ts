@@ -131,6 +131,7 @@ t.test('projections status lists every projection with its lag', async (t) => {
   t.same(rows.map((r: { name: string }) => r.name).sort(), [
     'automation:process-manager',
     'bookings',
+    'contact_consent',
     'credentials',
     'lead_timeline',
     'leads',

@@ -7,6 +7,8 @@ import {
   leadEventIds,
   leadIdFor,
   logMessageId,
+  consentEventIds,
+  consentIdFor,
   requestHash,
   requestedMessageId,
   stripeEventIds,
@@ -41,4 +43,9 @@ t.test('evidence and Stripe-driven events derive the same ids as ever', async (t
   t.equal(evidenceEventId('confirmation:b1'), '80789b69-adfa-5919-82dc-3955824dc236');
   t.same(stripeEventIds(org, 'evt_1', 2), ['9890c35f-deb1-5a41-b74c-bf9f0429d0f3', '009cf91c-b79d-51d3-8b0d-d846b0fb1eee']);
   t.equal(logMessageId('confirmation:b1'), 'LMbe5378e29a6e5673a9e50e8dcac49081');
+});
+
+t.test('consent streams and their events derive the same ids as ever', async (t) => {
+  t.equal(consentIdFor(org, '+15125550199'), 'bda0fa35-916d-50f0-aa2c-42705d289abe');
+  t.same(consentEventIds(org, '+15125550199', 'twilio-message\nSM1', 1), ['278ffb3b-45ac-5d6b-a6f9-980020310ccd']);
 });

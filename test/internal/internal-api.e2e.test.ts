@@ -344,6 +344,7 @@ t.test('the action catalog lists the live internal actions with their roles', as
       ['read_leads', ['owner', 'admin', 'member'], 'safe', ['GET /api/internal/v1/leads', 'GET /api/internal/v1/leads/:leadId']],
       ['mark_lead_read', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/read']],
       ['reply_by_text', ['owner', 'admin', 'member'], 'idempotency_key', ['POST /api/internal/v1/leads/:leadId/messages']],
+      ['record_opt_out', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/consent']],
       ['move_lead_status', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/status']],
       [
         'read_team_bookings',

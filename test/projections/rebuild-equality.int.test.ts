@@ -71,6 +71,9 @@ for (let i = 0; i < 4; i++) {
   });
   await postTwilio(app, '/webhooks/twilio/message-status', messageStatus({ messageSid, from: BUSINESS, to: from, status: 'delivered' }));
   if (i % 2) await changeLeadStatus(services, operator(orgId), leadId, { to: 'won', reason: 'paid' });
+  // Consent: an opt-out, and for some callers an opt-in after it.
+  await postTwilio(app, '/webhooks/twilio/sms', inboundSms({ messageSid: sid('SM'), from, to: BUSINESS, body: 'STOP' }));
+  if (i % 2) await postTwilio(app, '/webhooks/twilio/sms', inboundSms({ messageSid: sid('SM'), from, to: BUSINESS, body: 'START' }));
 }
 await settle(ctx);
 await ctx.catchUpAll();

@@ -9,7 +9,7 @@ import t from 'tap';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
 import { issueCredential } from '../../src/commands/credentials.ts';
 import { idFromKey } from '../../src/domain/ids.ts';
-import { createOrg } from '../../src/commands/orgs.ts';
+import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { subscriberLags } from '../../src/subscriptions/lag.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
@@ -17,6 +17,7 @@ import { verifyProjection } from '../../src/projections/verify.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, fakeTwilio } from '../automation/fake-twilio.ts';
 import { PROVIDER_ENV, twilioSignature, voiceStatusCallback } from '../webhooks/fixtures/providers.ts';
 import { operator } from '../support/app.ts';
+import { daytimeZone, NO_PLACE } from '../support/daytime.ts';
 import { testDatabase } from '../support/db.ts';
 import { recordFigure } from '../support/figures.ts';
 import { CLI_BIN, REPO_ROOT } from '../support/serve.ts';
@@ -131,7 +132,8 @@ t.test(
   async (t) => {
     const deps = { store, clock: () => new Date() };
     const orgId = randomUUID();
-    await createOrg(deps, operator(orgId), { orgId, name: 'Topology HVAC', timezone: 'America/Chicago', phones: [BUSINESS] });
+    await createOrg(deps, operator(orgId), { orgId, name: 'Topology HVAC', timezone: daytimeZone(), phones: [BUSINESS] });
+    await configureOrg(deps, operator(orgId), { orgId, changes: { a2pCampaignId: 'CM0123456789abcdef0123456789abcdef' } });
     const { token } = await issueCredential(deps, operator(orgId), {
       orgId,
       label: 'topology',
@@ -262,7 +264,7 @@ t.test(
     const client = async (c: number) => {
       for (let i = 0; i < SCENARIOS_PER_CLIENT; i++) {
         const key = `topo-${c}-${i}`;
-        const phone = `+1512${String(2_000_000 + c * 1000 + i)}`;
+        const phone = `${NO_PLACE}${String(2_000_000 + c * 1000 + i)}`;
         const day = (c * SCENARIOS_PER_CLIENT + i) % 60;
         const body = {
           customer: { name: `Client ${c} #${i}`, phone },

@@ -188,6 +188,34 @@ t.test('audit: the timeline of the org with filters, and a stream state as of no
   await screenshot(page, '10-audit');
 });
 
+t.test('a member records an opt-out the caller asked for: badge with when and how, reply box off with the reason', async (t) => {
+  const caller = '+15125550178';
+  t.equal(await app.missedCall(caller, BUSINESS), 200);
+  const listed = await eventually(
+    () => api('/leads?status=all'),
+    (r) => r.body.data?.some((l: any) => l.callerPhone === caller),
+    'the second lead',
+  );
+  const id = listed.body.data.find((l: any) => l.callerPhone === caller).id;
+  await page.goto(`${app.address}/app/leads/${id}`);
+  await page.getByTestId('consent').waitFor();
+  t.match(await page.getByTestId('consent').textContent(), /allowed in answer to their call or text/);
+  await page.getByRole('button', { name: 'Record opt-out' }).click();
+  await page.getByRole('button', { name: 'Yes, they asked us to stop texting' }).click();
+  await page.getByTestId('opted-out').waitFor({ timeout: 15_000 });
+  t.match(await page.getByTestId('opted-out').textContent(), /Opted out of texts .*\(recorded by the team\)/);
+  t.ok(await page.getByLabel('Reply by text').isDisabled(), 'the reply box is disabled');
+  t.match(await page.locator('#reply-disabled').textContent(), /this caller opted out .*Call them instead/);
+  await page
+    .getByTestId('lead-list')
+    .getByRole('link', { name: /\(512\) 555-0178.*opted out/ })
+    .waitFor({ timeout: 15_000 });
+  const detail = await api(`/leads/${id}`);
+  t.match(detail.body.consent, { status: 'opted_out', source: 'member' });
+  await checkAccessibility(t, page, 'opted-out lead');
+  await screenshot(page, '11-lead-opted-out');
+});
+
 t.test('the inbox works at phone width, one pane at a time, with j/k and / from the keyboard', async (t) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${app.address}/app/leads?status=all`);

@@ -10,6 +10,7 @@ import { createBooking } from '../../src/commands/bookings.ts';
 import { configureOrg, loadOrg } from '../../src/commands/orgs.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { operator, testApp } from '../support/app.ts';
+import { daytimeZone, NO_PLACE } from '../support/daytime.ts';
 import { PROVIDER_ENV, postStripe, postTwilio, sid, subscriptionEvent, voiceStatusCallback } from './fixtures/providers.ts';
 
 /**
@@ -42,7 +43,7 @@ const checkoutCompleted = (orgId: string, customer: string, created: number) => 
 async function confirmationOf(orgId: string) {
   const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'Dispatch board' }, correlationId: randomUUID() };
   const { booking, position } = await createBooking(services, caller, {
-    customer: { name: 'Dana Diaz', phone: '+15125550199' },
+    customer: { name: 'Dana Diaz', phone: `${NO_PLACE}5550199` },
     window: { start: '2031-06-02T15:00:00Z', end: '2031-06-02T17:00:00Z' },
   });
   // Up to the booking itself: on a loaded machine a commit may take a moment to become visible to readers.
@@ -62,7 +63,7 @@ for (const order of [
   'subscription.deleted after checkout.session.completed',
 ] as const) {
   t.test(`${order}, nothing projected in between: the org is canceled and automation stays paused`, async (t) => {
-    const orgId = await ctx.createOrg({ name: `Canceled ${order.slice(22, 28)} HVAC` });
+    const orgId = await ctx.createOrg({ name: `Canceled ${order.slice(22, 28)} HVAC`, timezone: daytimeZone() });
     const customer = customerId();
     const now = Math.floor(Date.now() / 1000);
     const checkout = checkoutCompleted(orgId, customer, now);

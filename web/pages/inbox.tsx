@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, describeError } from '../api.ts';
 import { ago, phone, since, timeOfDay, when, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { Booking, Lead, LeadDetail, Me, Page } from '../types.ts';
+import type { Booking, Consent, Lead, LeadDetail, Me, Page } from '../types.ts';
 import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { LoadError } from './problems.tsx';
 
@@ -108,6 +108,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
                   {lead.callerName || phone(lead.callerPhone)}
                 </span>
                 <span className={`badge status-${lead.status}`}>{lead.status}</span>
+                {lead.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
                 <span className="lead-meta">
                   {lead.waitingSince ? (
                     <>waiting {since(lead.waitingSince)}</>
@@ -165,7 +166,13 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
         </Link>
         <h2 id="thread-title">
           {l.callerName || phone(l.callerPhone)} <span className={`badge status-${l.status}`}>{l.status}</span>
+          {l.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
         </h2>
+        {l.consent?.status === 'opted_out' && (
+          <p className="consent-note" data-testid="opted-out">
+            Opted out of texts {l.consent.since ? when(l.consent.since, me.timezone) : ''} ({consentSource(l.consent.source)}).
+          </p>
+        )}
         <ol className="timeline" aria-label="Timeline" data-testid="timeline">
           {l.timeline.map((entry) => (
             <li key={entry.id} className={`entry kind-${entry.kind}`} data-type={entry.type}>
@@ -181,7 +188,7 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
             </li>
           ))}
         </ol>
-        <Reply leadId={leadId} />
+        <Reply leadId={leadId} consent={l.consent} timezone={me.timezone} />
       </section>
       <aside className="pane details-pane" aria-label="Caller details">
         <CallerDetails me={me} lead={l} />
@@ -190,7 +197,26 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
   );
 }
 
-function Reply({ leadId }: { leadId: string }) {
+/** How a caller opted out, in words. */
+function consentSource(source: Consent['source']): string {
+  switch (source) {
+    case 'keyword':
+      return 'texted STOP';
+    case 'phrase':
+      return 'asked by text to stop';
+    case 'carrier':
+      return 'the carrier reports them unsubscribed';
+    case 'provider':
+      return 'opted out through Twilio';
+    case 'member':
+      return 'recorded by the team';
+    default:
+      return 'unknown';
+  }
+}
+
+function Reply({ leadId, consent, timezone }: { leadId: string; consent: Consent | undefined; timezone: string }) {
+  const optedOut = consent?.status === 'opted_out';
   const queryClient = useQueryClient();
   const [body, setBody] = useState('');
   // One id per composed message: a double click or a retry sends the same id, and the server sends once.
@@ -211,13 +237,27 @@ function Reply({ leadId }: { leadId: string }) {
   return (
     <form className="reply" onSubmit={submit}>
       <label htmlFor="reply-body">Reply by text</label>
-      <textarea id="reply-body" rows={3} maxLength={1600} value={body} onChange={(e) => setBody(e.target.value)} />
+      <textarea
+        id="reply-body"
+        rows={3}
+        maxLength={1600}
+        value={body}
+        disabled={optedOut}
+        aria-describedby={optedOut ? 'reply-disabled' : undefined}
+        onChange={(e) => setBody(e.target.value)}
+      />
+      {optedOut && (
+        <p id="reply-disabled" className="hint">
+          Texting is off: this caller opted out{consent.since ? ` ${when(consent.since, timezone)}` : ''} ({consentSource(consent.source)}).
+          Call them instead.
+        </p>
+      )}
       {send.isError && (
         <p className="error" role="alert">
           {describeError(send.error)}
         </p>
       )}
-      <button type="submit" className="primary" disabled={send.isPending || !body.trim()}>
+      <button type="submit" className="primary" disabled={optedOut || send.isPending || !body.trim()}>
         {send.isPending ? 'Sending…' : 'Send text'}
       </button>
     </form>
@@ -248,7 +288,16 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
         </dd>
         <dt>First contact</dt>
         <dd>{when(lead.createdAt, me.timezone)}</dd>
+        <dt>Texts</dt>
+        <dd data-testid="consent">
+          {lead.consent?.status === 'opted_out'
+            ? `opted out ${lead.consent.since ? when(lead.consent.since, me.timezone) : ''} (${consentSource(lead.consent.source)})`
+            : lead.consent?.status === 'opted_in'
+              ? 'opted in'
+              : 'allowed in answer to their call or text'}
+        </dd>
       </dl>
+      {lead.consent?.status !== 'opted_out' && me.role !== 'auditor' && <RecordOptOut lead={lead} />}
       {lead.summary && (
         <section aria-labelledby="summary-title">
           <h3 id="summary-title">Summary</h3>
@@ -283,6 +332,44 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
       <BookVisit me={me} lead={lead} />
       <MoveStatus lead={lead} />
     </>
+  );
+}
+
+/** A member records an opt-out the caller asked for (on the phone, in person); never an opt-in. */
+function RecordOptOut({ lead }: { lead: LeadDetail }) {
+  const queryClient = useQueryClient();
+  const [asking, setAsking] = useState(false);
+  const record = useMutation({
+    mutationFn: () => api(`/leads/${lead.id}/consent`, { method: 'POST', body: { status: 'opted_out' } }),
+    onSuccess: () => {
+      setAsking(false);
+      void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
+      void queryClient.invalidateQueries({ queryKey: ['leads'] });
+    },
+  });
+  return (
+    <div className="record-opt-out">
+      {asking ? (
+        <>
+          <p>Stop all texts to {phone(lead.callerPhone)}? Only the caller can opt in again (by texting START).</p>
+          <button type="button" className="danger" disabled={record.isPending} onClick={() => record.mutate()}>
+            Yes, they asked us to stop texting
+          </button>{' '}
+          <button type="button" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </>
+      ) : (
+        <button type="button" onClick={() => setAsking(true)}>
+          Record opt-out
+        </button>
+      )}
+      {record.isError && (
+        <p className="error" role="alert">
+          {describeError(record.error)}
+        </p>
+      )}
+    </div>
   );
 }
 

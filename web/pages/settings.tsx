@@ -22,6 +22,8 @@ interface SettingsView {
     reminderOffsetsMinutes: number[];
     textBack: boolean;
     textBackTemplate: string;
+    optOutLine?: string;
+    a2pCampaignId?: string | null;
     quietHours: Window | null;
     businessHours: Partial<Record<string, Window[]>>;
     crewCapacity: number;
@@ -80,6 +82,8 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const [reminders, setReminders] = useState(s.reminderOffsetsMinutes.join(', '));
   const [textBack, setTextBack] = useState(s.textBack);
   const [template, setTemplate] = useState(s.textBackTemplate);
+  const [optOutLine, setOptOutLine] = useState(s.optOutLine ?? 'Reply STOP to opt out.');
+  const [campaignId, setCampaignId] = useState(s.a2pCampaignId ?? '');
   const [quietStart, setQuietStart] = useState(s.quietHours?.start ?? '');
   const [quietEnd, setQuietEnd] = useState(s.quietHours?.end ?? '');
   const [capacity, setCapacity] = useState(String(s.crewCapacity));
@@ -119,6 +123,8 @@ function SettingsForm({ view }: { view: SettingsView }) {
         .map(Number),
       textBack,
       textBackTemplate: template,
+      optOutLine,
+      a2pCampaignId: campaignId.trim() || null,
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : null,
       crewCapacity: Number(capacity),
       businessHours,
@@ -163,6 +169,15 @@ function SettingsForm({ view }: { view: SettingsView }) {
       </div>
       <label htmlFor="set-template">Text-back message ({'{{business}}'} is replaced by the business name)</label>
       <textarea id="set-template" rows={3} maxLength={640} value={template} onChange={(e) => setTemplate(e.target.value)} />
+      <label htmlFor="set-optout">Opt-out line (ends the first automated text to each number)</label>
+      <input id="set-optout" maxLength={160} value={optOutLine} onChange={(e) => setOptOutLine(e.target.value)} />
+      <label htmlFor="set-campaign">A2P 10DLC campaign id (carriers require it for texts from a local number)</label>
+      <input id="set-campaign" placeholder="CM…" value={campaignId} onChange={(e) => setCampaignId(e.target.value)} />
+      <p className="hint" data-testid="compliance-status">
+        {campaignId.trim()
+          ? `Sender registered under campaign ${campaignId.trim()}.`
+          : 'No campaign id: with Twilio, automated texts stay off until one is set.'}
+      </p>
       <fieldset>
         <legend>Quiet hours (no texts between; empty = none)</legend>
         <div className="row">

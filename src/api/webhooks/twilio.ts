@@ -3,7 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../../commands/context.ts';
-import { receiveInboundText, recordMessageStatus, recordMissedCall } from '../../commands/leads.ts';
+import { changeConsent } from '../../commands/consent.ts';
+import { receiveInboundText, recordMessageStatus, recordMissedCall, requestOutboundText } from '../../commands/leads.ts';
+import { loadOrg } from '../../commands/orgs.ts';
+import { settingsOf } from '../../domain/org.ts';
+import { intentOfOptOutType, recogniseConsent } from '../../automation/opt-out-recogniser.ts';
 import { missedCallStatus } from '../../domain/events/lead.ts';
 import { e164 } from '../../domain/values.ts';
 import type { Position } from '../../eventstore/port.ts';
@@ -34,6 +38,8 @@ const smsPayload = z.looseObject({
     .string()
     .default('')
     .transform((body) => body.slice(0, 1600)),
+  /** Set when Twilio's Advanced Opt-Out recognised a keyword (and already answered it): STOP, START or HELP. */
+  OptOutType: z.string().max(20).optional(),
 });
 
 /** Outbound message status callback. */
@@ -142,15 +148,49 @@ export async function twilioWebhooks(app: FastifyInstance): Promise<void> {
     const text = parsePayload(smsPayload, request.body);
     const from = e164.safeParse(text.From);
     if (!from.success) return twiml(reply);
-    return recordRouted(request, reply, text.To, text.MessageSid, (deps, caller) =>
-      receiveInboundText(deps, caller, {
+    // Twilio's own verdict (Advanced Opt-Out) is honoured as sent; otherwise the body decides (CONTRACT §8).
+    const provider = intentOfOptOutType(text.OptOutType);
+    const intent = provider ?? recogniseConsent(text.Body);
+    return recordRouted(request, reply, text.To, text.MessageSid, async (deps, caller) => {
+      const received = await receiveInboundText(deps, caller, {
         messageSid: text.MessageSid,
         from: from.data,
         to: text.To,
         body: text.Body,
         receivedAt: deps.clock().toISOString(),
-      }),
-    );
+        ...(intent.kind === 'possible_opt_out' && { flag: 'possible_opt_out' as const }),
+      });
+      if (intent.kind === 'help' && !provider && !received.duplicate) {
+        // One answer per HELP (its SID names the message); Twilio's Advanced Opt-Out answers it itself otherwise.
+        const org = await loadOrg(deps, caller.orgId);
+        const optOut = settingsOf(org).optOutLine.trim() || 'Reply STOP to opt out.';
+        const help = await requestOutboundText(deps, caller, received.lead.id, {
+          body: `${org.name}: this number is for your service visits and questions; reply here and our team answers. ${optOut}`,
+          clientMessageId: `help:${text.MessageSid}`,
+          from: text.To,
+        });
+        return { position: help.position ?? received.position };
+      }
+      if (intent.kind !== 'opt_out' && intent.kind !== 'opt_in') return received;
+      const consent = await changeConsent(
+        { ...deps, db: request.server.services.db },
+        caller,
+        {
+          type: intent.kind === 'opt_out' ? 'OptOut' : 'OptIn',
+          data: {
+            phone: from.data,
+            source: provider ? 'provider' : intent.kind === 'opt_out' ? intent.source : 'keyword',
+            evidence: { messageSid: text.MessageSid, body: text.Body, by: from.data },
+          },
+        },
+        `twilio-message\n${text.MessageSid}`,
+      );
+      request.log.info(
+        { orgId: caller.orgId, messageSid: text.MessageSid, consent: consent.consent?.status },
+        'consent recorded from an inbound text',
+      );
+      return { position: consent.position ?? received.position };
+    });
   });
 
   app.post('/message-status', { schema: { hide: true } }, async (request, reply) => {

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { DeliveryUnknownError, LeaseLostError, type OutboundMessage, type SendLease, type SentMessage } from './port.ts';
+import { withSecondConnection } from '../../db/second-connection.ts';
+import { DeliveryUnknownError, LeaseLostError, type OutboundMessage, type SendGuard, type SendLease, type SentMessage } from './port.ts';
 
 /**
  * `outbound_messages`: one row per job key, the fence of every send. Before a message goes out its row is
@@ -14,18 +15,21 @@ export class OutboundLedger {
   /**
    * Records the intent to send `message` under `lease` (or, with `sent`, the send itself). Returns
    * `claimed`, or the message already sent under this key. Throws {@link LeaseLostError} when the pool
-   * no longer holds the job, {@link DeliveryUnknownError} when an earlier send's outcome is unknown.
+   * no longer holds the job, {@link DeliveryUnknownError} when an earlier send's outcome is unknown;
+   * whatever `guard` throws (it runs first, in the transaction that records the intent).
    */
   async claim(
     message: OutboundMessage,
     provider: 'log' | 'twilio',
     lease: SendLease | undefined,
     sent?: { messageId: string; sentAt: string },
+    guard?: SendGuard,
   ): Promise<{ claimed: true } | { existing: SentMessage }> {
     const leaseHeld = lease
       ? sql<boolean>`exists (select 1 from graphile_worker.jobs j where j.id = ${lease.jobId}::bigint and j.locked_by = ${lease.holder})`
       : sql<boolean>`true`;
-    const { rows } = await sql<{ job_key: string }>`
+    const insert = (db: Kysely<Database>) =>
+      sql<{ job_key: string }>`
       insert into outbound_messages (job_key, message_id, org_id, provider, kind, "to", "from", body, subject, sent_at, state, job_id, holder)
       select ${message.key}, ${sent?.messageId ?? null}, ${message.orgId}::uuid, ${provider}, ${message.kind}, ${message.to}, ${message.from ?? null},
              ${message.body}, ${message.subject}, ${sent?.sentAt ?? null}::timestamptz, ${sent ? 'sent' : 'sending'},
@@ -34,7 +38,16 @@ export class OutboundLedger {
       -- No conflict target: the log adapter's message id derives from the job key, and two racing inserts
       -- of one key may collide on that unique index first, which a (job_key) target would not absorb.
       on conflict do nothing
-      returning job_key`.execute(this.db);
+      returning job_key`.execute(db);
+    // The guard and the intent in one transaction: what the guard locked stays locked until the intent is recorded.
+    const { rows } = guard
+      ? await withSecondConnection(() =>
+          this.db.transaction().execute(async (trx) => {
+            await guard(trx);
+            return insert(trx);
+          }),
+        )
+      : await insert(this.db);
     if (rows.length) return { claimed: true };
     const row = await this.db
       .updateTable('outbound_messages')

@@ -17,7 +17,7 @@ export function logMessaging(deps: { db: Kysely<Database>; clock: () => Date; lo
     async send(message, options = {}) {
       const messageId = logMessageId(message.key);
       const sentAt = deps.clock().toISOString();
-      const claimed = await ledger.claim(message, 'log', options.lease, { messageId, sentAt });
+      const claimed = await ledger.claim(message, 'log', options.lease, { messageId, sentAt }, options.guard);
       if ('existing' in claimed) return claimed.existing;
       deps.log?.info(
         { messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: message.body },

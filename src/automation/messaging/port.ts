@@ -1,3 +1,6 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
 /** What the automation texts about. */
 export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back' | 'reply';
 
@@ -33,10 +36,29 @@ export interface SendLease {
   readonly holder: string;
 }
 
+/**
+ * A check run inside the transaction that records a send's intent, just before the row is written: it
+ * throws (e.g. {@link RecipientOptedOutError}) to refuse the send. Locks it takes in `trx` are held until
+ * the intent is recorded (automation/may-text.ts takes the contact's consent lock).
+ */
+export type SendGuard = (trx: Kysely<Database>) => Promise<void>;
+
+/** How one send runs: its abort signal, the job lease fencing it, the guard checked with the intent. */
+export interface SendOptions {
+  readonly signal?: AbortSignal;
+  readonly lease?: SendLease;
+  readonly guard?: SendGuard;
+}
+
 /** The messaging port: `log` (default) and `twilio` adapters implement it. */
 export interface Messaging {
   readonly provider: 'log' | 'twilio';
-  send(message: OutboundMessage, options?: { signal?: AbortSignal; lease?: SendLease }): Promise<SentMessage>;
+  send(message: OutboundMessage, options?: SendOptions): Promise<SentMessage>;
+}
+
+/** The recipient opted out (found at send time, under the consent lock): nothing was sent. */
+export class RecipientOptedOutError extends Error {
+  override name = 'RecipientOptedOutError';
 }
 
 /** This worker no longer holds the job (its lease was lost and the job reclaimed): nothing was sent. */

@@ -146,7 +146,7 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
     provider: 'twilio',
     async send(message, options = {}) {
       if (!message.from) throw new PermanentMessagingError('the org has no business phone number to send from');
-      const claimed = await ledger.claim(message, 'twilio', options.lease);
+      const claimed = await ledger.claim(message, 'twilio', options.lease, undefined, options.guard);
       if ('existing' in claimed) return claimed.existing;
       let sent: TwilioMessage;
       try {

@@ -67,6 +67,15 @@ export const bookingEvents = {
     .strict(),
   ReminderSkipped: z.object({ bookingId: uuid, offsetMinutes: z.number().int().positive(), dueAt: instant, reason: z.string() }).strict(),
   ReminderFailed: z.object({ bookingId: uuid, offsetMinutes: z.number().int().positive(), dueAt: instant, error: z.string() }).strict(),
+  /** A text about the booking was due inside quiet hours (the org's or the recipient's): put off to `until`, never dropped. */
+  BookingTextDeferred: z
+    .object({
+      bookingId: uuid,
+      kind: z.enum(['confirmation', 'reminder', 'rescheduled_notice', 'canceled_notice']),
+      until: instant,
+      reason: z.string().max(500),
+    })
+    .strict(),
   /** "Your visit moved" / "your visit was canceled" messages. */
   BookingNoticeSent: z
     .object({ bookingId: uuid, kind: z.enum(['rescheduled', 'canceled']), messageId: z.string(), to: e164, sentAt: instant })

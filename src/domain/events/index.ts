@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { bookingEvents } from './booking.ts';
+import { consentEvents } from './consent.ts';
 import { credentialEvents } from './credential.ts';
 import { leadEvents } from './lead.ts';
 import { orgEvents } from './org.ts';
 
 export { eventMetadata, GENESIS_HASH, type EventMetadata } from './metadata.ts';
 
-const schemas = { ...bookingEvents, ...leadEvents, ...orgEvents, ...credentialEvents };
+const schemas = { ...bookingEvents, ...leadEvents, ...orgEvents, ...credentialEvents, ...consentEvents };
 
 /** Every event type the service records, mapped to its (current-version) data. */
 export type EventCatalog = { [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> };

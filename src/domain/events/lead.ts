@@ -28,8 +28,17 @@ export const leadEvents = {
   MissedCallRecorded: z
     .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: missedCallStatus, calledAt: instant })
     .strict(),
+  /** `flag`: the text has an opt-out word but is not plainly a revocation (CONTRACT §8): the team decides. */
   InboundTextReceived: z
-    .object({ leadId: uuid, messageSid: z.string().min(1).max(64), from: e164, to: e164, body: z.string().max(1600), receivedAt: instant })
+    .object({
+      leadId: uuid,
+      messageSid: z.string().min(1).max(64),
+      from: e164,
+      to: e164,
+      body: z.string().max(1600),
+      receivedAt: instant,
+      flag: z.enum(['possible_opt_out']).optional(),
+    })
     .strict(),
   OutboundTextRecorded: z
     .object({
@@ -70,6 +79,8 @@ export const leadEvents = {
     .strict(),
   TextBackSkipped: z.object({ leadId: uuid, callSid: z.string(), reason: z.string() }).strict(),
   TextBackFailed: z.object({ leadId: uuid, callSid: z.string(), error: z.string() }).strict(),
+  /** A text to the caller was due inside quiet hours (the org's or the recipient's): put off to `until`, never dropped. */
+  LeadTextDeferred: z.object({ leadId: uuid, kind: z.enum(['text_back', 'reply']), until: instant, reason: z.string().max(500) }).strict(),
   MessageDeliveryUpdated: z
     .object({ leadId: uuid, messageSid: z.string(), status: z.string().max(40), errorCode: z.string().max(20).optional() })
     .strict(),

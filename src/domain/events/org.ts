@@ -25,6 +25,15 @@ export const orgSettingsPatch = z
       .optional(),
     textBack: z.boolean().optional(),
     textBackTemplate: z.string().min(1).max(640).optional(),
+    /** Ends the first automated text to a number (CONTRACT §8); empty: no line (the org says so elsewhere). */
+    optOutLine: z.string().trim().max(160).optional(),
+    /** The A2P 10DLC campaign id of the org's sender (Twilio: CM + 32 hex); automated texts need it on MESSAGING=twilio. */
+    a2pCampaignId: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{3,64}$/, 'must be the A2P 10DLC campaign id, e.g. CM followed by 32 hex digits')
+      .nullable()
+      .optional(),
     quietHours: quietHours.nullable().optional(),
     timezone: timeZone.optional(),
     businessHours: businessHours.optional(),

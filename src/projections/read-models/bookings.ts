@@ -17,6 +17,7 @@ const BOOKING_TYPES = [
   'ReminderSkipped',
   'ReminderFailed',
   'BookingNoticeSent',
+  'BookingTextDeferred',
 ] as const satisfies readonly BookingEvent['type'][];
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */

@@ -12,6 +12,7 @@ export type TimelineKind =
   | 'text_back'
   | 'text_back_skipped'
   | 'text_back_failed'
+  | 'text_deferred'
   | 'status_change'
   | 'booking';
 
@@ -28,6 +29,7 @@ const TIMELINE_TYPES = [
   'TextBackSent',
   'TextBackSkipped',
   'TextBackFailed',
+  'LeadTextDeferred',
   'LeadStatusChanged',
   'LeadBookingLinked',
 ] as const satisfies readonly LeadEvent['type'][];
@@ -40,7 +42,11 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
     case 'MissedCallRecorded':
       return { kind: 'missed_call', summary: `missed call from ${event.data.from} (${event.data.callStatus})`, messageId: null };
     case 'InboundTextReceived':
-      return { kind: 'inbound_text', summary: `text from ${event.data.from}: ${quote(event.data.body)}`, messageId: null };
+      return {
+        kind: 'inbound_text',
+        summary: `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${quote(event.data.body)}`,
+        messageId: null,
+      };
     case 'OutboundTextRecorded':
       return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
     case 'OutboundTextRequested':
@@ -55,6 +61,12 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       return { kind: 'text_back_skipped', summary: `text-back skipped: ${event.data.reason}`, messageId: null };
     case 'TextBackFailed':
       return { kind: 'text_back_failed', summary: `text-back failed: ${event.data.error}`, messageId: null };
+    case 'LeadTextDeferred':
+      return {
+        kind: 'text_deferred',
+        summary: `${event.data.kind === 'text_back' ? 'text-back' : 'reply'} deferred to ${event.data.until}: ${event.data.reason}`,
+        messageId: null,
+      };
     case 'LeadStatusChanged':
       return {
         kind: 'status_change',

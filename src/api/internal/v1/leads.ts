@@ -1,17 +1,19 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { changeLeadStatus, requestOutboundText } from '../../../commands/leads.ts';
+import { changeConsent, loadConsent } from '../../../commands/consent.ts';
+import { changeLeadStatus, loadLead, requestOutboundText } from '../../../commands/leads.ts';
+import { consentView } from '../../../domain/consent.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
-import { problems } from '../../problem.ts';
+import { ProblemError, problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
-import { changeLeadStatusBody, leadParams, listLeadsQuery, sendMessageBody } from './schemas.ts';
+import { changeLeadStatusBody, leadParams, listLeadsQuery, recordConsentBody, sendMessageBody } from './schemas.ts';
 
-const READ_MODELS = ['leads', 'lead_timeline', 'bookings'];
+const READ_MODELS = ['leads', 'lead_timeline', 'bookings', 'contact_consent'];
 
 /** Whose read markers a request uses: the member (token or session), else the credential. */
 const readerOf = (request: FastifyRequest) => authOf(request).memberId ?? authOf(request).actor.id;
@@ -68,10 +70,55 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     { preHandler: allowed, config: { action: ACTIONS.replyByText }, schema: { params: leadParams, body: sendMessageBody } },
     async (request, reply) => {
       const { leadId } = request.params;
+      const deps = depsOf(request);
+      const { orgId } = authOf(request);
+      // The one question, asked before anything is recorded; the send job asks again at send time.
+      const lead = await loadLead(deps, orgId, leadId);
+      const consent = await loadConsent(deps, orgId, lead.callerPhone);
+      if (consent?.status === 'opted_out') {
+        throw new ProblemError(
+          409,
+          'recipient_opted_out',
+          'Recipient opted out',
+          `${lead.callerPhone} opted out of texts (${consent.source}) at ${consent.since}: nothing was sent; call them instead`,
+        );
+      }
       const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, request.body);
       setConsistencyToken(reply, outcome.position);
       const { messageId, ...message } = outcome.message;
       return reply.code(202).send({ id: messageId, leadId, ...message });
+    },
+  );
+
+  app.post(
+    '/leads/:leadId/consent',
+    { preHandler: allowed, config: { action: ACTIONS.recordOptOut }, schema: { params: leadParams, body: recordConsentBody } },
+    async (request, reply) => {
+      const { status, note } = request.body;
+      if (status !== 'opted_out') {
+        throw new ProblemError(
+          422,
+          'opt_in_not_allowed',
+          'Only an opt-out can be recorded',
+          status === 'opted_in'
+            ? 'a member may record an opt-out, never an opt-in: the contact opts in again by texting START'
+            : `status must be "opted_out" (got "${status}")`,
+        );
+      }
+      const deps = { ...depsOf(request), db: request.server.services.db };
+      const caller = callerOf(request);
+      const lead = await loadLead(deps, caller.orgId, request.params.leadId);
+      const outcome = await changeConsent(
+        deps,
+        caller,
+        {
+          type: 'OptOut',
+          data: { phone: lead.callerPhone, source: 'member', evidence: { by: caller.actor.id, ...(note && { body: note }) } },
+        },
+        `member\n${lead.id}\n${request.id}`,
+      );
+      setConsistencyToken(reply, outcome.position);
+      return { leadId: lead.id, phone: lead.callerPhone, consent: consentView(outcome.consent) };
     },
   );
 

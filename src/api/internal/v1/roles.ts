@@ -32,6 +32,7 @@ export const ACTIONS = {
   markLeadRead: { name: 'mark_lead_read', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   replyByText: { name: 'reply_by_text', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotency_key' },
   moveLeadStatus: { name: 'move_lead_status', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
+  recordOptOut: { name: 'record_opt_out', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   readBookings: { name: 'read_team_bookings', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
   writeBookings: { name: 'write_team_bookings', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotency_key' },
   readAuditEvents: { name: 'read_audit_events', status: 'live_internal', permissions: ROLES.audit, idempotency: 'safe' },

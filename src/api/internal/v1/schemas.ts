@@ -32,6 +32,17 @@ export const listLeadsQuery = z
 export const changeLeadStatusBody = z.object({ status: leadStatus, reason: z.string().trim().min(1).max(1000).optional() }).strict();
 
 /** POST /leads/:leadId/messages body: the text, and the id the page made for this one click (a repeat sends nothing more). */
+/**
+ * POST /leads/:leadId/consent body: a member records an opt-out the caller asked for (on the phone, in
+ * person). Only `opted_out`: an opt-in comes from the contact themselves (START), never from a member.
+ */
+export const recordConsentBody = z
+  .object({
+    status: z.string().max(40),
+    note: z.string().trim().max(500).optional(),
+  })
+  .strict();
+
 export const sendMessageBody = z
   .object({
     body: z.string().trim().min(1, 'must not be empty').max(1600, 'must be at most 1600 characters'),
@@ -46,7 +57,7 @@ export const sendMessageBody = z
 const streamName = z
   .string()
   .regex(
-    /^(booking|lead|org|credential)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    /^(booking|lead|org|credential|consent)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     'must be a stream name such as lead-<uuid>',
   );
 

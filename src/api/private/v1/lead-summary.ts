@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { summarizeLead } from '../../../domain/lead-summary.ts';
-import { getLeadDetail } from '../../../queries/leads.ts';
+import { getConsent, getLeadDetail } from '../../../queries/leads.ts';
 import { awaitConsistency } from '../../consistency.ts';
 import { authOf, requireScope } from '../../plugins/auth.ts';
 import { requireEnabled } from '../../planned-actions.ts';
@@ -21,6 +21,12 @@ const leadSummaryResource = z
     }),
     recent: z.array(z.object({ kind: z.string(), occurredAt: z.string(), summary: z.string() })),
     nextAction: z.object({ code: z.string(), hint: z.string() }),
+    /** The caller's consent to texts (CONTRACT §8): `unknown` until they said either way. */
+    consent: z.object({
+      status: z.enum(['unknown', 'opted_out', 'opted_in']),
+      since: z.string().nullable(),
+      source: z.string().nullable(),
+    }),
   })
   .meta({ id: 'LeadSummary' });
 
@@ -42,15 +48,17 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      await awaitConsistency(request, ['leads', 'lead_timeline']);
-      const lead = await getLeadDetail(request.server.services.db, authOf(request).orgId, request.params.leadId);
+      await awaitConsistency(request, ['leads', 'lead_timeline', 'contact_consent']);
+      const { orgId } = authOf(request);
+      const lead = await getLeadDetail(request.server.services.db, orgId, request.params.leadId);
       if (!lead) throw problems.notFound('lead');
       const { timeline, ...view } = lead;
-      return summarizeLead(
+      const summary = summarizeLead(
         view,
         timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
         request.server.services.clock().toISOString(),
       );
+      return { ...summary, consent: await getConsent(request.server.services.db, orgId, lead.callerPhone) };
     },
   );
 };
