@@ -7,11 +7,25 @@ import { authenticate, authOf } from '../api/plugins/auth.ts';
 import { ProblemError, problems } from '../api/problem.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { ensureWebBuild, type WebBuild } from './assets.ts';
-import { acceptInvite, findLoginByEmail, findOpenInvite } from './logins.ts';
-import { checkPassword, WeakPasswordError } from './members.ts';
-import { decoyHash, hashPassword, PASSWORD_MAX, verifyPassword } from './passwords.ts';
-import { createSession, revokeMemberSessions, revokeSession, SESSION_ABSOLUTE_MS, SESSION_COOKIE } from './sessions.ts';
-import { clearAccountFailures, recordFailure, throttledFor } from './throttle.ts';
+import {
+  acceptInvite,
+  checkPassword,
+  clearAccountFailures,
+  createSession,
+  decoyHash,
+  findLoginByEmail,
+  findOpenInvite,
+  hashPassword,
+  PASSWORD_MAX,
+  recordFailure,
+  revokeMemberSessions,
+  revokeSession,
+  SESSION_ABSOLUTE_MS,
+  SESSION_COOKIE,
+  throttledFor,
+  verifyPassword,
+  WeakPasswordError,
+} from '../identity/index.ts';
 
 const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX) }).strict();
 const inviteParams = z.object({ token: z.string().regex(/^csi_[A-Za-z0-9_-]{43}$/, 'not an invite token') });

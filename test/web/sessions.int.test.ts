@@ -2,11 +2,11 @@
 // with a clock the test moves: what the browser tests cannot reach quickly (expiry, races, limits).
 import t from 'tap';
 import { operator, testApp, testClock } from '../support/app.ts';
-import { createInvite, upsertLogin } from '../../src/web/logins.ts';
-import { setMemberPassword, ensureMember } from '../../src/web/members.ts';
-import { hashPassword, verifyPassword } from '../../src/web/passwords.ts';
-import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../../src/web/sessions.ts';
-import { ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MS } from '../../src/web/throttle.ts';
+import { createInvite, upsertLogin } from '../../src/identity/index.ts';
+import { setMemberPassword, ensureMember } from '../../src/identity/index.ts';
+import { hashPassword, verifyPassword } from '../../src/identity/index.ts';
+import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../../src/identity/index.ts';
+import { ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MS } from '../../src/identity/index.ts';
 
 const clock = testClock('2026-12-01T15:00:00.000Z');
 const ctx = await testApp(t, { clock });

@@ -6,8 +6,7 @@ import type { Actor } from '../../domain/values.ts';
 import { hashToken, isWellFormedToken, type TokenKind } from '../../commands/tokens.ts';
 import { findCredentialByHash, touchCredential } from '../../queries/credentials.ts';
 import { getOrg } from '../../queries/orgs.ts';
-import { findLoginById } from '../../web/logins.ts';
-import { findSession, SESSION_COOKIE, type WebSession } from '../../web/sessions.ts';
+import { findLoginById, findSession, SESSION_COOKIE, type WebSession } from '../../identity/index.ts';
 import { ProblemError } from '../problem.ts';
 
 /** Who a request acts as, once its token checked out. */

@@ -4,7 +4,8 @@ import type { CommandCaller } from '../commands/context.ts';
 import { addMember, loadOrg } from '../commands/orgs.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
-import { createInvite, findLoginByEmail, LoginTakenError, upsertLogin } from './logins.ts';
+import { createInvite } from './invites.ts';
+import { findLoginByEmail, LoginTakenError, upsertLogin } from './logins.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.ts';
 
 type Deps = Pick<Services, 'store' | 'clock' | 'db' | 'config'>;

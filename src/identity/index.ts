@@ -1,0 +1,20 @@
+/**
+ * Identity: people and their secrets (logins, invites, sessions, passwords, sign-in throttling, member
+ * use cases). Everything outside this folder imports it through this door.
+ */
+export { findLoginByEmail, findLoginById, LoginTakenError, normalEmail, upsertLogin, type MemberLogin } from './logins.ts';
+export { acceptInvite, createInvite, findOpenInvite, INVITE_TTL_MS, type Invite } from './invites.ts';
+export {
+  createSession,
+  findSession,
+  revokeMemberSessions,
+  revokeSession,
+  SESSION_ABSOLUTE_MS,
+  SESSION_COOKIE,
+  SESSION_IDLE_MS,
+  type WebSession,
+} from './sessions.ts';
+export { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
+export { ACCOUNT_LIMIT, ADDRESS_LIMIT, clearAccountFailures, recordFailure, throttledFor, WINDOW_MS } from './throttle.ts';
+export { appOrigin, checkPassword, ensureMember, inviteMember, setMemberPassword, WeakPasswordError } from './members.ts';
+export { webDb, type WebDb, type WebTables } from './tables.ts';
