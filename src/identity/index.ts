@@ -3,7 +3,7 @@
  * use cases). Everything outside this folder imports it through this door.
  */
 export { findLoginByEmail, findLoginById, LoginTakenError, normalEmail, upsertLogin, type MemberLogin } from './logins.ts';
-export { acceptInvite, createInvite, findOpenInvite, INVITE_TTL_MS, type Invite } from './invites.ts';
+export { acceptInvite, createInvite, endOpenInvites, findOpenInvite, INVITE_TTL_MS, type Invite } from './invites.ts';
 export {
   createSession,
   findSession,
@@ -16,5 +16,16 @@ export {
 } from './sessions.ts';
 export { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
 export { ACCOUNT_LIMIT, ADDRESS_LIMIT, clearAccountFailures, recordFailure, throttledFor, WINDOW_MS } from './throttle.ts';
-export { appOrigin, checkPassword, ensureMember, inviteMember, setMemberPassword, WeakPasswordError } from './members.ts';
+export {
+  AlreadyMemberError,
+  appOrigin,
+  checkPassword,
+  ensureMember,
+  inviteMember,
+  mayActOn,
+  resetLink,
+  setMemberPassword,
+  TargetRoleError,
+  WeakPasswordError,
+} from './members.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';

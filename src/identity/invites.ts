@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashToken } from '../commands/tokens.ts';
 import type { Db } from '../db/kysely.ts';
 import { normalEmail } from './logins.ts';
-import { webDb } from './tables.ts';
+import { webDb, type WebDb } from './tables.ts';
 
 /** How long an invite link works. */
 export const INVITE_TTL_MS = 72 * 3600_000;
@@ -21,6 +21,8 @@ export async function createInvite(
 ): Promise<Invite> {
   const token = `csi_${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  // A newer link ends every other open link of the person (an old one in a mailbox is no key).
+  await endOpenInvites(webDb(db), input.memberId, now);
   await webDb(db)
     .insertInto('member_invites')
     .values({
@@ -71,6 +73,7 @@ export async function acceptInvite(
         .returning(['org_id', 'member_id', 'email'])
         .executeTakeFirst();
       if (!invite) return undefined;
+      await endOpenInvites(trx, invite.member_id, now);
       await trx
         .updateTable('member_logins')
         .set({ password_hash: passwordHash, password_set_at: now })
@@ -84,4 +87,15 @@ export async function acceptInvite(
         .execute();
       return { memberId: invite.member_id, orgId: invite.org_id, email: invite.email };
     });
+}
+
+/** Ends every open (unused, unexpired) link of a member; returns how many were open. */
+export async function endOpenInvites(db: WebDb, memberId: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('member_invites')
+    .set({ used_at: now })
+    .where('member_id', '=', memberId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

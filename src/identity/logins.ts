@@ -37,7 +37,7 @@ export async function upsertLogin(
     .execute(async (trx) => {
       const email = normalEmail(input.email);
       const existing = await trx.selectFrom('member_logins').select('member_id').where('email', '=', email).forUpdate().executeTakeFirst();
-      if (existing && existing.member_id !== input.memberId) throw new LoginTakenError(`${email} already signs in as another member`);
+      if (existing && existing.member_id !== input.memberId) throw new LoginTakenError('taken');
       await trx
         .insertInto('member_logins')
         .values({
@@ -53,6 +53,12 @@ export async function upsertLogin(
         )
         .execute();
       if (input.passwordHash) {
+        await trx
+          .updateTable('member_invites')
+          .set({ used_at: now })
+          .where('member_id', '=', input.memberId)
+          .where('used_at', 'is', null)
+          .execute();
         await trx
           .updateTable('web_sessions')
           .set({ revoked_at: now })

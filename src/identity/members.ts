@@ -5,7 +5,7 @@ import { addMember, loadOrg } from '../commands/orgs.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
 import { createInvite } from './invites.ts';
-import { findLoginByEmail, LoginTakenError, upsertLogin } from './logins.ts';
+import { findLoginByEmail, LoginTakenError, normalEmail, upsertLogin } from './logins.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.ts';
 
 type Deps = Pick<Services, 'store' | 'clock' | 'db' | 'config'>;
@@ -32,7 +32,7 @@ export function appOrigin(config: Deps['config']): string {
  */
 export async function ensureMember(deps: Deps, caller: CommandCaller, input: { orgId: string; email: string; role: MemberRole }) {
   const login = await findLoginByEmail(deps.db, input.email);
-  if (login && login.orgId !== input.orgId) throw new LoginTakenError(`${input.email} already signs in to another org`);
+  if (login && login.orgId !== input.orgId) throw new LoginTakenError('taken');
   const org = await loadOrg(deps, input.orgId);
   const existing = org.members.find((m) => m.email.toLowerCase() === input.email.toLowerCase());
   if (existing) return { memberId: existing.memberId, role: existing.role, added: false, position: null as Position | null };
@@ -54,11 +54,41 @@ export async function setMemberPassword(
   );
 }
 
+/** The email is already a member who signs in (or is being invited by an owner-only path): invitations are for new people. */
+export class AlreadyMemberError extends Error {
+  override name = 'AlreadyMemberError';
+}
+
+/** The caller's role may not act on this member's current role (only an owner acts on an owner). */
+export class TargetRoleError extends Error {
+  override name = 'TargetRoleError';
+}
+
+/** Who may act on a member holding `targetRole`: only an owner (or the operator) acts on an owner. */
+export function mayActOn(byRole: MemberRole | 'operator', targetRole: MemberRole): boolean {
+  return targetRole !== 'owner' || byRole === 'owner' || byRole === 'operator';
+}
+
 /**
- * Invites a person (adding them as a member if they are not one) and returns the single-use link that
- * lets them choose a password. For an existing member it is a password-reset link.
+ * Invites a new person (adding them as a member) and returns the single-use link that lets them choose a
+ * password. An email that already signs in is refused ({@link AlreadyMemberError}): a password reset is the
+ * person's own ({@link resetLink}), never a link handed to someone else. A member who was invited but never
+ * chose a password may be invited again (the earlier link ends), by a caller allowed to act on their role.
  */
-export async function inviteMember(deps: Deps, caller: CommandCaller, input: { orgId: string; email: string; role: MemberRole }) {
+export async function inviteMember(
+  deps: Deps,
+  caller: CommandCaller,
+  input: { orgId: string; email: string; role: MemberRole; byRole: MemberRole | 'operator' },
+) {
+  const login = await findLoginByEmail(deps.db, input.email);
+  if (login?.passwordHash) {
+    if (login.orgId !== input.orgId) throw new LoginTakenError('taken');
+    throw new AlreadyMemberError(`${normalEmail(input.email)} is already a member and signs in; a password reset is their own`);
+  }
+  const org = await loadOrg(deps, input.orgId);
+  const current = org.members.find((m) => m.email.toLowerCase() === normalEmail(input.email));
+  if (current && !login) throw new AlreadyMemberError(`${normalEmail(input.email)} is already a member`);
+  if (current && !mayActOn(input.byRole, current.role)) throw new TargetRoleError("only an owner acts on an owner's account");
   const member = await ensureMember(deps, caller, input);
   const now = deps.clock();
   await upsertLogin(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, passwordHash: null }, now);
@@ -71,4 +101,21 @@ export async function inviteMember(deps: Deps, caller: CommandCaller, input: { o
     url: `${appOrigin(deps.config)}/app/invite/${invite.token}`,
     expiresAt: invite.expiresAt,
   };
+}
+
+/**
+ * A password-reset link for a member of the org, for the person themself (the operator's
+ * `callsnare member reset-link`): any earlier open link of theirs ends. Undefined when the email is not a
+ * member of this org.
+ */
+export async function resetLink(deps: Deps, input: { orgId: string; email: string }) {
+  const org = await loadOrg(deps, input.orgId);
+  const member = org.members.find((m) => m.email.toLowerCase() === normalEmail(input.email));
+  if (!member) return undefined;
+  const login = await findLoginByEmail(deps.db, input.email);
+  if (login && login.memberId !== member.memberId) return undefined;
+  const now = deps.clock();
+  if (!login) await upsertLogin(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, passwordHash: null }, now);
+  const invite = await createInvite(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, role: member.role }, now);
+  return { memberId: member.memberId, url: `${appOrigin(deps.config)}/app/invite/${invite.token}`, expiresAt: invite.expiresAt };
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { changeMemberRole } from '../../../commands/orgs.ts';
 import type { MemberRole } from '../../../domain/events/org.ts';
 import { getOrg } from '../../../queries/orgs.ts';
-import { inviteMember, LoginTakenError } from '../../../identity/index.ts';
+import { AlreadyMemberError, inviteMember, LoginTakenError, TargetRoleError } from '../../../identity/index.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
@@ -56,8 +56,11 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
         orgId: auth.orgId,
         email: request.body.email,
         role: request.body.role,
+        byRole: auth.role as MemberRole,
       }).catch((error: unknown) => {
-        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
+        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', 'that email is taken');
+        if (error instanceof AlreadyMemberError) throw new ProblemError(409, 'already_member', 'Conflict', error.message);
+        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
         throw error;
       });
       setConsistencyToken(reply, invited.position);
