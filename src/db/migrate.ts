@@ -14,6 +14,7 @@ import * as m012 from './migrations/012_send_intents.ts';
 import * as m014 from './migrations/014_append_batch.ts';
 import * as m015 from './migrations/015_append_new_stream.ts';
 import * as m016 from './migrations/016_apply_job_intents.ts';
+import * as m018 from './migrations/018_login_attempts.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '014_append_batch': m014,
   '015_append_new_stream': m015,
   '016_apply_job_intents': m016,
+  '018_login_attempts': m018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -15,7 +15,7 @@ export {
   type WebSession,
 } from './sessions.ts';
 export { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
-export { ACCOUNT_LIMIT, ADDRESS_LIMIT, clearAccountFailures, recordFailure, throttledFor, WINDOW_MS } from './throttle.ts';
+export { ACCOUNT_LIMIT, ADDRESS_LIMIT, addressKey, countAttempt, signInSucceeded, WINDOW_MS } from './throttle.ts';
 export {
   AlreadyMemberError,
   appOrigin,

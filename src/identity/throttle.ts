@@ -1,58 +1,67 @@
+import { isIPv6 } from 'node:net';
 import { sql } from 'kysely';
 import type { Db } from '../db/kysely.ts';
-import { webDb } from './tables.ts';
 
 /**
  * Sign-in throttling, kept in PostgreSQL so it holds across `serve` processes: at most
- * {@link ACCOUNT_LIMIT} failures per account and {@link ADDRESS_LIMIT} per client address within
- * {@link WINDOW_MS}; past that every attempt (even a right password) is refused until the window slides.
+ * {@link ACCOUNT_LIMIT} attempts per account and {@link ADDRESS_LIMIT} per client address within a
+ * {@link WINDOW_MS} window. Every attempt is counted by one atomic upsert *before* the password is checked,
+ * so parallel guesses cannot all slip under the limit; a successful sign-in gives its count back.
  */
 export const WINDOW_MS = 15 * 60_000;
 export const ACCOUNT_LIMIT = 5;
 export const ADDRESS_LIMIT = 30;
 
-const keys = (email: string, address: string) => ({ account: `account:${email.trim().toLowerCase()}`, address: `address:${address}` });
+/**
+ * The key an address is limited by: an IPv4 address as is, an IPv6 address by its /64 (one subscriber
+ * usually holds a whole /64, so per-address limits on IPv6 would be free to dodge).
+ */
+export function addressKey(address: string): string {
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!isIPv6(plain)) return `address:${plain}`;
+  const [head = '', tail = ''] = plain.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = plain.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `address:${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
 
-/** Seconds until an attempt is allowed again (0: allowed now). */
-export async function throttledFor(db: Db, email: string, address: string, now: Date): Promise<number> {
-  const k = keys(email, address);
+const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
+
+/**
+ * Counts one sign-in attempt against the account and the address, atomically, and returns the seconds
+ * until an attempt is allowed again (0: this attempt may go on to check the password).
+ */
+export async function countAttempt(db: Db, email: string, address: string, now: Date): Promise<number> {
+  const account = accountKey(email);
   const since = new Date(now.getTime() - WINDOW_MS);
-  const rows = await webDb(db)
-    .selectFrom('login_failures')
-    .select(['key', sql<string>`count(*)`.as('n'), sql<Date>`min(at)`.as('first'), sql<Date[]>`array_agg(at order by at desc)`.as('ats')])
-    .where('key', 'in', [k.account, k.address])
-    .where('at', '>', since)
-    .groupBy('key')
-    .execute();
+  const { rows } = await sql<{ key: string; attempts: number; window_started_at: Date }>`
+    insert into login_attempts as a (key, window_started_at, attempts)
+    values (${account}, ${now}, 1), (${addressKey(address)}, ${now}, 1)
+    on conflict (key) do update set
+      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
+      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
+    returning key, attempts, window_started_at
+  `.execute(db);
   let wait = 0;
   for (const row of rows) {
-    const limit = row.key === k.account ? ACCOUNT_LIMIT : ADDRESS_LIMIT;
-    if (Number(row.n) < limit) continue;
-    // Allowed again once the limit-th most recent failure leaves the window.
-    const pivot = new Date(row.ats[limit - 1]!);
-    wait = Math.max(wait, Math.ceil((pivot.getTime() + WINDOW_MS - now.getTime()) / 1000));
+    const limit = row.key === account ? ACCOUNT_LIMIT : ADDRESS_LIMIT;
+    if (row.attempts <= limit) continue;
+    wait = Math.max(wait, Math.ceil((new Date(row.window_started_at).getTime() + WINDOW_MS - now.getTime()) / 1000));
   }
-  return Math.max(wait, 0);
+  return wait;
 }
 
-/** Records a failed sign-in against the account and the address (and prunes rows past the window). */
-export async function recordFailure(db: Db, email: string, address: string, now: Date): Promise<void> {
-  const k = keys(email, address);
-  const wdb = webDb(db);
-  await wdb
-    .insertInto('login_failures')
-    .values([
-      { key: k.account, at: now },
-      { key: k.address, at: now },
-    ])
-    .execute();
-  await wdb
-    .deleteFrom('login_failures')
-    .where('at', '<', new Date(now.getTime() - WINDOW_MS))
-    .execute();
-}
-
-/** A successful sign-in clears the account's failures (the address keeps its count). */
-export async function clearAccountFailures(db: Db, email: string): Promise<void> {
-  await webDb(db).deleteFrom('login_failures').where('key', '=', keys(email, '').account).execute();
+/**
+ * A successful sign-in: the account's count is cleared and the address gets this attempt back (only
+ * failures should use up an address's allowance).
+ */
+export async function signInSucceeded(db: Db, email: string, address: string): Promise<void> {
+  await sql`
+    with cleared as (delete from login_attempts where key = ${accountKey(email)})
+    update login_attempts set attempts = greatest(attempts - 1, 0) where key = ${addressKey(address)}
+  `.execute(db);
 }

@@ -10,19 +10,18 @@ import { ensureWebBuild, type WebBuild } from './assets.ts';
 import {
   acceptInvite,
   checkPassword,
-  clearAccountFailures,
   createSession,
   decoyHash,
   findLoginByEmail,
   findOpenInvite,
   hashPassword,
   PASSWORD_MAX,
-  recordFailure,
   revokeMemberSessions,
   revokeSession,
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
-  throttledFor,
+  countAttempt,
+  signInSucceeded,
   verifyPassword,
   WeakPasswordError,
 } from '../identity/index.ts';
@@ -98,7 +97,8 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     requireSameOrigin(request);
     const { email, password } = request.body;
     const now = clock();
-    const wait = await throttledFor(db, email, request.ip, now);
+    // Counted before the password is checked, in one statement: parallel guesses cannot pass the limit together.
+    const wait = await countAttempt(db, email, request.ip, now);
     if (wait > 0) {
       throw new ProblemError(
         429,
@@ -113,11 +113,10 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     const login = await findLoginByEmail(db, email);
     const ok = await verifyPassword(password, login?.passwordHash ?? (await decoyHash()));
     if (!login?.passwordHash || !ok) {
-      await recordFailure(db, email, request.ip, now);
       request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
       throw new ProblemError(401, 'invalid_credentials', 'Unauthorized', 'wrong email or password');
     }
-    await clearAccountFailures(db, email);
+    await signInSucceeded(db, email, request.ip);
     await startSession(request, reply, login);
     request.log.info({ event: 'signed_in', orgId: login.orgId, actor: { type: 'team_member', id: login.memberId } }, 'signed in');
     reply.code(201);
