@@ -15,7 +15,17 @@ export {
   type WebSession,
 } from './sessions.ts';
 export { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
-export { ACCOUNT_LIMIT, ADDRESS_LIMIT, addressKey, countAttempt, signInSucceeded, WINDOW_MS } from './throttle.ts';
+export {
+  ACCOUNT_LIMIT,
+  ADDRESS_LIMIT,
+  addressKey,
+  countAttempt,
+  countInviteAttempt,
+  INVITE_ADDRESS_LIMIT,
+  signInSucceeded,
+  WINDOW_MS,
+} from './throttle.ts';
+export { HashGate, HashingBusyError } from './hash-gate.ts';
 export {
   AlreadyMemberError,
   appOrigin,

@@ -65,3 +65,22 @@ export async function signInSucceeded(db: Db, email: string, address: string): P
     update login_attempts set attempts = greatest(attempts - 1, 0) where key = ${addressKey(address)}
   `.execute(db);
 }
+
+/** Invite acceptances one address may attempt per window (each may hash a password). */
+export const INVITE_ADDRESS_LIMIT = 10;
+
+/** Counts one invite acceptance from an address, atomically; returns seconds to wait (0: go on). */
+export async function countInviteAttempt(db: Db, address: string, now: Date): Promise<number> {
+  const since = new Date(now.getTime() - WINDOW_MS);
+  const { rows } = await sql<{ attempts: number; window_started_at: Date }>`
+    insert into login_attempts as a (key, window_started_at, attempts)
+    values (${`invite:${addressKey(address)}`}, ${now}, 1)
+    on conflict (key) do update set
+      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
+      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
+    returning attempts, window_started_at
+  `.execute(db);
+  const row = rows[0]!;
+  if (row.attempts <= INVITE_ADDRESS_LIMIT) return 0;
+  return Math.max(1, Math.ceil((new Date(row.window_started_at).getTime() + WINDOW_MS - now.getTime()) / 1000));
+}

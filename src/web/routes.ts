@@ -21,6 +21,9 @@ import {
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
   countAttempt,
+  countInviteAttempt,
+  HashGate,
+  HashingBusyError,
   signInSucceeded,
   verifyPassword,
   WeakPasswordError,
@@ -91,6 +94,13 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
     return session;
   }
+  // One gate per process: a flood of password checks is refused with 503 instead of exhausting memory/CPU.
+  const hashing = new HashGate(config.PASSWORD_HASH_CONCURRENCY);
+  const gated = <T>(work: () => Promise<T>): Promise<T> =>
+    hashing.run(work).catch((error: unknown) => {
+      if (error instanceof HashingBusyError) throw problems.unavailable('too many password checks at once; try again in a second');
+      throw error;
+    });
   const endCookie = (reply: FastifyReply) => reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure });
 
   app.post('/app/session', { schema: { body: signInBody, hide: true } }, async (request, reply) => {
@@ -111,7 +121,8 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       );
     }
     const login = await findLoginByEmail(db, email);
-    const ok = await verifyPassword(password, login?.passwordHash ?? (await decoyHash()));
+    const decoy = login?.passwordHash ? undefined : await decoyHash();
+    const ok = await gated(() => verifyPassword(password, login?.passwordHash ?? decoy!));
     if (!login?.passwordHash || !ok) {
       request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
       throw new ProblemError(401, 'invalid_credentials', 'Unauthorized', 'wrong email or password');
@@ -163,7 +174,16 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
         if (error instanceof WeakPasswordError) throw problems.validation([{ path: 'password', message: error.message }]);
         throw error;
       }
-      const accepted = await acceptInvite(db, request.params.token, await hashPassword(request.body.password), clock());
+      const now = clock();
+      const wait = await countInviteAttempt(db, request.ip, now);
+      if (wait > 0)
+        throw new ProblemError(429, 'too_many_attempts', 'Too many attempts', 'too many invite attempts from this address', {
+          headers: { 'retry-after': String(wait) },
+        });
+      // Look the link up before any hashing: an unknown token costs one indexed read, not a scrypt.
+      if (!(await findOpenInvite(db, request.params.token, now))) throw problems.notFound('invite (used, expired or unknown)');
+      const hash = await gated(() => hashPassword(request.body.password));
+      const accepted = await acceptInvite(db, request.params.token, hash, clock());
       if (!accepted) throw problems.notFound('invite (used, expired or unknown)');
       await startSession(request, reply, accepted);
       reply.code(201);
