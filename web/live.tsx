@@ -70,6 +70,7 @@ const LIVE_TYPES = [
   'LeadSuperseded',
   'MemberAdded',
   'MemberRoleChanged',
+  'MemberRemoved',
   'MessageDeliveryUpdated',
   'MissedCallRecorded',
   'OrgBillingStatusChanged',

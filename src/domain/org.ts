@@ -70,6 +70,7 @@ export type OrgEvent = EventOf<
   | 'OrgBillingStatusChanged'
   | 'MemberAdded'
   | 'MemberRoleChanged'
+  | 'MemberRemoved'
 >;
 
 export type OrgCommand =
@@ -89,7 +90,9 @@ export type OrgCommand =
     }
   | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } }
   /** `byRole`: the role of whoever asks (only an owner makes or unmakes owners). */
-  | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } };
+  | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } }
+  /** `byRole`: only an owner (or the operator) removes an owner; the last owner stays. */
+  | { type: 'RemoveMember'; now: string; data: { orgId: string; memberId: string; byRole: MemberRole | 'operator' } };
 
 export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
   if (command.type === 'CreateOrg') {
@@ -151,6 +154,18 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       }
       return [{ type: 'MemberRoleChanged', data: { orgId, memberId, from: member.role, to: role } }];
     }
+    case 'RemoveMember': {
+      const { orgId, memberId, byRole } = command.data;
+      const member = state.members.find((m) => m.memberId === memberId);
+      if (!member) throw new NotFoundError('member not found');
+      if (member.role === 'owner' && byRole !== 'owner' && byRole !== 'operator') {
+        throw new StateConflictError('owner_only', 'only an owner removes an owner');
+      }
+      if (member.role === 'owner' && !state.members.some((m) => m.role === 'owner' && m.memberId !== memberId)) {
+        throw new StateConflictError('last_owner', 'the org needs an owner: make another member owner first');
+      }
+      return [{ type: 'MemberRemoved', data: { orgId, memberId, email: member.email, role: member.role } }];
+    }
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
@@ -196,6 +211,8 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
       return { ...next, members: [...state.members, { memberId: event.data.memberId, email: event.data.email, role: event.data.role }] };
     case 'MemberRoleChanged':
       return { ...next, members: state.members.map((m) => (m.memberId === event.data.memberId ? { ...m, role: event.data.to } : m)) };
+    case 'MemberRemoved':
+      return { ...next, members: state.members.filter((m) => m.memberId !== event.data.memberId) };
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

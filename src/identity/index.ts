@@ -2,7 +2,7 @@
  * Identity: people and their secrets (logins, invites, sessions, passwords, sign-in throttling, member
  * use cases). Everything outside this folder imports it through this door.
  */
-export { findLoginByEmail, findLoginById, LoginTakenError, normalEmail, upsertLogin, type MemberLogin } from './logins.ts';
+export { deleteLogin, findLoginByEmail, findLoginById, LoginTakenError, normalEmail, upsertLogin, type MemberLogin } from './logins.ts';
 export { acceptInvite, createInvite, endOpenInvites, findOpenInvite, INVITE_TTL_MS, type Invite } from './invites.ts';
 export {
   createSession,
@@ -30,6 +30,8 @@ export {
   AlreadyMemberError,
   appOrigin,
   checkPassword,
+  endSessionsOf,
+  removeMemberEverywhere,
   ensureMember,
   inviteMember,
   mayActOn,

@@ -74,3 +74,8 @@ export async function findLoginById(db: Db, memberId: string): Promise<MemberLog
   const row = await webDb(db).selectFrom('member_logins').selectAll().where('member_id', '=', memberId).executeTakeFirst();
   return row && { memberId: row.member_id, orgId: row.org_id, email: row.email, passwordHash: row.password_hash };
 }
+
+/** Removes a member's sign-in (the member left the org; their email may be invited again). */
+export async function deleteLogin(db: Db, memberId: string): Promise<void> {
+  await webDb(db).deleteFrom('member_logins').where('member_id', '=', memberId).execute();
+}

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { CommandCaller } from '../commands/context.ts';
-import { addMember, loadOrg } from '../commands/orgs.ts';
+import { addMember, loadOrg, removeMember } from '../commands/orgs.ts';
+import { catchUpCredentials } from '../projections/read-models/credentials.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
 import { createInvite } from './invites.ts';
-import { findLoginByEmail, LoginTakenError, normalEmail, upsertLogin } from './logins.ts';
+import { endOpenInvites } from './invites.ts';
+import { deleteLogin, findLoginByEmail, LoginTakenError, normalEmail, upsertLogin } from './logins.ts';
+import { revokeMemberSessions } from './sessions.ts';
+import { webDb } from './tables.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.ts';
 
 type Deps = Pick<Services, 'store' | 'clock' | 'db' | 'config'>;
+type RemoveDeps = Pick<Services, 'store' | 'clock' | 'db' | 'config' | 'log'>;
 
 /** A password too short or too long; the message says which bound. */
 export class WeakPasswordError extends Error {
@@ -118,4 +123,32 @@ export async function resetLink(deps: Deps, input: { orgId: string; email: strin
   if (!login) await upsertLogin(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, passwordHash: null }, now);
   const invite = await createInvite(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, role: member.role }, now);
   return { memberId: member.memberId, url: `${appOrigin(deps.config)}/app/invite/${invite.token}`, expiresAt: invite.expiresAt };
+}
+
+/**
+ * Removes a member (MemberRemoved; only an owner removes an owner, the last owner stays) and ends at once
+ * everything that let them in: their sessions, open invite links and sign-in, and (through the credentials
+ * read model, caught up before this returns) their member tokens.
+ */
+export async function removeMemberEverywhere(
+  deps: RemoveDeps,
+  caller: CommandCaller,
+  input: { orgId: string; memberId: string; byRole: MemberRole | 'operator' },
+) {
+  const { org, position } = await removeMember(deps, caller, input);
+  const now = deps.clock();
+  const sessions = await revokeMemberSessions(deps.db, input.memberId, now);
+  await endOpenInvites(webDb(deps.db), input.memberId, now);
+  await deleteLogin(deps.db, input.memberId);
+  await catchUpCredentials(deps, position);
+  return { org, position, sessions };
+}
+
+/** Ends every session of another member (an admin's "sign this person out"); only an owner acts on an owner. */
+export async function endSessionsOf(deps: Deps, input: { orgId: string; memberId: string; byRole: MemberRole | 'operator' }) {
+  const org = await loadOrg(deps, input.orgId);
+  const member = org.members.find((m) => m.memberId === input.memberId);
+  if (!member) return undefined;
+  if (!mayActOn(input.byRole, member.role)) throw new TargetRoleError("only an owner acts on an owner's account");
+  return revokeMemberSessions(deps.db, input.memberId, deps.clock());
 }

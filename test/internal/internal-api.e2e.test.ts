@@ -364,7 +364,17 @@ t.test('the action catalog lists the live internal actions with their roles', as
         ['GET /api/internal/v1/audit/events', 'GET /api/internal/v1/audit/state'],
       ],
       ['org_settings', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/settings', 'PUT /api/internal/v1/settings']],
-      ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
+      [
+        'manage_members',
+        ['owner', 'admin'],
+        'idempotent',
+        [
+          'DELETE /api/internal/v1/members/:memberId',
+          'DELETE /api/internal/v1/members/:memberId/sessions',
+          'GET /api/internal/v1/members',
+          'PUT /api/internal/v1/members/:memberId/role',
+        ],
+      ],
       ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],
       [
         'manage_integration_tokens',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { issueCredential } from '../../commands/credentials.ts';
+import { loadOrg } from '../../commands/orgs.ts';
 import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { memberRole } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
@@ -14,6 +15,7 @@ import {
   ensureMember,
   inviteMember,
   LoginTakenError,
+  removeMemberEverywhere,
   resetLink,
   setMemberPassword,
   WeakPasswordError,
@@ -135,6 +137,33 @@ export function registerMemberCommands(program: Command): void {
           !!opts.json,
           { memberId: link.memberId, orgId, email, url: link.url, expiresAt: link.expiresAt.toISOString() },
           () => `password-reset link for ${email}; single use, expires ${link.expiresAt.toISOString()}\n${link.url}`,
+        );
+      });
+    });
+
+  member
+    .command('remove')
+    .description('remove a member from the org: their sessions, member tokens and open invite links end at once (the last owner stays)')
+    .requiredOption('--org <id>', 'org id')
+    .requiredOption('--email <email>', 'their email')
+    .option('--json', JSON_HELP)
+    .action(async (opts: { org: string; email: string; json?: boolean }) => {
+      const orgId = parseOption('--org', uuid, opts.org);
+      const email = parseOption('--email', z.email('must be an email address'), opts.email).toLowerCase();
+      await withServices(async (services) => {
+        const org = await loadOrg(services, orgId).catch(cliErrorOf(orgId));
+        const target = org.members.find((m) => m.email.toLowerCase() === email);
+        if (!target) throw new CliError(`${email} is not a member of org ${orgId}`);
+        const removed = await removeMemberEverywhere(services, operatorCaller(orgId), {
+          orgId,
+          memberId: target.memberId,
+          byRole: 'operator',
+        }).catch(cliErrorOf(orgId));
+        await catchUp(services, projector(orgsProjection), { until: removed.position });
+        emit(
+          !!opts.json,
+          { memberId: target.memberId, orgId, email, removed: true, sessionsEnded: removed.sessions },
+          () => `removed ${email} (${target.role}); ${removed.sessions} session(s), member tokens and open links ended`,
         );
       });
     });

@@ -61,4 +61,6 @@ export const orgEvents = {
   MemberAdded: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
   /** An owner or admin changed a member's role; the member's tokens and sessions act with the new role from then on. */
   MemberRoleChanged: z.object({ orgId: uuid, memberId: uuid, from: memberRole, to: memberRole }).strict(),
+  /** A member left the org: their sessions, member tokens and open invites end at once. */
+  MemberRemoved: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
 } as const;

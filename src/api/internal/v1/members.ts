@@ -2,7 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { changeMemberRole } from '../../../commands/orgs.ts';
 import type { MemberRole } from '../../../domain/events/org.ts';
 import { getOrg } from '../../../queries/orgs.ts';
-import { AlreadyMemberError, inviteMember, LoginTakenError, TargetRoleError } from '../../../identity/index.ts';
+import {
+  AlreadyMemberError,
+  endSessionsOf,
+  inviteMember,
+  LoginTakenError,
+  removeMemberEverywhere,
+  TargetRoleError,
+} from '../../../identity/index.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
@@ -42,6 +49,40 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       setConsistencyToken(reply, position);
       const member = org.members.find((m) => m.memberId === memberId)!;
       return { memberId, email: member.email, role: member.role };
+    },
+  );
+
+  app.delete(
+    '/members/:memberId',
+    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const { services } = request.server;
+      const removed = await removeMemberEverywhere(services, callerOf(request), {
+        orgId: auth.orgId,
+        memberId: request.params.memberId,
+        byRole: auth.role as MemberRole,
+      });
+      setConsistencyToken(reply, removed.position);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
+    '/members/:memberId/sessions',
+    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
+    async (request) => {
+      const auth = authOf(request);
+      const ended = await endSessionsOf(request.server.services, {
+        orgId: auth.orgId,
+        memberId: request.params.memberId,
+        byRole: auth.role as MemberRole,
+      }).catch((error: unknown) => {
+        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
+        throw error;
+      });
+      if (ended === undefined) throw problems.notFound('member');
+      return { ended };
     },
   );
 
