@@ -9,6 +9,7 @@ export {
   findSession,
   revokeMemberSessions,
   revokeSession,
+  revokeSessionByCookie,
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
   SESSION_IDLE_MS,

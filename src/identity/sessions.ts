@@ -81,3 +81,8 @@ export async function revokeMemberSessions(db: Db, memberId: string, now: Date):
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** Ends the session of a cookie value, if it is one (a new sign-in in the same browser drops the old one). */
+export async function revokeSessionByCookie(db: Db, id: string, now: Date): Promise<void> {
+  await revokeSession(db, hashToken(id), now);
+}

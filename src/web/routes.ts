@@ -18,6 +18,7 @@ import {
   PASSWORD_MAX,
   revokeMemberSessions,
   revokeSession,
+  revokeSessionByCookie,
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
   countAttempt,
@@ -128,6 +129,9 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       throw new ProblemError(401, 'invalid_credentials', 'Unauthorized', 'wrong email or password');
     }
     await signInSucceeded(db, email, request.ip);
+    // The browser's previous session (another person's, or its own older one) ends with this sign-in.
+    const previous = request.cookies[SESSION_COOKIE];
+    if (previous) await revokeSessionByCookie(db, previous, now);
     await startSession(request, reply, login);
     request.log.info({ event: 'signed_in', orgId: login.orgId, actor: { type: 'team_member', id: login.memberId } }, 'signed in');
     reply.code(201);
