@@ -2,7 +2,16 @@
  * Identity: people and their secrets (logins, invites, sessions, passwords, sign-in throttling, member
  * use cases). Everything outside this folder imports it through this door.
  */
-export { deleteLogin, findLoginByEmail, findLoginById, LoginTakenError, normalEmail, upsertLogin, type MemberLogin } from './logins.ts';
+export {
+  deleteLogin,
+  findLoginByEmail,
+  rehashLogin,
+  findLoginById,
+  LoginTakenError,
+  normalEmail,
+  upsertLogin,
+  type MemberLogin,
+} from './logins.ts';
 export { acceptInvite, createInvite, endOpenInvites, findOpenInvite, INVITE_TTL_MS, type Invite } from './invites.ts';
 export {
   createSession,
@@ -15,7 +24,7 @@ export {
   SESSION_IDLE_MS,
   type WebSession,
 } from './sessions.ts';
-export { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
+export { decoyHash, hashPassword, needsRehash, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
 export {
   ACCOUNT_LIMIT,
   ADDRESS_LIMIT,

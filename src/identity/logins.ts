@@ -79,3 +79,13 @@ export async function findLoginById(db: Db, memberId: string): Promise<MemberLog
 export async function deleteLogin(db: Db, memberId: string): Promise<void> {
   await webDb(db).deleteFrom('member_logins').where('member_id', '=', memberId).execute();
 }
+
+/** Replaces a password hash by a stronger one of the same password (no session ends: the password is unchanged). */
+export async function rehashLogin(db: Db, memberId: string, oldHash: string, newHash: string): Promise<void> {
+  await webDb(db)
+    .updateTable('member_logins')
+    .set({ password_hash: newHash })
+    .where('member_id', '=', memberId)
+    .where('password_hash', '=', oldHash)
+    .execute();
+}

@@ -17,6 +17,8 @@ import {
   hashPassword,
   PASSWORD_MAX,
   revokeMemberSessions,
+  needsRehash,
+  rehashLogin,
   revokeSession,
   revokeSessionByCookie,
   SESSION_ABSOLUTE_MS,
@@ -129,6 +131,11 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       throw new ProblemError(401, 'invalid_credentials', 'Unauthorized', 'wrong email or password');
     }
     await signInSucceeded(db, email, request.ip);
+    if (needsRehash(login.passwordHash)) {
+      // Raised scrypt parameters reach old hashes here, the only moment the password is known.
+      const stronger = await gated(() => hashPassword(password)).catch(() => undefined);
+      if (stronger) await rehashLogin(db, login.memberId, login.passwordHash, stronger);
+    }
     // The browser's previous session (another person's, or its own older one) ends with this sign-in.
     const previous = request.cookies[SESSION_COOKIE];
     if (previous) await revokeSessionByCookie(db, previous, now);

@@ -4,7 +4,8 @@ import t from 'tap';
 import { ACCOUNT_LIMIT, ADDRESS_LIMIT, addressKey, ensureMember, setMemberPassword } from '../../src/identity/index.ts';
 import { operator, testApp } from '../support/app.ts';
 
-const ctx = await testApp(t);
+// Enough hashing slots for the five checks this test lets through at once.
+const ctx = await testApp(t, { env: { PASSWORD_HASH_CONCURRENCY: '8' } });
 const { app, services } = ctx;
 const orgId = await ctx.createOrg({ name: 'Acme HVAC' });
 const PASSWORD = 'correct horse battery staple';
