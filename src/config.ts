@@ -36,6 +36,8 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(1200),
   /** Password hashes (scrypt, 32+ MiB each) one process runs at once; past that a sign-in or invite answers 503 with Retry-After. */
   PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** `1`: serve `GET /metrics` without auth (inside a private network only). Without it or METRICS_TOKEN, /metrics is not served. */
+  METRICS_PUBLIC: z.enum(['0', '1']).default('0'),
   /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
 });
