@@ -19,6 +19,7 @@ export {
   revokeMemberSessions,
   revokeSession,
   revokeSessionByCookie,
+  sessionStillLive,
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
   SESSION_IDLE_MS,

@@ -86,3 +86,19 @@ export async function revokeMemberSessions(db: Db, memberId: string, now: Date):
 export async function revokeSessionByCookie(db: Db, id: string, now: Date): Promise<void> {
   await revokeSession(db, hashToken(id), now);
 }
+
+/**
+ * Whether a session is still live without touching it (the live feed re-checks this every few seconds:
+ * sign-out, sign-out everywhere, removal, a password change and expiry all end it in the sessions table).
+ */
+export async function sessionStillLive(db: Db, idHash: string, now: Date): Promise<boolean> {
+  const row = await webDb(db)
+    .selectFrom('web_sessions')
+    .select('id_hash')
+    .where('id_hash', '=', idHash)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('last_seen_at', '>', new Date(now.getTime() - SESSION_IDLE_MS))
+    .executeTakeFirst();
+  return row !== undefined;
+}
