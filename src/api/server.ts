@@ -47,6 +47,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it fastify infers pino's Logger and the instance type no longer matches FastifyInstance.
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Node leaves these at 0 under fastify: a slow or idle client would hold a socket forever. The request
+    // (headers and body) must arrive within 30 s; a socket silent for 2 minutes closes (live feeds send a
+    // heartbeat every 15 s, so they stay open).
+    requestTimeout: 30_000,
+    connectionTimeout: 120_000,
+    keepAliveTimeout: 10_000,
     genReqId: () => randomUUID(),
     logController: new OneLinePerRequest(),
     // A URL that does not decode is refused before routing: still a problem document like every other error.

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
-import { problems } from '../api/problem.ts';
+import { ProblemError, problems } from '../api/problem.ts';
 import { sessionStillLive } from '../identity/index.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { LiveFeed, ResumeTooFarError } from './live-feed.ts';
@@ -24,6 +24,10 @@ const HEARTBEAT_MS = 15_000;
  * anywhere closes the stream within this delay.
  */
 export const RECHECK_MS = 2_000;
+
+/** Open streams one member (or token) may hold in one process, and one process holds at most. */
+export const STREAMS_PER_MEMBER = 5;
+export const STREAMS_PER_PROCESS = 1000;
 
 /** Whether the caller that opened a stream still may: same session live, still a member, same role. */
 type StillAllowed = () => Promise<boolean>;
@@ -110,6 +114,8 @@ export const liveEventsRoute = fp(
     const feed = new LiveFeed(app.services.store, { log: app.services.log });
     app.decorate('liveFeed', feed);
     app.addHook('onClose', async () => feed.close());
+    const open = new Map<string, number>();
+    let total = 0;
     app.get('/app/events', { onRequest: authenticate('member'), schema: { hide: true } }, async (request, reply) => {
       const query = request.query as { lastEventId?: string };
       const after = resumePoint(request.headers['last-event-id'] ?? query.lastEventId);
@@ -121,6 +127,26 @@ export const liveEventsRoute = fp(
         const member = org?.members.find((m) => m.memberId === auth.memberId);
         return auth.memberId === null || member?.role === auth.role;
       };
+      const who = auth.memberId ?? auth.credentialId;
+      if ((open.get(who) ?? 0) >= STREAMS_PER_MEMBER)
+        throw new ProblemError(
+          429,
+          'too_many_streams',
+          'Too many open streams',
+          `at most ${STREAMS_PER_MEMBER} open live feeds per person`,
+          {
+            headers: { 'retry-after': '30' },
+          },
+        );
+      if (total >= STREAMS_PER_PROCESS) throw problems.unavailable('this server holds as many live feeds as it can; try again shortly');
+      open.set(who, (open.get(who) ?? 0) + 1);
+      total++;
+      reply.raw.once('close', () => {
+        total--;
+        const left = (open.get(who) ?? 1) - 1;
+        if (left > 0) open.set(who, left);
+        else open.delete(who);
+      });
       await stream(app, auth.orgId, after, reply, (fn) => request.raw.on('close', fn), stillAllowed);
     });
   },

@@ -5,7 +5,7 @@ import t from 'tap';
 import { addMember, changeMemberRole } from '../../src/commands/orgs.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import { setMemberPassword } from '../../src/identity/index.ts';
-import { RECHECK_MS } from '../../src/web/events-route.ts';
+import { RECHECK_MS, STREAMS_PER_MEMBER } from '../../src/web/events-route.ts';
 import { operator, secondServer, testApp } from '../support/app.ts';
 import { openSse } from '../web/sse-client.ts';
 import { settle } from '../webhooks/fixtures/providers.ts';
@@ -65,4 +65,28 @@ t.test('a feed stays open while its session lives', async (t) => {
   t.teardown(() => feed.close());
   await new Promise((r) => setTimeout(r, RECHECK_MS * 2 + 500));
   t.notOk(feed.messages.some((m) => m.event === 'signed-out'));
+});
+
+t.test(`one person holds at most ${STREAMS_PER_MEMBER} open feeds per process (429 beyond); closing one frees a place`, async (t) => {
+  const who = await person('member');
+  const feeds = [];
+  for (let i = 0; i < STREAMS_PER_MEMBER; i++) feeds.push(await feedOf(who.cookie));
+  t.teardown(() => feeds.forEach((f) => f.close()));
+  t.same(
+    feeds.map((f) => f.status),
+    Array<number>(STREAMS_PER_MEMBER).fill(200),
+  );
+  const extra = await feedOf(who.cookie);
+  t.equal(extra.status, 429);
+  t.ok(Number(extra.headers['retry-after']) > 0);
+  extra.close();
+  feeds.shift()!.close();
+  let again = await feedOf(who.cookie);
+  for (let i = 0; again.status !== 200 && i < 20; i++) {
+    again.close();
+    await new Promise((r) => setTimeout(r, 50));
+    again = await feedOf(who.cookie);
+  }
+  feeds.push(again);
+  t.equal(again.status, 200);
 });

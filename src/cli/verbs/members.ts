@@ -38,12 +38,9 @@ async function readPasswordFromStdin(): Promise<string> {
 function cliErrorOf(orgId: string) {
   return (error: unknown): never => {
     if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
-    if (
-      error instanceof StateConflictError ||
-      error instanceof LoginTakenError ||
-      error instanceof AlreadyMemberError ||
-      error instanceof WeakPasswordError
-    )
+    // The operator sees every org, so the CLI may say why an email is taken (the API says only "taken").
+    if (error instanceof LoginTakenError) throw new CliError('that email is taken: it already signs in to another org');
+    if (error instanceof StateConflictError || error instanceof AlreadyMemberError || error instanceof WeakPasswordError)
       throw new CliError(error.message);
     throw error;
   };
