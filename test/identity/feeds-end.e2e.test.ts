@@ -69,7 +69,7 @@ t.test('a feed stays open while its session lives', async (t) => {
 
 t.test(`one person holds at most ${STREAMS_PER_MEMBER} open feeds per process (429 beyond); closing one frees a place`, async (t) => {
   const who = await person('member');
-  const feeds = [];
+  const feeds: Awaited<ReturnType<typeof feedOf>>[] = [];
   for (let i = 0; i < STREAMS_PER_MEMBER; i++) feeds.push(await feedOf(who.cookie));
   t.teardown(() => feeds.forEach((f) => f.close()));
   t.same(
