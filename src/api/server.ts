@@ -43,10 +43,13 @@ class OneLinePerRequest extends LogController {
 
 /** The HTTP app: every route group, plugin and the problem+json error handler. Not yet listening. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const trust = services.config.TRUST_PROXY;
   const app = Fastify({
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it fastify infers pino's Logger and the instance type no longer matches FastifyInstance.
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Off unless TRUST_PROXY says which proxies to believe: otherwise anyone could pick their own address.
+    ...(trust !== undefined && { trustProxy: typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust }),
     // Node leaves these at 0 under fastify: a slow or idle client would hold a socket forever. The request
     // (headers and body) must arrive within 30 s; a socket silent for 2 minutes closes (live feeds send a
     // heartbeat every 15 s, so they stay open).

@@ -42,3 +42,36 @@ t.test('IPv6 addresses share one limit per /64; another /64 is not affected', as
   t.equal((await signIn('v6@acme.test', PASSWORD, '2001:db8:5:6:ffff::9')).statusCode, 429, 'same /64, other address: locked');
   t.equal((await signIn('v6@acme.test', PASSWORD, '2001:db8:5:7::1')).statusCode, 201, 'another /64 signs in');
 });
+
+t.test('behind a trusted proxy (TRUST_PROXY=1) each client is limited by its own address', async (t) => {
+  const proxied = await testApp(t, { env: { TRUST_PROXY: '1', PASSWORD_HASH_CONCURRENCY: '8' } });
+  const via = (forwarded: string) =>
+    proxied.app.inject({
+      method: 'POST',
+      url: '/app/session',
+      payload: { email: `nobody-${forwarded}@acme.test`, password: 'wrong password' },
+      remoteAddress: '10.9.9.9',
+      headers: { 'x-forwarded-for': forwarded },
+    });
+  for (let i = 0; i < ADDRESS_LIMIT; i++) await via('198.51.100.1');
+  t.equal((await via('198.51.100.1')).statusCode, 429, 'the noisy client is limited');
+  const other = await via('198.51.100.2');
+  t.equal(other.statusCode, 401, other.body);
+  // Untrusted (the default): the forwarded header is ignored and the proxy's address is the key.
+  for (let i = 0; i < ADDRESS_LIMIT; i++)
+    await app.inject({
+      method: 'POST',
+      url: '/app/session',
+      payload: { email: 'x@acme.test', password: 'wrong password' },
+      remoteAddress: '10.9.9.8',
+      headers: { 'x-forwarded-for': `203.0.113.${i}` },
+    });
+  const spoofed = await app.inject({
+    method: 'POST',
+    url: '/app/session',
+    payload: { email: 'y@acme.test', password: 'wrong password' },
+    remoteAddress: '10.9.9.8',
+    headers: { 'x-forwarded-for': '203.0.113.250' },
+  });
+  t.equal(spoofed.statusCode, 429, 'a made-up X-Forwarded-For does not dodge the limit');
+});
