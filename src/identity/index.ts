@@ -22,6 +22,7 @@ export {
   sessionStillLive,
   SESSION_ABSOLUTE_MS,
   SESSION_COOKIE,
+  sessionCookieName,
   SESSION_IDLE_MS,
   type WebSession,
 } from './sessions.ts';

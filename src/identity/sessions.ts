@@ -9,8 +9,16 @@ export const SESSION_ABSOLUTE_MS = 7 * 24 * 3600_000;
 /** last_seen_at is written at most this often (every request would be a write). */
 const TOUCH_EVERY_MS = 60_000;
 
-/** The session cookie's name. */
+/** The session cookie's name over plain http (development). */
 export const SESSION_COOKIE = 'cs_session';
+
+/**
+ * The session cookie's name: over https it carries the `__Host-` prefix, so the browser accepts it only
+ * with `Secure`, `Path=/` and no `Domain` (a sibling subdomain cannot plant or overwrite it).
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
 
 /** A live session as a request sees it. */
 export interface WebSession {

@@ -22,7 +22,7 @@ import {
   revokeSession,
   revokeSessionByCookie,
   SESSION_ABSOLUTE_MS,
-  SESSION_COOKIE,
+  sessionCookieName,
   countAttempt,
   countInviteAttempt,
   HashGate,
@@ -79,6 +79,7 @@ async function sessionView(request: FastifyRequest) {
 export const webApp: FastifyPluginAsyncZod = async (app) => {
   const { config, db, clock, log } = app.services;
   const secure = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+  const cookieName = sessionCookieName(secure);
   let building: Promise<WebBuild> | undefined;
   const currentBuild = () => {
     building ??= ensureWebBuild().catch((error: unknown) => {
@@ -94,7 +95,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       { ...member, ip: request.ip, ...(request.headers['user-agent'] && { userAgent: request.headers['user-agent'] }) },
       clock(),
     );
-    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
+    reply.setCookie(cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
     return session;
   }
   // One gate per process: a flood of password checks is refused with 503 instead of exhausting memory/CPU.
@@ -104,7 +105,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       if (error instanceof HashingBusyError) throw problems.unavailable('too many password checks at once; try again in a second');
       throw error;
     });
-  const endCookie = (reply: FastifyReply) => reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+  const endCookie = (reply: FastifyReply) => reply.clearCookie(cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure });
 
   app.post('/app/session', { schema: { body: signInBody, hide: true } }, async (request, reply) => {
     requireSameOrigin(request);
@@ -137,7 +138,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       if (stronger) await rehashLogin(db, login.memberId, login.passwordHash, stronger);
     }
     // The browser's previous session (another person's, or its own older one) ends with this sign-in.
-    const previous = request.cookies[SESSION_COOKIE];
+    const previous = request.cookies[cookieName];
     if (previous) await revokeSessionByCookie(db, previous, now);
     await startSession(request, reply, login);
     request.log.info({ event: 'signed_in', orgId: login.orgId, actor: { type: 'team_member', id: login.memberId } }, 'signed in');

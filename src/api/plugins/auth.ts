@@ -6,7 +6,7 @@ import type { Actor } from '../../domain/values.ts';
 import { hashToken, isWellFormedToken, type TokenKind } from '../../commands/tokens.ts';
 import { findCredentialByHash, touchCredential } from '../../queries/credentials.ts';
 import { getOrg } from '../../queries/orgs.ts';
-import { findLoginById, findSession, SESSION_COOKIE, type WebSession } from '../../identity/index.ts';
+import { findLoginById, findSession, sessionCookieName, type WebSession } from '../../identity/index.ts';
 import { ProblemError } from '../problem.ts';
 
 /** Who a request acts as, once its token checked out. */
@@ -111,7 +111,10 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
 export function authenticate(kind: TokenKind) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
-    const sessionId = kind === 'member' && header === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const sessionId =
+      kind === 'member' && header === undefined
+        ? request.cookies[sessionCookieName(request.server.services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false)]
+        : undefined;
     if (sessionId) return authenticateSession(request, sessionId);
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);
