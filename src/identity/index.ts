@@ -37,6 +37,7 @@ export {
   signInSucceeded,
   WINDOW_MS,
 } from './throttle.ts';
+export { AUTH_FAILURE_LIMIT, AuthFailureLimiter } from './auth-failures.ts';
 export { HashGate, HashingBusyError } from './hash-gate.ts';
 export {
   AlreadyMemberError,
