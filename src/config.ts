@@ -34,6 +34,23 @@ const schema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Requests per minute one credential may make on the protected API (429 beyond). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(1200),
+  /** Password hashes (scrypt, 32+ MiB each) one process runs at once; past that a sign-in or invite answers 503 with Retry-After. */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Which proxies' `X-Forwarded-For` to believe, as fastify's `trustProxy` takes it: a hop count (`1`), or
+   * comma-separated addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). Unset: none (the socket's address is the client's).
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(
+      /^(\d{1,2}|[0-9a-fA-F:.]+(\/\d{1,3})?(\s*,\s*[0-9a-fA-F:.]+(\/\d{1,3})?)*)$/,
+      'must be a hop count or comma-separated addresses/CIDRs',
+    )
+    .transform((value) => (/^\d+$/.test(value) ? Number(value) : value.split(',').map((part) => part.trim())))
+    .optional(),
+  /** `1`: serve `GET /metrics` without auth (inside a private network only). Without it or METRICS_TOKEN, /metrics is not served. */
+  METRICS_PUBLIC: z.enum(['0', '1']).default('0'),
   /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
   /** Seconds to wait before each retry of an outbound webhook delivery (CONTRACT §9); after the last, it is failed. */

@@ -39,6 +39,13 @@ export function useLiveEvents(enabled: boolean): LiveState {
     source.onmessage = onEvent;
     // The server names each message after its event type; listen to the ones the pages show.
     for (const type of LIVE_TYPES) source.addEventListener(type, onEvent as EventListener);
+    // The server ended the stream because this session may no longer read it: re-check the session, which
+    // sends a signed-out person to the sign-in page (a role change reconnects with the new role).
+    source.addEventListener('signed-out', () => {
+      source.close();
+      void queryClient.invalidateQueries();
+      setGeneration((g) => g + 1);
+    });
     source.addEventListener('reset', () => {
       source.close();
       refetch();
@@ -74,6 +81,7 @@ const LIVE_TYPES = [
   'LeadTextDeferred',
   'MemberAdded',
   'MemberRoleChanged',
+  'MemberRemoved',
   'MessageDeliveryUpdated',
   'MissedCallRecorded',
   'OrgBillingStatusChanged',

@@ -43,10 +43,19 @@ class OneLinePerRequest extends LogController {
 
 /** The HTTP app: every route group, plugin and the problem+json error handler. Not yet listening. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const trust = services.config.TRUST_PROXY;
   const app = Fastify({
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it fastify infers pino's Logger and the instance type no longer matches FastifyInstance.
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Off unless TRUST_PROXY says which proxies to believe: otherwise anyone could pick their own address.
+    ...(trust !== undefined && { trustProxy: typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust }),
+    // Node leaves these at 0 under fastify: a slow or idle client would hold a socket forever. The request
+    // (headers and body) must arrive within 30 s; a socket silent for 2 minutes closes (live feeds send a
+    // heartbeat every 15 s, so they stay open).
+    requestTimeout: 30_000,
+    connectionTimeout: 120_000,
+    keepAliveTimeout: 10_000,
     genReqId: () => randomUUID(),
     logController: new OneLinePerRequest(),
     // A URL that does not decode is refused before routing: still a problem document like every other error.
@@ -55,6 +64,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
     },
   });
   app.decorate('services', services);
+  // On every response: no MIME sniffing; over https, browsers keep to https for a year (HSTS).
+  const https = services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(routeRegistryPlugin);

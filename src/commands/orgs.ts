@@ -131,3 +131,12 @@ export function changeMemberRole(
 ) {
   return run(deps, caller, data.orgId, (now) => ({ type: 'ChangeMemberRole', now, data }));
 }
+
+/** Removes a member from the org (MemberRemoved); only an owner removes an owner and the last owner stays. */
+export function removeMember(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  data: { orgId: string; memberId: string; byRole: Org['members'][number]['role'] | 'operator' },
+) {
+  return run(deps, caller, data.orgId, (now) => ({ type: 'RemoveMember', now, data }));
+}

@@ -15,6 +15,7 @@ import * as m014 from './migrations/014_append_batch.ts';
 import * as m015 from './migrations/015_append_new_stream.ts';
 import * as m016 from './migrations/016_apply_job_intents.ts';
 import * as m017 from './migrations/017_contact_consent.ts';
+import * as m018 from './migrations/018_login_attempts.ts';
 import * as m019 from './migrations/019_webhooks.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '015_append_new_stream': m015,
   '016_apply_job_intents': m016,
   '017_contact_consent': m017,
+  '018_login_attempts': m018,
   '019_webhooks': m019,
 };
 

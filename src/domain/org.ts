@@ -80,6 +80,7 @@ export type OrgEvent = EventOf<
   | 'WebhookEndpointRemoved'
   | 'WebhookEndpointDisabled'
   | 'WebhookSecretRotated'
+  | 'MemberRemoved'
 >;
 
 export type OrgCommand =
@@ -99,7 +100,9 @@ export type OrgCommand =
     }
   | { type: 'AddMember'; now: string; data: { orgId: string; memberId: string; email: string; role: MemberRole } }
   /** `byRole`: the role of whoever asks (only an owner makes or unmakes owners). */
-  | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } };
+  | { type: 'ChangeMemberRole'; now: string; data: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' } }
+  /** `byRole`: only an owner (or the operator) removes an owner; the last owner stays. */
+  | { type: 'RemoveMember'; now: string; data: { orgId: string; memberId: string; byRole: MemberRole | 'operator' } };
 
 export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
   if (command.type === 'CreateOrg') {
@@ -161,6 +164,18 @@ export function decide(command: OrgCommand, state: OrgState): OrgEvent[] {
       }
       return [{ type: 'MemberRoleChanged', data: { orgId, memberId, from: member.role, to: role } }];
     }
+    case 'RemoveMember': {
+      const { orgId, memberId, byRole } = command.data;
+      const member = state.members.find((m) => m.memberId === memberId);
+      if (!member) throw new NotFoundError('member not found');
+      if (member.role === 'owner' && byRole !== 'owner' && byRole !== 'operator') {
+        throw new StateConflictError('owner_only', 'only an owner removes an owner');
+      }
+      if (member.role === 'owner' && !state.members.some((m) => m.role === 'owner' && m.memberId !== memberId)) {
+        throw new StateConflictError('last_owner', 'the org needs an owner: make another member owner first');
+      }
+      return [{ type: 'MemberRemoved', data: { orgId, memberId, email: member.email, role: member.role } }];
+    }
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
@@ -212,6 +227,8 @@ export function evolve(state: OrgState, event: Envelope<OrgEvent>): OrgState {
     case 'WebhookEndpointDisabled':
     case 'WebhookSecretRotated':
       return next;
+    case 'MemberRemoved':
+      return { ...next, members: state.members.filter((m) => m.memberId !== event.data.memberId) };
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

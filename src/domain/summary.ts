@@ -70,6 +70,8 @@ export function summarize(event: DomainEvent): string {
       return `billing ${event.data.previousStatus ?? '?'} → ${event.data.status}`;
     case 'MemberAdded':
       return `member ${event.data.email} added as ${event.data.role}`;
+    case 'MemberRemoved':
+      return `member ${event.data.email} (${event.data.role}) removed`;
     case 'MemberRoleChanged':
       return `member ${event.data.memberId} role ${event.data.from} → ${event.data.to}`;
     case 'WebhookEndpointAdded':

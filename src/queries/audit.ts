@@ -57,6 +57,13 @@ function redact(event: RecordedEvent): unknown {
   return event.data;
 }
 
+/** A folded state as the audit API shows it: a credential's token hash is redacted as in its events. */
+function redactState(state: unknown): unknown {
+  if (Array.isArray(state)) return state.map(redactState);
+  if (!state || typeof state !== 'object' || Object.getPrototypeOf(state) !== Object.prototype) return state;
+  return Object.fromEntries(Object.entries(state).map(([key, value]) => [key, key === 'tokenHash' ? '[redacted]' : redactState(value)]));
+}
+
 function toAuditEvent(event: RecordedEvent): AuditEvent {
   const m = event.metadata;
   return {
@@ -169,6 +176,6 @@ export async function streamStateAsOf(store: EventStore, stream: string, asOf: A
     events: included.length,
     total: events.length,
     position: last ? formatPosition(last.position) : null,
-    state: included.reduce((s, e) => fold.evolve(s, toEnvelope(e)), fold.initial),
+    state: redactState(included.reduce((s, e) => fold.evolve(s, toEnvelope(e)), fold.initial)),
   };
 }

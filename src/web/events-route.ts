@@ -3,7 +3,9 @@ import fp from 'fastify-plugin';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
-import { problems } from '../api/problem.ts';
+import { ProblemError, problems } from '../api/problem.ts';
+import { sessionStillLive } from '../identity/index.ts';
+import { getOrg } from '../queries/orgs.ts';
 import { LiveFeed, ResumeTooFarError } from './live-feed.ts';
 
 declare module 'fastify' {
@@ -15,6 +17,20 @@ declare module 'fastify' {
 
 /** How often an open stream gets a comment line, so proxies and the browser see it alive. */
 const HEARTBEAT_MS = 15_000;
+
+/**
+ * How often an open stream re-checks that its caller may still read it. The sessions table and the org's
+ * members are the truth in every process, so a sign-out, removal, role or password change or expiry
+ * anywhere closes the stream within this delay.
+ */
+export const RECHECK_MS = 2_000;
+
+/** Open streams one member (or token) may hold in one process, and one process holds at most. */
+export const STREAMS_PER_MEMBER = 5;
+export const STREAMS_PER_PROCESS = 1000;
+
+/** Whether the caller that opened a stream still may: same session live, still a member, same role. */
+type StillAllowed = () => Promise<boolean>;
 
 /** One SSE message: id = the event's position, event = its type, data = a small summary (never the payload). */
 export function sseMessage(event: RecordedEvent): string {
@@ -40,6 +56,7 @@ async function stream(
   after: ReturnType<typeof resumePoint>,
   reply: FastifyReply,
   onClose: (fn: () => void) => void,
+  stillAllowed: StillAllowed,
 ) {
   const raw = reply.raw;
   reply.hijack();
@@ -54,9 +71,21 @@ async function stream(
   const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
   let listener: { close(): void } | undefined;
+  const recheck = setInterval(() => {
+    stillAllowed().then(
+      (ok) => {
+        if (ok || closed) return;
+        // The page treats this as "signed out": its next request lands on the sign-in page.
+        raw.end('event: signed-out\ndata: {}\n\n');
+      },
+      (error: unknown) => app.log.warn({ err: error }, 'live feed re-check failed'),
+    );
+  }, RECHECK_MS);
+  recheck.unref();
   onClose(() => {
     closed = true;
     clearInterval(heartbeat);
+    clearInterval(recheck);
     listener?.close();
   });
   try {
@@ -65,6 +94,7 @@ async function stream(
     if (closed) listener.close();
   } catch (error) {
     clearInterval(heartbeat);
+    clearInterval(recheck);
     // Too far behind to replay: the page reloads its data and reconnects without Last-Event-ID.
     if (error instanceof ResumeTooFarError) raw.end('event: reset\ndata: {}\n\n');
     else {
@@ -84,10 +114,40 @@ export const liveEventsRoute = fp(
     const feed = new LiveFeed(app.services.store, { log: app.services.log });
     app.decorate('liveFeed', feed);
     app.addHook('onClose', async () => feed.close());
+    const open = new Map<string, number>();
+    let total = 0;
     app.get('/app/events', { onRequest: authenticate('member'), schema: { hide: true } }, async (request, reply) => {
       const query = request.query as { lastEventId?: string };
       const after = resumePoint(request.headers['last-event-id'] ?? query.lastEventId);
-      await stream(app, authOf(request).orgId, after, reply, (fn) => request.raw.on('close', fn));
+      const auth = authOf(request);
+      const { db, clock } = app.services;
+      const stillAllowed: StillAllowed = async () => {
+        if (auth.session && !(await sessionStillLive(db, auth.session.idHash, clock()))) return false;
+        const org = await getOrg(db, auth.orgId);
+        const member = org?.members.find((m) => m.memberId === auth.memberId);
+        return auth.memberId === null || member?.role === auth.role;
+      };
+      const who = auth.memberId ?? auth.credentialId;
+      if ((open.get(who) ?? 0) >= STREAMS_PER_MEMBER)
+        throw new ProblemError(
+          429,
+          'too_many_streams',
+          'Too many open streams',
+          `at most ${STREAMS_PER_MEMBER} open live feeds per person`,
+          {
+            headers: { 'retry-after': '30' },
+          },
+        );
+      if (total >= STREAMS_PER_PROCESS) throw problems.unavailable('this server holds as many live feeds as it can; try again shortly');
+      open.set(who, (open.get(who) ?? 0) + 1);
+      total++;
+      reply.raw.once('close', () => {
+        total--;
+        const left = (open.get(who) ?? 1) - 1;
+        if (left > 0) open.set(who, left);
+        else open.delete(who);
+      });
+      await stream(app, auth.orgId, after, reply, (fn) => request.raw.on('close', fn), stillAllowed);
     });
   },
   { name: 'live-events' },

@@ -7,11 +7,30 @@ import { authenticate, authOf } from '../api/plugins/auth.ts';
 import { ProblemError, problems } from '../api/problem.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { ensureWebBuild, type WebBuild } from './assets.ts';
-import { acceptInvite, findLoginByEmail, findOpenInvite } from './logins.ts';
-import { checkPassword, WeakPasswordError } from './members.ts';
-import { decoyHash, hashPassword, PASSWORD_MAX, verifyPassword } from './passwords.ts';
-import { createSession, revokeMemberSessions, revokeSession, SESSION_ABSOLUTE_MS, SESSION_COOKIE } from './sessions.ts';
-import { clearAccountFailures, recordFailure, throttledFor } from './throttle.ts';
+import {
+  acceptInvite,
+  checkPassword,
+  createSession,
+  decoyHash,
+  findLoginByEmail,
+  findOpenInvite,
+  hashPassword,
+  PASSWORD_MAX,
+  revokeMemberSessions,
+  needsRehash,
+  rehashLogin,
+  revokeSession,
+  revokeSessionByCookie,
+  SESSION_ABSOLUTE_MS,
+  sessionCookieName,
+  countAttempt,
+  countInviteAttempt,
+  HashGate,
+  HashingBusyError,
+  signInSucceeded,
+  verifyPassword,
+  WeakPasswordError,
+} from '../identity/index.ts';
 
 const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX) }).strict();
 const inviteParams = z.object({ token: z.string().regex(/^csi_[A-Za-z0-9_-]{43}$/, 'not an invite token') });
@@ -60,6 +79,7 @@ async function sessionView(request: FastifyRequest) {
 export const webApp: FastifyPluginAsyncZod = async (app) => {
   const { config, db, clock, log } = app.services;
   const secure = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+  const cookieName = sessionCookieName(secure);
   let building: Promise<WebBuild> | undefined;
   const currentBuild = () => {
     building ??= ensureWebBuild().catch((error: unknown) => {
@@ -75,16 +95,24 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       { ...member, ip: request.ip, ...(request.headers['user-agent'] && { userAgent: request.headers['user-agent'] }) },
       clock(),
     );
-    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
+    reply.setCookie(cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: SESSION_ABSOLUTE_MS / 1000 });
     return session;
   }
-  const endCookie = (reply: FastifyReply) => reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+  // One gate per process: a flood of password checks is refused with 503 instead of exhausting memory/CPU.
+  const hashing = new HashGate(config.PASSWORD_HASH_CONCURRENCY);
+  const gated = <T>(work: () => Promise<T>): Promise<T> =>
+    hashing.run(work).catch((error: unknown) => {
+      if (error instanceof HashingBusyError) throw problems.unavailable('too many password checks at once; try again in a second');
+      throw error;
+    });
+  const endCookie = (reply: FastifyReply) => reply.clearCookie(cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure });
 
   app.post('/app/session', { schema: { body: signInBody, hide: true } }, async (request, reply) => {
     requireSameOrigin(request);
     const { email, password } = request.body;
     const now = clock();
-    const wait = await throttledFor(db, email, request.ip, now);
+    // Counted before the password is checked, in one statement: parallel guesses cannot pass the limit together.
+    const wait = await countAttempt(db, email, request.ip, now);
     if (wait > 0) {
       throw new ProblemError(
         429,
@@ -97,13 +125,21 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       );
     }
     const login = await findLoginByEmail(db, email);
-    const ok = await verifyPassword(password, login?.passwordHash ?? (await decoyHash()));
+    const decoy = login?.passwordHash ? undefined : await decoyHash();
+    const ok = await gated(() => verifyPassword(password, login?.passwordHash ?? decoy!));
     if (!login?.passwordHash || !ok) {
-      await recordFailure(db, email, request.ip, now);
       request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
       throw new ProblemError(401, 'invalid_credentials', 'Unauthorized', 'wrong email or password');
     }
-    await clearAccountFailures(db, email);
+    await signInSucceeded(db, email, request.ip);
+    if (needsRehash(login.passwordHash)) {
+      // Raised scrypt parameters reach old hashes here, the only moment the password is known.
+      const stronger = await gated(() => hashPassword(password)).catch(() => undefined);
+      if (stronger) await rehashLogin(db, login.memberId, login.passwordHash, stronger);
+    }
+    // The browser's previous session (another person's, or its own older one) ends with this sign-in.
+    const previous = request.cookies[cookieName];
+    if (previous) await revokeSessionByCookie(db, previous, now);
     await startSession(request, reply, login);
     request.log.info({ event: 'signed_in', orgId: login.orgId, actor: { type: 'team_member', id: login.memberId } }, 'signed in');
     reply.code(201);
@@ -150,7 +186,16 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
         if (error instanceof WeakPasswordError) throw problems.validation([{ path: 'password', message: error.message }]);
         throw error;
       }
-      const accepted = await acceptInvite(db, request.params.token, await hashPassword(request.body.password), clock());
+      const now = clock();
+      const wait = await countInviteAttempt(db, request.ip, now);
+      if (wait > 0)
+        throw new ProblemError(429, 'too_many_attempts', 'Too many attempts', 'too many invite attempts from this address', {
+          headers: { 'retry-after': String(wait) },
+        });
+      // Look the link up before any hashing: an unknown token costs one indexed read, not a scrypt.
+      if (!(await findOpenInvite(db, request.params.token, now))) throw problems.notFound('invite (used, expired or unknown)');
+      const hash = await gated(() => hashPassword(request.body.password));
+      const accepted = await acceptInvite(db, request.params.token, hash, clock());
       if (!accepted) throw problems.notFound('invite (used, expired or unknown)');
       await startSession(request, reply, accepted);
       reply.code(201);

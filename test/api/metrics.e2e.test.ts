@@ -15,7 +15,7 @@ t.teardown(() => {
 });
 
 const clock = testClock();
-const ctx = await testApp(t, { clock });
+const ctx = await testApp(t, { clock, env: { METRICS_PUBLIC: '1' } });
 const org = await ctx.createOrg();
 const { token } = await ctx.token(org);
 
@@ -88,4 +88,9 @@ t.test('with METRICS_TOKEN set, /metrics needs it as a Bearer token (401 problem
 
   const open = await ctx.app.inject({ method: 'GET', url: '/metrics' });
   t.equal(open.statusCode, 200, 'without METRICS_TOKEN /metrics stays open');
+});
+
+t.test('without METRICS_TOKEN or METRICS_PUBLIC=1, /metrics is not served', async (t) => {
+  const closed = await testApp(t);
+  t.equal((await closed.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404);
 });

@@ -380,7 +380,17 @@ t.test('the action catalog lists the live internal actions with their roles', as
           'PUT /api/internal/v1/settings',
         ],
       ],
-      ['manage_members', ['owner', 'admin'], 'idempotent', ['GET /api/internal/v1/members', 'PUT /api/internal/v1/members/:memberId/role']],
+      [
+        'manage_members',
+        ['owner', 'admin'],
+        'idempotent',
+        [
+          'DELETE /api/internal/v1/members/:memberId',
+          'DELETE /api/internal/v1/members/:memberId/sessions',
+          'GET /api/internal/v1/members',
+          'PUT /api/internal/v1/members/:memberId/role',
+        ],
+      ],
       ['invite_member', ['owner', 'admin'], 'none', ['POST /api/internal/v1/members/invitations']],
       [
         'manage_integration_tokens',

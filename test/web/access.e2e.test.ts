@@ -51,7 +51,7 @@ t.test('sign-in is throttled per account: after 5 failures even the right passwo
     .getByTestId('sign-in-error')
     .getByText(/too many failed sign-ins/)
     .waitFor();
-  t.equal((await context.cookies(app.address)).filter((c) => c.name === 'cs_session').length, 0, 'no session was started');
+  t.equal((await context.cookies(app.address)).filter((c) => c.name === '__Host-cs_session').length, 0, 'no session was started');
   await screenshot(page, '20-sign-in-throttled');
   // Another account from the same address is not locked out by someone else's failures.
   await signIn(page, app.address, 'member@acme.test');
@@ -98,11 +98,11 @@ t.test("another org's lead URL shows the not-found page", async (t) => {
 });
 
 t.test('sign out ends the session on the server; sign out everywhere ends them all', async (t) => {
-  const before = (await context.cookies(app.address)).find((c) => c.name === 'cs_session')!.value;
+  const before = (await context.cookies(app.address)).find((c) => c.name === '__Host-cs_session')!.value;
   await page.goto(`${app.address}/app/leads`);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('heading', { name: 'Sign in to CallSnare' }).waitFor();
-  const replay = await fetch(`${app.address}/app/session`, { headers: { cookie: `cs_session=${before}` } });
+  const replay = await fetch(`${app.address}/app/session`, { headers: { cookie: `__Host-cs_session=${before}` } });
   t.equal(replay.status, 401, 'the old cookie no longer works');
 
   await signIn(page, app.address, 'member@acme.test');
@@ -115,7 +115,7 @@ t.test('sign out ends the session on the server; sign out everywhere ends them a
   const otherCookie = /cs_session=([^;]+)/.exec(other.headers.get('set-cookie') ?? '')![1]!;
   await page.getByRole('button', { name: 'Sign out everywhere' }).click();
   await page.getByRole('heading', { name: 'Sign in to CallSnare' }).waitFor();
-  const elsewhere = await fetch(`${app.address}/app/session`, { headers: { cookie: `cs_session=${otherCookie}` } });
+  const elsewhere = await fetch(`${app.address}/app/session`, { headers: { cookie: `__Host-cs_session=${otherCookie}` } });
   t.equal(elsewhere.status, 401, 'the session on the other device ended too');
 });
 
@@ -180,7 +180,7 @@ t.test('an invite link lets a person choose a password once', async (t) => {
   await page.getByRole('heading', { name: 'This invite link no longer works' }).waitFor();
   await signIn(page, app.address, 'new.dispatcher@acme.test', 'a long new password');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
-  const session = (await context.cookies(app.address)).find((c) => c.name === 'cs_session')!.value;
+  const session = (await context.cookies(app.address)).find((c) => c.name === '__Host-cs_session')!.value;
   const logs = app.logs();
   t.match(logs, /"msg":"signed in"/, 'the server logged requests');
   t.notOk(logs.includes(link.pathname.split('/').at(-1)!), 'the invite token is not logged');

@@ -43,7 +43,7 @@ t.test('a wrong password is refused on the page; the right one opens the inbox',
   await signIn(page, app.address, 'owner@acme.test');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
   t.match(await page.getByTestId('who').textContent(), /Acme HVAC · owner@acme\.test \(owner\)/);
-  const cookie = (await context.cookies(app.address)).find((c) => c.name === 'cs_session');
+  const cookie = (await context.cookies(app.address)).find((c) => c.name === '__Host-cs_session');
   t.ok(cookie?.httpOnly, 'the session cookie is HttpOnly');
   t.equal(cookie?.sameSite, 'Lax');
   t.ok(cookie?.secure, 'Secure, as PUBLIC_BASE_URL is https');

@@ -2,11 +2,11 @@
 // with a clock the test moves: what the browser tests cannot reach quickly (expiry, races, limits).
 import t from 'tap';
 import { operator, testApp, testClock } from '../support/app.ts';
-import { createInvite, upsertLogin } from '../../src/web/logins.ts';
-import { setMemberPassword, ensureMember } from '../../src/web/members.ts';
-import { hashPassword, verifyPassword } from '../../src/web/passwords.ts';
-import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../../src/web/sessions.ts';
-import { ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MS } from '../../src/web/throttle.ts';
+import { createInvite, upsertLogin } from '../../src/identity/index.ts';
+import { setMemberPassword, ensureMember } from '../../src/identity/index.ts';
+import { hashPassword, verifyPassword } from '../../src/identity/index.ts';
+import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../../src/identity/index.ts';
+import { ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MS } from '../../src/identity/index.ts';
 
 const clock = testClock('2026-12-01T15:00:00.000Z');
 const ctx = await testApp(t, { clock });
@@ -31,7 +31,7 @@ const me = (cookie: string) => app.inject({ method: 'GET', url: '/app/session', 
 
 t.test('passwords are scrypt hashes that verify only the same password', async (t) => {
   const hash = await hashPassword(PASSWORD);
-  t.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  t.match(hash, /^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
   t.ok(await verifyPassword(PASSWORD, hash));
   t.notOk(await verifyPassword(`${PASSWORD}!`, hash));
   t.notOk(await verifyPassword(PASSWORD, 'plain'), 'a malformed hash never matches');

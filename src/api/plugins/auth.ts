@@ -6,8 +6,8 @@ import type { Actor } from '../../domain/values.ts';
 import { hashToken, isWellFormedToken, type TokenKind } from '../../commands/tokens.ts';
 import { findCredentialByHash, touchCredential } from '../../queries/credentials.ts';
 import { getOrg } from '../../queries/orgs.ts';
-import { findLoginById } from '../../web/logins.ts';
-import { findSession, SESSION_COOKIE, type WebSession } from '../../web/sessions.ts';
+import { AuthFailureLimiter, findLoginById, findSession, sessionCookieName, type WebSession } from '../../identity/index.ts';
+import type { Services } from '../../services.ts';
 import { ProblemError } from '../problem.ts';
 
 /** Who a request acts as, once its token checked out. */
@@ -109,10 +109,46 @@ async function authenticateSession(request: FastifyRequest, sessionId: string): 
  * in every process). For `member`, a
  * request without an Authorization header may instead carry a person's session cookie (CONTRACT §7).
  */
+/** One failure limiter per process (per set of services: what one `serve` holds). */
+const limiters = new WeakMap<Services, AuthFailureLimiter>();
+const limiterOf = (services: Services) => {
+  let limiter = limiters.get(services);
+  if (!limiter) limiters.set(services, (limiter = new AuthFailureLimiter()));
+  return limiter;
+};
+
 export function authenticate(kind: TokenKind) {
+  const checked = authenticateToken(kind);
+  return async (request: FastifyRequest) => {
+    if (request.headers.authorization === undefined) return checked(request);
+    const limiter = limiterOf(request.server.services);
+    const wait = limiter.retryAfter(request.ip, Date.now());
+    if (wait > 0)
+      throw new ProblemError(
+        429,
+        'too_many_failed_authentications',
+        'Too many failed authentications',
+        'too many wrong tokens from this address',
+        {
+          headers: { 'retry-after': String(wait) },
+        },
+      );
+    try {
+      await checked(request);
+    } catch (error) {
+      if (error instanceof ProblemError && error.status === 401) limiter.fail(request.ip, Date.now());
+      throw error;
+    }
+  };
+}
+
+function authenticateToken(kind: TokenKind) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;
-    const sessionId = kind === 'member' && header === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const sessionId =
+      kind === 'member' && header === undefined
+        ? request.cookies[sessionCookieName(request.server.services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false)]
+        : undefined;
     if (sessionId) return authenticateSession(request, sessionId);
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) throw unauthorized('send Authorization: Bearer <token>', false);

@@ -146,6 +146,17 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
+  // Openness is an explicit choice: a token, or METRICS_PUBLIC=1; with neither, /metrics is not served.
+  const mode = config.METRICS_TOKEN ? 'token' : config.METRICS_PUBLIC === '1' ? 'public' : 'off';
+  app.log.info(
+    { metrics: mode },
+    mode === 'token'
+      ? '/metrics needs the METRICS_TOKEN bearer token'
+      : mode === 'public'
+        ? '/metrics is public (METRICS_PUBLIC=1): expose it only inside your network'
+        : '/metrics is off: set METRICS_TOKEN or METRICS_PUBLIC=1 to serve it',
+  );
+  if (mode === 'off') return;
   app.get(
     '/metrics',
     { schema: { hide: true }, ...(config.METRICS_TOKEN && { onRequest: requireMetricsToken(config.METRICS_TOKEN) }) },

@@ -102,4 +102,6 @@ export const orgEvents = {
   WebhookEndpointDisabled: z.object({ orgId: uuid, endpointId: uuid, reason: z.string().max(1000) }).strict(),
   /** A new secret signs from now on; the previous one signs too until `previousValidUntil`. */
   WebhookSecretRotated: z.object({ orgId: uuid, endpointId: uuid, secretFingerprint, previousValidUntil: instant }).strict(),
+  /** A member left the org: their sessions, member tokens and open invites end at once. */
+  MemberRemoved: z.object({ orgId: uuid, memberId: uuid, email: z.email(), role: memberRole }).strict(),
 } as const;

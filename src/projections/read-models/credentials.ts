@@ -7,14 +7,18 @@ import { type Projection, projector } from '../projection.ts';
 
 /**
  * `credentials`: token hashes, scopes and revocation, looked up on every authenticated request. A member's
- * role change (org stream) moves the role of their member tokens, so it holds from the next request on.
+ * role change (org stream) moves the role of their member tokens, so it holds from the next request on; a
+ * member's removal revokes them.
  */
 export const credentialsProjection: Projection = {
   name: 'credentials',
-  filter: { streamPrefixes: ['credential-', 'org-'], eventTypes: ['CredentialIssued', 'CredentialRevoked', 'MemberRoleChanged'] },
+  filter: {
+    streamPrefixes: ['credential-', 'org-'],
+    eventTypes: ['CredentialIssued', 'CredentialRevoked', 'MemberRoleChanged', 'MemberRemoved'],
+  },
   tables: ['credentials'],
   async apply(q, events) {
-    for (const event of events as RecordedEvent<CredentialEvent | EventOf<'MemberRoleChanged'>>[]) {
+    for (const event of events as RecordedEvent<CredentialEvent | EventOf<'MemberRoleChanged' | 'MemberRemoved'>>[]) {
       switch (event.type) {
         case 'MemberRoleChanged':
           await q
@@ -23,6 +27,17 @@ export const credentialsProjection: Projection = {
             .where('org_id', '=', event.data.orgId)
             .where('member_id', '=', event.data.memberId)
             .where('kind', '=', 'member')
+            .execute();
+          break;
+        case 'MemberRemoved':
+          // A removed member's tokens end with them.
+          await q
+            .updateTable('credentials')
+            .set({ revoked_at: event.metadata.occurredAt })
+            .where('org_id', '=', event.data.orgId)
+            .where('member_id', '=', event.data.memberId)
+            .where('kind', '=', 'member')
+            .where('revoked_at', 'is', null)
             .execute();
           break;
         case 'CredentialIssued': {

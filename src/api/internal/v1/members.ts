@@ -2,8 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { changeMemberRole } from '../../../commands/orgs.ts';
 import type { MemberRole } from '../../../domain/events/org.ts';
 import { getOrg } from '../../../queries/orgs.ts';
-import { LoginTakenError } from '../../../web/logins.ts';
-import { inviteMember } from '../../../web/members.ts';
+import {
+  AlreadyMemberError,
+  endSessionsOf,
+  inviteMember,
+  LoginTakenError,
+  removeMemberEverywhere,
+  TargetRoleError,
+} from '../../../identity/index.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
@@ -46,6 +52,40 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.delete(
+    '/members/:memberId',
+    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const { services } = request.server;
+      const removed = await removeMemberEverywhere(services, callerOf(request), {
+        orgId: auth.orgId,
+        memberId: request.params.memberId,
+        byRole: auth.role as MemberRole,
+      });
+      setConsistencyToken(reply, removed.position);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
+    '/members/:memberId/sessions',
+    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
+    async (request) => {
+      const auth = authOf(request);
+      const ended = await endSessionsOf(request.server.services, {
+        orgId: auth.orgId,
+        memberId: request.params.memberId,
+        byRole: auth.role as MemberRole,
+      }).catch((error: unknown) => {
+        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
+        throw error;
+      });
+      if (ended === undefined) throw problems.notFound('member');
+      return { ended };
+    },
+  );
+
   app.post(
     '/members/invitations',
     { preHandler: allowed, config: { action: ACTIONS.inviteMember }, schema: { body: invitationBody } },
@@ -57,8 +97,11 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
         orgId: auth.orgId,
         email: request.body.email,
         role: request.body.role,
+        byRole: auth.role as MemberRole,
       }).catch((error: unknown) => {
-        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', error.message);
+        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', 'that email is taken');
+        if (error instanceof AlreadyMemberError) throw new ProblemError(409, 'already_member', 'Conflict', error.message);
+        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
         throw error;
       });
       setConsistencyToken(reply, invited.position);

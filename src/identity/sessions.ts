@@ -9,8 +9,16 @@ export const SESSION_ABSOLUTE_MS = 7 * 24 * 3600_000;
 /** last_seen_at is written at most this often (every request would be a write). */
 const TOUCH_EVERY_MS = 60_000;
 
-/** The session cookie's name. */
+/** The session cookie's name over plain http (development). */
 export const SESSION_COOKIE = 'cs_session';
+
+/**
+ * The session cookie's name: over https it carries the `__Host-` prefix, so the browser accepts it only
+ * with `Secure`, `Path=/` and no `Domain` (a sibling subdomain cannot plant or overwrite it).
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
 
 /** A live session as a request sees it. */
 export interface WebSession {
@@ -80,4 +88,25 @@ export async function revokeMemberSessions(db: Db, memberId: string, now: Date):
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Ends the session of a cookie value, if it is one (a new sign-in in the same browser drops the old one). */
+export async function revokeSessionByCookie(db: Db, id: string, now: Date): Promise<void> {
+  await revokeSession(db, hashToken(id), now);
+}
+
+/**
+ * Whether a session is still live without touching it (the live feed re-checks this every few seconds:
+ * sign-out, sign-out everywhere, removal, a password change and expiry all end it in the sessions table).
+ */
+export async function sessionStillLive(db: Db, idHash: string, now: Date): Promise<boolean> {
+  const row = await webDb(db)
+    .selectFrom('web_sessions')
+    .select('id_hash')
+    .where('id_hash', '=', idHash)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('last_seen_at', '>', new Date(now.getTime() - SESSION_IDLE_MS))
+    .executeTakeFirst();
+  return row !== undefined;
 }

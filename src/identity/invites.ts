@@ -1,71 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../commands/tokens.ts';
 import type { Db } from '../db/kysely.ts';
-import { webDb } from './tables.ts';
+import { normalEmail } from './logins.ts';
+import { webDb, type WebDb } from './tables.ts';
 
 /** How long an invite link works. */
 export const INVITE_TTL_MS = 72 * 3600_000;
-
-/** A member's login (no password yet when they were invited). */
-export interface MemberLogin {
-  readonly memberId: string;
-  readonly orgId: string;
-  readonly email: string;
-  readonly passwordHash: string | null;
-}
-
-/** An email already signs in to a different member (logins are per email, across orgs). */
-export class LoginTakenError extends Error {
-  override name = 'LoginTakenError';
-}
-
-const normalEmail = (email: string) => email.trim().toLowerCase();
-
-/** The login of an email, if any. */
-export async function findLoginByEmail(db: Db, email: string): Promise<MemberLogin | undefined> {
-  const row = await webDb(db).selectFrom('member_logins').selectAll().where('email', '=', normalEmail(email)).executeTakeFirst();
-  return row && { memberId: row.member_id, orgId: row.org_id, email: row.email, passwordHash: row.password_hash };
-}
-
-/**
- * Creates a member's login, or sets the password of an existing one of the same member.
- * A password change signs the member out everywhere (their sessions are revoked in the same statement batch).
- */
-export async function upsertLogin(
-  db: Db,
-  input: { memberId: string; orgId: string; email: string; passwordHash: string | null },
-  now: Date,
-): Promise<void> {
-  await webDb(db)
-    .transaction()
-    .execute(async (trx) => {
-      const email = normalEmail(input.email);
-      const existing = await trx.selectFrom('member_logins').select('member_id').where('email', '=', email).forUpdate().executeTakeFirst();
-      if (existing && existing.member_id !== input.memberId) throw new LoginTakenError(`${email} already signs in as another member`);
-      await trx
-        .insertInto('member_logins')
-        .values({
-          member_id: input.memberId,
-          org_id: input.orgId,
-          email,
-          password_hash: input.passwordHash,
-          password_set_at: input.passwordHash ? now : null,
-          created_at: now,
-        })
-        .onConflict((oc) =>
-          oc.column('member_id').doUpdateSet(input.passwordHash ? { password_hash: input.passwordHash, password_set_at: now } : { email }),
-        )
-        .execute();
-      if (input.passwordHash) {
-        await trx
-          .updateTable('web_sessions')
-          .set({ revoked_at: now })
-          .where('member_id', '=', input.memberId)
-          .where('revoked_at', 'is', null)
-          .execute();
-      }
-    });
-}
 
 /** A freshly created invite: the only time its token exists outside the link. */
 export interface Invite {
@@ -81,6 +21,8 @@ export async function createInvite(
 ): Promise<Invite> {
   const token = `csi_${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  // A newer link ends every other open link of the person (an old one in a mailbox is no key).
+  await endOpenInvites(webDb(db), input.memberId, now);
   await webDb(db)
     .insertInto('member_invites')
     .values({
@@ -131,6 +73,7 @@ export async function acceptInvite(
         .returning(['org_id', 'member_id', 'email'])
         .executeTakeFirst();
       if (!invite) return undefined;
+      await endOpenInvites(trx, invite.member_id, now);
       await trx
         .updateTable('member_logins')
         .set({ password_hash: passwordHash, password_set_at: now })
@@ -146,8 +89,13 @@ export async function acceptInvite(
     });
 }
 
-/** The login of a member, if any. */
-export async function findLoginById(db: Db, memberId: string): Promise<MemberLogin | undefined> {
-  const row = await webDb(db).selectFrom('member_logins').selectAll().where('member_id', '=', memberId).executeTakeFirst();
-  return row && { memberId: row.member_id, orgId: row.org_id, email: row.email, passwordHash: row.password_hash };
+/** Ends every open (unused, unexpired) link of a member; returns how many were open. */
+export async function endOpenInvites(db: WebDb, memberId: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('member_invites')
+    .set({ used_at: now })
+    .where('member_id', '=', memberId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

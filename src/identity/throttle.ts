@@ -1,0 +1,86 @@
+import { isIPv6 } from 'node:net';
+import { sql } from 'kysely';
+import type { Db } from '../db/kysely.ts';
+
+/**
+ * Sign-in throttling, kept in PostgreSQL so it holds across `serve` processes: at most
+ * {@link ACCOUNT_LIMIT} attempts per account and {@link ADDRESS_LIMIT} per client address within a
+ * {@link WINDOW_MS} window. Every attempt is counted by one atomic upsert *before* the password is checked,
+ * so parallel guesses cannot all slip under the limit; a successful sign-in gives its count back.
+ */
+export const WINDOW_MS = 15 * 60_000;
+export const ACCOUNT_LIMIT = 5;
+export const ADDRESS_LIMIT = 30;
+
+/**
+ * The key an address is limited by: an IPv4 address as is, an IPv6 address by its /64 (one subscriber
+ * usually holds a whole /64, so per-address limits on IPv6 would be free to dodge).
+ */
+export function addressKey(address: string): string {
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!isIPv6(plain)) return `address:${plain}`;
+  const [head = '', tail = ''] = plain.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = plain.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `address:${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
+
+/**
+ * Counts one sign-in attempt against the account and the address, atomically, and returns the seconds
+ * until an attempt is allowed again (0: this attempt may go on to check the password).
+ */
+export async function countAttempt(db: Db, email: string, address: string, now: Date): Promise<number> {
+  const account = accountKey(email);
+  const since = new Date(now.getTime() - WINDOW_MS);
+  const { rows } = await sql<{ key: string; attempts: number; window_started_at: Date }>`
+    insert into login_attempts as a (key, window_started_at, attempts)
+    values (${account}, ${now}, 1), (${addressKey(address)}, ${now}, 1)
+    on conflict (key) do update set
+      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
+      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
+    returning key, attempts, window_started_at
+  `.execute(db);
+  let wait = 0;
+  for (const row of rows) {
+    const limit = row.key === account ? ACCOUNT_LIMIT : ADDRESS_LIMIT;
+    if (row.attempts <= limit) continue;
+    wait = Math.max(wait, Math.ceil((new Date(row.window_started_at).getTime() + WINDOW_MS - now.getTime()) / 1000));
+  }
+  return wait;
+}
+
+/**
+ * A successful sign-in: the account's count is cleared and the address gets this attempt back (only
+ * failures should use up an address's allowance).
+ */
+export async function signInSucceeded(db: Db, email: string, address: string): Promise<void> {
+  await sql`
+    with cleared as (delete from login_attempts where key = ${accountKey(email)})
+    update login_attempts set attempts = greatest(attempts - 1, 0) where key = ${addressKey(address)}
+  `.execute(db);
+}
+
+/** Invite acceptances one address may attempt per window (each may hash a password). */
+export const INVITE_ADDRESS_LIMIT = 10;
+
+/** Counts one invite acceptance from an address, atomically; returns seconds to wait (0: go on). */
+export async function countInviteAttempt(db: Db, address: string, now: Date): Promise<number> {
+  const since = new Date(now.getTime() - WINDOW_MS);
+  const { rows } = await sql<{ attempts: number; window_started_at: Date }>`
+    insert into login_attempts as a (key, window_started_at, attempts)
+    values (${`invite:${addressKey(address)}`}, ${now}, 1)
+    on conflict (key) do update set
+      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
+      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
+    returning attempts, window_started_at
+  `.execute(db);
+  const row = rows[0]!;
+  if (row.attempts <= INVITE_ADDRESS_LIMIT) return 0;
+  return Math.max(1, Math.ceil((new Date(row.window_started_at).getTime() + WINDOW_MS - now.getTime()) / 1000));
+}

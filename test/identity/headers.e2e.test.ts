@@ -1,0 +1,40 @@
+// Transport protections (issue 21 item 11): over https the session cookie is `__Host-` prefixed and
+// `Secure`, HSTS is sent, and every response (not only the page) carries `nosniff`.
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { addMember } from '../../src/commands/orgs.ts';
+import { setMemberPassword } from '../../src/identity/index.ts';
+import { operator, testApp } from '../support/app.ts';
+import { settle } from '../webhooks/fixtures/providers.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+t.test('over https: __Host- session cookie with Secure, HSTS and nosniff on API answers', async (t) => {
+  const ctx = await testApp(t, { env: { PUBLIC_BASE_URL: 'https://app.example.com' } });
+  const orgId = await ctx.createOrg();
+  const memberId = randomUUID();
+  await addMember(ctx.services, operator(orgId), { orgId, memberId, email: 'a@example.com', role: 'member' });
+  await setMemberPassword(ctx.services, { orgId, memberId, email: 'a@example.com', password: PASSWORD });
+  await settle(ctx);
+  const res = await ctx.app.inject({ method: 'POST', url: '/app/session', payload: { email: 'a@example.com', password: PASSWORD } });
+  t.equal(res.statusCode, 201);
+  const cookie = String(res.headers['set-cookie']);
+  t.match(cookie, /^__Host-cs_session=[^;]+;.*Path=\/.*Secure/);
+  t.notMatch(cookie, /Domain=/i);
+  t.match(res.headers['strict-transport-security'], /max-age=\d+/);
+  const id = /__Host-cs_session=([^;]+)/.exec(cookie)![1]!;
+  const me = await ctx.app.inject({ method: 'GET', url: '/app/session', cookies: { '__Host-cs_session': id } });
+  t.equal(me.statusCode, 200, 'the prefixed cookie signs in');
+  t.equal(me.headers['x-content-type-options'], 'nosniff');
+  const api = await ctx.app.inject({ method: 'GET', url: '/api/internal/v1/leads' });
+  t.equal(api.statusCode, 401);
+  t.equal(api.headers['x-content-type-options'], 'nosniff', 'an error answer too');
+  t.match(api.headers['strict-transport-security'], /max-age/);
+});
+
+t.test('over plain http (development): no HSTS, the plain cookie name', async (t) => {
+  const ctx = await testApp(t);
+  const res = await ctx.app.inject({ method: 'GET', url: '/api/internal/v1/leads' });
+  t.notOk(res.headers['strict-transport-security']);
+  t.equal(res.headers['x-content-type-options'], 'nosniff');
+});
