@@ -49,6 +49,7 @@ export function evolve(state: WebhookEndpointsState, event: Envelope<OrgEvent>):
     case 'OrgBillingStatusChanged':
     case 'MemberAdded':
     case 'MemberRoleChanged':
+    case 'MemberRemoved':
       return state;
     default: {
       const unknown: never = event;
