@@ -25,7 +25,6 @@ import {
   type SentMessage,
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
-import { nextAllowed } from './quiet-hours.ts';
 import { WEBHOOK_TASK } from '../commands/webhook-endpoints.ts';
 import { type WebhookTaskDeps, deliverPending } from './webhooks/deliver.ts';
 import { changeConsent } from '../commands/consent.ts';
