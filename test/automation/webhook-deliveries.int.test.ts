@@ -168,6 +168,16 @@ t.test('after the last retry a delivery is failed, and the next one of the resou
     ['booking.created', 'booking.created', 'booking.created', 'booking.created', 'booking.canceled'],
     '1 attempt + 3 retries, then the next',
   );
+  // The receiver answers before the worker records the attempt: wait for the record, not only the request.
+  await eventually('the cancel recorded as delivered', async () => {
+    const row = await services.db
+      .selectFrom('webhook_deliveries')
+      .select('status')
+      .where('endpoint_id', '=', endpoint.id)
+      .where('event_type', '=', 'booking.canceled')
+      .executeTakeFirst();
+    return row?.status === 'delivered';
+  });
   const rows = await services.db
     .selectFrom('webhook_deliveries')
     .select(['event_type', 'status', 'attempts'])
