@@ -1,10 +1,11 @@
 // Browser-test support: a real `callsnare serve` on a fresh database, the CLI run as an operator runs it,
-// Debian's Chromium driven by playwright-core, axe-core run inside the page, screenshots for people.
+// Chromium from npm (@sparticuz/chromium) driven by playwright-core, axe-core run inside the page, screenshots for people.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { chromiumExecutable } from '../support/chromium.ts';
 import { testDatabase, type TestDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
 import { PROVIDER_ENV, twilioSignature } from '../webhooks/fixtures/providers.ts';
@@ -102,11 +103,11 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
   };
 }
 
-/** A headless Debian Chromium with a fresh profile directory, closed at teardown. */
+/** A headless Chromium (the npm-installed one, see test/support/chromium.ts) with a fresh profile directory, closed at teardown. */
 export async function openBrowser(t: Tap): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'callsnare-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumExecutable(),
     headless: true,
     args: [
       '--no-sandbox',
