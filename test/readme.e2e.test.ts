@@ -11,7 +11,8 @@
 // The test's server listens on a free port: every `127.0.0.1:3000` in the README is replaced by it, and
 // CLI commands and the server share the test's database through DATABASE_URL. Every `curl` reports its
 // status (through a wrapper that adds `-w`), and each one must be a 2xx.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from './support/processes.ts';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -65,7 +66,7 @@ async function startServer(vars: Record<string, string>): Promise<void> {
     server.child.kill('SIGTERM');
     await server.exited;
   }
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+  const child = spawnOwned(process.execPath, [CLI_BIN, 'serve'], {
     env: { ...base, ...vars, PORT: String(port), LOG_LEVEL: 'info' },
     cwd: REPO_ROOT,
   });
@@ -95,7 +96,7 @@ async function runBlock(
     body,
     `env -0 > ${JSON.stringify(envFile)}`,
   ].join('\n');
-  const child = spawn('bash', ['-c', script], { env, cwd: REPO_ROOT });
+  const child = spawnOwned('bash', ['-c', script], { env, cwd: REPO_ROOT });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

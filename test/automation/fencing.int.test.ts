@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
@@ -40,7 +41,7 @@ t.teardown(() => {
 });
 
 function startWorker(): Worker {
-  const child = spawn(
+  const child = spawnOwned(
     process.execPath,
     [CLI_BIN, 'worker', '--concurrency', '1', '--recovery-interval', '1', '--no-process-manager', '--no-migrate'],
     {
@@ -60,7 +61,7 @@ function startWorker(): Worker {
   );
   const lines: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       if (line.includes('"automation worker running"')) resolve();
     });

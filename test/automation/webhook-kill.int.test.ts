@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,7 +20,7 @@ const { services, app, database } = ctx;
 await migrateJobQueue(database.pool);
 
 t.test('a worker killed mid-delivery: delivered once more with the same webhook-id, never lost', async (t) => {
-  const child = spawn(process.execPath, ['bin/callsnare.js', 'worker', '--recovery-interval', '1'], {
+  const child = spawnOwned(process.execPath, ['bin/callsnare.js', 'worker', '--recovery-interval', '1'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -36,7 +36,7 @@ t.test('a worker killed mid-delivery: delivered once more with the same webhook-
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.includes('"automation worker running"')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready`)));

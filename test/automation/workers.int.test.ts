@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -49,14 +50,14 @@ function startWorker(
   args: string[] = ['--concurrency', '4', '--recovery-interval', '1', '--shutdown-timeout', '5'],
   env: Record<string, string> = {},
 ): Worker {
-  const child = spawn(process.execPath, ['bin/callsnare.js', 'worker', ...args], {
+  const child = spawnOwned(process.execPath, ['bin/callsnare.js', 'worker', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, LOG_LEVEL: 'info', MESSAGING: 'log', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const released: number[] = [];
   const ready = new Promise<{ poolId: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: { msg?: string; poolId?: string; jobs?: number };
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -67,7 +68,7 @@ function startWorker(
       if (entry.msg === 'released the jobs of a dead worker') released.push(entry.jobs ?? 0);
     });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { testDatabase } from '../support/db.ts';
@@ -18,9 +18,14 @@ interface Run {
 /** Runs the CLI as a user would, with only the variables given. */
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFileOwned(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...env, ...extraEnv }, cwd: root, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

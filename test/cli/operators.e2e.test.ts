@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFileOwned, spawnOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { createBooking } from '../../src/commands/bookings.ts';
@@ -24,7 +24,7 @@ interface Run {
 }
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
+    execFileOwned(
       process.execPath,
       [bin, ...args],
       { env, cwd: root, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
@@ -110,7 +110,7 @@ t.test('a rebuild while the API answers list queries: no error, no empty answer 
 
 t.test('kill -9 mid-rebuild, then rerun: identical to a clean rebuild, and verify passes', async (t) => {
   const clean = await snapshot();
-  const child = spawn(process.execPath, [bin, 'projections', 'rebuild', 'bookings', '--batch-size', '50'], { env, cwd: root });
+  const child = spawnOwned(process.execPath, [bin, 'projections', 'rebuild', 'bookings', '--batch-size', '50'], { env, cwd: root });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let progressed = false;
   for (let i = 0; i < 300 && !progressed; i++) {

@@ -1,6 +1,6 @@
 // Every CLI command with --org refuses an unknown org (exit 1, one line); list output with --json is
 // NDJSON; a closed pipe ends the command quietly; the timeline shows times in the org's zone.
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { issueCredential } from '../../src/commands/credentials.ts';
@@ -26,7 +26,7 @@ interface Run {
 
 function run(file: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env, cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFileOwned(file, args, { env, cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
@@ -19,7 +19,7 @@ const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: data
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFileOwned(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

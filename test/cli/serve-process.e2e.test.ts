@@ -1,6 +1,7 @@
 // `callsnare serve` as a person runs it: start-up lines, a taken port, Ctrl-C in a terminal (SIGINT to the
 // whole process group), a failed start, and root in a folder the postgres user cannot enter.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { execFileOwned, spawnOwned } from '../support/processes.ts';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,7 +23,7 @@ interface Running {
 
 /** Spawns the CLI in its own process group, as a terminal runs a foreground job. */
 function run(args: string[], env: Record<string, string | undefined>): Running {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, detached: true });
+  const child = spawnOwned(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, detached: true });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -192,7 +193,7 @@ t.test(
       rmSync(folder, { recursive: true, force: true });
     });
     const created = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
+      execFileOwned(
         process.execPath,
         [CLI_BIN, 'org', 'create', '--name', 'Root HVAC', '--json'],
         { env: { ...base, DATA_DIR: dataDir }, cwd: REPO_ROOT, timeout: 120_000 },

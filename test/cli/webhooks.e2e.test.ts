@@ -1,6 +1,6 @@
 // `callsnare webhook add|list|remove|deliveries|replay` (CONTRACT §9): the same functions as the internal
 // API, one-line errors with exit 1, the secret printed once, NDJSON with --json.
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { createOrg } from '../../src/commands/orgs.ts';
@@ -14,7 +14,7 @@ const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: data
 
 const cli = (args: string[], extra: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
+    execFileOwned(
       process.execPath,
       [CLI_BIN, ...args],
       { env: { ...env, ...extra }, cwd: REPO_ROOT, timeout: 120_000 },

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
@@ -40,7 +41,7 @@ t.teardown(() => {
 });
 
 function startWorker(): Promise<void> {
-  const child = spawn(process.execPath, [CLI_BIN, 'worker', '--concurrency', '1', '--no-process-manager', '--no-migrate'], {
+  const child = spawnOwned(process.execPath, [CLI_BIN, 'worker', '--concurrency', '1', '--no-process-manager', '--no-migrate'], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH,

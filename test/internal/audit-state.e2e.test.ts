@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { changeLeadStatus, recordMissedCall } from '../../src/commands/leads.ts';
@@ -133,7 +133,7 @@ t.test("GET /audit/state: another org's stream is 404 like an absent one; a memb
 
 t.test('callsnare audit state folds a lead stream (it had no fold before)', async (t) => {
   const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
+    execFileOwned(
       process.execPath,
       [CLI_BIN, 'audit', 'state', '--stream', leadStream, '--as-of', '2026-12-01T16:30:00Z', '--json'],
       { env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url }, cwd: REPO_ROOT, timeout: 60_000 },

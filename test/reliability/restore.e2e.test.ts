@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
@@ -36,7 +36,7 @@ await sql`update projection_checkpoints set commit_position = commit_position + 
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, PORT: '0' };
 function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    execFileOwned(
       process.execPath,
       [CLI_BIN, ...args],
       { env, cwd: REPO_ROOT, timeout: 90_000, killSignal: 'SIGKILL' },

@@ -2,7 +2,8 @@
 // `worker`. Both API processes are loaded at once with writes sharing Idempotency-Keys across processes
 // and with missed-call webhooks delivered to both; one process of each kind is SIGKILLed mid-run and
 // restarted. Then every promise is checked against the database. Bounded by count, loopback only.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from '../support/processes.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import t from 'tap';
@@ -78,13 +79,13 @@ t.teardown(async () => {
 
 function spawnProc(kind: keyof typeof READY): Promise<{ child: ChildProcess; address?: string }> {
   const { args, message } = READY[kind]!;
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnOwned(process.execPath, [CLI_BIN, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
     let ready = false;
     // Keep draining stdout for the process's whole life: a full pipe would block it.
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       if (ready) return;
       const match = message.exec(line);
       if (match) {

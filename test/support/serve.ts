@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnOwned } from './processes.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { storeEnv } from './store.ts';
@@ -17,7 +18,10 @@ export function startServe(
   env: Record<string, string | undefined>,
   args: string[] = ['serve'],
 ): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { ...storeEnv(), ...env, PORT: '0', LOG_LEVEL: 'info' }, cwd: root });
+  const child = spawnOwned(process.execPath, [CLI_BIN, ...args], {
+    env: { ...storeEnv(), ...env, PORT: '0', LOG_LEVEL: 'info' },
+    cwd: root,
+  });
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -1,6 +1,6 @@
 // Browser-test support: a real `callsnare serve` on a fresh database, the CLI run as an operator runs it,
 // Chromium from npm (@sparticuz/chromium) driven by playwright-core, axe-core run inside the page, screenshots for people.
-import { execFile } from 'node:child_process';
+import { execFileOwned } from '../support/processes.ts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,7 +53,7 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
   );
   const cli = (args: string[], input?: string) =>
     new Promise<string>((resolve, reject) => {
-      const proc = execFile(
+      const proc = execFileOwned(
         process.execPath,
         [CLI_BIN, ...args],
         { env: { ...env, LOG_LEVEL: 'silent' }, cwd: REPO_ROOT },
