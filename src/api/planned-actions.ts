@@ -4,11 +4,7 @@ import type { PlannedAction } from '../domain/values.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { authOf } from './plugins/auth.ts';
 import { ProblemError } from './problem.ts';
-
-/** How an operator switches a planned action on (shown in the problem and the catalog). */
-export function howToEnable(action: PlannedAction): string {
-  return `an operator enables it per org: npx callsnare org configure --org <ORG_ID> --enable-action ${action}`;
-}
+import { howToEnable } from './discovery/catalog.ts';
 
 /** The caller's org if it has the planned action switched on; otherwise 404 `action_not_enabled`. */
 export async function requireEnabled(request: FastifyRequest, action: PlannedAction): Promise<Org> {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Services } from '../services.ts';
-import { actionsRoute, routeRegistryPlugin } from './actions.ts';
+import { discoveryRoutes } from './discovery/routes.ts';
+import { routeRegistryPlugin } from './discovery/registry.ts';
+import { mcpRoutes } from './mcp/route.ts';
 import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
@@ -78,13 +80,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(idempotencyPlugin);
   await app.register(metricsPlugin);
   await app.register(fastifyCookie);
-  await app.register(privateApiV1, {
-    prefix: '/api/private/v1',
-    rateLimit: options.rateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
-  });
+  const rateLimit = options.rateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 };
+  await app.register(privateApiV1, { prefix: '/api/private/v1', rateLimit });
   await app.register(internalApiV1, { prefix: '/api/internal/v1' });
   await app.register(webhooks, { prefix: '/webhooks' });
-  await app.register(actionsRoute);
+  await app.register(discoveryRoutes);
+  await app.register(mcpRoutes, { rateLimit });
   await app.register(webApp);
   await app.register(liveEventsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

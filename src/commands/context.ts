@@ -19,6 +19,8 @@ export interface CommandCaller {
   readonly actor: Actor;
   readonly correlationId: string;
   readonly causationId?: string;
+  /** The surface the caller came through when it is not the HTTP API itself (`mcp`): recorded in the events' metadata. */
+  readonly via?: 'mcp';
   /**
    * The org stream's head as read when the request was authenticated (PostgreSQL store), so a command
    * may use that org as this process folded it up to that very event instead of reading the stream.

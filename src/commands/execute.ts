@@ -45,6 +45,7 @@ export function metadataFor(caller: CommandCaller, occurredAt: Date, extra: Part
     correlationId: caller.correlationId,
     causationId: caller.causationId ?? caller.correlationId,
     occurredAt: occurredAt.toISOString(),
+    ...(caller.via && { via: caller.via }),
     ...extra,
   };
 }

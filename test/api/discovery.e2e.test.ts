@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { actionCatalog } from '../../src/api/actions.ts';
+import Fastify from 'fastify';
+import { ACTIONS, actionsOf } from '../../src/api/discovery/catalog.ts';
+import { routeRegistryPlugin } from '../../src/api/discovery/registry.ts';
+import { TASKS } from '../../src/automation/process-manager.ts';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { changeLeadStatus, receiveInboundText, recordMissedCall, recordOutboundText } from '../../src/commands/leads.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
@@ -11,56 +14,105 @@ import { operator, testApp, testClock } from '../support/app.ts';
 const clock = testClock('2030-06-03T15:00:00.000Z');
 const ctx = await testApp(t, { clock });
 
-t.test('GET /api/actions lists 6 live protected, 13 live internal and 2 planned actions, without auth', async (t) => {
+const PROTECTED = ['health', 'list_bookings', 'get_booking', 'create_booking', 'reschedule_booking', 'cancel_booking'];
+const INTERNAL = ['create_or_reuse_lead', 'move_lead_status', 'send_booking_confirmation', 'send_booking_reminders'];
+const PLANNED = ['availability', 'lead_summary'];
+
+t.test('GET /api/actions is the action model, without auth: 6 live protected, 4 live internal, 2 planned, name for name', async (t) => {
   const res = await ctx.app.inject({ method: 'GET', url: '/api/actions' });
   t.equal(res.statusCode, 200);
-  const actions = res.json().data as {
-    name: string;
-    status: string;
-    surface: string;
-    permissions: string[];
-    idempotency: string;
-    enable?: string;
-  }[];
-  const by = (status: string) =>
-    actions
-      .filter((a) => a.status === status)
-      .map((a) => a.name)
-      .sort();
-  t.same(by('live_protected'), ['cancel_booking', 'create_booking', 'get_booking', 'health', 'list_bookings', 'reschedule_booking']);
-  t.equal(by('live_internal').length, 13);
-  t.same(by('planned'), ['availability', 'lead_summary']);
+  const actions = res.json().data as Record<string, any>[];
+  const by = (status: string) => actions.filter((a) => a.status === status).map((a) => a.name);
+  t.same(by('live_protected'), PROTECTED);
+  t.same(by('live_internal'), INTERNAL);
+  t.same(by('planned'), PLANNED);
+  t.equal(actions.length, 12);
   for (const a of actions) {
-    t.ok(
-      a.name && a.surface && a.permissions.length && ['safe', 'idempotency_key', 'idempotent', 'none'].includes(a.idempotency),
-      `${a.name} is fully described`,
-    );
-    if (a.status === 'live_internal') t.equal(a.surface, 'internal');
-    else t.match(a.surface, /^(GET|POST|PATCH|PUT) \/api\/private\/v1\//);
+    for (const field of ['summary', 'useWhen', 'surface', 'result', 'permissions', 'idempotency']) {
+      t.ok(typeof a[field] === 'string' && a[field].length > 10, `${a.name}.${field} is written out`);
+    }
+    if (a.status === 'live_internal') {
+      t.notOk(a.routes, `${a.name}: no callable route`);
+      t.ok(a.implementedBy.length > 0, `${a.name} points at what implements it`);
+    } else {
+      t.ok(a.routes.length > 0 && Array.isArray(a.scopes), `${a.name}: routes and scopes`);
+    }
   }
-  t.match(
-    actions.find((a) => a.name === 'availability'),
-    { surface: 'GET /api/private/v1/availability', enable: /--enable-action availability/ },
-  );
-  t.match(
-    actions.find((a) => a.name === 'create_booking'),
-    { permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
-  );
+  const named = (name: string) => actions.find((a) => a.name === name)!;
+  t.match(named('move_lead_status'), { surface: 'Web app only today', idempotency: 'Lifecycle timestamps are written idempotently.' });
+  t.match(named('create_or_reuse_lead'), { surface: 'Internal webhook and web-app workflow' });
+  t.match(named('send_booking_confirmation'), { surface: 'Internal booking automation' });
+  t.match(named('send_booking_reminders'), { surface: 'Internal booking automation' });
+  t.match(named('create_booking'), {
+    scopes: ['WRITE_BOOKINGS'],
+    routes: ['POST /api/private/v1/bookings'],
+    idempotency: /Idempotency-Key/,
+  });
+  t.match(named('availability'), { routes: ['GET /api/private/v1/availability'], enable: /--enable-action availability/ });
+  t.same(named('health').scopes, []);
 });
 
-t.test('every API route the server registered is in the catalog: a new route cannot go undocumented', async (t) => {
-  const apiRoutes = ctx.app.routeRegistry.filter((r) => /^\/api\/(private|internal)\//.test(r.url) && !r.url.endsWith('/openapi.json'));
-  t.ok(apiRoutes.length >= 12);
-  const undocumented = apiRoutes.filter((r) => r.actions.length === 0).map((r) => `${r.method} ${r.url}`);
-  t.same(undocumented, [], 'every route carries catalog metadata');
-  const listed = new Set(actionCatalog(ctx.app.routeRegistry).flatMap((a) => a.routes));
-  t.same(
-    apiRoutes.map((r) => `${r.method} ${r.url}`).filter((r) => !listed.has(r)),
-    [],
-    'and the catalog lists it',
+t.test(
+  'live protected routes and live protected actions match both ways: a route without its action fails, and so does an action without its route',
+  async (t) => {
+    const api = ctx.app.routeRegistry.filter((r) => r.url.startsWith('/api/private/v1/') && !r.url.endsWith('/openapi.json'));
+    t.ok(api.length >= 6);
+    t.same(
+      api.filter((r) => r.actions.length === 0).map((r) => `${r.method} ${r.url}`),
+      [],
+      'every protected route names its catalog action',
+    );
+    const served = new Map<string, Set<string>>();
+    for (const r of api) for (const a of r.actions) (served.get(a) ?? served.set(a, new Set()).get(a)!).add(`${r.method} ${r.url}`);
+    for (const action of ACTIONS) {
+      if (action.status === 'live_internal') {
+        t.notOk(served.has(action.name), `${action.name} is internal: no protected route serves it`);
+        continue;
+      }
+      t.same(
+        [...(served.get(action.name) ?? [])].sort(),
+        [...(action.routes ?? [])].sort(),
+        `${action.name}: the catalog's routes are the routes serving it`,
+      );
+    }
+    t.same(
+      [...served.keys()].filter((name) => !ACTIONS.some((a) => a.name === name)),
+      [],
+      'no route names an action the catalog lacks',
+    );
+    t.same(
+      ctx.app.routeRegistry.filter((r) => r.url.startsWith('/api/internal/') && r.actions.length > 0).map((r) => r.url),
+      [],
+      "the internal API's plumbing endpoints are not catalog actions (the internal OpenAPI document describes them)",
+    );
+  },
+);
+
+t.test("internal actions point at what implements them: webhook routes, the web app's pages, automation tasks", async (t) => {
+  const routes = new Set(ctx.app.routeRegistry.map((r) => `${r.method} ${r.url.replace(/:\w+/g, ':id')}`));
+  const tasks = new Set<string>(Object.values(TASKS));
+  for (const action of actionsOf('live_internal')) {
+    for (const pointer of action.implementedBy ?? []) {
+      const where = `${action.name} → ${pointer.kind} ${pointer.ref}`;
+      if (pointer.kind === 'webhook' || pointer.kind === 'internal_api')
+        t.ok(routes.has(pointer.ref.replace(/:\w+/g, ':id')), `${where} is served`);
+      else if (pointer.kind === 'automation_task') t.ok(tasks.has(pointer.ref), `${where} is a worker task`);
+      else {
+        const page = await ctx.app.inject({ method: 'GET', url: pointer.ref.replace('<id>', randomUUID()) });
+        t.equal(page.statusCode, 200, `${where} is a web app page`);
+      }
+    }
+  }
+});
+
+t.test('a route naming an action the catalog does not know stops the server from starting', async (t) => {
+  const app = Fastify();
+  await app.register(routeRegistryPlugin);
+  t.throws(
+    () => app.get('/x', { config: { action: 'book_a_unicorn' as never } }, async () => 'x'),
+    /no action book_a_unicorn in the catalog/,
   );
-  const catalogRoutes = [...listed].filter((r) => !apiRoutes.some((x) => `${x.method} ${x.url}` === r));
-  t.same(catalogRoutes, [], 'the catalog lists nothing the server does not serve');
+  await app.close();
 });
 
 t.test('lead summary: 404 until enabled, then reflects the timeline after each event', async (t) => {

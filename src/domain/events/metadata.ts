@@ -11,6 +11,8 @@ export const eventMetadata = z
     idempotencyKey: z.string().max(255).optional(),
     requestHash: z.string().max(128).optional(),
     occurredAt: z.iso.datetime({ offset: true }),
+    /** The surface an actor acted through, when not the HTTP API itself: `mcp` (an AI agent's MCP call). */
+    via: z.enum(['mcp']).optional(),
     schemaVersion: z.number().int().positive(),
     /** Hash of the previous event in the same stream; 64 zeros for the first. */
     prevHash: z.string().regex(/^[0-9a-f]{64}$/),

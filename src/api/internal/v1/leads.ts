@@ -10,7 +10,7 @@ import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
-import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { ROLES, requireRole } from './roles.ts';
 import { changeLeadStatusBody, leadParams, listLeadsQuery, recordConsentBody, sendMessageBody } from './schemas.ts';
 
 const READ_MODELS = ['leads', 'lead_timeline', 'bookings', 'contact_consent'];
@@ -22,52 +22,40 @@ const readerOf = (request: FastifyRequest) => authOf(request).memberId ?? authOf
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.leads);
 
-  app.get(
-    '/leads',
-    { preHandler: allowed, config: { action: ACTIONS.readLeads }, schema: { querystring: listLeadsQuery } },
-    async (request) => {
-      await awaitConsistency(request, READ_MODELS);
-      const q = request.query;
-      const statuses = q.status?.split(',') ?? [];
-      return listLeads(request.server.services.db, authOf(request).orgId, {
-        limit: q.limit,
-        order: q.order,
-        memberId: readerOf(request),
-        ...(statuses.length && !statuses.includes('all') && { statuses: statuses as LeadStatus[] }),
-        ...(q.q && { q: q.q }),
-        ...(q.cursor && { cursor: q.cursor }),
-      });
-    },
-  );
+  app.get('/leads', { preHandler: allowed, schema: { querystring: listLeadsQuery } }, async (request) => {
+    await awaitConsistency(request, READ_MODELS);
+    const q = request.query;
+    const statuses = q.status?.split(',') ?? [];
+    return listLeads(request.server.services.db, authOf(request).orgId, {
+      limit: q.limit,
+      order: q.order,
+      memberId: readerOf(request),
+      ...(statuses.length && !statuses.includes('all') && { statuses: statuses as LeadStatus[] }),
+      ...(q.q && { q: q.q }),
+      ...(q.cursor && { cursor: q.cursor }),
+    });
+  });
 
-  app.get(
-    '/leads/:leadId',
-    { preHandler: allowed, config: { action: ACTIONS.readLeads }, schema: { params: leadParams } },
-    async (request) => {
-      await awaitConsistency(request, READ_MODELS);
-      const { db, clock } = request.server.services;
-      const lead = await getInboxLead(db, authOf(request).orgId, request.params.leadId, {
-        memberId: readerOf(request),
-        now: clock().toISOString(),
-      });
-      if (!lead) throw problems.notFound('lead');
-      return lead;
-    },
-  );
+  app.get('/leads/:leadId', { preHandler: allowed, schema: { params: leadParams } }, async (request) => {
+    await awaitConsistency(request, READ_MODELS);
+    const { db, clock } = request.server.services;
+    const lead = await getInboxLead(db, authOf(request).orgId, request.params.leadId, {
+      memberId: readerOf(request),
+      now: clock().toISOString(),
+    });
+    if (!lead) throw problems.notFound('lead');
+    return lead;
+  });
 
-  app.post(
-    '/leads/:leadId/read',
-    { preHandler: allowed, config: { action: ACTIONS.markLeadRead }, schema: { params: leadParams } },
-    async (request, reply) => {
-      if (!(await markLeadRead(request.server.services.db, authOf(request).orgId, request.params.leadId, readerOf(request))))
-        throw problems.notFound('lead');
-      return reply.code(204).send();
-    },
-  );
+  app.post('/leads/:leadId/read', { preHandler: allowed, schema: { params: leadParams } }, async (request, reply) => {
+    if (!(await markLeadRead(request.server.services.db, authOf(request).orgId, request.params.leadId, readerOf(request))))
+      throw problems.notFound('lead');
+    return reply.code(204).send();
+  });
 
   app.post(
     '/leads/:leadId/messages',
-    { preHandler: allowed, config: { action: ACTIONS.replyByText }, schema: { params: leadParams, body: sendMessageBody } },
+    { preHandler: allowed, schema: { params: leadParams, body: sendMessageBody } },
     async (request, reply) => {
       const { leadId } = request.params;
       const deps = depsOf(request);
@@ -92,7 +80,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/leads/:leadId/consent',
-    { preHandler: allowed, config: { action: ACTIONS.recordOptOut }, schema: { params: leadParams, body: recordConsentBody } },
+    { preHandler: allowed, schema: { params: leadParams, body: recordConsentBody } },
     async (request, reply) => {
       const { status, note } = request.body;
       if (status !== 'opted_out') {
@@ -124,7 +112,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/leads/:leadId/status',
-    { preHandler: allowed, config: { action: ACTIONS.moveLeadStatus }, schema: { params: leadParams, body: changeLeadStatusBody } },
+    { preHandler: allowed, schema: { params: leadParams, body: changeLeadStatusBody } },
     async (request, reply) => {
       const { status, reason } = request.body;
       const outcome = await changeLeadStatus(depsOf(request), callerOf(request), request.params.leadId, {

@@ -14,7 +14,7 @@ import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
-import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { ROLES, requireRole } from './roles.ts';
 import { invitationBody, memberParams, memberRoleBody } from './schemas.ts';
 
 /** Only an owner makes someone an owner (the domain enforces the same on role changes). */
@@ -27,7 +27,7 @@ function requireOwnerFor(role: MemberRole, byRole: string | null): void {
 export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.settings);
 
-  app.get('/members', { preHandler: allowed, config: { action: ACTIONS.manageMembers } }, async (request) => {
+  app.get('/members', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['orgs']);
     const org = await getOrg(request.server.services.db, authOf(request).orgId);
     if (!org) throw problems.notFound('org');
@@ -36,7 +36,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.put(
     '/members/:memberId/role',
-    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams, body: memberRoleBody } },
+    { preHandler: allowed, schema: { params: memberParams, body: memberRoleBody } },
     async (request, reply) => {
       const auth = authOf(request);
       const { memberId } = request.params;
@@ -52,66 +52,54 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.delete(
-    '/members/:memberId',
-    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
-    async (request, reply) => {
-      const auth = authOf(request);
-      const { services } = request.server;
-      const removed = await removeMemberEverywhere(services, callerOf(request), {
-        orgId: auth.orgId,
-        memberId: request.params.memberId,
-        byRole: auth.role as MemberRole,
-      });
-      setConsistencyToken(reply, removed.position);
-      return reply.code(204).send();
-    },
-  );
+  app.delete('/members/:memberId', { preHandler: allowed, schema: { params: memberParams } }, async (request, reply) => {
+    const auth = authOf(request);
+    const { services } = request.server;
+    const removed = await removeMemberEverywhere(services, callerOf(request), {
+      orgId: auth.orgId,
+      memberId: request.params.memberId,
+      byRole: auth.role as MemberRole,
+    });
+    setConsistencyToken(reply, removed.position);
+    return reply.code(204).send();
+  });
 
-  app.delete(
-    '/members/:memberId/sessions',
-    { preHandler: allowed, config: { action: ACTIONS.manageMembers }, schema: { params: memberParams } },
-    async (request) => {
-      const auth = authOf(request);
-      const ended = await endSessionsOf(request.server.services, {
-        orgId: auth.orgId,
-        memberId: request.params.memberId,
-        byRole: auth.role as MemberRole,
-      }).catch((error: unknown) => {
-        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
-        throw error;
-      });
-      if (ended === undefined) throw problems.notFound('member');
-      return { ended };
-    },
-  );
+  app.delete('/members/:memberId/sessions', { preHandler: allowed, schema: { params: memberParams } }, async (request) => {
+    const auth = authOf(request);
+    const ended = await endSessionsOf(request.server.services, {
+      orgId: auth.orgId,
+      memberId: request.params.memberId,
+      byRole: auth.role as MemberRole,
+    }).catch((error: unknown) => {
+      if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
+      throw error;
+    });
+    if (ended === undefined) throw problems.notFound('member');
+    return { ended };
+  });
 
-  app.post(
-    '/members/invitations',
-    { preHandler: allowed, config: { action: ACTIONS.inviteMember }, schema: { body: invitationBody } },
-    async (request, reply) => {
-      const auth = authOf(request);
-      requireOwnerFor(request.body.role, auth.role);
-      const { services } = request.server;
-      const invited = await inviteMember(services, callerOf(request), {
-        orgId: auth.orgId,
-        email: request.body.email,
-        role: request.body.role,
-        byRole: auth.role as MemberRole,
-      }).catch((error: unknown) => {
-        if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', 'that email is taken');
-        if (error instanceof AlreadyMemberError) throw new ProblemError(409, 'already_member', 'Conflict', error.message);
-        if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
-        throw error;
-      });
-      setConsistencyToken(reply, invited.position);
-      return reply.code(201).send({
-        memberId: invited.memberId,
-        email: request.body.email,
-        role: invited.role,
-        url: invited.url,
-        expiresAt: invited.expiresAt.toISOString(),
-      });
-    },
-  );
+  app.post('/members/invitations', { preHandler: allowed, schema: { body: invitationBody } }, async (request, reply) => {
+    const auth = authOf(request);
+    requireOwnerFor(request.body.role, auth.role);
+    const { services } = request.server;
+    const invited = await inviteMember(services, callerOf(request), {
+      orgId: auth.orgId,
+      email: request.body.email,
+      role: request.body.role,
+      byRole: auth.role as MemberRole,
+    }).catch((error: unknown) => {
+      if (error instanceof LoginTakenError) throw new ProblemError(409, 'login_taken', 'Conflict', 'that email is taken');
+      if (error instanceof AlreadyMemberError) throw new ProblemError(409, 'already_member', 'Conflict', error.message);
+      if (error instanceof TargetRoleError) throw new ProblemError(403, 'insufficient_role', 'Forbidden', error.message);
+      throw error;
+    });
+    setConsistencyToken(reply, invited.position);
+    return reply.code(201).send({
+      memberId: invited.memberId,
+      email: request.body.email,
+      role: invited.role,
+      url: invited.url,
+      expiresAt: invited.expiresAt.toISOString(),
+    });
+  });
 };

@@ -5,14 +5,14 @@ import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
-import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { ROLES, requireRole } from './roles.ts';
 import { settingsBody } from './schemas.ts';
 
 /** Org automation settings (owner, admin); a change is recorded as OrgSettingsChanged. */
 export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.settings);
 
-  app.get('/settings', { preHandler: allowed, config: { action: ACTIONS.orgSettings } }, async (request) => {
+  app.get('/settings', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['orgs']);
     const settings = await getSettings(request.server.services.db, authOf(request).orgId);
     if (!settings) throw problems.notFound('org');
@@ -37,7 +37,6 @@ export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
           }
         },
       ],
-      config: { action: ACTIONS.orgSettings },
       schema: { body: settingsBody },
     },
     async (request, reply) => {

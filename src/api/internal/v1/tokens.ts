@@ -8,7 +8,7 @@ import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
-import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { ROLES, requireRole } from './roles.ts';
 import { issueTokenBody, revokeTokenBody, tokenParams } from './schemas.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -30,35 +30,31 @@ function tokenView(c: CredentialRecord) {
 export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.settings);
 
-  app.get('/tokens', { preHandler: allowed, config: { action: ACTIONS.manageTokens } }, async (request) => {
+  app.get('/tokens', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['credentials']);
     const all = await listCredentials(request.server.services.db, authOf(request).orgId);
     return { data: all.filter((c) => c.kind === 'integration').map(tokenView) };
   });
 
-  app.post(
-    '/tokens',
-    { preHandler: allowed, config: { action: ACTIONS.issueToken }, schema: { body: issueTokenBody } },
-    async (request, reply) => {
-      const { label, scopes, expiresAt } = request.body;
-      const issued = await issueCredential(depsOf(request), callerOf(request), {
-        orgId: authOf(request).orgId,
-        label,
-        kind: 'integration',
-        scopes,
-        ...(expiresAt && { expiresAt }),
-      });
-      setConsistencyToken(reply, issued.position);
-      reply.header('cache-control', 'no-store');
-      return reply
-        .code(201)
-        .send({ id: issued.id, label: issued.label, scopes: issued.scopes, expiresAt: expiresAt ?? null, token: issued.token });
-    },
-  );
+  app.post('/tokens', { preHandler: allowed, schema: { body: issueTokenBody } }, async (request, reply) => {
+    const { label, scopes, expiresAt } = request.body;
+    const issued = await issueCredential(depsOf(request), callerOf(request), {
+      orgId: authOf(request).orgId,
+      label,
+      kind: 'integration',
+      scopes,
+      ...(expiresAt && { expiresAt }),
+    });
+    setConsistencyToken(reply, issued.position);
+    reply.header('cache-control', 'no-store');
+    return reply
+      .code(201)
+      .send({ id: issued.id, label: issued.label, scopes: issued.scopes, expiresAt: expiresAt ?? null, token: issued.token });
+  });
 
   app.delete(
     '/tokens/:tokenId',
-    { preHandler: allowed, config: { action: ACTIONS.manageTokens }, schema: { params: tokenParams, body: revokeTokenBody } },
+    { preHandler: allowed, schema: { params: tokenParams, body: revokeTokenBody } },
     async (request, reply) => {
       const orgId = authOf(request).orgId;
       const { tokenId } = request.params;

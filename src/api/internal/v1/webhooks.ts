@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import { callerOf, depsOf } from '../../caller.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
-import { ACTIONS, ROLES, requireRole } from './roles.ts';
+import { ROLES, requireRole } from './roles.ts';
 import { addWebhookEndpointBody, replayWebhookBody, webhookEndpointParams } from './schemas.ts';
 
 function webhookDeps(request: FastifyRequest): WebhookEndpointDeps {
@@ -33,13 +33,12 @@ const urlProblem = (error: unknown): never => {
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const allowed = requireRole(ROLES.settings);
-  const config = { action: ACTIONS.orgSettings };
 
-  app.get('/webhook-endpoints', { preHandler: allowed, config }, async (request) => {
+  app.get('/webhook-endpoints', { preHandler: allowed }, async (request) => {
     return { data: await listWebhookEndpoints(request.server.services.db, authOf(request).orgId) };
   });
 
-  app.post('/webhook-endpoints', { preHandler: allowed, config, schema: { body: addWebhookEndpointBody } }, async (request, reply) => {
+  app.post('/webhook-endpoints', { preHandler: allowed, schema: { body: addWebhookEndpointBody } }, async (request, reply) => {
     const created = await addWebhookEndpoint(webhookDeps(request), callerOf(request), request.body).catch(urlProblem);
     reply.header('cache-control', 'no-store');
     return reply
@@ -49,7 +48,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/webhook-endpoints/:endpointId',
-    { preHandler: allowed, config, schema: { params: webhookEndpointParams } },
+    { preHandler: allowed, schema: { params: webhookEndpointParams } },
     async (request, reply) => {
       await removeWebhookEndpoint(webhookDeps(request), callerOf(request), request.params.endpointId);
       return reply.code(204).send();
@@ -58,7 +57,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/webhook-endpoints/:endpointId/rotate-secret',
-    { preHandler: allowed, config, schema: { params: webhookEndpointParams } },
+    { preHandler: allowed, schema: { params: webhookEndpointParams } },
     async (request, reply) => {
       const rotated = await rotateWebhookSecret(webhookDeps(request), callerOf(request), request.params.endpointId);
       reply.header('cache-control', 'no-store');
@@ -68,7 +67,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/webhook-endpoints/:endpointId/deliveries',
-    { preHandler: allowed, config, schema: { params: webhookEndpointParams } },
+    { preHandler: allowed, schema: { params: webhookEndpointParams } },
     async (request) => {
       const deliveries = await listWebhookDeliveries(request.server.services.db, authOf(request).orgId, request.params.endpointId);
       if (!deliveries) throw problems.notFound('webhook endpoint');
@@ -78,7 +77,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/webhook-endpoints/:endpointId/replay',
-    { preHandler: allowed, config, schema: { params: webhookEndpointParams, body: replayWebhookBody } },
+    { preHandler: allowed, schema: { params: webhookEndpointParams, body: replayWebhookBody } },
     async (request, reply) => {
       const body = request.body;
       const replayed = await replayDeliveries(

@@ -23,7 +23,7 @@ export const availabilityQuery = z
     else if (span > MAX_RANGE_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: 'the range may span at most 31 days' });
   });
 
-const availabilityResource = z
+export const availabilityResource = z
   .object({
     timezone: z.string(),
     durationMinutes: z.number().int(),
@@ -51,7 +51,7 @@ export const availabilityRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: availabilityQuery,
         response: { 200: availabilityResource },
       },
-      config: { action: { name: 'availability', status: 'planned', permissions: ['READ_AVAILABILITY'], idempotency: 'safe' } },
+      config: { action: 'availability' },
     },
     (request) => answerAvailability(request, request.query),
   );

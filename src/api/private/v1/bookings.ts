@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { type BookingChange, type BookingOutcome, changeBooking, createBooking } from '../../../commands/bookings.ts';
+import type { CommandCaller } from '../../../commands/context.ts';
 import { requestHash } from '../../../domain/ids.ts';
 import { getBooking, listBookings } from '../../../queries/bookings.ts';
 import { callerOf, depsOf } from '../../caller.ts';
@@ -11,7 +12,7 @@ import { authOf, requireScope } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
 import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody } from './schemas.ts';
 
-const PREFIX = '/api/private/v1';
+export const PREFIX = '/api/private/v1';
 const READ_MODELS = ['bookings'];
 
 /** Parses If-Match (a version ETag such as "3"; `*` or absent: no precondition). */
@@ -46,7 +47,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     {
       preHandler: read,
-      config: { action: { name: 'list_bookings', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
+      config: { action: 'list_bookings' },
       schema: {
         summary: 'List bookings by window start',
         operationId: 'listBookings',
@@ -54,30 +55,18 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: bookingList },
       },
     },
-    async (request) => {
-      await awaitConsistency(request, READ_MODELS);
-      const q = request.query;
-      return listBookings(request.server.services.pool, authOf(request).orgId, {
-        from: q.from,
-        to: q.to,
-        limit: q.limit,
-        ...(q.status && { statuses: q.status.split(',') as ('scheduled' | 'canceled')[] }),
-        ...(q.cursor && { cursor: q.cursor }),
-      });
-    },
+    (request) => listBookingsFor(request, request.query),
   );
 
   app.get(
     '/bookings/:bookingId',
     {
       preHandler: read,
-      config: { action: { name: 'get_booking', status: 'live_protected', permissions: ['READ_BOOKINGS'], idempotency: 'safe' } },
+      config: { action: 'get_booking' },
       schema: { summary: 'Get a booking', operationId: 'getBooking', params: bookingParams, response: { 200: bookingResource } },
     },
     async (request, reply) => {
-      await awaitConsistency(request, READ_MODELS);
-      const booking = await getBooking(request.server.services.db, authOf(request).orgId, request.params.bookingId);
-      if (!booking) throw problems.notFound('booking');
+      const booking = await getBookingFor(request, request.params.bookingId);
       reply.header('etag', `"${booking.version}"`);
       return booking;
     },
@@ -87,9 +76,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings',
     {
       preHandler: write,
-      config: {
-        action: { name: 'create_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
-      },
+      config: { action: 'create_booking' },
       schema: {
         summary: 'Create a booking',
         operationId: 'createBooking',
@@ -104,12 +91,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/bookings/:bookingId',
     {
       preHandler: write,
-      config: {
-        action: [
-          { name: 'reschedule_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
-          { name: 'cancel_booking', status: 'live_protected', permissions: ['WRITE_BOOKINGS'], idempotency: 'idempotency_key' },
-        ],
-      },
+      config: { action: ['reschedule_booking', 'cancel_booking'] },
       schema: {
         summary: 'Reschedule or cancel a booking',
         operationId: 'updateBooking',
@@ -122,20 +104,71 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 };
 
+/** A page of the caller's org's bookings (GET /bookings). */
+export async function listBookingsFor(request: FastifyRequest, q: z.infer<typeof listBookingsQuery>) {
+  await awaitConsistency(request, READ_MODELS);
+  return listBookings(request.server.services.pool, authOf(request).orgId, {
+    from: q.from,
+    to: q.to,
+    limit: q.limit,
+    ...(q.status && { statuses: q.status.split(',') as ('scheduled' | 'canceled')[] }),
+    ...(q.cursor && { cursor: q.cursor }),
+  });
+}
+
+/** One of the caller's org's bookings (404 for another org's or an absent one). */
+export async function getBookingFor(request: FastifyRequest, bookingId: string) {
+  await awaitConsistency(request, READ_MODELS);
+  const booking = await getBooking(request.server.services.db, authOf(request).orgId, bookingId);
+  if (!booking) throw problems.notFound('booking');
+  return booking;
+}
+
+/**
+ * Creates a booking as the request's caller (or `caller`, e.g. the MCP surface's), with an optional
+ * idempotency key: `prefix` is the protected or internal API's path prefix, part of the request's
+ * fingerprint, so the same key and body replay the same booking whichever surface sent them.
+ */
+export async function createBookingFor(
+  request: FastifyRequest,
+  prefix: string,
+  body: z.infer<typeof createBookingBody>,
+  key: string | undefined,
+  caller: CommandCaller = callerOf(request),
+): Promise<BookingOutcome> {
+  return withKey(request, key, () =>
+    createBooking(depsOf(request), caller, body, key ? { key, requestHash: requestHash('POST', `${prefix}/bookings`, body) } : undefined),
+  );
+}
+
+/** Reschedules or cancels a booking (the PATCH body's two shapes) as {@link createBookingFor} creates one. */
+export async function changeBookingFor(
+  request: FastifyRequest,
+  prefix: string,
+  bookingId: string,
+  body: z.infer<typeof patchBookingBody>,
+  options: { key?: string | undefined; ifMatch?: number | undefined },
+  caller: CommandCaller = callerOf(request),
+): Promise<BookingOutcome> {
+  const { key, ifMatch } = options;
+  const change: BookingChange =
+    'status' in body
+      ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) }
+      : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
+  return withKey(request, key, () =>
+    changeBooking(depsOf(request), caller, bookingId, change, {
+      ...(ifMatch !== undefined && { ifMatch }),
+      ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${prefix}/bookings/${bookingId}`, body) } }),
+    }),
+  );
+}
+
 /**
  * POST /bookings (with Idempotency-Key), for the protected API and the internal one; `prefix` is the API's
  * path prefix, part of the request's fingerprint and of the Location header.
  */
 export async function postBooking(request: FastifyRequest, reply: FastifyReply, prefix: string, body: z.infer<typeof createBookingBody>) {
-  const key = parseIdempotencyKey(request.headers['idempotency-key']);
-  const outcome = await withKey(request, key, () =>
-    createBooking(
-      depsOf(request),
-      callerOf(request),
-      body,
-      key ? { key, requestHash: requestHash('POST', `${prefix}/bookings`, body) } : undefined,
-    ),
-  );
+  const outcome = await createBookingFor(request, prefix, body, parseIdempotencyKey(request.headers['idempotency-key']));
   reply.header('location', `${prefix}/bookings/${outcome.booking.id}`);
   return sendOutcome(reply, outcome, 201);
 }
@@ -153,15 +186,6 @@ export async function patchBooking(
 ) {
   const key = parseIdempotencyKey(request.headers['idempotency-key']);
   const ifMatch = parseIfMatch(request.headers['if-match']);
-  const change: BookingChange =
-    'status' in body
-      ? { kind: 'cancel', ...(body.reason !== undefined && { reason: body.reason }) }
-      : { kind: 'reschedule', window: body.window, ...(body.reason !== undefined && { reason: body.reason }) };
-  const outcome = await withKey(request, key, () =>
-    changeBooking(depsOf(request), callerOf(request), bookingId, change, {
-      ...(ifMatch !== undefined && { ifMatch }),
-      ...(key && { idempotency: { key, requestHash: requestHash('PATCH', `${prefix}/bookings/${bookingId}`, body) } }),
-    }),
-  );
+  const outcome = await changeBookingFor(request, prefix, bookingId, body, { key, ifMatch });
   return sendOutcome(reply, outcome, 200);
 }

@@ -7,7 +7,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/health',
     {
-      config: { action: { name: 'health', status: 'live_protected', permissions: ['any valid credential'], idempotency: 'safe' } },
+      config: { action: 'health' },
       schema: {
         summary: 'Check a credential',
         operationId: 'health',

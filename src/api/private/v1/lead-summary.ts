@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { summarizeLead } from '../../../domain/lead-summary.ts';
@@ -7,7 +8,9 @@ import { authOf, requireScope } from '../../plugins/auth.ts';
 import { requireEnabled } from '../../planned-actions.ts';
 import { problems } from '../../problem.ts';
 
-const leadSummaryResource = z
+export const leadSummaryParams = z.object({ leadId: z.uuid() }).strict();
+
+export const leadSummaryResource = z
   .object({
     leadId: z.uuid(),
     caller: z.string(),
@@ -39,26 +42,29 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
         await requireEnabled(request, 'lead_summary');
       },
       preHandler: requireScope('READ_LEAD_SUMMARY'),
-      config: { action: { name: 'lead_summary', status: 'planned', permissions: ['READ_LEAD_SUMMARY'], idempotency: 'safe' } },
+      config: { action: 'lead_summary' },
       schema: {
         summary: 'Lead summary with a next-action hint (planned action; enabled per org)',
         operationId: 'getLeadSummary',
-        params: z.object({ leadId: z.uuid() }).strict(),
+        params: leadSummaryParams,
         response: { 200: leadSummaryResource },
       },
     },
-    async (request) => {
-      await awaitConsistency(request, ['leads', 'lead_timeline', 'contact_consent']);
-      const { orgId } = authOf(request);
-      const lead = await getLeadDetail(request.server.services.db, orgId, request.params.leadId);
-      if (!lead) throw problems.notFound('lead');
-      const { timeline, ...view } = lead;
-      const summary = summarizeLead(
-        view,
-        timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
-        request.server.services.clock().toISOString(),
-      );
-      return { ...summary, consent: await getConsent(request.server.services.db, orgId, lead.callerPhone) };
-    },
+    (request) => leadSummaryFor(request, request.params.leadId),
   );
 };
+
+/** The summary of one of the caller's org's leads (404 for another org's or an absent one). */
+export async function leadSummaryFor(request: FastifyRequest, leadId: string) {
+  await awaitConsistency(request, ['leads', 'lead_timeline', 'contact_consent']);
+  const { orgId } = authOf(request);
+  const lead = await getLeadDetail(request.server.services.db, orgId, leadId);
+  if (!lead) throw problems.notFound('lead');
+  const { timeline, ...view } = lead;
+  const summary = summarizeLead(
+    view,
+    timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
+    request.server.services.clock().toISOString(),
+  );
+  return { ...summary, consent: await getConsent(request.server.services.db, orgId, lead.callerPhone) };
+}
