@@ -18,6 +18,8 @@ export interface AuditEvent {
   readonly occurredAt: string;
   readonly recordedAt: string;
   readonly actor: Actor;
+  /** The surface the actor acted through when not the HTTP API itself (`mcp`). */
+  readonly via?: 'mcp';
   readonly correlationId: string;
   readonly causationId: string;
   readonly summary: string;
@@ -75,6 +77,7 @@ function toAuditEvent(event: RecordedEvent): AuditEvent {
     occurredAt: new Date(m.occurredAt).toISOString(),
     recordedAt: event.recordedAt.toISOString(),
     actor: m.actor,
+    ...(m.via && { via: m.via }),
     correlationId: m.correlationId,
     causationId: m.causationId,
     summary: summarize({ type: event.type, data: event.data } as DomainEvent),

@@ -158,6 +158,15 @@ export async function mcpRoutes(app: FastifyInstance, options: { rateLimit: Rate
     await credentialRateLimit(scope, options.rateLimit);
     scope.post(DISCOVERY_LINKS.mcp, { schema: { hide: true } }, async (request, reply) => {
       const body = request.body;
+      if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+        return jsonRpcError(
+          reply,
+          415,
+          null,
+          INVALID_REQUEST,
+          'Unsupported Media Type: send the JSON-RPC message with Content-Type: application/json',
+        );
+      }
       if (Array.isArray(body)) {
         return jsonRpcError(
           reply,

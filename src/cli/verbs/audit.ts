@@ -42,6 +42,7 @@ function timelineEntry(event: RecordedEvent) {
     recordedAt: event.recordedAt.toISOString(),
     type: event.type,
     actor: event.metadata.actor,
+    ...(event.metadata.via && { via: event.metadata.via }),
     stream: event.streamId,
     revision: event.revision,
     eventId: event.id,
@@ -86,7 +87,7 @@ export function registerAuditCommands(program: Command): void {
               rows.push([
                 localTime(event.metadata.occurredAt, timezone),
                 event.type,
-                `${actor.type}:${actor.label || actor.id}`,
+                `${actor.type}:${actor.label || actor.id}${event.metadata.via ? ` via ${event.metadata.via}` : ''}`,
                 event.streamId,
                 summarize(event),
               ]);
