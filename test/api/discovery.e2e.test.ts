@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
 import { ACTIONS, actionsOf } from '../../src/api/discovery/catalog.ts';
 import { routeRegistryPlugin } from '../../src/api/discovery/registry.ts';
@@ -225,4 +226,80 @@ t.test('lead summary: 404 until enabled, then reflects the timeline after each e
     headers: { authorization: `Bearer ${noScope.token}` },
   });
   t.equal(forbidden.statusCode, 403);
+});
+
+t.test('GET /docs/actions: the action model as server-rendered HTML, without auth and without script', async (t) => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/docs/actions', headers: { host: 'callsnare.test' } });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/html/);
+  t.match(res.headers['content-security-policy'], /default-src 'none'/);
+  const html = res.body;
+  t.notMatch(html, /<script/i, 'no client script');
+  t.match(html, /Docs \/ Actions/);
+  t.equal((html.match(/<section aria-labelledby="principles">[\s\S]*?<\/ol>/)![0].match(/<li>/g) ?? []).length, 3, 'three principles');
+  t.match(html, /<strong>6<\/strong> live protected/);
+  t.match(html, /<strong>4<\/strong> live internal/);
+  t.match(html, /<strong>2<\/strong> planned/);
+  for (const action of ACTIONS) {
+    const card = new RegExp(`<li class="card" id="${action.name}">[\\s\\S]*?</li>`).exec(html)?.[0] ?? '';
+    t.ok(card, `a card for ${action.name}`);
+    for (const field of ['Use when', 'Surface', 'Result', 'Permissions', 'Idempotency']) t.match(card, `<dt>${field}</dt>`);
+    if (action.status === 'planned') t.match(card, /not callable today/);
+  }
+  t.match(html, /Planned — not callable today \(2\)/);
+  t.match(html, /Agent access: the current boundary between public discovery and protected machine work/);
+  for (const link of ['/api/private/v1/openapi.json', '/llms.txt', '/.well-known/api-catalog', '/api/actions']) t.match(html, `href="${link}"`);
+  t.match(html, 'http://callsnare.test/mcp');
+});
+
+t.test('GET /llms.txt: a Markdown map for agents', async (t) => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/llms.txt', headers: { host: 'callsnare.test' } });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/markdown/);
+  t.match(res.body, /^# CallSnare\n\n> /);
+  t.match(res.body, /6 live protected, 4 live internal, 2 planned/);
+  for (const action of ACTIONS) t.match(res.body, `\`${action.name}\``);
+  for (const path of ['/api/private/v1/openapi.json', '/docs/actions', '/mcp', '/api/actions']) t.match(res.body, `(http://callsnare.test${path})`);
+  t.match(res.body, /org-scoped token/);
+});
+
+t.test('GET /.well-known/api-catalog: an RFC 9727 linkset pointing at the OpenAPI document, the docs, the catalog and MCP', async (t) => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/.well-known/api-catalog', headers: { host: 'callsnare.test' } });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^application\/linkset\+json/);
+  const { linkset } = res.json();
+  t.match(linkset[0], {
+    anchor: 'http://callsnare.test/api/private/v1',
+    'service-desc': [{ href: 'http://callsnare.test/api/private/v1/openapi.json' }],
+    'service-doc': [{ href: 'http://callsnare.test/docs/actions' }],
+  });
+  t.ok(linkset[0]['service-meta'].some((l: any) => l.href === 'http://callsnare.test/api/actions'));
+  t.equal(linkset[1].anchor, 'http://callsnare.test/mcp');
+  const head = await ctx.app.inject({ method: 'HEAD', url: '/.well-known/api-catalog' });
+  t.equal(head.statusCode, 200);
+});
+
+t.test('GET /api/internal/v1/openapi.json: the internal plumbing endpoints, from their zod schemas, for members only', async (t) => {
+  const orgId = await ctx.createOrg();
+  const other = await ctx.createOrg();
+  const fetchAs = (token?: string) =>
+    ctx.app.inject({ method: 'GET', url: '/api/internal/v1/openapi.json', ...(token && { headers: { authorization: `Bearer ${token}` } }) });
+  t.equal((await fetchAs()).statusCode, 401, 'no token');
+  t.equal((await fetchAs((await ctx.token(orgId)).token)).statusCode, 401, 'an integration token is not a member token');
+  for (const role of ['owner', 'admin', 'member', 'auditor'] as const) {
+    t.equal((await fetchAs((await ctx.memberToken(role === 'auditor' ? other : orgId, role)).token)).statusCode, 200, `${role}`);
+  }
+  const document = (await fetchAs((await ctx.memberToken(orgId, 'member')).token)).json();
+  t.equal(document.openapi, '3.1.0');
+  const validator = new Validator();
+  const result = await validator.validate(document);
+  t.same(result.errors ?? [], [], 'valid OpenAPI 3.1');
+  const paths = Object.keys(document.paths);
+  for (const path of ['/leads', '/leads/{leadId}', '/leads/{leadId}/status', '/settings', '/members', '/tokens', '/audit/events', '/webhook-endpoints']) {
+    t.ok(paths.includes(path), `${path} is documented`);
+  }
+  t.notOk(paths.includes('/openapi.json'));
+  t.match(document.paths['/leads/{leadId}/status'].post.requestBody.content['application/json'].schema, {
+    properties: { status: { enum: ['active', 'booked', 'won', 'lost'] } },
+  });
 });
