@@ -248,7 +248,8 @@ t.test('GET /docs/actions: the action model as server-rendered HTML, without aut
   }
   t.match(html, /Planned — not callable today \(2\)/);
   t.match(html, /Agent access: the current boundary between public discovery and protected machine work/);
-  for (const link of ['/api/private/v1/openapi.json', '/llms.txt', '/.well-known/api-catalog', '/api/actions']) t.match(html, `href="${link}"`);
+  for (const link of ['/api/private/v1/openapi.json', '/llms.txt', '/.well-known/api-catalog', '/api/actions'])
+    t.match(html, `href="${link}"`);
   t.match(html, 'http://callsnare.test/mcp');
 });
 
@@ -259,7 +260,8 @@ t.test('GET /llms.txt: a Markdown map for agents', async (t) => {
   t.match(res.body, /^# CallSnare\n\n> /);
   t.match(res.body, /6 live protected, 4 live internal, 2 planned/);
   for (const action of ACTIONS) t.match(res.body, `\`${action.name}\``);
-  for (const path of ['/api/private/v1/openapi.json', '/docs/actions', '/mcp', '/api/actions']) t.match(res.body, `(http://callsnare.test${path})`);
+  for (const path of ['/api/private/v1/openapi.json', '/docs/actions', '/mcp', '/api/actions'])
+    t.match(res.body, `(http://callsnare.test${path})`);
   t.match(res.body, /org-scoped token/);
 });
 
@@ -283,7 +285,11 @@ t.test('GET /api/internal/v1/openapi.json: the internal plumbing endpoints, from
   const orgId = await ctx.createOrg();
   const other = await ctx.createOrg();
   const fetchAs = (token?: string) =>
-    ctx.app.inject({ method: 'GET', url: '/api/internal/v1/openapi.json', ...(token && { headers: { authorization: `Bearer ${token}` } }) });
+    ctx.app.inject({
+      method: 'GET',
+      url: '/api/internal/v1/openapi.json',
+      ...(token && { headers: { authorization: `Bearer ${token}` } }),
+    });
   t.equal((await fetchAs()).statusCode, 401, 'no token');
   t.equal((await fetchAs((await ctx.token(orgId)).token)).statusCode, 401, 'an integration token is not a member token');
   for (const role of ['owner', 'admin', 'member', 'auditor'] as const) {
@@ -295,7 +301,16 @@ t.test('GET /api/internal/v1/openapi.json: the internal plumbing endpoints, from
   const result = await validator.validate(document);
   t.same(result.errors ?? [], [], 'valid OpenAPI 3.1');
   const paths = Object.keys(document.paths);
-  for (const path of ['/leads', '/leads/{leadId}', '/leads/{leadId}/status', '/settings', '/members', '/tokens', '/audit/events', '/webhook-endpoints']) {
+  for (const path of [
+    '/leads',
+    '/leads/{leadId}',
+    '/leads/{leadId}/status',
+    '/settings',
+    '/members',
+    '/tokens',
+    '/audit/events',
+    '/webhook-endpoints',
+  ]) {
     t.ok(paths.includes(path), `${path} is documented`);
   }
   t.notOk(paths.includes('/openapi.json'));

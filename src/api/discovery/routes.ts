@@ -18,6 +18,7 @@ const STYLE = `
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
 header, main, footer { max-width: 60rem; margin: 0 auto; padding: 1rem; }
+main { padding-top: 0; }
 header p.crumbs { margin: 0; color: var(--muted); }
 h1 { font-size: 1.75rem; margin: .25rem 0 .5rem; }
 h2 { font-size: 1.35rem; margin: 2rem 0 .5rem; }
