@@ -145,10 +145,7 @@ t.test('every shell block of the README tour runs, in order, and every request s
     all.some((s) => /^HTTP 200 POST .*\/webhooks\/twilio\/voice$/.test(s)),
     'the signed missed call was accepted',
   );
-  t.ok(
-    all.filter((s) => /^HTTP 200 POST .*\/mcp$/.test(s)).length >= 4,
-    'the "For agents (MCP)" section talked to /mcp with its token',
-  );
+  t.ok(all.filter((s) => /^HTTP 200 POST .*\/mcp$/.test(s)).length >= 4, 'the "For agents (MCP)" section talked to /mcp with its token');
   t.ok(
     all.some((s) => /^HTTP 200 GET .*\/docs\/actions$/.test(s)),
     'the docs page was served',

@@ -293,7 +293,7 @@ t.test('GET /api/internal/v1/openapi.json: the internal plumbing endpoints, from
   t.equal((await fetchAs()).statusCode, 401, 'no token');
   t.equal((await fetchAs((await ctx.token(orgId)).token)).statusCode, 401, 'an integration token is not a member token');
   for (const role of ['owner', 'admin', 'member', 'auditor'] as const) {
-    t.equal((await fetchAs((await ctx.memberToken(role === 'auditor' ? other : orgId, role)).token)).statusCode, 200, `${role}`);
+    t.equal((await fetchAs((await ctx.memberToken(role === 'auditor' ? other : orgId, role)).token)).statusCode, 200, role);
   }
   const document = (await fetchAs((await ctx.memberToken(orgId, 'member')).token)).json();
   t.equal(document.openapi, '3.1.0');

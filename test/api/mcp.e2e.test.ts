@@ -84,7 +84,7 @@ t.test('create, replay and conflicting replay: the idempotencyKey has the header
   const client = await connect(full.token);
   const created: any = await client.callTool({ name: 'create_booking', arguments: { ...visit(2), idempotencyKey: 'mcp-1' } });
   t.notOk(created.isError, JSON.stringify(created.content));
-  const booking = created.structuredContent;
+  const booking = created.structuredContent as { id: string; version: number };
   t.match(booking, {
     id: String,
     orgId: org,

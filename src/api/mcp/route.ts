@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
@@ -55,7 +55,8 @@ function mcpErrorHandler(error: FastifyError, request: FastifyRequest, reply: Fa
   for (const [name, value] of Object.entries(problem.extra.headers ?? {})) reply.header(name, value);
   if (problem.status === 401) reply.header('www-authenticate', challenge(request, problem));
   if (problem.status >= 500) request.log.error({ err: error }, 'mcp request failed');
-  const parse = problem.status === 400 && (error instanceof SyntaxError || (error.code ?? '').startsWith('FST_ERR_CTP'));
+  const parse =
+    problem.status === 400 && (error instanceof SyntaxError || (error as { code?: unknown }).code?.toString().startsWith('FST_ERR_CTP') === true);
   const code = parse ? PARSE_ERROR : [400, 413, 415].includes(problem.status) ? INVALID_REQUEST : SERVER_ERROR;
   const data = { code: problem.code, requestId: request.id, ...(problem.extra.errors && { errors: problem.extra.errors }) };
   return jsonRpcError(reply, problem.status, null, code, parse ? `Parse error: ${problem.message}` : problem.message, data);
@@ -81,9 +82,9 @@ function argumentErrors(error: z.ZodError): FieldError[] {
 }
 
 /** One MCP server for one request (stateless): the tools of the request's token, run as its actor via MCP. */
-async function mcpServerFor(request: FastifyRequest): Promise<Server> {
+async function mcpServerFor(request: FastifyRequest): Promise<McpServer> {
   const tools = await toolsFor(request);
-  const server = new Server(
+  const mcp = new McpServer(
     { name: 'callsnare', title: 'CallSnare', version: '1.0.0' },
     {
       capabilities: { tools: { listChanged: false } },
@@ -91,6 +92,8 @@ async function mcpServerFor(request: FastifyRequest): Promise<Server> {
         'CallSnare bookings for one org (the token’s). Write tools take a required idempotencyKey: reuse it to retry safely. See /llms.txt and /docs/actions.',
     },
   );
+  // The low-level handlers: the tools (and the error for a tool outside the scopes) depend on the request's token.
+  const server = mcp.server;
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: tools
       .filter((t) => t.missingScope === null)
@@ -128,7 +131,7 @@ async function mcpServerFor(request: FastifyRequest): Promise<Server> {
       return errorResult(request, problem);
     }
   });
-  return server;
+  return mcp;
 }
 
 /** Request headers the transport reads. */
@@ -204,7 +207,7 @@ export async function mcpRoutes(app: FastifyInstance, options: { rateLimit: Rate
           if (name !== 'content-length') reply.header(name, value);
         });
         const text = await response.text();
-        return reply.code(response.status).send(text.length > 0 ? text : undefined);
+        return await reply.code(response.status).send(text.length > 0 ? text : undefined);
       } finally {
         await server.close();
       }

@@ -52,7 +52,7 @@ const tool = <I extends ZodType>(
   input: I,
   output: ZodType,
   run: (request: FastifyRequest, args: z.infer<I>, caller: CommandCaller) => Promise<unknown>,
-): Tool => ({ name, input, output, run: run as Tool['run'] });
+): Tool => ({ name, input, output, run });
 
 /** The MCP tools: the live protected actions and the planned ones (listed only where an org enabled them). */
 export const TOOLS: readonly Tool[] = [
@@ -125,15 +125,14 @@ export async function toolsFor(request: FastifyRequest): Promise<ToolAccess[]> {
 /** A zod schema as an MCP tool schema: a JSON Schema object at the root, no `$schema`. */
 export function toolSchema(schema: ZodType, io: 'input' | 'output'): { type: 'object'; [key: string]: unknown } {
   const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
+  const { $schema: _dialect, ...schemaOnly } = json;
   const ref = typeof json.$ref === 'string' ? /^#\/\$defs\/(.+)$/.exec(json.$ref) : null;
   if (ref) {
-    const defs = { ...(json.$defs as Record<string, Record<string, unknown>>) };
-    const root = defs[ref[1]!]!;
-    delete defs[ref[1]!];
+    // A schema with a meta id (Booking) comes out as a reference: MCP wants the object itself at the root.
+    const { [ref[1]!]: root, ...defs } = json.$defs as Record<string, Record<string, unknown>>;
     return { ...root, ...(Object.keys(defs).length > 0 && { $defs: defs }), type: 'object' };
   }
-  return { ...json, type: 'object' };
+  return { ...schemaOnly, type: 'object' };
 }
 
 const serializers = new Map<ZodType, (value: unknown) => string>();
