@@ -57,11 +57,26 @@ t.test('tools are the live protected actions the token scopes allow, with schema
   t.same(await names(full.token), ['cancel_booking', 'create_booking', 'get_booking', 'health', 'list_bookings', 'reschedule_booking']);
   t.same(await names(readOnly.token), ['get_booking', 'health', 'list_bookings']);
   t.same(await names(none.token), ['health'], 'a planned scope lists nothing while the action is not enabled');
+  await t.rejects(
+    (await connect(none.token)).callTool({ name: 'availability', arguments: {} }),
+    { code: -32602, message: /planned action not enabled for this org; .*--enable-action availability/ },
+    'calling a planned action before it is enabled says how to enable it',
+  );
 
   const { tools } = await (await connect(full.token)).listTools();
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  t.match(byName.get('list_bookings')!.annotations, { readOnlyHint: true, destructiveHint: false, idempotentHint: true });
-  t.match(byName.get('create_booking')!.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: true });
+  t.match(byName.get('list_bookings')!.annotations, {
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  });
+  t.match(byName.get('create_booking')!.annotations, {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: true,
+  });
   t.match(byName.get('cancel_booking')!.annotations, { readOnlyHint: false, destructiveHint: true });
   for (const name of ['create_booking', 'reschedule_booking', 'cancel_booking']) {
     t.ok((byName.get(name)!.inputSchema.required as string[]).includes('idempotencyKey'), `${name} requires idempotencyKey`);
@@ -76,6 +91,22 @@ t.test('tools are the live protected actions the token scopes allow, with schema
   await configureOrg(ctx.services, operator(org), { orgId: org, changes: { enabledActions: ['availability'] } });
   await ctx.catchUpAll();
   t.same(await names(none.token), ['availability', 'health'], 'a planned action appears once an operator enables it for the org');
+  t.same(await names(readOnly.token), ['get_booking', 'health', 'list_bookings'], 'only for tokens with its scope');
+  const planned: any = await (
+    await connect(none.token)
+  ).callTool({
+    name: 'availability',
+    arguments: { from: '2031-06-02T00:00:00Z', to: '2031-06-09T00:00:00Z', duration: 120 },
+  });
+  t.notOk(planned.isError, JSON.stringify(planned.content));
+  t.match(planned.structuredContent, { durationMinutes: 120, windows: Array, guidance: Array });
+  const deniedPlanned: any = await (
+    await connect(readOnly.token)
+  ).callTool({
+    name: 'availability',
+    arguments: { from: '2031-06-02T00:00:00Z', to: '2031-06-09T00:00:00Z' },
+  });
+  t.match(problemOf(deniedPlanned), { status: 403, detail: /READ_AVAILABILITY/ });
   await configureOrg(ctx.services, operator(org), { orgId: org, changes: { enabledActions: [] } });
   await ctx.catchUpAll();
 });

@@ -20,6 +20,8 @@ export interface ToolHints {
   readonly readOnlyHint: boolean;
   readonly destructiveHint: boolean;
   readonly idempotentHint: boolean;
+  /** Whether it reaches outside the service: a booking write texts the customer (confirmation, reminders). */
+  readonly openWorldHint: boolean;
 }
 
 /** One action of the model. */
@@ -48,7 +50,7 @@ export interface Action {
 }
 
 const PRIVATE = '/api/private/v1';
-const READ: ToolHints = { readOnlyHint: true, destructiveHint: false, idempotentHint: true };
+const READ: ToolHints = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const KEYED_IDEMPOTENCY =
   'Send an Idempotency-Key (MCP: the required idempotencyKey argument): the same key with the same request replays the first result with Idempotent-Replayed: true; the same key with a different request is 409 idempotency_key_reused and writes nothing. Keys are kept at least 24 hours, per org.';
 
@@ -113,7 +115,7 @@ export const ACTIONS = [
     idempotency: KEYED_IDEMPOTENCY,
     routes: [`POST ${PRIVATE}/bookings`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'reschedule_booking',
@@ -127,7 +129,7 @@ export const ACTIONS = [
     idempotency: `${KEYED_IDEMPOTENCY} Optional If-Match guards against a concurrent change (412).`,
     routes: [`PATCH ${PRIVATE}/bookings/:bookingId`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'cancel_booking',
@@ -141,7 +143,7 @@ export const ACTIONS = [
     idempotency: `${KEYED_IDEMPOTENCY} Canceling a canceled booking without a key is 409 booking_state_conflict.`,
     routes: [`PATCH ${PRIVATE}/bookings/:bookingId`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'create_or_reuse_lead',

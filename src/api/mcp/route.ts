@@ -9,7 +9,7 @@ import {
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DISCOVERY_LINKS } from '../discovery/catalog.ts';
+import { ACTIONS, DISCOVERY_LINKS, howToEnable } from '../discovery/catalog.ts';
 import { baseUrlOf } from '../discovery/routes.ts';
 import { authenticate } from '../plugins/auth.ts';
 import { toProblem } from '../plugins/errors.ts';
@@ -56,7 +56,8 @@ function mcpErrorHandler(error: FastifyError, request: FastifyRequest, reply: Fa
   if (problem.status === 401) reply.header('www-authenticate', challenge(request, problem));
   if (problem.status >= 500) request.log.error({ err: error }, 'mcp request failed');
   const parse =
-    problem.status === 400 && (error instanceof SyntaxError || (error as { code?: unknown }).code?.toString().startsWith('FST_ERR_CTP') === true);
+    problem.status === 400 &&
+    (error instanceof SyntaxError || (error as { code?: unknown }).code?.toString().startsWith('FST_ERR_CTP') === true);
   const code = parse ? PARSE_ERROR : [400, 413, 415].includes(problem.status) ? INVALID_REQUEST : SERVER_ERROR;
   const data = { code: problem.code, requestId: request.id, ...(problem.extra.errors && { errors: problem.extra.errors }) };
   return jsonRpcError(reply, problem.status, null, code, parse ? `Parse error: ${problem.message}` : problem.message, data);
@@ -103,13 +104,19 @@ async function mcpServerFor(request: FastifyRequest): Promise<McpServer> {
         description: `${action.summary} Use when: ${action.useWhen} Idempotency: ${action.idempotency}`,
         inputSchema: toolSchema(tool.input, 'input'),
         outputSchema: toolSchema(tool.output, 'output'),
-        annotations: { title: action.title, ...action.hints, openWorldHint: false },
+        annotations: { title: action.title, ...action.hints },
       })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (call): Promise<CallToolResult> => {
     const access = tools.find((t) => t.action.name === call.params.name);
     if (!access) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${call.params.name} (tools/list names the tools this token may call)`);
+      const planned = ACTIONS.find((a) => a.name === call.params.name && a.status === 'planned');
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        planned
+          ? `Unknown tool: ${planned.name} is a planned action not enabled for this org; ${howToEnable(planned.name)}`
+          : `Unknown tool: ${call.params.name} (tools/list names the tools this token may call)`,
+      );
     }
     if (access.missingScope) {
       return errorResult(
