@@ -46,7 +46,7 @@ export interface Action {
   /** Planned actions: how an operator switches one on for an org. */
   readonly enable?: string;
   /** Protected and planned actions: how the MCP tool of this action is annotated. */
-  readonly hints?: ToolHints;
+  readonly toolAnnotations?: ToolHints;
 }
 
 const PRIVATE = '/api/private/v1';
@@ -73,7 +73,7 @@ export const ACTIONS = [
     idempotency: 'Read-only; safe to repeat.',
     routes: [`GET ${PRIVATE}/health`],
     scopes: [],
-    hints: READ,
+    toolAnnotations: READ,
   },
   {
     name: 'list_bookings',
@@ -87,7 +87,7 @@ export const ACTIONS = [
     idempotency: 'Read-only; safe to repeat.',
     routes: [`GET ${PRIVATE}/bookings`],
     scopes: ['READ_BOOKINGS'],
-    hints: READ,
+    toolAnnotations: READ,
   },
   {
     name: 'get_booking',
@@ -101,7 +101,7 @@ export const ACTIONS = [
     idempotency: 'Read-only; safe to repeat.',
     routes: [`GET ${PRIVATE}/bookings/:bookingId`],
     scopes: ['READ_BOOKINGS'],
-    hints: READ,
+    toolAnnotations: READ,
   },
   {
     name: 'create_booking',
@@ -115,7 +115,7 @@ export const ACTIONS = [
     idempotency: KEYED_IDEMPOTENCY,
     routes: [`POST ${PRIVATE}/bookings`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    toolAnnotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'reschedule_booking',
@@ -129,7 +129,7 @@ export const ACTIONS = [
     idempotency: `${KEYED_IDEMPOTENCY} Optional If-Match guards against a concurrent change (412).`,
     routes: [`PATCH ${PRIVATE}/bookings/:bookingId`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    toolAnnotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'cancel_booking',
@@ -143,7 +143,7 @@ export const ACTIONS = [
     idempotency: `${KEYED_IDEMPOTENCY} Canceling a canceled booking without a key is 409 booking_state_conflict.`,
     routes: [`PATCH ${PRIVATE}/bookings/:bookingId`],
     scopes: ['WRITE_BOOKINGS'],
-    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    toolAnnotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
   {
     name: 'create_or_reuse_lead',
@@ -214,7 +214,7 @@ export const ACTIONS = [
     routes: [`GET ${PRIVATE}/availability`],
     scopes: ['READ_AVAILABILITY'],
     enable: howToEnable('availability'),
-    hints: READ,
+    toolAnnotations: READ,
   },
   {
     name: 'lead_summary',
@@ -229,7 +229,7 @@ export const ACTIONS = [
     routes: [`GET ${PRIVATE}/leads/:leadId/summary`],
     scopes: ['READ_LEAD_SUMMARY'],
     enable: howToEnable('lead_summary'),
-    hints: READ,
+    toolAnnotations: READ,
   },
 ] as const satisfies readonly Action[];
 

@@ -104,7 +104,7 @@ async function mcpServerFor(request: FastifyRequest): Promise<McpServer> {
         description: `${action.summary} Use when: ${action.useWhen} Idempotency: ${action.idempotency}`,
         inputSchema: toolSchema(tool.input, 'input'),
         outputSchema: toolSchema(tool.output, 'output'),
-        annotations: { title: action.title, ...action.hints },
+        annotations: { title: action.title, ...action.toolAnnotations },
       })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (call): Promise<CallToolResult> => {
