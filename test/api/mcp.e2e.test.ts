@@ -294,6 +294,25 @@ t.test('bad input gets the spec error codes, never a 5xx, and writes nothing', a
     t.equal(res.body?.error?.code, code, `${what}: JSON-RPC ${code}`);
     t.equal(res.body?.jsonrpc, '2.0', `${what}: a JSON-RPC response`);
   }
+  const more: [string, unknown, number][] = [
+    [
+      'arguments that are not an object',
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'health', arguments: 'x' } },
+      -32602,
+    ],
+    ['a tools/call without params', { jsonrpc: '2.0', id: 8, method: 'tools/call' }, -32602],
+    ['arguments a tool does not take', { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'health', arguments: { x: 1 } } }, 0],
+  ];
+  for (const [what, message, code] of more) {
+    const res = await post(JSON.stringify(message));
+    t.ok(res.status < 500, `${what}: not a 5xx (${res.status})`);
+    if (code) t.equal(res.body?.error?.code, code, `${what}: JSON-RPC ${code}`);
+    else t.match(res.body?.result, { isError: true }, `${what}: an error result`);
+  }
+  const notification = await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  t.equal(notification.status, 202, 'a notification is accepted with 202 and no body');
+  const noAccept = await post(JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/list' }), { accept: 'application/json' });
+  t.equal(noAccept.status, 406, 'a client that does not accept both media types is told so');
   const wrongType = await post('tools/list', { 'content-type': 'text/plain' });
   t.equal(wrongType.status, 415);
   t.equal(wrongType.body.error.code, -32600);

@@ -3,6 +3,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
+  ClientRequestSchema,
   type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
@@ -141,6 +142,20 @@ async function mcpServerFor(request: FastifyRequest): Promise<McpServer> {
   return mcp;
 }
 
+/** The client requests the SDK knows, by method: their params are checked here (the SDK would call a bad one an internal error). */
+const REQUESTS = new Map(ClientRequestSchema.options.map((schema) => [schema.shape.method.value as string, schema] as const));
+
+/** Why a known request's params are not what its method takes, or null. */
+function invalidParams(body: object): string | null {
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  if (id === undefined || typeof method !== 'string') return null;
+  const schema = REQUESTS.get(method);
+  const parsed = schema?.safeParse(body);
+  if (!parsed || parsed.success) return null;
+  const issue = parsed.error.issues[0]!;
+  return `${issue.path.join('.') || 'params'}: ${issue.message}`;
+}
+
 /** Request headers the transport reads. */
 const FORWARDED = ['accept', 'content-type', 'mcp-protocol-version', 'mcp-session-id'];
 
@@ -196,6 +211,10 @@ export async function mcpRoutes(app: FastifyInstance, options: { rateLimit: Rate
           requestId: request.id,
           errors: unstorable,
         });
+      }
+      const invalid = invalidParams(body);
+      if (invalid) {
+        return jsonRpcError(reply, 200, idOf(body), INVALID_PARAMS, `Invalid params: ${invalid}`, { requestId: request.id });
       }
       const headers = new Headers();
       for (const name of FORWARDED) {
