@@ -6,7 +6,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { loadOrg } from '../commands/orgs.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Org } from '../domain/org.ts';
-import { createLogger } from '../logger.ts';
+import { chooseLogFormat, createLogger } from '../logger.ts';
 import { CliError } from './output.ts';
 
 /** Loads the config or turns a bad variable into a one-line CLI error. */
@@ -22,7 +22,7 @@ export function configOrExit(): Config {
 /** Opens services for a one-shot CLI command (attaching to a running embedded database if any). */
 export async function withServices<T>(fn: (services: OpenServices) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const config = configOrExit();
-  const log = createLogger(config.LOG_LEVEL ?? 'warn', 2);
+  const log = createLogger(config.LOG_LEVEL ?? 'warn', 2, chooseLogFormat(config.LOG_FORMAT, process.stderr.isTTY));
   const services = await openServicesOrExplain(config, log, { migrate: options.migrate ?? true, migrateJobQueue: false, poolSize: 5 });
   try {
     return await fn(services);
