@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { type OpenOptions, type OpenServices, openServices } from '../app.ts';
 import type { CommandCaller } from '../commands/context.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { loadOrg } from '../commands/orgs.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { findOrg } from '../commands/org-reads.ts';
 import type { Org } from '../domain/org.ts';
 import { chooseLogFormat, createLogger } from '../logger.ts';
 import { CliError } from './output.ts';
@@ -58,12 +57,9 @@ function describe(error: unknown): string {
 
 /** The org, or the one-line `unknown org` error (exit 1) every command with `--org` gives. */
 export async function requireOrg(services: OpenServices, orgId: string): Promise<Org> {
-  try {
-    return await loadOrg(services, orgId);
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
-    throw error;
-  }
+  const org = await findOrg(services, orgId);
+  if (!org) throw new CliError(`unknown org ${orgId}`);
+  return org;
 }
 
 /** The operator running the CLI, as events record them. */
