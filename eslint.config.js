@@ -67,5 +67,43 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': 'off',
     },
   },
+  {
+    // Import zones: the core (domain, storage, commands, reads, identity, subscriptions, projections, automation)
+    // never imports the doors above it — HTTP (src/api), the web app's routes (src/web), the CLI or app.ts.
+    files: [
+      'src/{domain,db,eventstore,commands,queries,identity,subscriptions,projections,automation}/**/*.ts',
+      'src/{config,logger,sleep,services,subscribers}.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(api|web|cli)/|^(\\.\\./)+app\\.ts$',
+              message: 'the core does not import HTTP, the web app or the CLI: move the shared part down, or pass it in',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The domain is pure: no storage, no HTTP, no automation.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(api|web|cli|db|eventstore|commands|queries|identity|subscriptions|projections|automation)/|^(\\.\\./)+app\\.ts$|^(pg|kysely|fastify|graphile-worker)$',
+              message: 'the domain is pure: it imports only other domain modules and small value libraries',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: globals.node } },
 );

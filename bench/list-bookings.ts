@@ -4,7 +4,7 @@
 // (a fastify route running the very SQL listBookings sends), in rounds; then the same with
 // status=canceled and page 2 via nextCursor on the service alone.
 import { randomUUID } from 'node:crypto';
-import { loadOrg } from '../src/commands/orgs.ts';
+import { loadOrg } from '../src/commands/org-reads.ts';
 import { createPool } from '../src/db/kysely.ts';
 import { type BookingEvent, bookingStream, decide, evolve } from '../src/domain/booking.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';

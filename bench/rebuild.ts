@@ -13,7 +13,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { createOrg, loadOrg } from '../src/commands/orgs.ts';
+import { loadOrg } from '../src/commands/org-reads.ts';
+import { createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { bookingStream, decide } from '../src/domain/booking.ts';
 import { CURRENT_VERSION, GENESIS_HASH } from '../src/domain/events/index.ts';

@@ -27,6 +27,7 @@ const EXTERNAL = [
   'twilio',
   'stripe',
   'pino',
+  'pino-pretty',
   'pg-native',
   'esbuild',
   'tsx',

@@ -17,6 +17,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Unset: `serve` logs at info, other CLI commands at warn. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** `pretty`: human lines; `json`: one pino JSON object per line. Unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   EVENT_STORE: z.enum(['postgres', 'esdb']).default('postgres'),
   EVENTSTORE_CONNECTION_STRING: z
     .string()

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths never written to logs. */
 const REDACT = ['req.headers.authorization', 'headers.authorization', '*.token', 'token', '*.password', 'password', '*.secret'];
@@ -22,10 +23,23 @@ function req(request: { method?: string; url?: string; host?: string; ip?: strin
   };
 }
 
-/** A pino JSON logger to stdout (`serve`) or stderr (CLI commands, whose stdout is their output). */
-export function createLogger(level: string, destination: 1 | 2 = 1): Logger {
-  return pino(
-    { level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req } },
-    pino.destination({ dest: destination, sync: destination === 2 }),
-  );
+/** How log lines are written: pino's JSON objects, or human lines (pino-pretty). */
+export type LogFormat = 'json' | 'pretty';
+
+/** `LOG_FORMAT` when set; otherwise human lines on a terminal and JSON when piped or redirected (to a collector). */
+export function chooseLogFormat(configured: LogFormat | undefined, isTTY: boolean | undefined): LogFormat {
+  return configured ?? (isTTY ? 'pretty' : 'json');
+}
+
+/**
+ * A pino logger to stdout (`serve`) or stderr (CLI commands, whose stdout is their output), as JSON or as human
+ * lines; redaction applies to both, since it runs before either is written.
+ */
+export function createLogger(level: string, destination: 1 | 2 = 1, format: LogFormat = 'json'): Logger {
+  const sync = destination === 2;
+  const stream: DestinationStream =
+    format === 'pretty'
+      ? pretty({ destination, sync, colorize: pretty.isColorSupported, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : pino.destination({ dest: destination, sync });
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req } }, stream);
 }

@@ -1,6 +1,5 @@
-import { loadOrg } from '../commands/orgs.ts';
+import { findOrg } from '../commands/org-reads.ts';
 import { type BookingEvent, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import type { Org } from '../domain/org.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
 import type { EventFilter, RecordedEvent } from '../eventstore/port.ts';
@@ -28,10 +27,7 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly Recorded[]):
   const orgOf = (orgId: string) => {
     let org = orgs.get(orgId);
     if (!org) {
-      org = loadOrg(deps, orgId).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      });
+      org = findOrg(deps, orgId);
       orgs.set(orgId, org);
     }
     return org;

@@ -4,10 +4,9 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../commands/context.ts';
 import { type LoadedStream, execute, loadStream } from '../commands/execute.ts';
-import { loadOrg } from '../commands/orgs.ts';
+import { findOrg } from '../commands/org-reads.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import type { EventOf } from '../domain/events/index.ts';
 import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
 import { BILLING_INACTIVE, type Org, settingsOf } from '../domain/org.ts';
@@ -255,15 +254,6 @@ async function sendUnlessSkipped(
   return resultOf(outcome);
 }
 
-async function loadOrgOrNull(deps: TaskDeps, orgId: string): Promise<Org | null> {
-  try {
-    return await loadOrg(deps, orgId);
-  } catch (error) {
-    if (error instanceof NotFoundError) return null;
-    throw error;
-  }
-}
-
 /** Records `command`'s evidence on the booking, deciding first on the stream as the job read it (`loaded`). */
 async function recordOnBooking(
   deps: TaskDeps,
@@ -292,7 +282,7 @@ type BookingPayload = Extract<JobPayload, { bookingId: string }>;
 async function loadBookingJob(deps: TaskDeps, p: BookingPayload) {
   const [loaded, org] = await Promise.all([
     loadStream<BookingState, BookingEvent>(deps.store, bookingStream(p.bookingId), evolveBooking, null),
-    loadOrgOrNull(deps, p.orgId),
+    findOrg(deps, p.orgId),
   ]);
   const booking = loaded.state;
   if (!booking || booking.orgId !== p.orgId || !org) return null;
@@ -426,7 +416,7 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
   if (!loaded.state || loaded.state.orgId !== p.orgId) return noop('lead not found');
   const eventId = evidenceEventId(p.key);
   if (loaded.events.some((e) => e.id === eventId)) return noop('text-back already recorded');
-  const org = await loadOrgOrNull(deps, p.orgId);
+  const org = await findOrg(deps, p.orgId);
   if (!org) return noop('org not found');
   const body = textBackBody(org.settings.textBackTemplate, org.name);
   const record = async (outcome: Outcome) => {
@@ -472,7 +462,7 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   const message = lead.requested?.[p.messageId];
   if (!message) return noop('no such text requested');
   if (message.state !== 'queued') return noop(`text already ${message.state}`);
-  const org = await loadOrgOrNull(deps, p.orgId);
+  const org = await findOrg(deps, p.orgId);
   if (!org) return noop('org not found');
   const asked = await askMayText(deps, run, org, message.to, replyPurpose(lead, message.requestedAt), noteOnLead(deps, p, 'reply'));
   if (asked && 'deferred' in asked) return asked.deferred;

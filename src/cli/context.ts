@@ -3,10 +3,9 @@ import type { Logger } from 'pino';
 import { type OpenOptions, type OpenServices, openServices } from '../app.ts';
 import type { CommandCaller } from '../commands/context.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { loadOrg } from '../commands/orgs.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { findOrg } from '../commands/org-reads.ts';
 import type { Org } from '../domain/org.ts';
-import { createLogger } from '../logger.ts';
+import { chooseLogFormat, createLogger } from '../logger.ts';
 import { CliError } from './output.ts';
 
 /** Loads the config or turns a bad variable into a one-line CLI error. */
@@ -22,7 +21,7 @@ export function configOrExit(): Config {
 /** Opens services for a one-shot CLI command (attaching to a running embedded database if any). */
 export async function withServices<T>(fn: (services: OpenServices) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const config = configOrExit();
-  const log = createLogger(config.LOG_LEVEL ?? 'warn', 2);
+  const log = createLogger(config.LOG_LEVEL ?? 'warn', 2, chooseLogFormat(config.LOG_FORMAT, process.stderr.isTTY));
   const services = await openServicesOrExplain(config, log, { migrate: options.migrate ?? true, migrateJobQueue: false, poolSize: 5 });
   try {
     return await fn(services);
@@ -58,12 +57,9 @@ function describe(error: unknown): string {
 
 /** The org, or the one-line `unknown org` error (exit 1) every command with `--org` gives. */
 export async function requireOrg(services: OpenServices, orgId: string): Promise<Org> {
-  try {
-    return await loadOrg(services, orgId);
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new CliError(`unknown org ${orgId}`);
-    throw error;
-  }
+  const org = await findOrg(services, orgId);
+  if (!org) throw new CliError(`unknown org ${orgId}`);
+  return org;
 }
 
 /** The operator running the CLI, as events record them. */

@@ -9,7 +9,7 @@ import type { CommandCaller, CommandDeps } from './context.ts';
 import { IdempotencyKeyReusedError, VersionMismatchError } from './errors.ts';
 import { type LoadedStream, execute, newStream } from './execute.ts';
 import { type IdempotencyInput, idFromKey } from '../domain/ids.ts';
-import { loadOrg } from './orgs.ts';
+import { loadOrg } from './org-reads.ts';
 
 export type { IdempotencyInput };
 

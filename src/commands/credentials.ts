@@ -6,7 +6,7 @@ import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { execute, loadStream } from './execute.ts';
-import { loadOrg } from './orgs.ts';
+import { loadOrg } from './org-reads.ts';
 import { hashToken, mintToken } from './tokens.ts';
 
 /** A freshly issued credential: the only time the secret exists outside its holder. */

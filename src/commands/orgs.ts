@@ -4,34 +4,12 @@ import type { Database } from '../db/schema.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { orgSettingsPatch } from '../domain/events/org.ts';
 import { type Org, type OrgCommand, type OrgEvent, type OrgState, decide, evolve, orgStream } from '../domain/org.ts';
-import type { CommandCaller, CommandDeps, OrgSeen } from './context.ts';
-import { execute, loadStream } from './execute.ts';
+import type { CommandCaller, CommandDeps } from './context.ts';
+import { execute } from './execute.ts';
 import { type PhoneClaim, claimPhones, releaseNewClaims, settleMoves } from './phone-claims.ts';
 
 /** Org commands claim business numbers when given the database (the CLI and the API always do). */
 type OrgDeps = CommandDeps & { readonly db?: Kysely<Database> };
-
-/** Orgs as last read, per store, with their stream's head: `loadOrg` given the same head answers from here. */
-type ReadOrg = { readonly lastHash: string; readonly org: Org };
-const readOrgs = new WeakMap<CommandDeps['store'], Map<string, ReadOrg>>();
-const READ_ORGS_MAX = 10_000;
-
-/**
- * Reads an org from its stream; throws NotFoundError if absent. `seen`, the head of the org stream's hash
- * chain as the caller just read it (see {@link CommandCaller.orgSeen}), lets an org this process already
- * folded up to that very event be used without reading the stream again: never an older one.
- */
-export async function loadOrg(deps: Pick<CommandDeps, 'store'>, orgId: string, seen?: OrgSeen): Promise<Org> {
-  let cache = readOrgs.get(deps.store);
-  const cached = cache?.get(orgId);
-  if (cached && seen?.orgId === orgId && cached.lastHash === seen.lastHash) return cached.org;
-  const { state, events } = await loadStream<OrgState, OrgEvent>(deps.store, orgStream(orgId), evolve, null);
-  if (!state) throw new NotFoundError(`org ${orgId} not found`);
-  if (!cache) readOrgs.set(deps.store, (cache = new Map<string, ReadOrg>()));
-  if (cache.size >= READ_ORGS_MAX && !cached) cache.delete(cache.keys().next().value!);
-  cache.set(orgId, { lastHash: events.at(-1)!.hash, org: state });
-  return state;
-}
 
 async function run(deps: CommandDeps, caller: CommandCaller, orgId: string, command: (now: string) => OrgCommand) {
   const result = await execute<OrgState, OrgEvent>(deps, caller, {

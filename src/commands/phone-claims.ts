@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import type { CommandDeps } from './context.ts';
-import { loadOrg } from './orgs.ts';
+import { findOrg } from './org-reads.ts';
 
 /** How long a claim of an org that does not exist is respected (its org create may still be running). */
 const STALE_AFTER = '10 minutes';
@@ -27,13 +26,7 @@ export interface PhoneClaim {
 }
 
 async function orgExists(deps: Pick<CommandDeps, 'store'>, orgId: string): Promise<boolean> {
-  try {
-    await loadOrg(deps, orgId);
-    return true;
-  } catch (error) {
-    if (error instanceof NotFoundError) return false;
-    throw error;
-  }
+  return (await findOrg(deps, orgId)) !== null;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, PendingStripeEvent } from '../db/schema.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import type { CommandDeps } from './context.ts';
-import { loadOrg } from './orgs.ts';
+import { findOrg } from './org-reads.ts';
 
 /** Where a Stripe event goes: to an org (with the events that waited for its customer's link), held, or nowhere. */
 export type StripeRoute =
@@ -10,12 +9,7 @@ export type StripeRoute =
 
 async function existingOrg(deps: Pick<CommandDeps, 'store'>, orgId: string | undefined): Promise<string | undefined> {
   if (!orgId) return undefined;
-  try {
-    return (await loadOrg(deps, orgId)).id;
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
+  return (await findOrg(deps, orgId))?.id;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { CommandCaller } from '../commands/context.ts';
-import { addMember, loadOrg, removeMember } from '../commands/orgs.ts';
+import { loadOrg } from '../commands/org-reads.ts';
+import { addMember, removeMember } from '../commands/orgs.ts';
 import { catchUpCredentials } from '../projections/read-models/credentials.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';

@@ -5,6 +5,7 @@ import { foldOf } from '../domain/stream-folds.ts';
 import { type EventStore, type Position, type RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions, formatPosition, parsePosition } from '../eventstore/position.ts';
 import { toEnvelope } from '../eventstore/envelope.ts';
+import { z } from 'zod';
 import { InvalidCursorError } from './cursor.ts';
 
 /** One event of an org's audit timeline. */
@@ -84,6 +85,9 @@ function toAuditEvent(event: RecordedEvent): AuditEvent {
     data: redact(event),
   };
 }
+
+/** An actor id as the audit filters take it: a member id, a credential id, `twilio`, `automation`, ... */
+export const auditActorId = z.string().min(1, 'must not be empty').max(200);
 
 /** Where {@link readAuditEvents} starts (exclusive; null: the first event) and how many it returns at most. */
 export interface AuditPageRequest extends Omit<AuditQuery, 'cursor'> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,5 +106,38 @@ export async function ensureWebBuild(): Promise<WebBuild> {
   }
   const built = await readBuild(sourceHash);
   if (!built) throw new Error('the web build vanished');
+  await pruneWebBuilds(WEB_BUILD_DIR, sourceHash);
   return built;
+}
+
+/** What {@link pruneWebBuilds} keeps besides the current build. */
+export interface PruneOptions {
+  /** Older builds kept, newest first: a process of the previous version may still be serving one. */
+  readonly keepPrevious?: number;
+  /** A private `.tmp-*` folder older than this was left by a build that crashed. */
+  readonly abandonedAfterMs?: number;
+  readonly now?: number;
+}
+
+/**
+ * Removes old builds from `dir`: every build folder but `current` and the `keepPrevious` newest others, and
+ * build folders abandoned by crashed builds. Another process racing to remove the same folder is harmless.
+ */
+export async function pruneWebBuilds(dir: string, current: string, options: PruneOptions = {}): Promise<string[]> {
+  const { keepPrevious = 2, abandonedAfterMs = 3_600_000, now = Date.now() } = options;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const builds: { name: string; mtimeMs: number }[] = [];
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name === current) continue;
+    const mtimeMs = (await stat(path.join(dir, entry.name)).catch(() => undefined))?.mtimeMs;
+    if (mtimeMs === undefined) continue;
+    if (entry.name.startsWith('.tmp-')) {
+      if (now - mtimeMs > abandonedAfterMs) removed.push(entry.name);
+    } else builds.push({ name: entry.name, mtimeMs });
+  }
+  builds.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  removed.push(...builds.slice(keepPrevious).map((b) => b.name));
+  for (const name of removed) await rm(path.join(dir, name), { recursive: true, force: true });
+  return removed.sort();
 }

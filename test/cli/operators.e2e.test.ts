@@ -168,6 +168,28 @@ t.test('audit timeline lists events in commit order with actor and summary; --js
   const bad = await cli(['audit', 'timeline', '--org', orgId, '--since', 'yesterday']);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /^error: --since: not a date/);
+  const byType = await cli(['audit', 'timeline', '--org', orgId, '--json', '--type', 'CredentialIssued']);
+  t.same(
+    byType.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type),
+    ['CredentialIssued'],
+    '--type keeps only that type',
+  );
+  const byActor = await cli(['audit', 'timeline', '--org', orgId, '--json', '--actor', issued.id]);
+  const actorLines = byActor.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; actor: { id: string } });
+  t.equal(actorLines.length, TOTAL, "--actor keeps only that actor's events: every booking the integration created");
+  t.ok(
+    actorLines.every((e) => e.actor.id === issued.id && e.type === 'BookingCreated'),
+    'all of them by the integration',
+  );
+  const badType = await cli(['audit', 'timeline', '--org', orgId, '--type', 'BookingMade']);
+  t.equal(badType.code, 1);
+  t.equal(badType.stderr, 'error: --type: must be an event type such as MissedCallRecorded\n');
 });
 
 t.test('audit state folds a stream up to a time or position', async (t) => {

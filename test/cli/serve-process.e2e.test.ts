@@ -154,6 +154,54 @@ t.test('start-up names a DATABASE_URL host without its password and the Twilio w
   t.equal(messages(serve.out()).at(-1)?.msg, 'CallSnare stopped');
 });
 
+const utilLinuxScript = ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p)) && process.platform === 'linux';
+t.test(
+  'in a terminal serve prints readable lines; piped, JSON; LOG_FORMAT overrides either way',
+  { skip: !utilLinuxScript && 'needs util-linux script for a pseudo-terminal' },
+  async (t) => {
+    const database = await testDatabase(t);
+    const env = { ...base, DATABASE_URL: database.url, PORT: '0' };
+    // util-linux's `script` gives serve a pseudo-terminal as stdout, as a person's terminal does.
+    const tty = spawnOwned('script', ['-qfec', `${process.execPath} ${CLI_BIN} serve --no-worker`, '/dev/null'], {
+      env: { ...env, TERM: 'dumb' },
+      cwd: REPO_ROOT,
+    });
+    let shown = '';
+    tty.stdout.on('data', (c: Buffer) => (shown += c.toString()));
+    t.teardown(() => tty.kill('SIGKILL'));
+    await until('listening in the terminal', () => /CallSnare listening on/.test(shown));
+    const line = shown.split(/\r?\n/).find((l) => l.includes('CallSnare listening on'))!;
+    t.match(
+      line,
+      /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO.*: CallSnare listening on http:\/\/127\.0\.0\.1:\d+/,
+      'a time, a level and the message',
+    );
+    t.notOk(
+      shown.split(/\r?\n/).some((l) => l.startsWith('{')),
+      'no JSON objects on a terminal',
+    );
+    tty.kill('SIGINT');
+
+    const json = run(['serve', '--no-worker'], { ...env, LOG_FORMAT: 'json' });
+    t.teardown(() => json.child.kill('SIGKILL'));
+    await until('listening, piped', () => /CallSnare listening on/.test(json.out()));
+    t.ok(
+      messages(json.out()).some((m) => m.msg.startsWith('CallSnare listening on')),
+      'piped: JSON lines',
+    );
+    process.kill(-json.child.pid!, 'SIGTERM');
+    await json.exited;
+
+    const pretty = run(['serve', '--no-worker'], { ...env, LOG_FORMAT: 'pretty' });
+    t.teardown(() => pretty.child.kill('SIGKILL'));
+    await until('listening, pretty', () => /CallSnare listening on/.test(pretty.out()));
+    t.match(pretty.out(), /INFO.*: CallSnare listening on/, 'LOG_FORMAT=pretty: human lines even when piped');
+    t.equal(messages(pretty.out()).length, 0);
+    process.kill(-pretty.child.pid!, 'SIGTERM');
+    t.equal(await pretty.exited, 0);
+  },
+);
+
 t.test('a start that cannot get its database exits non-zero with one line', async (t) => {
   const file = path.join(REPO_ROOT, '.data', `not-a-folder-${process.pid}`);
   writeFileSync(file, 'x');

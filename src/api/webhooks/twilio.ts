@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../../commands/context.ts';
 import { changeConsent } from '../../commands/consent.ts';
 import { receiveInboundText, recordMessageStatus, recordMissedCall, requestOutboundText } from '../../commands/leads.ts';
-import { loadOrg } from '../../commands/orgs.ts';
+import { loadOrg } from '../../commands/org-reads.ts';
 import { settingsOf } from '../../domain/org.ts';
 import { intentOfOptOutType, recogniseConsent } from '../../automation/opt-out-recogniser.ts';
 import { missedCallStatus } from '../../domain/events/lead.ts';

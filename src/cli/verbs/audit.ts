@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { STREAM_FOLDS, foldOf } from '../../domain/stream-folds.ts';
+import { eventTypeName } from '../../domain/events/index.ts';
 import { summarize } from '../../domain/summary.ts';
 import { uuid } from '../../domain/values.ts';
 import type { Position, RecordedEvent } from '../../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../../eventstore/position.ts';
 import { ChainVerifier } from '../../eventstore/verify-chain.ts';
-import { readAuditEvents, streamStateAsOf } from '../../queries/audit.ts';
+import { auditActorId, readAuditEvents, streamStateAsOf } from '../../queries/audit.ts';
 import { requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
@@ -61,43 +62,51 @@ export function registerAuditCommands(program: Command): void {
     .option('--stream <name>', 'only this stream, e.g. booking-<id>')
     .option('--since <time>', 'only events that occurred at or after this ISO time')
     .option('--until <time>', 'only events that occurred before this ISO time')
+    .option('--type <type>', 'only events of this type, e.g. ContactOptedOut')
+    .option('--actor <id>', 'only events by this actor id: a member id, a credential id, twilio, automation, ...')
     .option('--json', `${NDJSON_HELP}, one per event`)
-    .action(async (opts: { org: string; stream?: string; since?: string; until?: string; json?: boolean }) => {
-      const orgId = parseOption('--org', uuid, opts.org);
-      const since = parseTime('--since', opts.since);
-      const until = parseTime('--until', opts.until);
-      await withServices(async (services) => {
-        const { timezone } = await requireOrg(services, orgId);
-        const rows: string[][] = [['TIME', 'TYPE', 'ACTOR', 'STREAM', 'SUMMARY']];
-        const query = {
-          ...(opts.stream && { stream: opts.stream }),
-          ...(since && { since: since.toISOString() }),
-          ...(until && { until: until.toISOString() }),
-          limit: 1000,
-        };
-        let from: Position | null = null;
-        let count = 0;
-        do {
-          const page = await readAuditEvents(services.store, orgId, { ...query, from });
-          for (const event of page.events) {
-            count++;
-            if (opts.json) emit(true, timelineEntry(event), '');
-            else {
-              const actor = event.metadata.actor;
-              rows.push([
-                localTime(event.metadata.occurredAt, timezone),
-                event.type,
-                `${actor.type}:${actor.label || actor.id}${event.metadata.via ? ` via ${event.metadata.via}` : ''}`,
-                event.streamId,
-                summarize(event),
-              ]);
+    .action(
+      async (opts: { org: string; stream?: string; since?: string; until?: string; type?: string; actor?: string; json?: boolean }) => {
+        const orgId = parseOption('--org', uuid, opts.org);
+        const type = opts.type === undefined ? undefined : parseOption('--type', eventTypeName, opts.type);
+        const actor = opts.actor === undefined ? undefined : parseOption('--actor', auditActorId, opts.actor);
+        const since = parseTime('--since', opts.since);
+        const until = parseTime('--until', opts.until);
+        await withServices(async (services) => {
+          const { timezone } = await requireOrg(services, orgId);
+          const rows: string[][] = [['TIME', 'TYPE', 'ACTOR', 'STREAM', 'SUMMARY']];
+          const query = {
+            ...(opts.stream && { stream: opts.stream }),
+            ...(type && { type }),
+            ...(actor && { actor }),
+            ...(since && { since: since.toISOString() }),
+            ...(until && { until: until.toISOString() }),
+            limit: 1000,
+          };
+          let from: Position | null = null;
+          let count = 0;
+          do {
+            const page = await readAuditEvents(services.store, orgId, { ...query, from });
+            for (const event of page.events) {
+              count++;
+              if (opts.json) emit(true, timelineEntry(event), '');
+              else {
+                const actor = event.metadata.actor;
+                rows.push([
+                  localTime(event.metadata.occurredAt, timezone),
+                  event.type,
+                  `${actor.type}:${actor.label || actor.id}${event.metadata.via ? ` via ${event.metadata.via}` : ''}`,
+                  event.streamId,
+                  summarize(event),
+                ]);
+              }
             }
-          }
-          from = page.next;
-        } while (from);
-        if (!opts.json) emit(false, null, count ? table(rows) : 'no events');
-      });
-    });
+            from = page.next;
+          } while (from);
+          if (!opts.json) emit(false, null, count ? table(rows) : 'no events');
+        });
+      },
+    );
 
   audit
     .command('state')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { issueCredential } from '../../commands/credentials.ts';
-import { loadOrg } from '../../commands/orgs.ts';
+import { loadOrg } from '../../commands/org-reads.ts';
 import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { memberRole } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { configureOrg, createOrg, loadOrg } from '../../commands/orgs.ts';
+import { loadOrg } from '../../commands/org-reads.ts';
+import { configureOrg, createOrg } from '../../commands/orgs.ts';
 import { PhoneClaimedError } from '../../commands/phone-claims.ts';
 import { settingsOf } from '../../domain/org.ts';
 import { NotFoundError } from '../../domain/errors.ts';

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { type OpenServices, type RunningProcess, type WorkerParts, startProcess } from '../../app.ts';
-import { createLogger } from '../../logger.ts';
+import { chooseLogFormat, createLogger } from '../../logger.ts';
 import { SUBSCRIBERS } from '../../subscribers.ts';
 import type { Config } from '../../config.ts';
 import { positionsAheadOfServer } from '../../eventstore/postgres/restore-check.ts';
@@ -24,7 +24,7 @@ interface RunOptions {
  */
 export async function runProcess(options: RunOptions): Promise<void> {
   const config = configOrExit();
-  const log = createLogger(config.LOG_LEVEL ?? 'info', 1);
+  const log = createLogger(config.LOG_LEVEL ?? 'info', 1, chooseLogFormat(config.LOG_FORMAT, process.stdout.isTTY));
   let services: OpenServices | undefined;
   let started: RunningProcess | undefined;
   const drain = async () => started?.stop();

@@ -23,6 +23,9 @@ export type EventData = DomainEvent['data'];
 /** All event type names. */
 export const EVENT_TYPES = Object.keys(schemas) as AnyEventType[];
 
+/** An event type name as a filter takes it (the audit API's `type`, the CLI's `--type`). */
+export const eventTypeName = z.enum(EVENT_TYPES as [AnyEventType, ...AnyEventType[]], 'must be an event type such as MissedCallRecorded');
+
 /**
  * Current schema version per type. Bump a version by adding an upcaster from the old one below;
  * readers then see only current-version data.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type AnyEventType, EVENT_TYPES } from '../../../domain/events/index.ts';
+import { eventTypeName } from '../../../domain/events/index.ts';
+import { auditActorId } from '../../../queries/audit.ts';
 import { parsePosition } from '../../../eventstore/position.ts';
 import { leadStatus } from '../../../domain/events/lead.ts';
 import { scope } from '../../../domain/events/credential.ts';
@@ -65,8 +66,8 @@ const streamName = z
 export const auditQuery = z
   .object({
     stream: streamName.optional(),
-    type: z.enum(EVENT_TYPES as [AnyEventType, ...AnyEventType[]], 'must be an event type such as MissedCallRecorded').optional(),
-    actor: z.string().min(1).max(200).optional().describe('actor id: a member id, a credential id, twilio, automation, ...'),
+    type: eventTypeName.optional(),
+    actor: auditActorId.optional().describe('actor id: a member id, a credential id, twilio, automation, ...'),
     since: instant.optional(),
     until: instant.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
