@@ -97,7 +97,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(api|web|cli|db|eventstore|commands|queries|identity|subscriptions|projections|automation)/|^(\\.\\./)+app\\.ts$|^(pg|kysely|fastify|graphile-worker)$',
+              regex:
+                '^(\\.\\./)+(api|web|cli|db|eventstore|commands|queries|identity|subscriptions|projections|automation)/|^(\\.\\./)+app\\.ts$|^(pg|kysely|fastify|graphile-worker)$',
               message: 'the domain is pure: it imports only other domain modules and small value libraries',
             },
           ],
