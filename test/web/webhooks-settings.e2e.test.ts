@@ -46,7 +46,7 @@ t.test('rotating a secret in settings shows the new one once; the old one keeps 
     .select(['secret'])
     .where('url', '=', FIRST)
     .executeTakeFirstOrThrow();
-  await section.getByRole('button', { name: `Rotate the secret of ${FIRST}` }).click();
+  await section.getByRole('button', { name: `Rotate secret of ${FIRST}` }).click();
   const status = section.getByRole('status').filter({ hasText: 'New signing secret' });
   await status.waitFor();
   t.match(await status.textContent(), /previous secret keeps signing beside it for 24 hours/);

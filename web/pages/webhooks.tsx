@@ -102,7 +102,7 @@ export function Webhooks({ me }: { me: Me }) {
                     className="small"
                     onClick={() => rotate.mutate(e)}
                     disabled={rotate.isPending}
-                    aria-label={`Rotate the secret of ${e.url}`}
+                    aria-label={`Rotate secret of ${e.url}`}
                   >
                     Rotate secret
                   </button>
