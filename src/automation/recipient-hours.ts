@@ -23,7 +23,7 @@ export const STATE_ALLOWED: Readonly<Record<string, { start: string; end: string
 
 /** The recipient's quiet hours in each zone that applies to their number. */
 export interface RecipientQuiet {
-  /** The US state of the area code; undefined for an unknown code or a number outside NANP. */
+  /** The US state of the area code; undefined for an unknown code, a NANP code outside the states, or a number outside NANP. */
   readonly state?: string;
   /** Known: the code's zone(s); unknown: the org's zone. */
   readonly zones: readonly string[];
@@ -34,16 +34,17 @@ export interface RecipientQuiet {
 }
 
 /**
- * The recipient's quiet hours from their number's area code (area-codes.ts); an unknown code or a number
- * outside NANP gets the org's zone and the default hours.
+ * The recipient's quiet hours from their number's area code (area-codes.ts): a code outside the US states
+ * gets its zone(s) and the default hours; an unknown code or a number outside NANP gets the org's zone and
+ * the default hours.
  */
 export function recipientQuiet(phone: string, orgTimeZone: string): RecipientQuiet {
   const code = areaCodeOf(phone);
-  const allowed = (code && STATE_ALLOWED[code.state]) ?? DEFAULT_ALLOWED;
+  const allowed = (code?.state && STATE_ALLOWED[code.state]) || DEFAULT_ALLOWED;
   const zones = code?.zones ?? [orgTimeZone];
-  const where = code ? `${code.state}, ${zones.join(' and ')}` : `unknown area, org's zone ${orgTimeZone}`;
+  const where = code ? [...(code.state ? [code.state] : []), zones.join(' and ')].join(', ') : `unknown area, org's zone ${orgTimeZone}`;
   return {
-    ...(code && { state: code.state }),
+    ...(code?.state && { state: code.state }),
     zones,
     quiet: { start: allowed.end, end: allowed.start },
     label: `recipient's quiet hours (${where}: texts ${allowed.start}–${allowed.end})`,

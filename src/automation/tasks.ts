@@ -201,24 +201,6 @@ async function askMayText(
 }
 
 /**
- * The opt-out line the first automated text to a number ends with (CONTRACT §8): empty when the org has
- * texted this number before (any other message in the send ledger).
- */
-async function optOutSuffix(deps: TaskDeps, org: Org, to: string, key: string): Promise<string> {
-  const line = settingsOf(org).optOutLine.trim();
-  if (!line) return '';
-  const earlier = await deps.db
-    .selectFrom('outbound_messages')
-    .select('job_key')
-    .where('org_id', '=', org.id)
-    .where('to', '=', to)
-    .where('job_key', '<>', key)
-    .limit(1)
-    .executeTakeFirst();
-  return earlier ? '' : `\n${line}`;
-}
-
-/**
  * What every recorded send ends with: a skip reason is recorded as skipped; then the one question
  * (may this org text this number now?): opted out → skipped `opted_out`; quiet hours → the job defers;
  * otherwise the message (with the opt-out line if it is the first to the number) goes out and its outcome is recorded.
@@ -243,11 +225,12 @@ async function sendUnlessSkipped(
     if (asked && 'deferred' in asked) return asked.deferred;
     if (asked) outcome = { kind: 'skipped', reason: asked.skip };
     else {
-      // The opt-out line always survives: a body too long for both is shortened, never the line.
-      const suffix = await optOutSuffix(deps, org, draft.to, draft.key);
-      const outbound = { ...draft, body: `${draft.body.slice(0, 1600 - suffix.length)}${suffix}` };
-      const delivered = outcomeOf(outbound.to, await deliver(deps, run, outbound));
-      outcome = delivered.kind === 'sent' ? { ...delivered, body: outbound.body } : delivered;
+      // The opt-out line ends the org's first automated text to the number, decided as the intent is
+      // recorded (the ledger); a body too long for both is shortened, never the line.
+      const line = settingsOf(org).optOutLine.trim();
+      const result = await deliver(deps, run, { ...draft, ...(line && { optOutLine: line }) });
+      const delivered = outcomeOf(draft.to, result);
+      outcome = delivered.kind === 'sent' && 'sent' in result ? { ...delivered, body: result.sent.body } : delivered;
     }
   }
   await record(outcome);

@@ -89,8 +89,9 @@ export function decide(command: WebhookEndpointCommand, state: WebhookEndpointsS
 }
 
 /**
- * The webhook type each event of the log is delivered as (CONTRACT §9), and the stream the delivery is
- * about. `lead.opted_out` has no event to come from yet: the consent stream's opt-out is not mapped here.
+ * The webhook type each event of the log is delivered as (CONTRACT §9). Booking and lead events are about
+ * their own stream; a contact's opt-out (consent stream) is `lead.opted_out` about the caller's lead of
+ * that moment (automation/webhook-deliveries.ts). An opt-in has no webhook type in §9: it is not sent.
  */
 export const WEBHOOK_TYPE_OF = {
   BookingCreated: 'booking.created',
@@ -100,6 +101,7 @@ export const WEBHOOK_TYPE_OF = {
   ReminderSent: 'booking.reminder_sent',
   LeadOpened: 'lead.created',
   LeadStatusChanged: 'lead.status_changed',
+  ContactOptedOut: 'lead.opted_out',
 } as const satisfies Partial<Record<AnyEventType, WebhookEventType>>;
 
 /** An event type that becomes a webhook. */

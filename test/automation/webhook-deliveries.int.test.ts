@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import t from 'tap';
 import { startProcess } from '../../src/app.ts';
 import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
+import { changeConsent } from '../../src/commands/consent.ts';
 import { changeLeadStatus, recordMissedCall } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import { deliverPending } from '../../src/automation/webhooks/deliver.ts';
@@ -12,13 +13,14 @@ import { postWebhook } from '../../src/automation/webhooks/send.ts';
 import { migrateJobQueue } from '../../src/db/migrate.ts';
 import { testApp } from '../support/app.ts';
 import { eventually, webhookReceiver } from '../support/webhook-receiver.ts';
+import { PROVIDER_ENV, inboundSms, postTwilio, sid } from '../webhooks/fixtures/providers.ts';
 
 /**
  * Outbound webhooks end to end on a real database: the webhook subscriber and job runners of a worker
  * process (as `serve`/`worker` run them), real local HTTP receivers, signatures checked with the
  * Standard Webhooks library (`standardwebhooks`), not with the code that signs.
  */
-const ctx = await testApp(t, { env: { WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_RETRY_DELAYS: '0.3,0.3,0.3' } });
+const ctx = await testApp(t, { env: { ...PROVIDER_ENV, WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_RETRY_DELAYS: '0.3,0.3,0.3' } });
 const { services, app } = ctx;
 await migrateJobQueue(ctx.database.pool);
 const worker = await startProcess(services, { worker: { pollIntervalMs: 100, recoveryIntervalMs: 1000 } });
@@ -151,8 +153,144 @@ t.test('leads: lead.created and lead.status_changed carry the lead as the intern
     payload: { status: 'lost' },
   });
   t.equal(api.statusCode, 200, api.body);
-  t.same(Object.keys(receiver.received[1]!.json.data).sort(), Object.keys(api.json()).sort(), 'the shape the internal API returns');
+  t.same(
+    Object.keys(receiver.received[1]!.json.data).sort(),
+    [...Object.keys(api.json()), 'consent'].sort(),
+    'the shape the internal API returns, with the consent GET /leads/:id carries',
+  );
+  t.same(receiver.received[1]!.json.data.consent, { status: 'unknown', since: null, source: null });
   t.equal(receiver.received[1]!.json.data.version, changed.lead.version);
+});
+
+t.test(
+  'lead.opted_out: a texted STOP and a member-recorded opt-out arrive as the lead with its consent, after its earlier events',
+  async (t) => {
+    const business = '+15125550102';
+    const orgId = await ctx.createOrg({ phones: [business] });
+    const other = await ctx.createOrg();
+    const texter = '+15125550181';
+    // The texter's lead.created fails once: the opt-out of that lead waits until it is delivered.
+    let failed = false;
+    const receiver = await webhookReceiver(t, (_n, r) => {
+      if (failed || r.json.type !== 'lead.created' || r.json.data.callerPhone !== texter) return 200;
+      failed = true;
+      return 500;
+    });
+    const elsewhere = await webhookReceiver(t);
+    const endpoint = await register(orgId, receiver.url, ['lead.created', 'lead.status_changed', 'lead.opted_out']);
+    await register(other, elsewhere.url, ['lead.created', 'lead.opted_out']);
+    const member = await ctx.memberToken(orgId, 'member');
+    const bearer = { authorization: `Bearer ${member.token}` };
+    const text = (from: string, body: string) =>
+      postTwilio(app, '/webhooks/twilio/sms', inboundSms({ messageSid: sid('SM'), from, to: business, body }));
+
+    // 1. A STOP from a new number: the text opens the lead, then the opt-out lands on the consent stream.
+    t.equal((await text(texter, 'STOP')).statusCode, 200);
+    // 2. A missed call, then a member records the opt-out the caller asked for on the phone.
+    const provider = { orgId, actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() };
+    const { lead: called } = await recordMissedCall(services, provider, {
+      callSid: `CA${randomUUID().replaceAll('-', '')}`,
+      from: '+15125550182',
+      to: business,
+      callStatus: 'no-answer',
+      calledAt: new Date().toISOString(),
+    });
+    await ctx.catchUpAll();
+    const recorded = await app.inject({
+      method: 'POST',
+      url: `/api/internal/v1/leads/${called.id}/consent`,
+      headers: bearer,
+      payload: { status: 'opted_out', note: 'asked on the phone' },
+    });
+    t.equal(recorded.statusCode, 200, recorded.body);
+    // 3. START opts the texter in again (no webhook type for it), then their lead is won.
+    t.equal((await text(texter, 'START')).statusCode, 200);
+    await ctx.catchUpAll();
+    const leads = (await app.inject({ method: 'GET', url: '/api/internal/v1/leads', headers: bearer })).json().data as {
+      id: string;
+      callerPhone: string;
+    }[];
+    const texted = leads.find((l) => l.callerPhone === texter)!;
+    await changeLeadStatus(services, integration(orgId), texted.id, { to: 'won' });
+
+    await eventually('five delivered (one retried)', () => receiver.received.length === 6);
+    for (const r of receiver.received) t.ok(verify(endpoint.secret, r), 'verified by standardwebhooks');
+    const of = (leadId: string) => [
+      ...new Map(receiver.received.filter((r) => r.json.data.id === leadId).map((r) => [r.headers['webhook-id'], r.json])).values(),
+    ];
+    const texterMessages = of(texted.id);
+    t.same(
+      texterMessages.map((m) => m.type),
+      ['lead.created', 'lead.opted_out', 'lead.status_changed'],
+      "the texter's lead: created, opted out, then won; no webhook for the opt-in",
+    );
+    t.match(texterMessages[0]!.data, { callerPhone: texter, consent: { status: 'unknown', since: null, source: null } });
+    t.match(texterMessages[1]!.data, {
+      id: texted.id,
+      orgId,
+      status: 'active',
+      callerPhone: texter,
+      consent: { status: 'opted_out', source: 'keyword' },
+    });
+    t.equal(texterMessages[1]!.timestamp, (texterMessages[1]!.data.consent as { since: string }).since, 'timestamp: when they opted out');
+    t.match(texterMessages[2]!.data, { status: 'won', consent: { status: 'opted_in', source: 'keyword' } });
+    const texterAttempts = receiver.received.filter((r) => r.json.data.id === texted.id).map((r) => r.json.type);
+    t.same(texterAttempts, ['lead.created', 'lead.created', 'lead.opted_out', 'lead.status_changed'], 'the failed one was retried first');
+
+    const calledMessages = of(called.id);
+    t.same(
+      calledMessages.map((m) => m.type),
+      ['lead.created', 'lead.opted_out'],
+    );
+    const detail = (await app.inject({ method: 'GET', url: `/api/internal/v1/leads/${called.id}`, headers: bearer })).json();
+    t.same(calledMessages[1]!.data.consent, detail.consent, 'consent as GET /leads/:id shows it');
+    t.match(detail.consent, { status: 'opted_out', source: 'member' });
+    const statusShape = await app.inject({
+      method: 'POST',
+      url: `/api/internal/v1/leads/${called.id}/status`,
+      headers: bearer,
+      payload: { status: 'lost' },
+    });
+    t.equal(statusShape.statusCode, 200, statusShape.body);
+    const apiKeys = Object.keys(statusShape.json()).filter((k) => k !== 'lostAt'); // set once it is lost
+    t.same(Object.keys(calledMessages[1]!.data).sort(), [...apiKeys, 'consent'].sort(), 'the lead resource as the API returns it');
+
+    const rows = await services.db
+      .selectFrom('webhook_deliveries')
+      .select(['event_type', 'resource'])
+      .where('endpoint_id', '=', endpoint.id)
+      .where('event_type', '=', 'lead.opted_out')
+      .orderBy('seq')
+      .execute();
+    t.same(
+      rows.map((r) => r.resource),
+      [`lead-${texted.id}`, `lead-${called.id}`],
+      'an opt-out is ordered with the events of the lead it is about',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal(elsewhere.received.length, 0, "another org's endpoint gets none of it");
+  },
+);
+
+t.test('an opt-out of a number with no lead (a booking customer the carrier reports unsubscribed) sends no lead.opted_out', async (t) => {
+  const orgId = await ctx.createOrg();
+  const receiver = await webhookReceiver(t);
+  const endpoint = await register(orgId, receiver.url, ['lead.opted_out', 'booking.created']);
+  const outcome = await changeConsent(
+    services,
+    { orgId, actor: { type: 'system', id: 'automation', label: 'Automation' }, correlationId: randomUUID() },
+    { type: 'OptOut', data: { phone: '+15125550183', source: 'carrier', evidence: { by: 'job', errorCode: '21610' } } },
+    `carrier\n${randomUUID()}`,
+  );
+  t.ok(outcome.changed);
+  const bookingId = await book(orgId);
+  await eventually('the later booking delivered', () => receiver.received.length === 1);
+  t.match(receiver.received[0]!.json, { type: 'booking.created', data: { id: bookingId } });
+  const rows = await services.db.selectFrom('webhook_deliveries').select('event_type').where('endpoint_id', '=', endpoint.id).execute();
+  t.same(
+    rows.map((r) => r.event_type),
+    ['booking.created'],
+  );
 });
 
 t.test('after the last retry a delivery is failed, and the next one of the resource goes out', async (t) => {

@@ -13,10 +13,10 @@ t.test('the area-code table knows every state and DC, each code once', async (t)
   const states = new Set<string>();
   for (let code = 200; code <= 999; code++) {
     const known = areaCodeOf(`+1${code}5550123`);
-    if (known) states.add(known.state);
+    if (known?.state) states.add(known.state);
   }
   t.equal(states.size, 51, [...states].sort().join(' '));
-  t.ok(AREA_CODE_COUNT >= 300, `${AREA_CODE_COUNT} codes`);
+  t.ok(AREA_CODE_COUNT >= 400, `${AREA_CODE_COUNT} codes`);
   t.match(areaCodeOf('+13055550123'), { state: 'FL', zones: ['America/New_York'] });
   t.match(areaCodeOf('+12035550123'), { state: 'CT' });
   t.match(areaCodeOf('+18505550123'), { state: 'FL', zones: ['America/Chicago', 'America/New_York'] }, 'multi-zone: both');
@@ -28,6 +28,15 @@ t.test('unknown area codes and numbers outside NANP follow the org zone and the 
   t.equal(areaCodeOf('+18005550123'), undefined, 'toll-free is no place');
   t.equal(areaCodeOf('not a number'), undefined);
   t.match(recipientQuiet('+442071838750', 'America/Denver'), { zones: ['America/Denver'], quiet: { start: '21:00', end: '08:00' } });
+});
+
+t.test('NANP codes outside the US states (Canada, the Caribbean, territories) keep their own zone and the default hours', async (t) => {
+  const toronto = recipientQuiet('+14165550123', 'America/Denver');
+  t.same(toronto.zones, ['America/Toronto']);
+  t.same(toronto.quiet, { start: '21:00', end: '08:00' });
+  t.equal(toronto.state, undefined);
+  t.match(toronto.label, /America\/Toronto: texts 08:00–21:00/);
+  t.same(recipientQuiet('+17875550123', 'America/Denver').zones, ['America/Puerto_Rico']);
 });
 
 t.test('states narrow the hours: FL, OK, MD, MS, NJ to 08:00–20:00, CT to 09:00–20:00; others 08:00–21:00', async (t) => {

@@ -216,6 +216,39 @@ t.test('a member records an opt-out the caller asked for: badge with when and ho
   await screenshot(page, '11-lead-opted-out');
 });
 
+t.test("audit: opt-outs and opt-ins are on the timeline with how they happened, and a consent stream's state folds them", async (t) => {
+  const texter = '+15125550179';
+  t.equal(await app.text(texter, BUSINESS, 'STOP'), 200);
+  t.equal(await app.text(texter, BUSINESS, 'start'), 200);
+  await page.goto(`${app.address}/app/audit`);
+  const events = page.getByTestId('audit-events');
+  await page.getByLabel('Event type').fill('ContactOptedOut');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  const stop = events.getByRole('row').filter({ hasText: `${texter} opted out (keyword: "STOP")` });
+  await stop.waitFor({ timeout: 15_000 });
+  t.match(await stop.textContent(), /ContactOptedOut.*Twilio \(provider\).*consent-/, 'type, actor and the consent stream');
+  const member = events.getByRole('row').filter({ hasText: '+15125550178 opted out (member)' });
+  await member.waitFor();
+  t.match(await member.textContent(), /ContactOptedOut.*\(team_member\)/, "the member's opt-out names the member");
+  t.equal(await events.getByRole('cell', { name: 'ContactOptedIn' }).count(), 0, 'the type filter applies');
+
+  await page.getByLabel('Event type').fill('ContactOptedIn');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  const start = events.getByRole('row').filter({ hasText: `${texter} opted in (keyword: "start")` });
+  await start.waitFor({ timeout: 15_000 });
+  const stream = (await start.getByRole('button').textContent())!.trim();
+  t.match(stream, /^consent-[0-9a-f-]{36}$/);
+
+  await page.getByLabel('Stream', { exact: true }).nth(1).fill(stream);
+  await page.getByRole('button', { name: 'Show state' }).click();
+  await page.getByTestId('stream-state').waitFor();
+  const state = JSON.parse((await page.getByTestId('stream-state').textContent())!) as { revision: number; state: any };
+  t.equal(state.revision, 1, 'two events on the stream');
+  t.match(state.state, { status: 'opted_in', source: 'keyword', evidence: { body: 'start', by: texter } });
+  await checkAccessibility(t, page, 'audit consent');
+  await screenshot(page, '11b-audit-consent');
+});
+
 t.test('the inbox works at phone width, one pane at a time, with j/k and / from the keyboard', async (t) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${app.address}/app/leads?status=all`);

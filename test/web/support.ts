@@ -8,7 +8,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { chromiumExecutable } from '../support/chromium.ts';
 import { testDatabase, type TestDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
-import { PROVIDER_ENV, twilioSignature } from '../webhooks/fixtures/providers.ts';
+import { PROVIDER_ENV, inboundSms, twilioSignature } from '../webhooks/fixtures/providers.ts';
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -32,6 +32,8 @@ export interface WebApp {
   logs(): string;
   /** Posts a signed Twilio missed-call callback, as Twilio would. */
   missedCall(from: string, to: string): Promise<number>;
+  /** Posts a signed Twilio inbound text, as Twilio would. */
+  text(from: string, to: string, body: string): Promise<number>;
 }
 
 export const PASSWORD = 'correct horse battery staple';
@@ -62,6 +64,14 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
       proc.stdin!.end(input ?? '');
     });
   let sids = 0;
+  const postSigned = async (route: string, params: Record<string, string>) => {
+    const res = await fetch(`${address}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(route, params) },
+      body: new URLSearchParams(params).toString(),
+    });
+    return res.status;
+  };
   return {
     database,
     address,
@@ -90,15 +100,10 @@ export async function startWebApp(t: Tap): Promise<WebApp> {
         Caller: from,
         Called: to,
       };
-      const res = await fetch(`${address}/webhooks/twilio/voice`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': twilioSignature('/webhooks/twilio/voice', params),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
-      return res.status;
+      return postSigned('/webhooks/twilio/voice', params);
+    },
+    async text(from, to, body) {
+      return postSigned('/webhooks/twilio/sms', inboundSms({ messageSid: `SM${String(++sids).padStart(32, '0')}`, from, to, body }));
     },
   };
 }

@@ -39,6 +39,31 @@ t.test('an admin adds an endpoint in settings: the secret is shown once, the lis
   t.equal(await section.getByTestId('webhook-secret').count(), 0, 'after a reload the secret is gone for good');
 });
 
+t.test('rotating a secret in settings shows the new one once; the old one keeps signing for 24 hours', async (t) => {
+  const section = page.getByRole('region', { name: 'Webhooks' });
+  const before = await app.database.db
+    .selectFrom('webhook_endpoints')
+    .select(['secret'])
+    .where('url', '=', FIRST)
+    .executeTakeFirstOrThrow();
+  await section.getByRole('button', { name: `Rotate secret of ${FIRST}` }).click();
+  const status = section.getByRole('status').filter({ hasText: 'New signing secret' });
+  await status.waitFor();
+  t.match(await status.textContent(), /previous secret keeps signing beside it for 24 hours/);
+  const secret = await section.getByTestId('webhook-secret').textContent();
+  t.match(secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
+  const after = await sql<{ secret: string; previous_secret: string | null; hours: number }>`
+    select secret, previous_secret, extract(epoch from previous_secret_expires_at - now()) / 3600 as hours
+      from webhook_endpoints where url = ${FIRST}`.execute(app.database.db);
+  t.equal(after.rows[0]!.previous_secret, before.secret, 'the old secret is kept');
+  t.not(after.rows[0]!.secret, before.secret);
+  t.ok(after.rows[0]!.hours > 23.9 && after.rows[0]!.hours <= 24, `the old one expires in ${after.rows[0]!.hours} h`);
+  await checkAccessibility(t, page, 'settings after a secret rotation');
+  await page.reload();
+  await section.getByTestId('webhook-endpoint').first().waitFor();
+  t.equal(await section.getByTestId('webhook-secret').count(), 0, 'shown once');
+});
+
 t.test('an endpoint disabled after failing for days shows a banner; removing one takes it off the list', async (t) => {
   const section = page.getByRole('region', { name: 'Webhooks' });
   await section.getByLabel('URL (https://…)').fill(SECOND);

@@ -26,13 +26,16 @@ const EVENT_TYPES = [
   'lead.opted_out',
 ];
 
-/** Outbound webhooks in settings (owner, admin): endpoints with delivery health, add (secret shown once), remove. */
+/**
+ * Outbound webhooks in settings (owner, admin): endpoints with delivery health, add (secret shown once),
+ * rotate the secret (the new one shown once; the previous one keeps signing for 24 hours), remove.
+ */
 export function Webhooks({ me }: { me: Me }) {
   const queryClient = useQueryClient();
   const endpoints = useQuery({ queryKey: ['webhook-endpoints'], queryFn: () => api<{ data: WebhookEndpoint[] }>('/webhook-endpoints') });
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<string[]>(['booking.created']);
-  const [secret, setSecret] = useState<{ secret: string; url: string } | null>(null);
+  const [secret, setSecret] = useState<{ secret: string; url: string; rotated?: boolean } | null>(null);
   useEffect(() => () => setSecret(null), []);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['webhook-endpoints'] });
   const add = useMutation({
@@ -42,6 +45,14 @@ export function Webhooks({ me }: { me: Me }) {
       setUrl('');
       refresh();
     },
+  });
+  const rotate = useMutation({
+    mutationFn: (endpoint: WebhookEndpoint) =>
+      api<{ secret: string }>(`/webhook-endpoints/${endpoint.id}/rotate-secret`, { method: 'POST' }).then((r) => ({
+        ...r,
+        url: endpoint.url,
+      })),
+    onSuccess: (rotated) => setSecret({ secret: rotated.secret, url: rotated.url, rotated: true }),
   });
   const remove = useMutation({
     mutationFn: (id: string) => api(`/webhook-endpoints/${id}`, { method: 'DELETE' }),
@@ -85,6 +96,17 @@ export function Webhooks({ me }: { me: Me }) {
               <td>{e.health.nextRetryAt ? when(e.health.nextRetryAt, me.timezone) : '—'}</td>
               <td>
                 {e.status}{' '}
+                {e.status === 'active' && (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => rotate.mutate(e)}
+                    disabled={rotate.isPending}
+                    aria-label={`Rotate secret of ${e.url}`}
+                  >
+                    Rotate secret
+                  </button>
+                )}{' '}
                 <button type="button" className="danger small" onClick={() => remove.mutate(e.id)} aria-label={`Remove ${e.url}`}>
                   Remove
                 </button>
@@ -93,6 +115,11 @@ export function Webhooks({ me }: { me: Me }) {
           ))}
         </tbody>
       </table>
+      {rotate.isError && (
+        <p className="error" role="alert">
+          {describeError(rotate.error)}
+        </p>
+      )}
       <form onSubmit={(e) => (e.preventDefault(), add.mutate())} aria-labelledby="webhook-form-title">
         <h3 id="webhook-form-title">New endpoint</h3>
         <label htmlFor="webhook-url">URL (https://…)</label>
@@ -113,7 +140,9 @@ export function Webhooks({ me }: { me: Me }) {
         )}
         {secret && (
           <p role="status" className="secret">
-            Signing secret for {secret.url}, shown once — copy it now: <code data-testid="webhook-secret">{secret.secret}</code>
+            {secret.rotated ? 'New signing secret' : 'Signing secret'} for {secret.url}, shown once — copy it now:{' '}
+            <code data-testid="webhook-secret">{secret.secret}</code>
+            {secret.rotated && ' The previous secret keeps signing beside it for 24 hours.'}
           </p>
         )}
         <button type="submit" disabled={add.isPending || !events.length}>

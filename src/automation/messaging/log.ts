@@ -20,10 +20,10 @@ export function logMessaging(deps: { db: Kysely<Database>; clock: () => Date; lo
       const claimed = await ledger.claim(message, 'log', options.lease, { messageId, sentAt }, options.guard);
       if ('existing' in claimed) return claimed.existing;
       deps.log?.info(
-        { messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: message.body },
+        { messageId, kind: message.kind, to: message.to, from: message.from, key: message.key, orgId: message.orgId, body: claimed.body },
         'outbound message',
       );
-      return { messageId, sentAt, duplicate: false };
+      return { messageId, sentAt, duplicate: false, body: claimed.body };
     },
   };
 }

@@ -16,6 +16,21 @@ export interface OutboundMessage {
   readonly body: string;
   /** Stream the message is about: `booking-<id>` or `lead-<id>`. */
   readonly subject: string;
+  /**
+   * The org's opt-out line (CONTRACT §8), for an automated text: it ends the body when this is the org's
+   * first automated text to the number, decided when the intent is recorded, under a lock per (org, number)
+   * (see OutboundLedger), so two first texts at once carry it exactly once.
+   */
+  readonly optOutLine?: string;
+}
+
+/** The most a text may hold (Twilio's limit). */
+export const MAX_TEXT_LENGTH = 1600;
+
+/** `body` ending with the opt-out line; a body too long for both is shortened, never the line. */
+export function withOptOutLine(body: string, line: string): string {
+  const suffix = `\n${line}`;
+  return `${body.slice(0, MAX_TEXT_LENGTH - suffix.length)}${suffix}`;
 }
 
 /** A message the provider accepted (or had already accepted under the same key). */
@@ -25,6 +40,8 @@ export interface SentMessage {
   readonly sentAt: string;
   /** True when the key had already been sent and nothing new went out. */
   readonly duplicate: boolean;
+  /** The text as sent (with the opt-out line when it was the first automated text to the number). */
+  readonly body: string;
 }
 
 /**

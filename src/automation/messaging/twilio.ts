@@ -150,7 +150,7 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
       if ('existing' in claimed) return claimed.existing;
       let sent: TwilioMessage;
       try {
-        sent = await deps.client.send({ to: message.to, from: message.from, body: message.body }, options.signal);
+        sent = await deps.client.send({ to: message.to, from: message.from, body: claimed.body }, options.signal);
       } catch (error) {
         const notSent =
           (error instanceof PermanentMessagingError && error.status !== undefined) ||
@@ -165,7 +165,7 @@ export function twilioMessaging(deps: { db: Kysely<Database>; clock: () => Date;
         { messageId: sent.sid, status: sent.status, kind: message.kind, to: message.to, key: message.key, orgId: message.orgId },
         'text sent through Twilio',
       );
-      return ledger.complete(message.key, sent.sid, deps.clock().toISOString());
+      return ledger.complete(message.key, sent.sid, deps.clock().toISOString(), claimed.body);
     },
   };
 }
