@@ -1,7 +1,8 @@
-import { NotFoundError } from '../domain/errors.ts';
+import { DomainRuleError, NotFoundError } from '../domain/errors.ts';
 import type { LeadStatus, MissedCallStatus } from '../domain/events/lead.ts';
 import { leadEventIds, leadIdFor, requestedMessageId } from '../domain/ids.ts';
 import {
+  type AssigneeRef,
   type LeadAggregate,
   type LeadCommand,
   type LeadEvent,
@@ -17,6 +18,7 @@ import {
 import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { execute, loadStream } from './execute.ts';
+import { loadOrg } from './orgs.ts';
 
 /** The answer to a lead write. `duplicate`: the activity was already recorded (a provider retry). */
 export interface LeadOutcome {
@@ -203,7 +205,7 @@ export async function requestOutboundText(
   deps: CommandDeps,
   caller: CommandCaller,
   leadId: string,
-  input: { body: string; clientMessageId: string; from?: string },
+  input: { body: string; clientMessageId: string; from?: string; replier?: AssigneeRef },
 ): Promise<MessageRequestOutcome> {
   const messageId = requestedMessageId(caller.orgId, leadId, input.clientMessageId);
   const data = { leadId, messageId, clientMessageId: input.clientMessageId, body: input.body, ...(input.from && { from: input.from }) };
@@ -211,7 +213,7 @@ export async function requestOutboundText(
     deps,
     caller,
     leadId,
-    (now) => ({ type: 'RequestOutboundText', now, data }),
+    (now) => ({ type: 'RequestOutboundText', now, data, ...(input.replier && { replier: input.replier }) }),
     `reply-requested\n${messageId}`,
   );
   const message = outcome.lead.requested?.[messageId];
@@ -245,4 +247,35 @@ export async function recordMessageStatus(
     (now) => ({ type: 'UpdateMessageDelivery', now, data }),
     `delivery\n${report.messageSid}\n${report.status}`,
   );
+}
+
+/** Roles that may own a lead (an auditor only reads the audit timeline). */
+const ASSIGNABLE_ROLES: readonly string[] = ['owner', 'admin', 'member'];
+
+/**
+ * Assigns a lead to a member of its org, or unassigns it (`memberId` null). The member is looked up in the
+ * org stream (the write side): a member of another org, a removed member or an auditor is refused with a
+ * clear reason and nothing is recorded. Assigning to the current assignee records nothing, so two tabs
+ * assigning the same member at once record one `LeadAssigned` (the loser of the append re-decides).
+ */
+export async function assignLead(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  input: { memberId: string | null; reason?: 'manual' | 'round_robin' },
+): Promise<LeadOutcome> {
+  let assignee: AssigneeRef | null = null;
+  if (input.memberId !== null) {
+    const org = await loadOrg(deps, caller.orgId, caller.orgSeen);
+    const member = org.members.find((m) => m.memberId === input.memberId);
+    if (!member) throw new DomainRuleError('memberId', `no current member of this org has id ${input.memberId}`);
+    if (!ASSIGNABLE_ROLES.includes(member.role))
+      throw new DomainRuleError('memberId', `${member.email} is an ${member.role}: leads go to owners, admins and members`);
+    assignee = { memberId: member.memberId, label: member.email };
+  }
+  return onLead(deps, caller, leadId, (now) => ({
+    type: 'AssignLead',
+    now,
+    data: { leadId, assignee, ...(input.reason && { reason: input.reason }) },
+  }));
 }

@@ -29,6 +29,8 @@ export interface Lead {
    * booking, and when the lead closes (won, lost). Null: we spoke last, or nothing to answer.
    */
   waitingSince?: string | null;
+  /** The team member who owns the lead (CONTRACT §10), or null: nobody yet. */
+  assignee?: Assignee | null;
   /** Lifecycle timestamps: each set the first time the status is reached, never moved. */
   activeAt?: string;
   bookedAt?: string;
@@ -37,6 +39,20 @@ export interface Lead {
   createdAt: string;
   updatedAt: string;
   version: number;
+}
+
+/** Who owns a lead, and since when. */
+export interface Assignee {
+  memberId: string;
+  /** The member's email when assigned. */
+  label: string;
+  since: string;
+}
+
+/** A member as an assignment names them. */
+export interface AssigneeRef {
+  memberId: string;
+  label: string;
 }
 
 /** Delivery state of one outbound message, as Twilio last reported it. */
@@ -93,6 +109,8 @@ export type LeadEvent = EventOf<
   | 'LeadBookingLinked'
   | 'LeadSuperseded'
   | 'LeadTextDeferred'
+  | 'LeadAssigned'
+  | 'LeadUnassigned'
 >;
 
 /** Who a lead is for: enough to open it when the stream does not exist yet. */
@@ -125,7 +143,18 @@ export type LeadCommand =
       };
     }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
-  | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }
+  | {
+      type: 'RequestOutboundText';
+      now: string;
+      data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'>;
+      /** The member replying: an unassigned lead becomes theirs (CONTRACT §10). */
+      replier?: AssigneeRef;
+    }
+  | {
+      type: 'AssignLead';
+      now: string;
+      data: { leadId: string; assignee: AssigneeRef | null; reason?: 'manual' | 'round_robin' };
+    }
   | { type: 'UpdateMessageDelivery'; now: string; data: EventOf<'MessageDeliveryUpdated'>['data'] }
   | { type: 'ChangeLeadStatus'; now: string; data: { leadId: string; to: LeadStatus; reason?: string } }
   | { type: 'LinkBooking'; now: string; data: { leadId: string; bookingId: string } }
@@ -241,7 +270,33 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
         }
         return [];
       }
-      return [{ type: 'OutboundTextRequested', data: { ...command.data, to: state.callerPhone } }];
+      const events: LeadEvent[] = [{ type: 'OutboundTextRequested', data: { ...command.data, to: state.callerPhone } }];
+      const { replier } = command;
+      if (replier && !state.assignee)
+        events.push({
+          type: 'LeadAssigned',
+          data: { leadId: state.id, memberId: replier.memberId, label: replier.label, reason: 'reply' },
+        });
+      return events;
+    }
+    case 'AssignLead': {
+      if (!state) throw new NotFoundError('lead not found');
+      const { leadId, assignee, reason = 'manual' } = command.data;
+      const current = state.assignee ?? null;
+      if (!assignee) return current ? [{ type: 'LeadUnassigned', data: { leadId, previousMemberId: current.memberId } }] : [];
+      if (current?.memberId === assignee.memberId) return [];
+      return [
+        {
+          type: 'LeadAssigned',
+          data: {
+            leadId,
+            memberId: assignee.memberId,
+            label: assignee.label,
+            ...(current && { previousMemberId: current.memberId }),
+            reason,
+          },
+        },
+      ];
     }
     case 'UpdateMessageDelivery': {
       if (!state) throw new NotFoundError('lead not found');
@@ -393,6 +448,10 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       return { ...next, supersededBy: event.data.nextLeadId };
     case 'LeadTextDeferred':
       return next;
+    case 'LeadAssigned':
+      return { ...next, assignee: { memberId: event.data.memberId, label: event.data.label, since: at } };
+    case 'LeadUnassigned':
+      return { ...next, assignee: null };
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);
@@ -408,5 +467,5 @@ export function foldLead(events: readonly Envelope<LeadEvent>[]): LeadState {
 /** The API view of the aggregate (dedupe bookkeeping left out). */
 export function toLeadView(state: LeadAggregate): Lead {
   const { callKeys: _c, inboundMessageSids: _i, outboundMessageIds: _o, deliveries: _d, deliveryKeys: _k, requested: _r, ...lead } = state;
-  return { ...lead, waitingSince: lead.waitingSince ?? null };
+  return { ...lead, waitingSince: lead.waitingSince ?? null, assignee: lead.assignee ?? null };
 }

@@ -86,6 +86,22 @@ export const leadEvents = {
     .strict(),
   LeadStatusChanged: z.object({ leadId: uuid, from: leadStatus, to: leadStatus, reason: z.string().max(1000).optional() }).strict(),
   LeadBookingLinked: z.object({ leadId: uuid, bookingId: uuid }).strict(),
+  /**
+   * A team member now owns the lead (CONTRACT §10). `reason`: `manual` (someone assigned it), `reply` (an
+   * unassigned lead's first reply from a member), `round_robin` (the org's auto-assignment).
+   */
+  LeadAssigned: z
+    .object({
+      leadId: uuid,
+      memberId: uuid,
+      /** The member's email when assigned (the list shows it without another read). */
+      label: z.string().min(1).max(320),
+      previousMemberId: uuid.optional(),
+      reason: z.enum(['manual', 'reply', 'round_robin']),
+    })
+    .strict(),
+  /** Nobody owns the lead any more. */
+  LeadUnassigned: z.object({ leadId: uuid, previousMemberId: uuid }).strict(),
   /** A closed lead got new activity from its caller: that activity goes to the next lead, this one stays closed. */
   LeadSuperseded: z.object({ leadId: uuid, nextLeadId: uuid }).strict(),
 } as const;
