@@ -228,8 +228,18 @@ export type InboxLead = LeadDetail & {
   unread: boolean;
   consent: ConsentSummary;
   openBookings: Booking[];
+  /** Every booking linked to the lead (any status): the thread names each by its window. */
+  linkedBookings: LinkedBooking[];
   summary: LeadSummary;
 };
+
+/** A booking as the thread mentions it. */
+export interface LinkedBooking {
+  readonly id: string;
+  readonly status: Booking['status'];
+  readonly window: Booking['window'];
+  readonly timezone: string;
+}
 
 /** One lead for the inbox at `now`, read by `memberId`; undefined when the org has no such lead. */
 export async function getInboxLead(
@@ -255,6 +265,9 @@ export async function getInboxLead(
     .where((eb) => eb.or([eb('lead_id', '=', leadId), ...(lead.bookingIds.length ? [eb('id', 'in', lead.bookingIds)] : [])]))
     .orderBy('window_start')
     .execute();
+  const linked = lead.bookingIds.length
+    ? await db.selectFrom('bookings').select('state').where('org_id', '=', orgId).where('id', 'in', lead.bookingIds).execute()
+    : [];
   const summary = summarizeLead(
     lead,
     timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
@@ -267,6 +280,10 @@ export async function getInboxLead(
     unread: flags.unread,
     consent: toConsent(flags.consent),
     openBookings: bookings.map((b) => b.state as Booking),
+    linkedBookings: linked.map(({ state }) => {
+      const b = state as Booking;
+      return { id: b.id, status: b.status, window: b.window, timezone: b.timezone };
+    }),
     summary,
   };
 }

@@ -204,3 +204,13 @@ t.test('Mine / Unassigned / All: filters and counts', async (t) => {
   t.equal(bad.statusCode, 400);
   t.equal(bad.json().errors[0].path, 'querystring.assignee');
 });
+
+t.test('GET /assignees: the org’s owners, admins and members; an auditor 403, no token 401', async (t) => {
+  const list = await get(`${API}/assignees`);
+  const emails = list.data.map((m: Json) => m.email);
+  t.ok(emails.includes('dana@acme.test') && emails.includes('sam@acme.test'));
+  t.notOk(emails.includes(auditor.email), 'auditors are not assignable');
+  t.notOk(emails.includes(outsider.email), 'never another org’s people');
+  t.equal((await app.inject({ method: 'GET', url: `${API}/assignees`, headers: bearer(auditor.token) })).statusCode, 403);
+  t.equal((await app.inject({ method: 'GET', url: `${API}/assignees` })).statusCode, 401);
+});

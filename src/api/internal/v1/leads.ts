@@ -6,6 +6,7 @@ import { consentView } from '../../../domain/consent.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
+import { getOrg } from '../../../queries/orgs.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
@@ -133,6 +134,16 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
       return { leadId: lead.id, phone: lead.callerPhone, consent: consentView(outcome.consent) };
     },
   );
+
+  // Who may call: owner, admin, member (ROLES.leads): the people a lead may be assigned to (auditors are not).
+  app.get('/assignees', { preHandler: allowed, config: { action: ACTIONS.readAssignees } }, async (request) => {
+    await awaitConsistency(request, ['orgs']);
+    const org = await getOrg(request.server.services.db, authOf(request).orgId);
+    if (!org) throw problems.notFound('org');
+    return {
+      data: org.members.filter((m) => m.role !== 'auditor').map((m) => ({ memberId: m.memberId, email: m.email, role: m.role })),
+    };
+  });
 
   // Who may call: owner, admin, member (ROLES.leads); another org's lead is 404, an auditor 403, no session 401.
   app.post(
