@@ -56,27 +56,27 @@ function itemsOf(lead: LeadDetail, zone: string): Item[] {
   const bookings = new Map((lead.linkedBookings ?? []).map((b) => [b.id, b]));
   const items: Item[] = [];
   for (const entry of lead.timeline) {
-    const d = entry.details as Record<string, any>;
+    const d = entry.details as Record<string, string | undefined>;
     switch (entry.type) {
       case 'InboundTextReceived':
         items.push({
           kind: 'bubble',
           entry,
           side: 'customer',
-          body: String(d.body ?? ''),
+          body: d.body ?? '',
           by: lead.callerName || phone(lead.callerPhone),
           ...(d.flag === 'possible_opt_out' && { note: 'Possible opt-out: decide whether to stop texting' }),
         });
         break;
       case 'OutboundTextRequested':
-        items.push({ kind: 'bubble', entry, side: 'team', body: String(d.body ?? ''), by: entry.actor.label, delivery: deliveryOf(entry) });
+        items.push({ kind: 'bubble', entry, side: 'team', body: d.body ?? '', by: entry.actor.label, delivery: deliveryOf(entry) });
         break;
       case 'OutboundTextRecorded':
         items.push({
           kind: 'bubble',
           entry,
           side: 'team',
-          body: String(d.body ?? ''),
+          body: d.body ?? '',
           by: d.kind === 'text_back' ? 'Automatic text-back' : entry.actor.label,
           delivery: deliveryOf(entry),
         });
@@ -86,7 +86,7 @@ function itemsOf(lead: LeadDetail, zone: string): Item[] {
           kind: 'bubble',
           entry,
           side: 'team',
-          body: String(d.body ?? ''),
+          body: d.body ?? '',
           by: 'Automatic text-back',
           delivery: deliveryOf(entry),
         });
@@ -117,7 +117,7 @@ function itemsOf(lead: LeadDetail, zone: string): Item[] {
         items.push({
           kind: 'event',
           entry,
-          text: `${automatic ? 'Marked' : `${entry.actor.label} moved it to`} ${STATUS_WORD[d.to] ?? d.to}${reason}`,
+          text: `${automatic ? 'Marked' : `${entry.actor.label} moved it to`} ${STATUS_WORD[d.to ?? ''] ?? d.to}${reason}`,
         });
         break;
       }
