@@ -1,4 +1,7 @@
+import { addBusinessMinutes } from '../domain/business-time.ts';
 import { DomainRuleError, NotFoundError } from '../domain/errors.ts';
+import type { EventOf } from '../domain/events/index.ts';
+import { type Org, settingsOf } from '../domain/org.ts';
 import type { LeadStatus, MissedCallStatus } from '../domain/events/lead.ts';
 import { leadEventIds, leadIdFor, requestedMessageId } from '../domain/ids.ts';
 import {
@@ -37,6 +40,16 @@ export async function loadLead(deps: Pick<CommandDeps, 'store'>, orgId: string, 
   return state;
 }
 
+/** When the team's first response to a lead opened at `now` is due, and half-way there (business time). */
+export function responseTarget(org: Org, now: string): { dueAt: string; halfAt: string } {
+  const settings = settingsOf(org);
+  const calendar = { businessHours: settings.businessHours, timezone: org.timezone, blackoutDates: settings.blackoutDates };
+  return {
+    dueAt: addBusinessMinutes(now, settings.responseTargetMinutes, calendar),
+    halfAt: addBusinessMinutes(now, settings.responseTargetMinutes / 2, calendar),
+  };
+}
+
 /** Inbound activity of a caller: what to record, and the key that makes a provider retry a no-op. */
 type Activity = (lead: LeadIdentity, now: string) => LeadCommand;
 
@@ -67,16 +80,22 @@ async function recordInbound(
   input: { callerPhone: string; businessPhone: string; dedupeKey: string; activity: Activity },
 ): Promise<LeadOutcome> {
   const { orgId } = caller;
+  const org = await loadOrg(deps, orgId, caller.orgSeen).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  });
   for (let generation = 0; ; generation++) {
     const leadId = leadIdFor(orgId, input.callerPhone, generation);
-    const identity: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
+    const base: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
+    // A lead opened now gets its first-response target from the org's settings as they are now.
+    const identityAt = (now: string): LeadIdentity => (org ? { ...base, response: responseTarget(org, now) } : base);
     const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded'>(deps, caller, {
       streamId: leadStream(leadId),
       evolve,
       initial: null,
       retries: HOT_LEAD_RETRIES,
       decide: ({ state, events }, now) => {
-        const command = input.activity(identity, now.toISOString());
+        const command = input.activity(identityAt(now.toISOString()), now.toISOString());
         if (state && alreadyRecorded(command, state)) return { done: { lead: state, position: events.at(-1)!.position, duplicate: true } };
         if (state?.supersededBy) return { done: 'superseded' };
         if (state && !isOpen(state.status)) {
@@ -278,4 +297,24 @@ export async function assignLead(
     now,
     data: { leadId, assignee, ...(input.reason && { reason: input.reason }) },
   }));
+}
+
+/** A member logs how a call-back went (`CallBackLogged`): the team's first response when it is the first. */
+export function logCallBack(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  input: Omit<EventOf<'CallBackLogged'>['data'], 'leadId'>,
+): Promise<LeadOutcome> {
+  return onLead(deps, caller, leadId, (now) => ({ type: 'LogCallBack', now, data: { leadId, ...input } }));
+}
+
+/**
+ * Records `LeadResponseOverdue` when the lead's first response is due and has not come. Recorded once,
+ * whatever number of workers run it: the event id derives from the lead (an identical append collapses),
+ * the append expects the revision it decided on (a concurrent one re-reads and decides again), and the
+ * decision is empty once the event is on the stream.
+ */
+export function recordResponseOverdue(deps: CommandDeps, caller: CommandCaller, leadId: string): Promise<LeadOutcome> {
+  return onLead(deps, caller, leadId, (now) => ({ type: 'RecordResponseOverdue', now, data: { leadId } }), `response-overdue\n${leadId}`);
 }

@@ -11,7 +11,7 @@ import { operator, testApp, testClock } from '../support/app.ts';
 const clock = testClock('2030-06-03T15:00:00.000Z');
 const ctx = await testApp(t, { clock });
 
-t.test('GET /api/actions lists 6 live protected, 13 live internal and 2 planned actions, without auth', async (t) => {
+t.test('GET /api/actions lists 6 live protected, 15 live internal and 2 planned actions, without auth', async (t) => {
   const res = await ctx.app.inject({ method: 'GET', url: '/api/actions' });
   t.equal(res.statusCode, 200);
   const actions = res.json().data as {
@@ -28,7 +28,7 @@ t.test('GET /api/actions lists 6 live protected, 13 live internal and 2 planned 
       .map((a) => a.name)
       .sort();
   t.same(by('live_protected'), ['cancel_booking', 'create_booking', 'get_booking', 'health', 'list_bookings', 'reschedule_booking']);
-  t.equal(by('live_internal').length, 13);
+  t.equal(by('live_internal').length, 15);
   t.same(by('planned'), ['availability', 'lead_summary']);
   for (const a of actions) {
     t.ok(

@@ -341,10 +341,17 @@ t.test('the action catalog lists the live internal actions with their roles', as
   t.same(
     internal.map((a) => [a.name, a.permissions, a.idempotency, a.routes.sort()]),
     [
-      ['read_leads', ['owner', 'admin', 'member'], 'safe', ['GET /api/internal/v1/leads', 'GET /api/internal/v1/leads/:leadId']],
+      [
+        'read_leads',
+        ['owner', 'admin', 'member'],
+        'safe',
+        ['GET /api/internal/v1/assignees', 'GET /api/internal/v1/leads', 'GET /api/internal/v1/leads/:leadId'],
+      ],
       ['mark_lead_read', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/read']],
       ['reply_by_text', ['owner', 'admin', 'member'], 'idempotency_key', ['POST /api/internal/v1/leads/:leadId/messages']],
       ['record_opt_out', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/consent']],
+      ['assign_lead', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/assignee']],
+      ['log_call_back', ['owner', 'admin', 'member'], 'none', ['POST /api/internal/v1/leads/:leadId/call-logs']],
       ['move_lead_status', ['owner', 'admin', 'member'], 'idempotent', ['POST /api/internal/v1/leads/:leadId/status']],
       [
         'read_team_bookings',

@@ -119,3 +119,78 @@ t.test('the view carries the assignee and since when; null when nobody', async (
   t.equal(toLeadView(foldLead([at(opened), at(assigned(dana)), at(unassigned(dana.memberId))])!).assignee, null);
   t.equal(toLeadView(foldLead([at(opened)])!).assignee, null);
 });
+
+// Response targets (CONTRACT §10).
+const due = '2026-12-05T15:05:00.000Z';
+const openedWithTarget: LeadEvent = {
+  type: 'LeadOpened',
+  data: { ...opened.data, firstResponseDueAt: due, firstResponseHalfAt: '2026-12-05T15:02:30.000Z' } as typeof opened.data,
+};
+const overdue = (now2: string): LeadCommand => ({ type: 'RecordResponseOverdue', now: now2, data: { leadId } });
+const callBack = (outcome: 'reached' | 'voicemail' | 'no_answer'): LeadCommand => ({ type: 'LogCallBack', now, data: { leadId, outcome } });
+
+t.test('a lead with nobody answering by its due time is overdue, once', async (t) => {
+  spec(t)
+    .given([at(openedWithTarget)])
+    .when(overdue('2026-12-05T15:05:00.000Z'))
+    .then([at({ type: 'LeadResponseOverdue', data: { leadId, dueAt: due } })]);
+  spec(t)
+    .given([at(openedWithTarget), at({ type: 'LeadResponseOverdue', data: { leadId, dueAt: due } })])
+    .when(overdue('2026-12-05T15:09:00.000Z'))
+    .then([]);
+});
+
+t.test('not overdue before the due time, when answered, when closed, or without a target', async (t) => {
+  spec(t)
+    .given([at(openedWithTarget)])
+    .when(overdue('2026-12-05T15:04:59.000Z'))
+    .then([]);
+  spec(t)
+    .given([at(openedWithTarget), at(requested)])
+    .when(overdue('2026-12-05T15:09:00.000Z'))
+    .then([]);
+  spec(t)
+    .given([at(openedWithTarget), at({ type: 'CallBackLogged', data: { leadId, outcome: 'voicemail' } })])
+    .when(overdue('2026-12-05T15:09:00.000Z'))
+    .then([]);
+  spec(t)
+    .given([at(openedWithTarget), at({ type: 'LeadStatusChanged', data: { leadId, from: 'active', to: 'lost' } })])
+    .when(overdue('2026-12-05T15:09:00.000Z'))
+    .then([]);
+  spec(t)
+    .given([at(opened)])
+    .when(overdue('2026-12-05T15:09:00.000Z'))
+    .then([]);
+});
+
+t.test('a logged call-back is recorded; reaching the caller answers them', async (t) => {
+  spec(t)
+    .given([at(openedWithTarget)])
+    .when(callBack('no_answer'))
+    .then([at({ type: 'CallBackLogged', data: { leadId, outcome: 'no_answer' } })]);
+  const lead = foldLead([
+    at(openedWithTarget),
+    at({ type: 'CallBackLogged', data: { leadId, outcome: 'reached' } }, '2026-12-05T15:03:00.000Z'),
+  ])!;
+  t.equal(lead.firstRespondedAt, '2026-12-05T15:03:00.000Z');
+  t.equal(lead.waitingSince, null);
+  t.equal(toLeadView(lead).responseBreached, false);
+});
+
+t.test('the first response is the first reply or call-back; a late one breaches the target; the text-back is none', async (t) => {
+  const textBack: LeadEvent = {
+    type: 'TextBackSent',
+    data: { leadId, messageId: 'SM1', to: '+15125550199', body: 'Sorry we missed you', sentAt: now, callSid: 'CA1' },
+  };
+  let lead = foldLead([at(openedWithTarget), at(textBack)])!;
+  t.equal(toLeadView(lead).firstRespondedAt, null, 'the automatic text-back does not count');
+  lead = foldLead([
+    at(openedWithTarget),
+    at(textBack),
+    at(requested, '2026-12-05T15:07:00.000Z'),
+    at(requested, '2026-12-05T15:09:00.000Z'),
+  ])!;
+  t.equal(lead.firstRespondedAt, '2026-12-05T15:07:00.000Z', 'the first one');
+  t.equal(toLeadView(lead).responseBreached, true, 'two minutes late');
+  t.match(toLeadView(lead), { firstResponseDueAt: due, firstResponseHalfAt: '2026-12-05T15:02:30.000Z' });
+});

@@ -23,8 +23,17 @@ export const leadEvents = {
       businessPhone: e164.optional(),
       generation: z.number().int().min(0),
       source: z.enum(['missed_call', 'inbound_text', 'booking', 'manual']),
+      /** When the team's first response is due (the org's `responseTargetMinutes` of business time), and half-way there. */
+      firstResponseDueAt: instant.optional(),
+      firstResponseHalfAt: instant.optional(),
     })
     .strict(),
+  /** A member called the caller back from the lead page and logged how it went (a first response, CONTRACT §10). */
+  CallBackLogged: z
+    .object({ leadId: uuid, outcome: z.enum(['reached', 'voicemail', 'no_answer']), note: z.string().max(500).optional() })
+    .strict(),
+  /** Nobody from the team answered by `dueAt`: recorded once per lead (for the reports). */
+  LeadResponseOverdue: z.object({ leadId: uuid, dueAt: instant }).strict(),
   MissedCallRecorded: z
     .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: missedCallStatus, calledAt: instant })
     .strict(),

@@ -15,7 +15,9 @@ export type TimelineKind =
   | 'text_deferred'
   | 'status_change'
   | 'booking'
-  | 'assignment';
+  | 'assignment'
+  | 'call_back'
+  | 'response_overdue';
 
 type TimelineEvent = Extract<LeadEvent, { type: (typeof TIMELINE_TYPES)[number] }>;
 
@@ -35,6 +37,8 @@ const TIMELINE_TYPES = [
   'LeadBookingLinked',
   'LeadAssigned',
   'LeadUnassigned',
+  'CallBackLogged',
+  'LeadResponseOverdue',
 ] as const satisfies readonly LeadEvent['type'][];
 
 const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
@@ -86,6 +90,14 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       };
     case 'LeadUnassigned':
       return { kind: 'assignment', summary: 'unassigned', messageId: null };
+    case 'CallBackLogged':
+      return {
+        kind: 'call_back',
+        summary: `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${quote(event.data.note)})` : ''}`,
+        messageId: null,
+      };
+    case 'LeadResponseOverdue':
+      return { kind: 'response_overdue', summary: `no team response by ${event.data.dueAt}`, messageId: null };
     default: {
       const unknown: never = event;
       throw new Error(`unexpected event ${JSON.stringify(unknown)}`);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { changeConsent, loadConsent } from '../../../commands/consent.ts';
-import { assignLead, changeLeadStatus, loadLead, requestOutboundText } from '../../../commands/leads.ts';
+import { assignLead, changeLeadStatus, loadLead, logCallBack, requestOutboundText } from '../../../commands/leads.ts';
 import { consentView } from '../../../domain/consent.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
@@ -12,7 +12,15 @@ import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
 import { ACTIONS, ROLES, requireRole } from './roles.ts';
-import { assignLeadBody, changeLeadStatusBody, leadParams, listLeadsQuery, recordConsentBody, sendMessageBody } from './schemas.ts';
+import {
+  assignLeadBody,
+  callLogBody,
+  changeLeadStatusBody,
+  leadParams,
+  listLeadsQuery,
+  recordConsentBody,
+  sendMessageBody,
+} from './schemas.ts';
 
 const READ_MODELS = ['leads', 'lead_timeline', 'bookings', 'contact_consent'];
 
@@ -136,7 +144,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   // Who may call: owner, admin, member (ROLES.leads): the people a lead may be assigned to (auditors are not).
-  app.get('/assignees', { preHandler: allowed, config: { action: ACTIONS.readAssignees } }, async (request) => {
+  app.get('/assignees', { preHandler: allowed, config: { action: ACTIONS.readLeads } }, async (request) => {
     await awaitConsistency(request, ['orgs']);
     const org = await getOrg(request.server.services.db, authOf(request).orgId);
     if (!org) throw problems.notFound('org');
@@ -153,6 +161,21 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
       const outcome = await assignLead(depsOf(request), callerOf(request), request.params.leadId, { memberId: request.body.memberId });
       setConsistencyToken(reply, outcome.position);
       return toLeadView(outcome.lead);
+    },
+  );
+
+  // Who may call: owner, admin, member (ROLES.leads). Each call logs one call (a repeat logs another).
+  app.post(
+    '/leads/:leadId/call-logs',
+    { preHandler: allowed, config: { action: ACTIONS.logCallBack }, schema: { params: leadParams, body: callLogBody } },
+    async (request, reply) => {
+      const { outcome, note } = request.body;
+      const logged = await logCallBack(depsOf(request), callerOf(request), request.params.leadId, {
+        outcome,
+        ...(note !== undefined && { note }),
+      });
+      setConsistencyToken(reply, logged.position);
+      return reply.code(201).send(toLeadView(logged.lead));
     },
   );
 

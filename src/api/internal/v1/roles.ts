@@ -31,7 +31,7 @@ export const ACTIONS = {
   readLeads: { name: 'read_leads', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
   markLeadRead: { name: 'mark_lead_read', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   replyByText: { name: 'reply_by_text', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotency_key' },
-  readAssignees: { name: 'read_assignees', status: 'live_internal', permissions: ROLES.leads, idempotency: 'safe' },
+  logCallBack: { name: 'log_call_back', status: 'live_internal', permissions: ROLES.leads, idempotency: 'none' },
   assignLead: { name: 'assign_lead', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   moveLeadStatus: { name: 'move_lead_status', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },
   recordOptOut: { name: 'record_opt_out', status: 'live_internal', permissions: ROLES.leads, idempotency: 'idempotent' },

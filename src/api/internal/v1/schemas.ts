@@ -39,6 +39,14 @@ export const assignLeadBody = z
   })
   .strict();
 
+/** POST /leads/:leadId/call-logs body: how the call-back went. */
+export const callLogBody = z
+  .object({
+    outcome: z.enum(['reached', 'voicemail', 'no_answer'], { error: 'must be reached, voicemail or no_answer' }),
+    note: z.string().trim().min(1, 'must not be empty').max(500).optional(),
+  })
+  .strict();
+
 /** POST /leads/:leadId/status body. */
 export const changeLeadStatusBody = z.object({ status: leadStatus, reason: z.string().trim().min(1).max(1000).optional() }).strict();
 
