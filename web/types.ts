@@ -29,6 +29,11 @@ export interface Lead {
   createdAt: string;
   /** The caller's consent to texts (CONTRACT §8). */
   consent?: Consent;
+  /** First-response target (CONTRACT §10). */
+  firstResponseDueAt?: string | null;
+  firstResponseHalfAt?: string | null;
+  firstRespondedAt?: string | null;
+  responseBreached?: boolean;
   /** Who owns the lead (CONTRACT §10); null: nobody. */
   assignee?: Assignee | null;
   [key: string]: unknown;

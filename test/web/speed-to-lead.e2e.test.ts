@@ -189,3 +189,42 @@ t.test('at phone width the conversation is one column and still axe clean', asyn
   await screenshot(page, 'stl-06-inbox-phone');
   t.pass();
 });
+
+t.test(
+  'the response timer turns amber at half the target and red when overdue (injected clock); one click logs the call-back',
+  async (t) => {
+    const lead = (await api(`/leads/${leadIds[2]}`)).body;
+    t.ok(lead.firstResponseDueAt, 'the lead has a due time');
+    t.equal(lead.firstRespondedAt, null);
+    const half = Date.parse(lead.firstResponseHalfAt as string);
+    const due = Date.parse(lead.firstResponseDueAt as string);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.clock.install({ time: half + 1_000 });
+    await page.goto(`${app.address}/app/leads/${leadIds[2]}?status=all`);
+    const timer = page.locator('.thread-timer').getByTestId('response-timer');
+    await timer.and(page.locator('[data-state="half"]')).waitFor();
+    t.match(await timer.textContent(), /Reply within \d+ min/);
+    t.equal(
+      await page.locator(`#lead-${leadIds[2]}`).getByTestId('response-timer').getAttribute('data-state'),
+      'half',
+      'the list row shows the same timer',
+    );
+    await screenshot(page, 'stl-07-timer-amber');
+    await page.clock.runFor(due - half + 60_000);
+    await timer.and(page.locator('[data-state="overdue"]')).waitFor();
+    t.match(await timer.textContent(), /Reply overdue by 1 min/);
+    await checkAccessibility(t, page, 'lead with an overdue timer');
+    await screenshot(page, 'stl-08-timer-red');
+    await page.getByRole('button', { name: 'Log a call' }).click();
+    await page.getByRole('button', { name: 'No answer' }).click();
+    await page.getByTestId('timeline').getByText('dana@acme.test called back: no answer').waitFor({ timeout: 15_000 });
+    await timer.waitFor({ state: 'detached' });
+    const after = await eventually(
+      () => api(`/leads/${leadIds[2]}`),
+      (r) => r.body.firstRespondedAt !== null,
+      'the call-back to be the first response',
+    );
+    t.equal(after.body.responseBreached, false, "in time by the server's clock (only the browser's clock was moved)");
+    await screenshot(page, 'stl-09-call-logged');
+  },
+);

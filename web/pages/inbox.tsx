@@ -6,6 +6,7 @@ import { ago, phone, since, timeOfDay, when, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { Booking, Consent, LeadDetail, LeadPage, Me } from '../types.ts';
 import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
+import { ResponseTimer, useNow } from '../response-timer.tsx';
 import { Conversation } from './conversation.tsx';
 import { LoadError } from './problems.tsx';
 
@@ -60,6 +61,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
   const leads = useQuery({ queryKey: ['leads', status, assignee, debounced], queryFn: () => api<LeadPage>(`/leads?${params}`) });
   const suffix = listSuffix(status, assignee);
   const here = `/app/leads${leadId ? `/${leadId}` : ''}`;
+  const now = useNow();
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -143,7 +145,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
                 <span className={`badge status-${lead.status}`}>{lead.status}</span>
                 {lead.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
                 <span className="lead-owner" data-testid="lead-owner">
-                  {ownerOf(lead, me)}
+                  {ownerOf(lead, me)} <ResponseTimer lead={lead} now={now} />
                 </span>
                 <span className="lead-meta">
                   {lead.waitingSince ? (
@@ -172,6 +174,7 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
   const queryClient = useQueryClient();
   const lead = useQuery({ queryKey: ['lead', leadId], queryFn: () => api<LeadDetail>(`/leads/${leadId}`) });
   const markedRead = useRef<string | null>(null);
+  const now = useNow();
   useEffect(() => {
     if (lead.data?.unread && markedRead.current !== `${leadId}:${lead.data.lastActivityAt}`) {
       markedRead.current = `${leadId}:${lead.data.lastActivityAt}`;
@@ -204,6 +207,9 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
           {l.callerName || phone(l.callerPhone)} <span className={`badge status-${l.status}`}>{l.status}</span>
           {l.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
         </h2>
+        <p className="thread-timer">
+          <ResponseTimer lead={l} now={now} />
+        </p>
         {l.consent?.status === 'opted_out' && (
           <p className="consent-note" data-testid="opted-out">
             Opted out of texts {l.consent.since ? when(l.consent.since, me.timezone) : ''} ({consentSource(l.consent.source)}).
@@ -293,6 +299,7 @@ function Reply({ leadId, consent, timezone }: { leadId: string; consent: Consent
 
 function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
   const open = (lead.openBookings ?? []).filter((b) => b.status === 'scheduled');
+  const [calling, setCalling] = useState(false);
   return (
     <>
       <h2>Caller</h2>
@@ -300,9 +307,15 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
       <dl className="facts">
         <dt>Phone</dt>
         <dd>
-          <a href={`tel:${lead.callerPhone}`} className="call">
+          <a href={`tel:${lead.callerPhone}`} className="call" onClick={() => setCalling(true)}>
             Call back {phone(lead.callerPhone)}
           </a>
+          {!calling && (
+            <button type="button" className="link" onClick={() => setCalling(true)}>
+              Log a call
+            </button>
+          )}
+          {calling && <LogCall lead={lead} onDone={() => setCalling(false)} />}
         </dd>
         {lead.callerName && (
           <>
@@ -403,6 +416,44 @@ function AssignLead({ me, lead }: { me: Me; lead: LeadDetail }) {
       {assign.isError && (
         <p className="error" role="alert">
           {describeError(assign.error)}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** After "Call back": one click logs how the call went (the team's first response when it is the first). */
+function LogCall({ lead, onDone }: { lead: LeadDetail; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const log = useMutation({
+    mutationFn: (outcome: 'reached' | 'voicemail' | 'no_answer') =>
+      api(`/leads/${lead.id}/call-logs`, { method: 'POST', body: { outcome } }),
+    onSuccess: () => {
+      onDone();
+      void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
+      void queryClient.invalidateQueries({ queryKey: ['leads'] });
+    },
+  });
+  return (
+    <div className="log-call" role="group" aria-labelledby="log-call-title">
+      <p id="log-call-title">How did the call go?</p>
+      <div className="log-call-buttons">
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('reached')}>
+          Reached them
+        </button>
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('voicemail')}>
+          Left voicemail
+        </button>
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('no_answer')}>
+          No answer
+        </button>
+        <button type="button" className="link" disabled={log.isPending} onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+      {log.isError && (
+        <p className="error" role="alert">
+          {describeError(log.error)}
         </p>
       )}
     </div>
