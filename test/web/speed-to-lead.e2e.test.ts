@@ -14,7 +14,7 @@ const CALLERS = [`${NO_PLACE}5550101`, `${NO_PLACE}5550102`, `${NO_PLACE}5550103
 const app = await startWebApp(t);
 const orgId = await app.org('Acme HVAC', BUSINESS, daytimeZone());
 const dana = await app.member(orgId, 'dana@acme.test', 'owner');
-const sam = await app.member(orgId, 'sam@acme.test', 'member');
+await app.member(orgId, 'sam@acme.test', 'member'); // a teammate to assign leads to
 const context = await openBrowser(t);
 const page = await context.newPage();
 
