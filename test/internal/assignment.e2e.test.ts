@@ -214,3 +214,37 @@ t.test('GET /assignees: the org’s owners, admins and members; an auditor 403, 
   t.equal((await app.inject({ method: 'GET', url: `${API}/assignees`, headers: bearer(auditor.token) })).statusCode, 403);
   t.equal((await app.inject({ method: 'GET', url: `${API}/assignees` })).statusCode, 401);
 });
+
+t.test(
+  'POST /leads/:id/call-logs: a call-back is the first response; another org 404, an auditor 403, no token 401, bad input 400',
+  async (t) => {
+    const leadId = await newLead();
+    let lead = await get(`${API}/leads/${leadId}`);
+    t.match(lead, { firstResponseDueAt: String, firstRespondedAt: null, responseBreached: false }, 'a new lead has a due time');
+    const log = (payload: unknown, token?: string) =>
+      app.inject({
+        method: 'POST',
+        url: `${API}/leads/${leadId}/call-logs`,
+        ...(token && { headers: bearer(token) }),
+        payload: payload as object,
+      });
+    t.equal((await log({ outcome: 'reached' }, outsider.token)).statusCode, 404, "another org's lead");
+    t.equal((await log({ outcome: 'reached' }, auditor.token)).statusCode, 403);
+    t.equal((await log({ outcome: 'reached' })).statusCode, 401);
+    const bad = await log({ outcome: 'maybe' }, dana.token);
+    t.equal(bad.statusCode, 400);
+    t.equal(bad.json().errors[0].path, 'body.outcome');
+    t.equal(await eventsOf(leadId, 'CallBackLogged'), 0, 'nothing recorded by refused calls');
+    clock.advance(60_000);
+    const ok = await log({ outcome: 'voicemail', note: 'left a message' }, dana.token);
+    t.equal(ok.statusCode, 201, ok.body);
+    t.equal(ok.json().firstRespondedAt, clock().toISOString());
+    lead = await get(`${API}/leads/${leadId}`);
+    t.equal(lead.firstRespondedAt, clock().toISOString());
+    t.match(
+      lead.timeline.find((e: Json) => e.type === 'CallBackLogged'),
+      { kind: 'call_back', summary: 'called back: voicemail ("left a message")' },
+    );
+    t.equal(lead.waitingSince !== null, true, 'a voicemail leaves the caller waiting');
+  },
+);
