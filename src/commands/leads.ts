@@ -80,16 +80,19 @@ async function recordInbound(
   input: { callerPhone: string; businessPhone: string; dedupeKey: string; activity: Activity },
 ): Promise<LeadOutcome> {
   const { orgId } = caller;
-  const org = await loadOrg(deps, orgId, caller.orgSeen).catch((error: unknown) => {
-    if (error instanceof NotFoundError) return null;
-    throw error;
-  });
+  // Read only when a lead opens (its first-response target comes from the org's settings as they are now).
+  let org: Org | null | undefined;
+  const loadSettings = async () => {
+    org = await loadOrg(deps, orgId, caller.orgSeen).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    });
+  };
   for (let generation = 0; ; generation++) {
     const leadId = leadIdFor(orgId, input.callerPhone, generation);
     const base: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
-    // A lead opened now gets its first-response target from the org's settings as they are now.
     const identityAt = (now: string): LeadIdentity => (org ? { ...base, response: responseTarget(org, now) } : base);
-    const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded'>(deps, caller, {
+    const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded' | 'settings'>(deps, caller, {
       streamId: leadStream(leadId),
       evolve,
       initial: null,
@@ -98,6 +101,7 @@ async function recordInbound(
         const command = input.activity(identityAt(now.toISOString()), now.toISOString());
         if (state && alreadyRecorded(command, state)) return { done: { lead: state, position: events.at(-1)!.position, duplicate: true } };
         if (state?.supersededBy) return { done: 'superseded' };
+        if (!state && org === undefined) return { done: 'settings' };
         if (state && !isOpen(state.status)) {
           const nextLeadId = leadIdFor(orgId, input.callerPhone, generation + 1);
           const superseded = decide({ type: 'SupersedeLead', now: now.toISOString(), data: { leadId, nextLeadId } }, state);
@@ -108,6 +112,12 @@ async function recordInbound(
     });
     if (result.kind === 'done') {
       if (result.result === 'superseded') continue;
+      if (result.result === 'settings') {
+        // A new lead opens here: read the org's settings, then decide this generation again.
+        await loadSettings();
+        generation--;
+        continue;
+      }
       return result.result;
     }
     // This write superseded a closed lead: the activity goes to the next one.
