@@ -29,7 +29,20 @@ export interface Lead {
   createdAt: string;
   /** The caller's consent to texts (CONTRACT §8). */
   consent?: Consent;
+  /** First-response target (CONTRACT §10). */
+  firstResponseDueAt?: string | null;
+  firstResponseHalfAt?: string | null;
+  firstRespondedAt?: string | null;
+  responseBreached?: boolean;
+  /** Who owns the lead (CONTRACT §10); null: nobody. */
+  assignee?: Assignee | null;
   [key: string]: unknown;
+}
+
+export interface Assignee {
+  memberId: string;
+  label: string;
+  since: string;
 }
 
 export interface Consent {
@@ -47,6 +60,16 @@ export interface TimelineEntry {
   summary: string;
   details: Record<string, unknown>;
   delivery?: { status: string; errorCode?: string };
+  /** A text a team member asked for: where it stands. */
+  message?: { state: 'queued' | 'sent' | 'failed'; providerMessageId?: string; error?: string };
+}
+
+/** A booking as the thread names it. */
+export interface LinkedBooking {
+  id: string;
+  status: 'scheduled' | 'canceled';
+  window: { start: string; end: string };
+  timezone: string;
 }
 
 export interface Booking {
@@ -72,6 +95,7 @@ export interface Booking {
 export interface LeadDetail extends Lead {
   timeline: TimelineEntry[];
   openBookings?: Booking[];
+  linkedBookings?: LinkedBooking[];
   summary?: {
     lastContact: { at: string; kind: string; direction: string } | null;
     happened: { missedCalls: number; inboundTexts: number; outboundTexts: number; bookings: number };
@@ -83,4 +107,9 @@ export interface LeadDetail extends Lead {
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;
+}
+
+/** The inbox list: a page of leads and how many each assignee filter holds. */
+export interface LeadPage extends Page<Lead> {
+  counts: { mine: number; unassigned: number; all: number };
 }

@@ -12,4 +12,6 @@ export const jobKeys = {
   canceledNotice: (bookingId: string) => `notice:${bookingId}:canceled`,
   textBack: (leadId: string, callSid: string) => `text-back:${leadId}:${callSid}`,
   reply: (leadId: string, messageId: string) => `reply:${leadId}:${messageId}`,
+  /** The first-response check of a lead (CONTRACT §10): one per lead. */
+  responseDue: (leadId: string) => `response-due:${leadId}`,
 } as const;

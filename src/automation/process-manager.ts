@@ -20,6 +20,7 @@ export const TASKS = {
   notice: 'booking-notice',
   textBack: 'text-back',
   reply: 'lead-reply',
+  responseDue: 'lead-response-due',
 } as const;
 export type TaskName = (typeof TASKS)[keyof typeof TASKS];
 
@@ -43,7 +44,8 @@ export type JobPayload =
       cause: JobCause;
     }
   | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause }
-  | { task: typeof TASKS.reply; key: string; orgId: string; leadId: string; messageId: string; cause: JobCause };
+  | { task: typeof TASKS.reply; key: string; orgId: string; leadId: string; messageId: string; cause: JobCause }
+  | { task: typeof TASKS.responseDue; key: string; orgId: string; leadId: string; cause: JobCause };
 
 /**
  * A change to the job queue. `add` and `replace` are both graphile-worker's `add_job` with the job key
@@ -55,7 +57,7 @@ export type JobIntent =
 
 /** Events the process manager reacts to. */
 export type AutomationEvent = EventOf<
-  'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested'
+  'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested' | 'LeadOpened'
 >;
 
 /** Types of {@link AutomationEvent}, for subscription filters. */
@@ -65,6 +67,7 @@ export const AUTOMATION_EVENT_TYPES = [
   'BookingCanceled',
   'MissedCallRecorded',
   'OutboundTextRequested',
+  'LeadOpened',
 ] as const satisfies readonly AutomationEvent['type'][];
 
 /** An event as the process manager sees it: the envelope plus its identity in the store. */
@@ -180,6 +183,21 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
           task: TASKS.reply,
           runAt: at(event.occurredAt),
           payload: { task: TASKS.reply, key, orgId, leadId, messageId, cause },
+        },
+      ];
+    }
+    case 'LeadOpened': {
+      // The first-response check runs when the response is due (quiet hours do not apply: nobody is texted).
+      const { leadId, firstResponseDueAt } = event.data;
+      if (!firstResponseDueAt) return [];
+      const key = jobKeys.responseDue(leadId);
+      return [
+        {
+          op: 'add',
+          key,
+          task: TASKS.responseDue,
+          runAt: firstResponseDueAt,
+          payload: { task: TASKS.responseDue, key, orgId, leadId, cause },
         },
       ];
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../commands/context.ts';
 import { type LoadedStream, execute, loadStream } from '../commands/execute.ts';
 import { findOrg } from '../commands/org-reads.ts';
+import { recordResponseOverdue } from '../commands/leads.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
 import type { EventOf } from '../domain/events/index.ts';
@@ -479,6 +480,24 @@ async function reply(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-reply'
   return resultOf(outcome);
 }
 
+/**
+ * The first-response check of a lead: when nobody from the team has answered by the due time, records
+ * `LeadResponseOverdue` once (see {@link recordResponseOverdue}); a job run early puts itself off to the due time.
+ */
+async function responseDue(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-response-due' }>, run: TaskRun): Promise<TaskResult> {
+  const { state } = await loadStream<LeadState, LeadEvent>(deps.store, leadStream(p.leadId), evolveLead, null);
+  if (!state || state.orgId !== p.orgId) return noop('lead not found');
+  const due = state.firstResponseDueAt;
+  if (due && !state.firstRespondedAt && Date.parse(due) > deps.clock().getTime()) {
+    await run.defer(due);
+    return { outcome: 'deferred', runAt: due };
+  }
+  const outcome = await recordResponseOverdue(deps, callerOf(p), p.leadId);
+  return outcome.duplicate
+    ? noop(state.firstRespondedAt ? 'answered in time' : 'nothing to record')
+    : { outcome: 'sent', reason: 'overdue recorded' };
+}
+
 /** A member's reply has no skipped evidence: an opted-out recipient is recorded as a failed text with the reason. */
 function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 'skipped' }> {
   const outcome = outcomeOf(to, result);
@@ -505,6 +524,8 @@ export async function runJob(deps: TaskDeps, payload: JobPayload, run: TaskRun):
       return textBack(deps, payload, run);
     case TASKS.reply:
       return reply(deps, payload, run);
+    case TASKS.responseDue:
+      return responseDue(deps, payload, run);
     default: {
       const unknown: never = payload;
       throw new Error(`unknown task ${JSON.stringify(unknown)}`);
@@ -534,6 +555,7 @@ export const jobPayload = z.discriminatedUnion('task', [
   }),
   z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
   z.object({ task: z.literal(TASKS.reply), ...common, leadId: z.uuid(), messageId: z.uuid() }),
+  z.object({ task: z.literal(TASKS.responseDue), ...common, leadId: z.uuid() }),
 ]) satisfies z.ZodType<JobPayload>;
 
 /**

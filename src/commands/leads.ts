@@ -1,7 +1,11 @@
-import { NotFoundError } from '../domain/errors.ts';
+import { addBusinessMinutes } from '../domain/business-time.ts';
+import { DomainRuleError, NotFoundError } from '../domain/errors.ts';
+import type { EventOf } from '../domain/events/index.ts';
+import { type Org, settingsOf } from '../domain/org.ts';
 import type { LeadStatus, MissedCallStatus } from '../domain/events/lead.ts';
 import { leadEventIds, leadIdFor, requestedMessageId } from '../domain/ids.ts';
 import {
+  type AssigneeRef,
   type LeadAggregate,
   type LeadCommand,
   type LeadEvent,
@@ -17,6 +21,7 @@ import {
 import type { Position } from '../eventstore/port.ts';
 import type { CommandCaller, CommandDeps } from './context.ts';
 import { execute, loadStream } from './execute.ts';
+import { loadOrg } from './org-reads.ts';
 
 /** The answer to a lead write. `duplicate`: the activity was already recorded (a provider retry). */
 export interface LeadOutcome {
@@ -33,6 +38,16 @@ export async function loadLead(deps: Pick<CommandDeps, 'store'>, orgId: string, 
   const { state } = await load(deps, leadId);
   if (!state || state.orgId !== orgId) throw new NotFoundError('lead not found');
   return state;
+}
+
+/** When the team's first response to a lead opened at `now` is due, and half-way there (business time). */
+export function responseTarget(org: Org, now: string): { dueAt: string; halfAt: string } {
+  const settings = settingsOf(org);
+  const calendar = { businessHours: settings.businessHours, timezone: org.timezone, blackoutDates: settings.blackoutDates };
+  return {
+    dueAt: addBusinessMinutes(now, settings.responseTargetMinutes, calendar),
+    halfAt: addBusinessMinutes(now, settings.responseTargetMinutes / 2, calendar),
+  };
 }
 
 /** Inbound activity of a caller: what to record, and the key that makes a provider retry a no-op. */
@@ -65,18 +80,28 @@ async function recordInbound(
   input: { callerPhone: string; businessPhone: string; dedupeKey: string; activity: Activity },
 ): Promise<LeadOutcome> {
   const { orgId } = caller;
+  // Read only when a lead opens (its first-response target comes from the org's settings as they are now).
+  let org: Org | null | undefined;
+  const loadSettings = async () => {
+    org = await loadOrg(deps, orgId, caller.orgSeen).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    });
+  };
   for (let generation = 0; ; generation++) {
     const leadId = leadIdFor(orgId, input.callerPhone, generation);
-    const identity: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
-    const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded'>(deps, caller, {
+    const base: LeadIdentity = { leadId, orgId, callerPhone: input.callerPhone, businessPhone: input.businessPhone, generation };
+    const identityAt = (now: string): LeadIdentity => (org ? { ...base, response: responseTarget(org, now) } : base);
+    const result = await execute<LeadState, LeadEvent, LeadOutcome | 'superseded' | 'settings'>(deps, caller, {
       streamId: leadStream(leadId),
       evolve,
       initial: null,
       retries: HOT_LEAD_RETRIES,
       decide: ({ state, events }, now) => {
-        const command = input.activity(identity, now.toISOString());
+        const command = input.activity(identityAt(now.toISOString()), now.toISOString());
         if (state && alreadyRecorded(command, state)) return { done: { lead: state, position: events.at(-1)!.position, duplicate: true } };
         if (state?.supersededBy) return { done: 'superseded' };
+        if (!state && org === undefined) return { done: 'settings' };
         if (state && !isOpen(state.status)) {
           const nextLeadId = leadIdFor(orgId, input.callerPhone, generation + 1);
           const superseded = decide({ type: 'SupersedeLead', now: now.toISOString(), data: { leadId, nextLeadId } }, state);
@@ -87,6 +112,12 @@ async function recordInbound(
     });
     if (result.kind === 'done') {
       if (result.result === 'superseded') continue;
+      if (result.result === 'settings') {
+        // A new lead opens here: read the org's settings, then decide this generation again.
+        await loadSettings();
+        generation--;
+        continue;
+      }
       return result.result;
     }
     // This write superseded a closed lead: the activity goes to the next one.
@@ -203,7 +234,7 @@ export async function requestOutboundText(
   deps: CommandDeps,
   caller: CommandCaller,
   leadId: string,
-  input: { body: string; clientMessageId: string; from?: string },
+  input: { body: string; clientMessageId: string; from?: string; replier?: AssigneeRef },
 ): Promise<MessageRequestOutcome> {
   const messageId = requestedMessageId(caller.orgId, leadId, input.clientMessageId);
   const data = { leadId, messageId, clientMessageId: input.clientMessageId, body: input.body, ...(input.from && { from: input.from }) };
@@ -211,7 +242,7 @@ export async function requestOutboundText(
     deps,
     caller,
     leadId,
-    (now) => ({ type: 'RequestOutboundText', now, data }),
+    (now) => ({ type: 'RequestOutboundText', now, data, ...(input.replier && { replier: input.replier }) }),
     `reply-requested\n${messageId}`,
   );
   const message = outcome.lead.requested?.[messageId];
@@ -245,4 +276,55 @@ export async function recordMessageStatus(
     (now) => ({ type: 'UpdateMessageDelivery', now, data }),
     `delivery\n${report.messageSid}\n${report.status}`,
   );
+}
+
+/** Roles that may own a lead (an auditor only reads the audit timeline). */
+const ASSIGNABLE_ROLES: readonly string[] = ['owner', 'admin', 'member'];
+
+/**
+ * Assigns a lead to a member of its org, or unassigns it (`memberId` null). The member is looked up in the
+ * org stream (the write side): a member of another org, a removed member or an auditor is refused with a
+ * clear reason and nothing is recorded. Assigning to the current assignee records nothing, so two tabs
+ * assigning the same member at once record one `LeadAssigned` (the loser of the append re-decides).
+ */
+export async function assignLead(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  input: { memberId: string | null; reason?: 'manual' | 'round_robin' },
+): Promise<LeadOutcome> {
+  let assignee: AssigneeRef | null = null;
+  if (input.memberId !== null) {
+    const org = await loadOrg(deps, caller.orgId, caller.orgSeen);
+    const member = org.members.find((m) => m.memberId === input.memberId);
+    if (!member) throw new DomainRuleError('memberId', `no current member of this org has id ${input.memberId}`);
+    if (!ASSIGNABLE_ROLES.includes(member.role))
+      throw new DomainRuleError('memberId', `${member.email} is an ${member.role}: leads go to owners, admins and members`);
+    assignee = { memberId: member.memberId, label: member.email };
+  }
+  return onLead(deps, caller, leadId, (now) => ({
+    type: 'AssignLead',
+    now,
+    data: { leadId, assignee, ...(input.reason && { reason: input.reason }) },
+  }));
+}
+
+/** A member logs how a call-back went (`CallBackLogged`): the team's first response when it is the first. */
+export function logCallBack(
+  deps: CommandDeps,
+  caller: CommandCaller,
+  leadId: string,
+  input: Omit<EventOf<'CallBackLogged'>['data'], 'leadId'>,
+): Promise<LeadOutcome> {
+  return onLead(deps, caller, leadId, (now) => ({ type: 'LogCallBack', now, data: { leadId, ...input } }));
+}
+
+/**
+ * Records `LeadResponseOverdue` when the lead's first response is due and has not come. Recorded once,
+ * whatever number of workers run it: the event id derives from the lead (an identical append collapses),
+ * the append expects the revision it decided on (a concurrent one re-reads and decides again), and the
+ * decision is empty once the event is on the stream.
+ */
+export function recordResponseOverdue(deps: CommandDeps, caller: CommandCaller, leadId: string): Promise<LeadOutcome> {
+  return onLead(deps, caller, leadId, (now) => ({ type: 'RecordResponseOverdue', now, data: { leadId } }), `response-overdue\n${leadId}`);
 }

@@ -17,6 +17,7 @@ import * as m016 from './migrations/016_apply_job_intents.ts';
 import * as m017 from './migrations/017_contact_consent.ts';
 import * as m018 from './migrations/018_login_attempts.ts';
 import * as m019 from './migrations/019_webhooks.ts';
+import * as m020 from './migrations/020_speed_to_lead.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '017_contact_consent': m017,
   '018_login_attempts': m018,
   '019_webhooks': m019,
+  '020_speed_to_lead': m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -104,6 +104,8 @@ export interface LeadsTable {
   /** The caller's unanswered last contact (see Lead.waitingSince); null when nothing waits. */
   waiting_since: Date | string | null;
   last_inbound_at: Date | string | null;
+  /** The member who owns the lead (CONTRACT §10); null: unassigned. */
+  assignee_id: string | null;
   state: unknown;
   version: number;
   created_at: Date | string;

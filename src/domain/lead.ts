@@ -29,6 +29,16 @@ export interface Lead {
    * booking, and when the lead closes (won, lost). Null: we spoke last, or nothing to answer.
    */
   waitingSince?: string | null;
+  /** When the team's first response is due (business time), half-way there, and when it came (CONTRACT §10). */
+  firstResponseDueAt?: string | null;
+  firstResponseHalfAt?: string | null;
+  firstRespondedAt?: string | null;
+  /** The first response came late, or has not come by its due time. */
+  responseBreached?: boolean;
+  /** When `LeadResponseOverdue` was recorded. */
+  responseOverdueAt?: string;
+  /** The team member who owns the lead (CONTRACT §10), or null: nobody yet. */
+  assignee?: Assignee | null;
   /** Lifecycle timestamps: each set the first time the status is reached, never moved. */
   activeAt?: string;
   bookedAt?: string;
@@ -37,6 +47,20 @@ export interface Lead {
   createdAt: string;
   updatedAt: string;
   version: number;
+}
+
+/** Who owns a lead, and since when. */
+export interface Assignee {
+  memberId: string;
+  /** The member's email when assigned. */
+  label: string;
+  since: string;
+}
+
+/** A member as an assignment names them. */
+export interface AssigneeRef {
+  memberId: string;
+  label: string;
 }
 
 /** Delivery state of one outbound message, as Twilio last reported it. */
@@ -93,6 +117,10 @@ export type LeadEvent = EventOf<
   | 'LeadBookingLinked'
   | 'LeadSuperseded'
   | 'LeadTextDeferred'
+  | 'LeadAssigned'
+  | 'LeadUnassigned'
+  | 'CallBackLogged'
+  | 'LeadResponseOverdue'
 >;
 
 /** Who a lead is for: enough to open it when the stream does not exist yet. */
@@ -102,6 +130,8 @@ export interface LeadIdentity {
   callerPhone: string;
   businessPhone?: string;
   generation: number;
+  /** The first-response target of a new lead (computed by the caller from the org's settings). */
+  response?: { dueAt: string; halfAt: string };
 }
 
 /** Commands on a lead; `now` is the caller's clock. */
@@ -125,7 +155,20 @@ export type LeadCommand =
       };
     }
   | { type: 'RecordOutboundText'; now: string; data: EventOf<'OutboundTextRecorded'>['data'] }
-  | { type: 'RequestOutboundText'; now: string; data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'> }
+  | {
+      type: 'RequestOutboundText';
+      now: string;
+      data: Omit<EventOf<'OutboundTextRequested'>['data'], 'to'>;
+      /** The member replying: an unassigned lead becomes theirs (CONTRACT §10). */
+      replier?: AssigneeRef;
+    }
+  | {
+      type: 'AssignLead';
+      now: string;
+      data: { leadId: string; assignee: AssigneeRef | null; reason?: 'manual' | 'round_robin' };
+    }
+  | { type: 'LogCallBack'; now: string; data: EventOf<'CallBackLogged'>['data'] }
+  | { type: 'RecordResponseOverdue'; now: string; data: { leadId: string } }
   | { type: 'UpdateMessageDelivery'; now: string; data: EventOf<'MessageDeliveryUpdated'>['data'] }
   | { type: 'ChangeLeadStatus'; now: string; data: { leadId: string; to: LeadStatus; reason?: string } }
   | { type: 'LinkBooking'; now: string; data: { leadId: string; bookingId: string } }
@@ -199,6 +242,7 @@ function opened(lead: LeadIdentity, source: EventOf<'LeadOpened'>['data']['sourc
       ...(lead.businessPhone !== undefined && { businessPhone: lead.businessPhone }),
       generation: lead.generation,
       source,
+      ...(lead.response && { firstResponseDueAt: lead.response.dueAt, firstResponseHalfAt: lead.response.halfAt }),
     },
   };
 }
@@ -241,7 +285,45 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
         }
         return [];
       }
-      return [{ type: 'OutboundTextRequested', data: { ...command.data, to: state.callerPhone } }];
+      const events: LeadEvent[] = [{ type: 'OutboundTextRequested', data: { ...command.data, to: state.callerPhone } }];
+      const { replier } = command;
+      if (replier && !state.assignee)
+        events.push({
+          type: 'LeadAssigned',
+          data: { leadId: state.id, memberId: replier.memberId, label: replier.label, reason: 'reply' },
+        });
+      return events;
+    }
+    case 'LogCallBack': {
+      if (!state) throw new NotFoundError('lead not found');
+      return [{ type: 'CallBackLogged', data: command.data }];
+    }
+    case 'RecordResponseOverdue': {
+      if (!state) throw new NotFoundError('lead not found');
+      const due = state.firstResponseDueAt;
+      // Once; never for a lead answered, closed, or without a target; never before it is due.
+      if (!due || state.firstRespondedAt || state.responseOverdueAt || !isOpen(state.status)) return [];
+      if (Date.parse(command.now) < Date.parse(due)) return [];
+      return [{ type: 'LeadResponseOverdue', data: { leadId: state.id, dueAt: due } }];
+    }
+    case 'AssignLead': {
+      if (!state) throw new NotFoundError('lead not found');
+      const { leadId, assignee, reason = 'manual' } = command.data;
+      const current = state.assignee ?? null;
+      if (!assignee) return current ? [{ type: 'LeadUnassigned', data: { leadId, previousMemberId: current.memberId } }] : [];
+      if (current?.memberId === assignee.memberId) return [];
+      return [
+        {
+          type: 'LeadAssigned',
+          data: {
+            leadId,
+            memberId: assignee.memberId,
+            label: assignee.label,
+            ...(current && { previousMemberId: current.memberId }),
+            reason,
+          },
+        },
+      ];
     }
     case 'UpdateMessageDelivery': {
       if (!state) throw new NotFoundError('lead not found');
@@ -290,7 +372,7 @@ const STATUS_AT = { active: 'activeAt', booked: 'bookedAt', won: 'wonAt', lost: 
 export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState {
   const at = event.occurredAt;
   if (event.type === 'LeadOpened') {
-    const { leadId, orgId, callerPhone, businessPhone, generation, source } = event.data;
+    const { leadId, orgId, callerPhone, businessPhone, generation, source, firstResponseDueAt, firstResponseHalfAt } = event.data;
     return {
       id: leadId,
       orgId,
@@ -299,6 +381,8 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       ...(businessPhone !== undefined && { businessPhone }),
       source,
       generation,
+      ...(firstResponseDueAt && { firstResponseDueAt }),
+      ...(firstResponseHalfAt && { firstResponseHalfAt }),
       counts: { missedCalls: 0, inboundTexts: 0, outboundTexts: 0, bookings: 0 },
       bookingIds: [],
       lastActivityAt: at,
@@ -320,6 +404,13 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
   // The caller spoke: waiting since now (open leads only); a team member's text answers them.
   const heard = { ...touched, lastInboundAt: at, waitingSince: isOpen(state.status) ? at : null };
   const answered = { ...touched, waitingSince: null };
+  // The team's first response (a member's text or logged call-back; the automatic text-back is not one).
+  const responded: Partial<LeadAggregate> = state.firstRespondedAt
+    ? {}
+    : {
+        firstRespondedAt: at,
+        ...(state.firstResponseDueAt && Date.parse(at) > Date.parse(state.firstResponseDueAt) && { responseBreached: true }),
+      };
   const requested = (messageId: string, change: Partial<RequestedMessage>) => {
     const current = state.requested?.[messageId];
     return current ? { ...state.requested, [messageId]: { ...current, ...change } } : state.requested;
@@ -340,14 +431,14 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
     case 'OutboundTextRecorded':
     case 'TextBackSent':
       return {
-        ...(event.type === 'OutboundTextRecorded' && event.data.kind === 'manual' ? answered : touched),
+        ...(event.type === 'OutboundTextRecorded' && event.data.kind === 'manual' ? { ...answered, ...responded } : touched),
         counts: counts({ outboundTexts: state.counts.outboundTexts + 1 }),
         outboundMessageIds: [...state.outboundMessageIds, event.data.messageId],
       };
     case 'OutboundTextRequested': {
       const { messageId, clientMessageId, to, body } = event.data;
       const message: RequestedMessage = { messageId, clientMessageId, to, body, state: 'queued', requestedAt: at };
-      return { ...answered, requested: { ...state.requested, [messageId]: message } };
+      return { ...answered, ...responded, requested: { ...state.requested, [messageId]: message } };
     }
     case 'OutboundTextSent': {
       const { messageId, providerMessageId, sentAt } = event.data;
@@ -393,6 +484,15 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       return { ...next, supersededBy: event.data.nextLeadId };
     case 'LeadTextDeferred':
       return next;
+    case 'LeadAssigned':
+      return { ...next, assignee: { memberId: event.data.memberId, label: event.data.label, since: at } };
+    case 'LeadUnassigned':
+      return { ...next, assignee: null };
+    case 'CallBackLogged':
+      // Reaching the caller answers them; a voicemail or no answer leaves them waiting.
+      return { ...(event.data.outcome === 'reached' ? answered : touched), ...responded };
+    case 'LeadResponseOverdue':
+      return { ...next, responseBreached: true, responseOverdueAt: at };
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);
@@ -408,5 +508,13 @@ export function foldLead(events: readonly Envelope<LeadEvent>[]): LeadState {
 /** The API view of the aggregate (dedupe bookkeeping left out). */
 export function toLeadView(state: LeadAggregate): Lead {
   const { callKeys: _c, inboundMessageSids: _i, outboundMessageIds: _o, deliveries: _d, deliveryKeys: _k, requested: _r, ...lead } = state;
-  return { ...lead, waitingSince: lead.waitingSince ?? null };
+  return {
+    ...lead,
+    waitingSince: lead.waitingSince ?? null,
+    assignee: lead.assignee ?? null,
+    firstResponseDueAt: lead.firstResponseDueAt ?? null,
+    firstResponseHalfAt: lead.firstResponseHalfAt ?? null,
+    firstRespondedAt: lead.firstRespondedAt ?? null,
+    responseBreached: lead.responseBreached ?? false,
+  };
 }

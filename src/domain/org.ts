@@ -23,6 +23,8 @@ export interface OrgSettings {
   crewCapacity: number;
   blackoutDates: BlackoutDate[];
   enabledActions: PlannedAction[];
+  /** Minutes of business time to the team's first response on a new lead. */
+  responseTargetMinutes: number;
 }
 
 /** Settings of a new org. */
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   crewCapacity: 2,
   blackoutDates: [],
   enabledActions: [],
+  responseTargetMinutes: 5,
 });
 
 /** Settings with defaults for anything an older state did not record. */

@@ -54,6 +54,14 @@ export function summarize(event: DomainEvent): string {
       return `status ${event.data.from} → ${event.data.to}${event.data.reason ? `: ${event.data.reason}` : ''}`;
     case 'LeadSuperseded':
       return `closed; the caller's next contact opens lead ${event.data.nextLeadId}`;
+    case 'CallBackLogged':
+      return `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${event.data.note})` : ''}`;
+    case 'LeadResponseOverdue':
+      return `no team response by ${when(event.data.dueAt)}`;
+    case 'LeadAssigned':
+      return `assigned to ${event.data.label}${event.data.reason === 'manual' ? '' : ` (${event.data.reason.replace('_', ' ')})`}`;
+    case 'LeadUnassigned':
+      return `unassigned (was ${event.data.previousMemberId})`;
     case 'LeadBookingLinked':
       return `linked to booking ${event.data.bookingId}`;
     case 'OrgCreated':

@@ -34,6 +34,8 @@ export interface ListLeadsInput {
   readonly q?: string;
   /** `newest`: latest activity first; `waiting`: longest-waiting first (leads nobody has answered), then the rest. */
   readonly order?: 'newest' | 'waiting';
+  /** Only leads of this member, or (`none`) only unassigned leads. */
+  readonly assignee?: string;
   /** The member reading: `unread` is computed for them. */
   readonly memberId?: string;
   readonly limit: number;
@@ -98,39 +100,61 @@ function toRow(r: {
   return { ...lead, waitingSince: lead.waitingSince ?? null, callerName: r.caller_name, unread: r.unread, consent: toConsent(r.consent) };
 }
 
+/** How many leads each assignee filter holds (for the reader, with the same status filter and search). */
+export interface AssigneeCounts {
+  readonly mine: number;
+  readonly unassigned: number;
+  readonly all: number;
+}
+
 /** An org's leads for the inbox: filtered, searched, newest or longest-waiting first, keyset-paginated. */
-export async function listLeads(db: Db, orgId: string, input: ListLeadsInput): Promise<{ data: LeadRow[]; nextCursor: string | null }> {
+export async function listLeads(
+  db: Db,
+  orgId: string,
+  input: ListLeadsInput,
+): Promise<{ data: LeadRow[]; nextCursor: string | null; counts: AssigneeCounts }> {
   const waiting = input.order === 'waiting';
   const key = waiting ? sql<Date>`coalesce(leads.waiting_since, ${NOT_WAITING}::timestamptz)` : sql<Date>`leads.last_activity_at`;
-  let query = db
-    .selectFrom('leads')
-    .select(['state', callerNameOf.as('caller_name'), unreadOf(input.memberId).as('unread'), consentOf.as('consent')])
-    .where('org_id', '=', orgId);
-  if (input.statuses?.length) query = query.where('status', 'in', [...input.statuses]);
+  let base = db.selectFrom('leads').where('org_id', '=', orgId);
+  if (input.statuses?.length) base = base.where('status', 'in', [...input.statuses]);
   const q = input.q?.trim();
   if (q) {
     const digits = q.replace(/\D/g, '');
-    query = query.where((eb) =>
+    base = base.where((eb) =>
       eb.or([
         ...(digits.length >= 2 ? [eb('caller_phone', 'like', likeTerm(digits))] : []),
         sql<boolean>`exists (select 1 from bookings b where b.org_id = leads.org_id and b.lead_id = leads.id and b.state->'customer'->>'name' ilike ${likeTerm(q)})`,
       ]),
     );
   }
+  const counting = () =>
+    base
+      .select([
+        sql<string>`count(*) filter (where leads.assignee_id::text = ${input.memberId ?? ''})`.as('mine'),
+        sql<string>`count(*) filter (where leads.assignee_id is null)`.as('unassigned'),
+        sql<string>`count(*)`.as('all'),
+      ])
+      .executeTakeFirstOrThrow();
+  let query = base.select(['state', callerNameOf.as('caller_name'), unreadOf(input.memberId).as('unread'), consentOf.as('consent')]);
+  if (input.assignee === 'none') query = query.where('assignee_id', 'is', null);
+  else if (input.assignee) query = query.where('assignee_id', '=', input.assignee);
   if (input.cursor) {
     const [at, id] = decodeCursor(input.cursor);
     query = waiting
       ? query.where(sql<boolean>`(${key}, leads.id) > (${at}::timestamptz, ${id}::uuid)`)
       : query.where(sql<boolean>`(${key}, leads.id) < (${at}::timestamptz, ${id}::uuid)`);
   }
-  const rows = await (waiting ? query.orderBy(key, 'asc').orderBy('id', 'asc') : query.orderBy(key, 'desc').orderBy('id', 'desc'))
-    .limit(input.limit + 1)
-    .execute();
+  const [rows, c] = await Promise.all([
+    (waiting ? query.orderBy(key, 'asc').orderBy('id', 'asc') : query.orderBy(key, 'desc').orderBy('id', 'desc'))
+      .limit(input.limit + 1)
+      .execute(),
+    counting(),
+  ]);
   const data = rows.slice(0, input.limit).map(toRow);
   const last = data.at(-1);
   const nextCursor =
     rows.length > input.limit && last ? encodeCursor(waiting ? (last.waitingSince ?? NOT_WAITING) : last.lastActivityAt, last.id) : null;
-  return { data, nextCursor };
+  return { data, nextCursor, counts: { mine: Number(c.mine), unassigned: Number(c.unassigned), all: Number(c.all) } };
 }
 
 /**
@@ -204,8 +228,18 @@ export type InboxLead = LeadDetail & {
   unread: boolean;
   consent: ConsentSummary;
   openBookings: Booking[];
+  /** Every booking linked to the lead (any status): the thread names each by its window. */
+  linkedBookings: LinkedBooking[];
   summary: LeadSummary;
 };
+
+/** A booking as the thread mentions it. */
+export interface LinkedBooking {
+  readonly id: string;
+  readonly status: Booking['status'];
+  readonly window: Booking['window'];
+  readonly timezone: string;
+}
 
 /** One lead for the inbox at `now`, read by `memberId`; undefined when the org has no such lead. */
 export async function getInboxLead(
@@ -231,6 +265,9 @@ export async function getInboxLead(
     .where((eb) => eb.or([eb('lead_id', '=', leadId), ...(lead.bookingIds.length ? [eb('id', 'in', lead.bookingIds)] : [])]))
     .orderBy('window_start')
     .execute();
+  const linked = lead.bookingIds.length
+    ? await db.selectFrom('bookings').select('state').where('org_id', '=', orgId).where('id', 'in', lead.bookingIds).execute()
+    : [];
   const summary = summarizeLead(
     lead,
     timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
@@ -243,6 +280,10 @@ export async function getInboxLead(
     unread: flags.unread,
     consent: toConsent(flags.consent),
     openBookings: bookings.map((b) => b.state as Booking),
+    linkedBookings: linked.map(({ state }) => {
+      const b = state as Booking;
+      return { id: b.id, status: b.status, window: b.window, timezone: b.timezone };
+    }),
     summary,
   };
 }

@@ -79,7 +79,11 @@ t.test('a reply is accepted (202, queued), sent once by the job, and its deliver
   const outbound = await ctx.outbound(`lead-${leadId}`);
   t.equal(outbound.length, 1);
   t.match(outbound[0], { kind: 'reply', to: caller, from: BUSINESS, body: 'We can come at 3pm today' });
-  t.same(await ctx.eventTypes(`lead-${leadId}`), ['LeadOpened', 'MissedCallRecorded', 'OutboundTextRequested', 'OutboundTextSent']);
+  t.same(
+    await ctx.eventTypes(`lead-${leadId}`),
+    ['LeadOpened', 'MissedCallRecorded', 'OutboundTextRequested', 'LeadAssigned', 'OutboundTextSent'],
+    "the member's reply also assigns the unassigned lead to them (CONTRACT §10)",
+  );
 
   const sentView = await send(leadId, { body: 'We can come at 3pm today', clientMessageId });
   t.match(sentView.json(), { id: message.id, state: 'sent', providerMessageId: outbound[0]!.message_id });

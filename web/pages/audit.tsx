@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { api, describeError } from '../api.ts';
 import { toInstant, when, zoneName } from '../format.ts';
 import type { Actor, Me } from '../types.ts';
+import { useRouter } from '../router.tsx';
 import { LoadError } from './problems.tsx';
 
 interface AuditEvent {
@@ -31,8 +32,10 @@ const instantOf = (local: string, zone: string) => (local ? toInstant(local.slic
 
 /** The org's event timeline with filters, and one stream's state as of an instant (read-only). */
 export function AuditPage({ me }: { me: Me }) {
-  const [draft, setDraft] = useState<Filters>(EMPTY);
-  const [filters, setFilters] = useState<Filters>(EMPTY);
+  // `?stream=lead-<id>` (the lead thread's "raw events" link) opens filtered on that stream.
+  const { search } = useRouter();
+  const [draft, setDraft] = useState<Filters>(() => ({ ...EMPTY, stream: search.get('stream') ?? '' }));
+  const [filters, setFilters] = useState<Filters>(() => ({ ...EMPTY, stream: search.get('stream') ?? '' }));
   const params = new URLSearchParams({ limit: '100' });
   if (filters.stream.trim()) params.set('stream', filters.stream.trim());
   if (filters.type.trim()) params.set('type', filters.type.trim());

@@ -4,8 +4,10 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, describeError } from '../api.ts';
 import { ago, phone, since, timeOfDay, when, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { Booking, Consent, Lead, LeadDetail, Me, Page } from '../types.ts';
+import type { Booking, Consent, LeadDetail, LeadPage, Me } from '../types.ts';
 import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
+import { ResponseTimer, useNow } from '../response-timer.tsx';
+import { Conversation } from './conversation.tsx';
 import { LoadError } from './problems.tsx';
 
 const FILTERS = [
@@ -16,6 +18,28 @@ const FILTERS = [
   { value: 'all', label: 'All' },
 ];
 
+/** Whose leads the list shows (CONTRACT §10). */
+const ASSIGNEE_FILTERS = [
+  { value: 'me', label: 'Mine', count: 'mine' },
+  { value: 'none', label: 'Unassigned', count: 'unassigned' },
+  { value: 'all', label: 'All', count: 'all' },
+] as const;
+
+/** The list's query string for a status and assignee filter (defaults left out). */
+function listSuffix(status: string, assignee: string): string {
+  const params = new URLSearchParams();
+  if (status !== 'active') params.set('status', status);
+  if (assignee !== 'all') params.set('assignee', assignee);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Who owns a lead, in words. */
+function ownerOf(lead: { assignee?: { label: string } | null }, me: Me): string {
+  if (!lead.assignee) return 'Unassigned';
+  return lead.assignee.label === me.email ? 'You' : lead.assignee.label;
+}
+
 const isTyping = (target: EventTarget | null) =>
   target instanceof HTMLElement && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable);
 
@@ -23,6 +47,7 @@ const isTyping = (target: EventTarget | null) =>
 export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
   const { search, navigate } = useRouter();
   const status = search.get('status') ?? 'active';
+  const assignee = search.get('assignee') ?? 'all';
   const [query, setQuery] = useState(search.get('q') ?? '');
   const [debounced, setDebounced] = useState(query);
   const searchBox = useRef<HTMLInputElement>(null);
@@ -32,8 +57,11 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
   }, [query]);
   const params = new URLSearchParams({ status, limit: '100', order: 'newest' });
   if (debounced) params.set('q', debounced);
-  const leads = useQuery({ queryKey: ['leads', status, debounced], queryFn: () => api<Page<Lead>>(`/leads?${params}`) });
-  const suffix = status === 'active' ? '' : `?status=${status}`;
+  if (assignee !== 'all') params.set('assignee', assignee);
+  const leads = useQuery({ queryKey: ['leads', status, assignee, debounced], queryFn: () => api<LeadPage>(`/leads?${params}`) });
+  const suffix = listSuffix(status, assignee);
+  const here = `/app/leads${leadId ? `/${leadId}` : ''}`;
+  const now = useNow();
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -62,13 +90,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
         <h1 id="inbox-title">Inbox</h1>
         <div className="filters">
           <label htmlFor="status-filter">Status</label>
-          <select
-            id="status-filter"
-            value={status}
-            onChange={(e) =>
-              navigate(`/app/leads${leadId ? `/${leadId}` : ''}${e.target.value === 'active' ? '' : `?status=${e.target.value}`}`)
-            }
-          >
+          <select id="status-filter" value={status} onChange={(e) => navigate(`${here}${listSuffix(e.target.value, assignee)}`)}>
             {FILTERS.map((f) => (
               <option key={f.value} value={f.value}>
                 {f.label}
@@ -85,6 +107,19 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
             onChange={(e) => setQuery(e.target.value)}
           />
         </div>
+        <nav className="assignee-filters" aria-label="Whose leads" data-testid="assignee-filters">
+          {ASSIGNEE_FILTERS.map((f) => (
+            <Link
+              key={f.value}
+              to={`${here}${listSuffix(status, f.value)}`}
+              className="segment"
+              aria-current={assignee === f.value ? 'page' : undefined}
+              data-filter={f.value}
+            >
+              {f.label} <span className="count">{leads.data ? leads.data.counts[f.count] : '…'}</span>
+            </Link>
+          ))}
+        </nav>
         <p className="hint keys">
           <kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>/</kbd> search
         </p>
@@ -109,6 +144,9 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
                 </span>
                 <span className={`badge status-${lead.status}`}>{lead.status}</span>
                 {lead.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
+                <span className="lead-owner" data-testid="lead-owner">
+                  {ownerOf(lead, me)} <ResponseTimer lead={lead} now={now} />
+                </span>
                 <span className="lead-meta">
                   {lead.waitingSince ? (
                     <>waiting {since(lead.waitingSince)}</>
@@ -136,6 +174,7 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
   const queryClient = useQueryClient();
   const lead = useQuery({ queryKey: ['lead', leadId], queryFn: () => api<LeadDetail>(`/leads/${leadId}`) });
   const markedRead = useRef<string | null>(null);
+  const now = useNow();
   useEffect(() => {
     if (lead.data?.unread && markedRead.current !== `${leadId}:${lead.data.lastActivityAt}`) {
       markedRead.current = `${leadId}:${lead.data.lastActivityAt}`;
@@ -168,26 +207,20 @@ function LeadPanes({ me, leadId, back }: { me: Me; leadId: string; back: string 
           {l.callerName || phone(l.callerPhone)} <span className={`badge status-${l.status}`}>{l.status}</span>
           {l.consent?.status === 'opted_out' && <span className="badge opted-out">opted out</span>}
         </h2>
+        <p className="thread-timer">
+          <ResponseTimer lead={l} now={now} />
+        </p>
         {l.consent?.status === 'opted_out' && (
           <p className="consent-note" data-testid="opted-out">
             Opted out of texts {l.consent.since ? when(l.consent.since, me.timezone) : ''} ({consentSource(l.consent.source)}).
           </p>
         )}
-        <ol className="timeline" aria-label="Timeline" data-testid="timeline">
-          {l.timeline.map((entry) => (
-            <li key={entry.id} className={`entry kind-${entry.kind}`} data-type={entry.type}>
-              <div className="entry-head">
-                <span className="entry-kind">{entry.type.replace(/([a-z])([A-Z])/g, '$1 $2')}</span>
-                <time dateTime={entry.occurredAt}>{when(entry.occurredAt, me.timezone)}</time>
-              </div>
-              <p className="entry-summary">{entry.summary}</p>
-              <p className="entry-actor">
-                by {entry.actor.label}
-                {entry.delivery && <span className={`badge delivery-${entry.delivery.status}`}> {entry.delivery.status}</span>}
-              </p>
-            </li>
-          ))}
-        </ol>
+        <Conversation me={me} lead={l} />
+        {me.role !== 'member' && (
+          <p className="hint">
+            <Link to={`/app/audit?stream=lead-${l.id}`}>Raw events of this lead (audit)</Link>
+          </p>
+        )}
         <Reply leadId={leadId} consent={l.consent} timezone={me.timezone} />
       </section>
       <aside className="pane details-pane" aria-label="Caller details">
@@ -266,15 +299,23 @@ function Reply({ leadId, consent, timezone }: { leadId: string; consent: Consent
 
 function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
   const open = (lead.openBookings ?? []).filter((b) => b.status === 'scheduled');
+  const [calling, setCalling] = useState(false);
   return (
     <>
       <h2>Caller</h2>
+      <AssignLead me={me} lead={lead} />
       <dl className="facts">
         <dt>Phone</dt>
         <dd>
-          <a href={`tel:${lead.callerPhone}`} className="call">
+          <a href={`tel:${lead.callerPhone}`} className="call" onClick={() => setCalling(true)}>
             Call back {phone(lead.callerPhone)}
           </a>
+          {!calling && (
+            <button type="button" className="link" onClick={() => setCalling(true)}>
+              Log a call
+            </button>
+          )}
+          {calling && <LogCall lead={lead} onDone={() => setCalling(false)} />}
         </dd>
         {lead.callerName && (
           <>
@@ -332,6 +373,90 @@ function CallerDetails({ me, lead }: { me: Me; lead: LeadDetail }) {
       <BookVisit me={me} lead={lead} />
       <MoveStatus lead={lead} />
     </>
+  );
+}
+
+/** Who owns the lead: take it, hand it to a teammate, or unassign it (CONTRACT §10). */
+function AssignLead({ me, lead }: { me: Me; lead: LeadDetail }) {
+  const queryClient = useQueryClient();
+  const people = useQuery({
+    queryKey: ['assignees'],
+    queryFn: () => api<{ data: { memberId: string; email: string; role: string }[] }>('/assignees'),
+    staleTime: 60_000,
+  });
+  const assign = useMutation({
+    mutationFn: (memberId: string | null) => api(`/leads/${lead.id}/assignee`, { method: 'POST', body: { memberId } }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
+      void queryClient.invalidateQueries({ queryKey: ['leads'] });
+    },
+  });
+  const current = lead.assignee?.memberId ?? '';
+  return (
+    <div className="assignee" data-testid="assignee">
+      <label htmlFor="assignee-select">Assigned to</label>
+      <div className="assignee-row">
+        <select id="assignee-select" value={current} disabled={assign.isPending} onChange={(e) => assign.mutate(e.target.value || null)}>
+          <option value="">Unassigned</option>
+          {lead.assignee && !people.data?.data.some((p) => p.memberId === lead.assignee!.memberId) && (
+            <option value={lead.assignee.memberId}>{lead.assignee.label}</option>
+          )}
+          {people.data?.data.map((p) => (
+            <option key={p.memberId} value={p.memberId}>
+              {p.memberId === me.memberId ? `${p.email} (you)` : p.email}
+            </option>
+          ))}
+        </select>
+        {current !== me.memberId && (
+          <button type="button" disabled={assign.isPending} onClick={() => assign.mutate(me.memberId)}>
+            Assign to me
+          </button>
+        )}
+      </div>
+      {assign.isError && (
+        <p className="error" role="alert">
+          {describeError(assign.error)}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** After "Call back": one click logs how the call went (the team's first response when it is the first). */
+function LogCall({ lead, onDone }: { lead: LeadDetail; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const log = useMutation({
+    mutationFn: (outcome: 'reached' | 'voicemail' | 'no_answer') =>
+      api(`/leads/${lead.id}/call-logs`, { method: 'POST', body: { outcome } }),
+    onSuccess: () => {
+      onDone();
+      void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
+      void queryClient.invalidateQueries({ queryKey: ['leads'] });
+    },
+  });
+  return (
+    <div className="log-call" role="group" aria-labelledby="log-call-title">
+      <p id="log-call-title">How did the call go?</p>
+      <div className="log-call-buttons">
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('reached')}>
+          Reached them
+        </button>
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('voicemail')}>
+          Left voicemail
+        </button>
+        <button type="button" disabled={log.isPending} onClick={() => log.mutate('no_answer')}>
+          No answer
+        </button>
+        <button type="button" className="link" disabled={log.isPending} onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+      {log.isError && (
+        <p className="error" role="alert">
+          {describeError(log.error)}
+        </p>
+      )}
+    </div>
   );
 }
 

@@ -27,6 +27,7 @@ interface SettingsView {
     quietHours: Window | null;
     businessHours: Partial<Record<string, Window[]>>;
     crewCapacity: number;
+    responseTargetMinutes?: number;
     blackoutDates: { date: string; reason?: string }[];
     enabledActions: string[];
   };
@@ -87,6 +88,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const [quietStart, setQuietStart] = useState(s.quietHours?.start ?? '');
   const [quietEnd, setQuietEnd] = useState(s.quietHours?.end ?? '');
   const [capacity, setCapacity] = useState(String(s.crewCapacity));
+  const [responseTarget, setResponseTarget] = useState(String(s.responseTargetMinutes ?? 5));
   const [hours, setHours] = useState<Record<string, string>>(() => Object.fromEntries(DAYS.map((d) => [d, hoursText(s.businessHours[d])])));
   const [blackouts, setBlackouts] = useState(s.blackoutDates.map((b) => `${b.date}${b.reason ? ` ${b.reason}` : ''}`).join('\n'));
   const [error, setError] = useState<string | null>(null);
@@ -127,6 +129,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
       a2pCampaignId: campaignId.trim() || null,
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : null,
       crewCapacity: Number(capacity),
+      responseTargetMinutes: Number(responseTarget),
       businessHours,
       blackoutDates: blackouts
         .split('\n')
@@ -155,6 +158,15 @@ function SettingsForm({ view }: { view: SettingsView }) {
       </fieldset>
       <label htmlFor="set-capacity">Crew capacity (visits per arrival window)</label>
       <input id="set-capacity" type="number" min={1} max={100} value={capacity} onChange={(e) => setCapacity(e.target.value)} />
+      <label htmlFor="set-response-target">Response target (minutes of business hours to answer a new lead)</label>
+      <input
+        id="set-response-target"
+        type="number"
+        min={1}
+        max={1440}
+        value={responseTarget}
+        onChange={(e) => setResponseTarget(e.target.value)}
+      />
       <label htmlFor="set-blackouts">Blackout dates (one per line: YYYY-MM-DD reason)</label>
       <textarea id="set-blackouts" rows={3} value={blackouts} onChange={(e) => setBlackouts(e.target.value)} />
       <label htmlFor="set-reminders">Reminders, minutes before the visit (comma-separated)</label>

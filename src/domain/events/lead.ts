@@ -23,8 +23,17 @@ export const leadEvents = {
       businessPhone: e164.optional(),
       generation: z.number().int().min(0),
       source: z.enum(['missed_call', 'inbound_text', 'booking', 'manual']),
+      /** When the team's first response is due (the org's `responseTargetMinutes` of business time), and half-way there. */
+      firstResponseDueAt: instant.optional(),
+      firstResponseHalfAt: instant.optional(),
     })
     .strict(),
+  /** A member called the caller back from the lead page and logged how it went (a first response, CONTRACT §10). */
+  CallBackLogged: z
+    .object({ leadId: uuid, outcome: z.enum(['reached', 'voicemail', 'no_answer']), note: z.string().max(500).optional() })
+    .strict(),
+  /** Nobody from the team answered by `dueAt`: recorded once per lead (for the reports). */
+  LeadResponseOverdue: z.object({ leadId: uuid, dueAt: instant }).strict(),
   MissedCallRecorded: z
     .object({ leadId: uuid, callSid: z.string().min(1).max(64), from: e164, to: e164, callStatus: missedCallStatus, calledAt: instant })
     .strict(),
@@ -86,6 +95,22 @@ export const leadEvents = {
     .strict(),
   LeadStatusChanged: z.object({ leadId: uuid, from: leadStatus, to: leadStatus, reason: z.string().max(1000).optional() }).strict(),
   LeadBookingLinked: z.object({ leadId: uuid, bookingId: uuid }).strict(),
+  /**
+   * A team member now owns the lead (CONTRACT §10). `reason`: `manual` (someone assigned it), `reply` (an
+   * unassigned lead's first reply from a member), `round_robin` (the org's auto-assignment).
+   */
+  LeadAssigned: z
+    .object({
+      leadId: uuid,
+      memberId: uuid,
+      /** The member's email when assigned (the list shows it without another read). */
+      label: z.string().min(1).max(320),
+      previousMemberId: uuid.optional(),
+      reason: z.enum(['manual', 'reply', 'round_robin']),
+    })
+    .strict(),
+  /** Nobody owns the lead any more. */
+  LeadUnassigned: z.object({ leadId: uuid, previousMemberId: uuid }).strict(),
   /** A closed lead got new activity from its caller: that activity goes to the next lead, this one stays closed. */
   LeadSuperseded: z.object({ leadId: uuid, nextLeadId: uuid }).strict(),
 } as const;

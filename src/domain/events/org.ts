@@ -40,6 +40,8 @@ export const orgSettingsPatch = z
     /** Visits the crew can take per arrival window. */
     crewCapacity: z.number().int().min(1).max(100).optional(),
     blackoutDates: z.array(blackoutDate).max(366).optional(),
+    /** Minutes of business time the team has to answer a new lead (CONTRACT §10). */
+    responseTargetMinutes: z.number().int().min(1).max(1440).optional(),
     /** Planned actions switched on for this org (CONTRACT §6). */
     enabledActions: z.array(plannedAction).optional(),
   })

@@ -14,7 +14,10 @@ export type TimelineKind =
   | 'text_back_failed'
   | 'text_deferred'
   | 'status_change'
-  | 'booking';
+  | 'booking'
+  | 'assignment'
+  | 'call_back'
+  | 'response_overdue';
 
 type TimelineEvent = Extract<LeadEvent, { type: (typeof TIMELINE_TYPES)[number] }>;
 
@@ -32,6 +35,10 @@ const TIMELINE_TYPES = [
   'LeadTextDeferred',
   'LeadStatusChanged',
   'LeadBookingLinked',
+  'LeadAssigned',
+  'LeadUnassigned',
+  'CallBackLogged',
+  'LeadResponseOverdue',
 ] as const satisfies readonly LeadEvent['type'][];
 
 const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
@@ -75,6 +82,22 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       };
     case 'LeadBookingLinked':
       return { kind: 'booking', summary: `booking ${event.data.bookingId} linked`, messageId: null };
+    case 'LeadAssigned':
+      return {
+        kind: 'assignment',
+        summary: `assigned to ${event.data.label}${event.data.reason === 'reply' ? ' (replied first)' : event.data.reason === 'round_robin' ? ' (round robin)' : ''}`,
+        messageId: null,
+      };
+    case 'LeadUnassigned':
+      return { kind: 'assignment', summary: 'unassigned', messageId: null };
+    case 'CallBackLogged':
+      return {
+        kind: 'call_back',
+        summary: `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${quote(event.data.note)})` : ''}`,
+        messageId: null,
+      };
+    case 'LeadResponseOverdue':
+      return { kind: 'response_overdue', summary: `no team response by ${event.data.dueAt}`, messageId: null };
     default: {
       const unknown: never = event;
       throw new Error(`unexpected event ${JSON.stringify(unknown)}`);

@@ -1,17 +1,26 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { changeConsent, loadConsent } from '../../../commands/consent.ts';
-import { changeLeadStatus, loadLead, requestOutboundText } from '../../../commands/leads.ts';
+import { assignLead, changeLeadStatus, loadLead, logCallBack, requestOutboundText } from '../../../commands/leads.ts';
 import { consentView } from '../../../domain/consent.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
 import { toLeadView } from '../../../domain/lead.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
+import { getOrg } from '../../../queries/orgs.ts';
 import { callerOf, depsOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
 import { ROLES, requireRole } from './roles.ts';
-import { changeLeadStatusBody, leadParams, listLeadsQuery, recordConsentBody, sendMessageBody } from './schemas.ts';
+import {
+  assignLeadBody,
+  callLogBody,
+  changeLeadStatusBody,
+  leadParams,
+  listLeadsQuery,
+  recordConsentBody,
+  sendMessageBody,
+} from './schemas.ts';
 
 const READ_MODELS = ['leads', 'lead_timeline', 'bookings', 'contact_consent'];
 
@@ -26,7 +35,14 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     await awaitConsistency(request, READ_MODELS);
     const q = request.query;
     const statuses = q.status?.split(',') ?? [];
+    const me = authOf(request).memberId;
+    if (q.assignee === 'me' && !me)
+      throw problems.validation(
+        [{ path: 'querystring.assignee', message: 'this credential is not a member' }],
+        'assignee=me needs a member',
+      );
     return listLeads(request.server.services.db, authOf(request).orgId, {
+      ...(q.assignee && { assignee: q.assignee === 'me' ? me! : q.assignee }),
       limit: q.limit,
       order: q.order,
       memberId: readerOf(request),
@@ -71,7 +87,12 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
           `${lead.callerPhone} opted out of texts (${consent.source}) at ${consent.since}: nothing was sent; call them instead`,
         );
       }
-      const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, request.body);
+      // A member's reply makes an unassigned lead theirs (CONTRACT §10).
+      const { memberId, actor } = authOf(request);
+      const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, {
+        ...request.body,
+        ...(memberId && { replier: { memberId, label: actor.label } }),
+      });
       setConsistencyToken(reply, outcome.position);
       const { messageId, ...message } = outcome.message;
       return reply.code(202).send({ id: messageId, leadId, ...message });
@@ -107,6 +128,42 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
       );
       setConsistencyToken(reply, outcome.position);
       return { leadId: lead.id, phone: lead.callerPhone, consent: consentView(outcome.consent) };
+    },
+  );
+
+  // Who may call: owner, admin, member (ROLES.leads): the people a lead may be assigned to (auditors are not).
+  app.get('/assignees', { preHandler: allowed }, async (request) => {
+    await awaitConsistency(request, ['orgs']);
+    const org = await getOrg(request.server.services.db, authOf(request).orgId);
+    if (!org) throw problems.notFound('org');
+    return {
+      data: org.members.filter((m) => m.role !== 'auditor').map((m) => ({ memberId: m.memberId, email: m.email, role: m.role })),
+    };
+  });
+
+  // Who may call: owner, admin, member (ROLES.leads); another org's lead is 404, an auditor 403, no session 401.
+  app.post(
+    '/leads/:leadId/assignee',
+    { preHandler: allowed, schema: { params: leadParams, body: assignLeadBody } },
+    async (request, reply) => {
+      const outcome = await assignLead(depsOf(request), callerOf(request), request.params.leadId, { memberId: request.body.memberId });
+      setConsistencyToken(reply, outcome.position);
+      return toLeadView(outcome.lead);
+    },
+  );
+
+  // Who may call: owner, admin, member (ROLES.leads). Each call logs one call (a repeat logs another).
+  app.post(
+    '/leads/:leadId/call-logs',
+    { preHandler: allowed, schema: { params: leadParams, body: callLogBody } },
+    async (request, reply) => {
+      const { outcome, note } = request.body;
+      const logged = await logCallBack(depsOf(request), callerOf(request), request.params.leadId, {
+        outcome,
+        ...(note !== undefined && { note }),
+      });
+      setConsistencyToken(reply, logged.position);
+      return reply.code(201).send(toLeadView(logged.lead));
     },
   );
 

@@ -24,8 +24,27 @@ export const listLeadsQuery = z
       .optional()
       .describe("part of the caller's phone number or of the customer name"),
     order: z.enum(['newest', 'waiting']).default('newest'),
+    assignee: z
+      .union([z.enum(['me', 'none']), z.uuid()], { error: 'must be me, none or a member id' })
+      .optional()
+      .describe('me: leads assigned to the caller; none: unassigned leads; a member id: that member’s leads'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+/** POST /leads/:leadId/assignee body: the member who owns the lead from now on, or null to unassign. */
+export const assignLeadBody = z
+  .object({
+    memberId: z.uuid('must be a member id (UUID) or null').nullable().describe('a member of this org (owner, admin or member), or null'),
+  })
+  .strict();
+
+/** POST /leads/:leadId/call-logs body: how the call-back went. */
+export const callLogBody = z
+  .object({
+    outcome: z.enum(['reached', 'voicemail', 'no_answer'], { error: 'must be reached, voicemail or no_answer' }),
+    note: z.string().trim().min(1, 'must not be empty').max(500).optional(),
   })
   .strict();
 
