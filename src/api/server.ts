@@ -3,6 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Services } from '../services.ts';
 import { actionsRoute, routeRegistryPlugin } from './actions.ts';
+import { securityHeaders } from './security-headers.ts';
 import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
@@ -64,11 +65,11 @@ export async function buildServer(services: Services, options: ServerOptions = {
     },
   });
   app.decorate('services', services);
-  // On every response: no MIME sniffing; over https, browsers keep to https for a year (HSTS).
-  const https = services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+  // On every response: no MIME sniffing, a CSP (the page's own, else one that allows nothing), and over
+  // https HSTS. The live feed's hijacked stream writes the same headers itself.
+  const protections = securityHeaders(services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false);
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    for (const [name, value] of Object.entries(protections)) if (!reply.hasHeader(name)) reply.header(name, value);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
 import { ProblemError, problems } from '../api/problem.ts';
+import { securityHeaders } from '../api/security-headers.ts';
 import { sessionStillLive } from '../identity/index.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { LiveFeed, ResumeTooFarError } from './live-feed.ts';
@@ -60,7 +61,9 @@ async function stream(
 ) {
   const raw = reply.raw;
   reply.hijack();
+  // Hijacked: fastify's onSend hook does not run, so the stream sets the protections itself.
   raw.writeHead(200, {
+    ...securityHeaders(app.services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',

@@ -228,7 +228,6 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     return reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', CSP)
-      .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'same-origin')
       .send(html);
   };
