@@ -28,6 +28,7 @@ export {
 } from './sessions.ts';
 export { decoyHash, hashPassword, needsRehash, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
 export {
+  ACCOUNT_CEILING,
   ACCOUNT_LIMIT,
   ADDRESS_LIMIT,
   addressKey,

@@ -1,7 +1,9 @@
 // Sign-in throttling counts each attempt atomically before the password is checked (issue 21 item 3),
-// and keys IPv6 addresses by their /64 (item 7). Real HTTP stack, real PostgreSQL.
+// keys IPv6 addresses by their /64, and a lockout is no denial of service: someone else's failures do not
+// keep the owner out (item 7). Real HTTP stack, real PostgreSQL.
+import { sql } from 'kysely';
 import t from 'tap';
-import { ACCOUNT_LIMIT, ADDRESS_LIMIT, addressKey, ensureMember, setMemberPassword } from '../../src/identity/index.ts';
+import { ACCOUNT_CEILING, ACCOUNT_LIMIT, ADDRESS_LIMIT, addressKey, ensureMember, setMemberPassword } from '../../src/identity/index.ts';
 import { operator, testApp } from '../support/app.ts';
 
 // Enough hashing slots for the five checks this test lets through at once.
@@ -20,16 +22,37 @@ const signIn = (email: string, password: string, ip: string) =>
 
 t.test(`12 parallel wrong passwords against a limit of ${ACCOUNT_LIMIT}: only ${ACCOUNT_LIMIT} are checked`, async (t) => {
   await person('parallel@acme.test');
-  const answers = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => signIn('parallel@acme.test', `wrong password ${i}`, `10.1.0.${i}`)),
-  );
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn('parallel@acme.test', `wrong password ${i}`, '10.1.0.1')));
   const codes = answers.map((a) => a.statusCode).sort();
   t.same(codes, [...Array<number>(ACCOUNT_LIMIT).fill(401), ...Array<number>(12 - ACCOUNT_LIMIT).fill(429)]);
   t.ok(
     answers.filter((a) => a.statusCode === 429).every((a) => Number(a.headers['retry-after']) > 0),
     'each refusal says when',
   );
-  t.equal((await signIn('parallel@acme.test', PASSWORD, '10.1.1.1')).statusCode, 429, 'the account stays locked for the window');
+  t.equal((await signIn('parallel@acme.test', PASSWORD, '10.1.0.1')).statusCode, 429, 'the guessing address stays locked for the window');
+});
+
+t.test("someone else's failures do not lock the owner out: a clean address's right password signs in", async (t) => {
+  await person('owner-dos@acme.test');
+  for (let i = 0; i < ACCOUNT_LIMIT + 3; i++) await signIn('owner-dos@acme.test', 'wrong password', '10.2.0.1');
+  t.equal((await signIn('owner-dos@acme.test', PASSWORD, '10.2.0.1')).statusCode, 429, 'the guessing address waits, right password or not');
+  const owner = await signIn('owner-dos@acme.test', PASSWORD, '10.2.0.2');
+  t.equal(owner.statusCode, 201, 'the owner, from an address with no failures, signs in');
+  // A clean address gets its password checked, but one wrong guess makes it a failing address.
+  for (let i = 0; i < ACCOUNT_LIMIT + 1; i++) await signIn('owner-dos@acme.test', 'wrong password', '10.2.0.1');
+  t.equal((await signIn('owner-dos@acme.test', 'wrong password', '10.2.0.3')).statusCode, 401, 'checked, and wrong');
+  t.equal((await signIn('owner-dos@acme.test', PASSWORD, '10.2.0.3')).statusCode, 429, 'after its failure that address waits too');
+});
+
+t.test(`past ${ACCOUNT_CEILING} attempts in the window the account waits whoever asks`, async (t) => {
+  await person('ceiling@acme.test');
+  // Given: the ceiling reached by many addresses (each one clean), as a spread-out guesser would.
+  await sql`insert into login_attempts (key, window_started_at, attempts) values (${'account:ceiling@acme.test'}, now(), ${ACCOUNT_CEILING})`.execute(
+    services.db,
+  );
+  const refused = await signIn('ceiling@acme.test', PASSWORD, '10.3.0.1');
+  t.equal(refused.statusCode, 429);
+  t.ok(Number(refused.headers['retry-after']) > 0);
 });
 
 t.test('IPv6 addresses share one limit per /64; another /64 is not affected', async (t) => {
