@@ -33,6 +33,7 @@ export {
   ADDRESS_LIMIT,
   addressKey,
   countAttempt,
+  countHits,
   countInviteAttempt,
   INVITE_ADDRESS_LIMIT,
   signInSucceeded,

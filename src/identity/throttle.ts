@@ -75,21 +75,39 @@ export async function signInSucceeded(db: Db, email: string, address: string): P
   `.execute(db);
 }
 
+/**
+ * Counts one hit on each key in a fixed window of `windowMs`, atomically (one upsert in `login_attempts`,
+ * so the count holds across processes and parallel hits), and returns the seconds until the first key past
+ * its limit allows another (0: every key is within its limit, go on).
+ */
+export async function countHits(
+  db: Db,
+  limits: readonly { readonly key: string; readonly limit: number }[],
+  windowMs: number,
+  now: Date,
+): Promise<number> {
+  const since = new Date(now.getTime() - windowMs);
+  const values = sql.join(limits.map(({ key }) => sql`(${key}, ${now}::timestamptz, 1)`));
+  const { rows } = await sql<{ key: string; attempts: number; window_started_at: Date }>`
+    insert into login_attempts as a (key, window_started_at, attempts)
+    values ${values}
+    on conflict (key) do update set
+      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
+      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
+    returning key, attempts, window_started_at
+  `.execute(db);
+  let wait = 0;
+  for (const row of rows) {
+    if (row.attempts <= limits.find((l) => l.key === row.key)!.limit) continue;
+    wait = Math.max(wait, Math.ceil((new Date(row.window_started_at).getTime() + windowMs - now.getTime()) / 1000), 1);
+  }
+  return wait;
+}
+
 /** Invite acceptances one address may attempt per window (each may hash a password). */
 export const INVITE_ADDRESS_LIMIT = 10;
 
 /** Counts one invite acceptance from an address, atomically; returns seconds to wait (0: go on). */
 export async function countInviteAttempt(db: Db, address: string, now: Date): Promise<number> {
-  const since = new Date(now.getTime() - WINDOW_MS);
-  const { rows } = await sql<{ attempts: number; window_started_at: Date }>`
-    insert into login_attempts as a (key, window_started_at, attempts)
-    values (${`invite:${addressKey(address)}`}, ${now}, 1)
-    on conflict (key) do update set
-      attempts = case when a.window_started_at <= ${since} then 1 else a.attempts + 1 end,
-      window_started_at = case when a.window_started_at <= ${since} then ${now} else a.window_started_at end
-    returning attempts, window_started_at
-  `.execute(db);
-  const row = rows[0]!;
-  if (row.attempts <= INVITE_ADDRESS_LIMIT) return 0;
-  return Math.max(1, Math.ceil((new Date(row.window_started_at).getTime() + WINDOW_MS - now.getTime()) / 1000));
+  return countHits(db, [{ key: `invite:${addressKey(address)}`, limit: INVITE_ADDRESS_LIMIT }], WINDOW_MS, now);
 }
