@@ -44,6 +44,7 @@ export { HashGate, HashingBusyError } from './hash-gate.ts';
 export {
   AlreadyMemberError,
   appOrigin,
+  changeRoleEverywhere,
   checkPassword,
   endSessionsOf,
   removeMemberEverywhere,

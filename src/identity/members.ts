@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { CommandCaller } from '../commands/context.ts';
-import { addMember, loadOrg, removeMember } from '../commands/orgs.ts';
+import { addMember, changeMemberRole, loadOrg, removeMember } from '../commands/orgs.ts';
+import { projector } from '../projections/projection.ts';
 import { catchUpCredentials } from '../projections/read-models/credentials.ts';
+import { orgsProjection } from '../projections/read-models/orgs.ts';
+import { catchUp } from '../subscriptions/engine.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
 import { createInvite } from './invites.ts';
@@ -142,6 +145,25 @@ export async function removeMemberEverywhere(
   await deleteLogin(deps.db, input.memberId);
   await catchUpCredentials(deps, position);
   return { org, position, sessions };
+}
+
+/**
+ * Changes a member's role (MemberRoleChanged; the domain checks the target's current role: only an owner
+ * changes an owner's role or makes an owner, the last owner stays) and brings the read models that
+ * authentication reads (orgs for sessions, credentials for member tokens) up to the change before it
+ * returns: the person's very next request, in any process, is judged by the new role.
+ */
+export async function changeRoleEverywhere(
+  deps: RemoveDeps,
+  caller: CommandCaller,
+  input: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' },
+) {
+  const changed = await changeMemberRole(deps, caller, input);
+  if (changed.position) {
+    await catchUp(deps, projector(orgsProjection), { until: changed.position });
+    await catchUpCredentials(deps, changed.position);
+  }
+  return changed;
 }
 
 /** Ends every session of another member (an admin's "sign this person out"); only an owner acts on an owner. */
