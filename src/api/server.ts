@@ -8,7 +8,8 @@ import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestContextPlugin } from './plugins/request-context.ts';
-import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
+import type { RateLimitOptions } from './plugins/rate-limit.ts';
+import { privateApiV1 } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
 import { serializerCompiler } from './serialization.ts';
 import { validatorCompiler } from './validation.ts';
@@ -24,7 +25,10 @@ declare module 'fastify' {
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
+  /** Per credential on the protected API. */
   readonly rateLimit?: RateLimitOptions;
+  /** Per member on the internal API and the web app's session routes. */
+  readonly memberRateLimit?: RateLimitOptions;
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -83,10 +87,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
     prefix: '/api/private/v1',
     rateLimit: options.rateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
   });
-  await app.register(internalApiV1, { prefix: '/api/internal/v1' });
+  const perMinute = { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 };
+  const memberRateLimit = options.memberRateLimit ?? perMinute;
+  await app.register(internalApiV1, { prefix: '/api/internal/v1', rateLimit: memberRateLimit });
   await app.register(webhooks, { prefix: '/webhooks' });
   await app.register(actionsRoute);
-  await app.register(webApp);
+  await app.register(webApp, { rateLimit: memberRateLimit });
   await app.register(liveEventsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
+import { limitPerCaller, memberKey, type RateLimitOptions } from '../api/plugins/rate-limit.ts';
 import { ProblemError, problems } from '../api/problem.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { ensureWebBuild, type WebBuild } from './assets.ts';
@@ -76,7 +77,7 @@ async function sessionView(request: FastifyRequest) {
 }
 
 /** The team web app: sign-in, sessions, invites, and the page shell with its bundle (CONTRACT §7). */
-export const webApp: FastifyPluginAsyncZod = async (app) => {
+export const webApp: FastifyPluginAsyncZod<{ rateLimit: RateLimitOptions }> = async (app, options) => {
   const { config, db, clock, log } = app.services;
   const secure = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
   const cookieName = sessionCookieName(secure);
@@ -148,6 +149,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
 
   app.register(async (sessionRoutes) => {
     sessionRoutes.addHook('onRequest', authenticate('member'));
+    await limitPerCaller(sessionRoutes, options.rateLimit, memberKey);
     sessionRoutes.get('/app/session', { schema: { hide: true } }, async (request) => sessionView(request));
     sessionRoutes.delete('/app/session', { schema: { hide: true } }, async (request, reply) => {
       const session = authOf(request).session;

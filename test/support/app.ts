@@ -13,6 +13,7 @@ import type { Position } from '../../src/eventstore/port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { projector } from '../../src/projections/projection.ts';
+import { CheckpointSignal } from '../../src/subscriptions/checkpoint-signal.ts';
 import { catchUp } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
 import { openTestStore, storeEnv } from './store.ts';
@@ -79,6 +80,7 @@ export async function testApp(
     store,
     clock: options.clock ?? (() => new Date()),
     databaseUrl: database.url,
+    checkpoints: new CheckpointSignal(database.url, database.pool),
   };
   // As `serve --no-worker` runs it (or without the projectors, which `catchUpAll` then stands in for).
   const started = await startProcess(services, {
@@ -88,6 +90,7 @@ export async function testApp(
   const app = started.app!;
   t.teardown(async () => {
     await started.stop();
+    await services.checkpoints?.close();
     await store.close();
   });
   const catchUpAll = async () => {
@@ -140,11 +143,12 @@ async function committedHead(database: TestDatabase): Promise<Position | null> {
 export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOptions): Promise<FastifyInstance> {
   const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
   const store = await openTestStore(pool, ctx.database.url);
-  const services: Services = { ...ctx.services, db, pool, store };
+  const services: Services = { ...ctx.services, db, pool, store, checkpoints: new CheckpointSignal(ctx.database.url, pool) };
   const started = await startProcess(services, { http: { ...(server && { server }) } });
   const app = started.app!;
   t.teardown(async () => {
     await started.stop();
+    await services.checkpoints?.close();
     await store.close();
     await db.destroy();
   });

@@ -1,19 +1,13 @@
 import swagger from '@fastify/swagger';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { authenticate, authOf } from '../../plugins/auth.ts';
+import { limitPerCaller, type RateLimitOptions } from '../../plugins/rate-limit.ts';
 import { availabilityRoutes } from './availability.ts';
 import { bookingRoutes } from './bookings.ts';
 import { healthRoutes } from './health.ts';
 import { leadSummaryRoutes } from './lead-summary.ts';
 import { documentResponses } from './responses.ts';
-
-/** Per-credential request budget of the protected API. */
-export interface RateLimitOptions {
-  readonly max: number;
-  readonly timeWindowMs: number;
-}
 
 /**
  * The protected private API: its own encapsulated context, so the OpenAPI document lists exactly
@@ -41,17 +35,7 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
 
   await app.register(async (protectedScope) => {
     protectedScope.addHook('onRequest', authenticate('integration'));
-    await protectedScope.register(rateLimit, {
-      max: options.rateLimit.max,
-      timeWindow: options.rateLimit.timeWindowMs,
-      hook: 'onRequest',
-      keyGenerator: (request) => authOf(request).credentialId,
-      enableDraftSpec: true,
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: 429,
-        message: `rate limit of ${context.max} requests per ${Math.round(options.rateLimit.timeWindowMs / 1000)} s exceeded; retry in ${context.after}`,
-      }),
-    });
+    await limitPerCaller(protectedScope, options.rateLimit, (request) => authOf(request).credentialId);
     await protectedScope.register(healthRoutes);
     await protectedScope.register(bookingRoutes);
     await protectedScope.register(availabilityRoutes);
