@@ -57,3 +57,4 @@ export {
   WeakPasswordError,
 } from './members.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';
+export { ENDED_KEPT_MS, pruneIdentity, type IdentityPruned } from './cleanup.ts';
