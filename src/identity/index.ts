@@ -51,10 +51,13 @@ export {
   ensureMember,
   inviteMember,
   mayActOn,
+  requestPasswordReset,
+  RESET_TTL_MS,
   resetLink,
   setMemberPassword,
   TargetRoleError,
   WeakPasswordError,
 } from './members.ts';
+export { logMailer, type Mail, type Mailer } from './mailer.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';
 export { ENDED_KEPT_MS, pruneIdentity, type IdentityPruned } from './cleanup.ts';

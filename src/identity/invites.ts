@@ -16,11 +16,11 @@ export interface Invite {
 /** Records an invite for a member and returns its single-use token. */
 export async function createInvite(
   db: Db,
-  input: { orgId: string; memberId: string; email: string; role: string },
+  input: { orgId: string; memberId: string; email: string; role: string; ttlMs?: number },
   now: Date,
 ): Promise<Invite> {
   const token = `csi_${randomBytes(32).toString('base64url')}`;
-  const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  const expiresAt = new Date(now.getTime() + (input.ttlMs ?? INVITE_TTL_MS));
   // A newer link ends every other open link of the person (an old one in a mailbox is no key).
   await endOpenInvites(webDb(db), input.memberId, now);
   await webDb(db)

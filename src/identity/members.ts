@@ -14,6 +14,7 @@ import { deleteLogin, findLoginByEmail, LoginTakenError, normalEmail, upsertLogi
 import { revokeMemberSessions } from './sessions.ts';
 import { webDb } from './tables.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.ts';
+import type { Mailer } from './mailer.ts';
 
 type Deps = Pick<Services, 'store' | 'clock' | 'db' | 'config'>;
 type RemoveDeps = Pick<Services, 'store' | 'clock' | 'db' | 'config' | 'log'>;
@@ -126,6 +127,36 @@ export async function resetLink(deps: Deps, input: { orgId: string; email: strin
   if (!login) await upsertLogin(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, passwordHash: null }, now);
   const invite = await createInvite(deps.db, { orgId: input.orgId, memberId: member.memberId, email: input.email, role: member.role }, now);
   return { memberId: member.memberId, url: `${appOrigin(deps.config)}/app/invite/${invite.token}`, expiresAt: invite.expiresAt };
+}
+
+/** How long a reset link asked for from the sign-in page works. */
+export const RESET_TTL_MS = 3600_000;
+
+/**
+ * A person forgot their password (the sign-in page): when the email belongs to a member, a single-use
+ * link to choose a new one is sent to that email through the mail port, and every earlier link of theirs
+ * ends. The caller learns nothing either way (the route answers the same), and never gets the link.
+ */
+export async function requestPasswordReset(deps: Deps, mailer: Mailer, email: string): Promise<void> {
+  const login = await findLoginByEmail(deps.db, email);
+  if (!login) return;
+  const org = await loadOrg(deps, login.orgId);
+  const member = org.members.find((m) => m.memberId === login.memberId);
+  if (!member) return;
+  const invite = await createInvite(
+    deps.db,
+    { orgId: login.orgId, memberId: member.memberId, email: login.email, role: member.role, ttlMs: RESET_TTL_MS },
+    deps.clock(),
+  );
+  await mailer.send({
+    to: login.email,
+    subject: `Choose a new CallSnare password for ${org.name}`,
+    text: [
+      'Someone (we hope you) asked to reset your CallSnare password.',
+      `Choose a new one here (works once, for 1 hour): ${appOrigin(deps.config)}/app/invite/${invite.token}`,
+      'If it was not you, ignore this email: your password stays as it is.',
+    ].join('\n'),
+  });
 }
 
 /**

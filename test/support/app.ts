@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Scope } from '../../src/domain/events/credential.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import type { Position } from '../../src/eventstore/port.ts';
+import type { Logger } from 'pino';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { projector } from '../../src/projections/projection.ts';
@@ -66,11 +67,11 @@ export function operator(orgId: string): CommandCaller {
  */
 export async function testApp(
   t: Teardown,
-  options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string> } = {},
+  options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string>; log?: Logger } = {},
 ): Promise<TestApp> {
   const database = await testDatabase(t);
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...storeEnv(), ...options.env });
-  const log = createLogger(config.LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createLogger(config.LOG_LEVEL ?? 'silent');
   const store = await openTestStore(database.pool, database.url);
   const services: Services = {
     config,
