@@ -59,5 +59,6 @@ export {
   WeakPasswordError,
 } from './members.ts';
 export { logMailer, type Mail, type Mailer } from './mailer.ts';
+export { ACCESS_CHANGED_CHANNEL, announceAccessChanged } from './access-notice.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';
 export { ENDED_KEPT_MS, pruneIdentity, type IdentityPruned } from './cleanup.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashToken } from '../commands/tokens.ts';
 import type { Db } from '../db/kysely.ts';
 import { normalEmail } from './logins.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { webDb, type WebDb } from './tables.ts';
 
 /** How long an invite link works. */
@@ -61,7 +62,7 @@ export async function acceptInvite(
   passwordHash: string,
   now: Date,
 ): Promise<{ memberId: string; orgId: string; email: string } | undefined> {
-  return webDb(db)
+  const accepted = await webDb(db)
     .transaction()
     .execute(async (trx) => {
       const invite = await trx
@@ -87,6 +88,8 @@ export async function acceptInvite(
         .execute();
       return { memberId: invite.member_id, orgId: invite.org_id, email: invite.email };
     });
+  if (accepted) await announceAccessChanged(db);
+  return accepted;
 }
 
 /** Ends every open (unused, unexpired) link of a member; returns how many were open. */

@@ -8,6 +8,7 @@ import { orgsProjection } from '../projections/read-models/orgs.ts';
 import { catchUp } from '../subscriptions/engine.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { createInvite } from './invites.ts';
 import { endOpenInvites } from './invites.ts';
 import { deleteLogin, findLoginByEmail, LoginTakenError, normalEmail, upsertLogin } from './logins.ts';
@@ -175,6 +176,7 @@ export async function removeMemberEverywhere(
   await endOpenInvites(webDb(deps.db), input.memberId, now);
   await deleteLogin(deps.db, input.memberId);
   await catchUpCredentials(deps, position);
+  await announceAccessChanged(deps.db);
   return { org, position, sessions };
 }
 
@@ -193,6 +195,7 @@ export async function changeRoleEverywhere(
   if (changed.position) {
     await catchUp(deps, projector(orgsProjection), { until: changed.position });
     await catchUpCredentials(deps, changed.position);
+    await announceAccessChanged(deps.db);
   }
   return changed;
 }
