@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { ServerOptions } from './api/server.ts';
 import type { AutomationOptions, RunningAutomation } from './automation/worker.ts';
 import type { Config } from './config.ts';
+import { CheckpointSignal } from './subscriptions/checkpoint-signal.ts';
 import { seedCheckpoints } from './subscriptions/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { createDb } from './db/kysely.ts';
@@ -77,9 +78,11 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
       throw error;
     });
   }
+  const checkpoints = new CheckpointSignal(databaseUrl, pool);
   let released: Promise<void> | undefined;
   releaseConnections = () =>
     (released ??= (async () => {
+      await checkpoints.close();
       await store.close();
       await db.destroy();
     })());
@@ -91,6 +94,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     store,
     clock: options.clock ?? (() => new Date()),
     databaseUrl,
+    checkpoints,
     async close() {
       await releaseConnections();
       await embedded?.stop();

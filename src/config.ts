@@ -34,7 +34,7 @@ const schema = z.object({
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   MESSAGING: onOff.default('log'),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
-  /** Requests per minute one credential may make on the protected API (429 beyond). */
+  /** Requests per minute one credential may make on the protected API, and one member on the internal API and the web app (429 beyond). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(1200),
   /** Password hashes (scrypt, 32+ MiB each) one process runs at once; past that a sign-in or invite answers 503 with Retry-After. */
   PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

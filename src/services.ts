@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/kysely.ts';
 import type { EventStore } from './eventstore/port.ts';
+import type { CheckpointSignal } from './subscriptions/checkpoint-signal.ts';
 
 /**
  * Everything a process builds once and passes down: the product of the composition root (`src/app.ts`).
@@ -17,4 +18,6 @@ export interface Services {
   readonly clock: () => Date;
   /** The database in use (from DATABASE_URL or the embedded server). */
   readonly databaseUrl: string;
+  /** Wakes reads waiting for a read model when a checkpoint moves (absent: they poll). */
+  readonly checkpoints?: CheckpointSignal;
 }

@@ -5,11 +5,13 @@ import type { Services } from '../services.ts';
 import { discoveryRoutes } from './discovery/routes.ts';
 import { routeRegistryPlugin } from './discovery/registry.ts';
 import { mcpRoutes } from './mcp/route.ts';
+import { securityHeaders } from './security-headers.ts';
 import { errorsPlugin, sendProblem, toProblem } from './plugins/errors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { requestContextPlugin } from './plugins/request-context.ts';
-import { privateApiV1, type RateLimitOptions } from './private/v1/index.ts';
+import type { RateLimitOptions } from './plugins/rate-limit.ts';
+import { privateApiV1 } from './private/v1/index.ts';
 import { internalApiV1 } from './internal/v1/index.ts';
 import { serializerCompiler } from './serialization.ts';
 import { validatorCompiler } from './validation.ts';
@@ -25,7 +27,10 @@ declare module 'fastify' {
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
+  /** Per credential on the protected API. */
   readonly rateLimit?: RateLimitOptions;
+  /** Per member on the internal API and the web app's session routes. */
+  readonly memberRateLimit?: RateLimitOptions;
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -66,11 +71,11 @@ export async function buildServer(services: Services, options: ServerOptions = {
     },
   });
   app.decorate('services', services);
-  // On every response: no MIME sniffing; over https, browsers keep to https for a year (HSTS).
-  const https = services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+  // On every response: no MIME sniffing, a CSP (the page's own, else one that allows nothing), and over
+  // https HSTS. The live feed's hijacked stream writes the same headers itself.
+  const protections = securityHeaders(services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false);
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    for (const [name, value] of Object.entries(protections)) if (!reply.hasHeader(name)) reply.header(name, value);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -82,11 +87,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
   await app.register(fastifyCookie);
   const rateLimit = options.rateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 };
   await app.register(privateApiV1, { prefix: '/api/private/v1', rateLimit });
-  await app.register(internalApiV1, { prefix: '/api/internal/v1' });
+  const memberRateLimit = options.memberRateLimit ?? { max: services.config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 };
+  await app.register(internalApiV1, { prefix: '/api/internal/v1', rateLimit: memberRateLimit });
   await app.register(webhooks, { prefix: '/webhooks' });
   await app.register(discoveryRoutes);
   await app.register(mcpRoutes, { rateLimit });
-  await app.register(webApp);
+  await app.register(webApp, { rateLimit: memberRateLimit });
   await app.register(liveEventsRoute);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   return app;

@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import {
-  Logger as GraphileLogger,
-  type Runner,
-  type WorkerEvents,
-  type WorkerUtils,
-  makeWorkerUtils,
-  parseCronItems,
-  run,
-} from 'graphile-worker';
+import { Logger as GraphileLogger, type Runner, type WorkerEvents, type WorkerUtils, makeWorkerUtils, run } from 'graphile-worker';
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -19,6 +11,7 @@ import type { Database } from '../db/schema.ts';
 import { createMessaging } from './messaging/index.ts';
 import { LeaseLostError, type Messaging } from './messaging/port.ts';
 import { type TaskDeps, taskList } from './tasks.ts';
+import { CLEANUP_CRON, CLEANUP_TASK, cleanupTask } from './cleanup.ts';
 
 /** Options of a worker process. */
 export interface WorkerOptions {
@@ -167,9 +160,9 @@ async function startGeneration(
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 1000,
       gracefulShutdownAbortTimeout: options.shutdownTimeoutMs ?? 10_000,
-      taskList: taskList(deps, { fence: fence.signal }),
-      // No cron: without this graphile-worker looks for a `crontab` file in the working directory.
-      parsedCronItems: parseCronItems([]),
+      taskList: { ...taskList(deps, { fence: fence.signal }), [CLEANUP_TASK]: cleanupTask(deps) },
+      // Our cron only (given, graphile-worker would otherwise look for a `crontab` file in the working directory).
+      parsedCronItems: CLEANUP_CRON,
       logger: graphileLogger(log),
       events,
     });

@@ -144,6 +144,11 @@ export interface EventStore {
   subscribe(options?: SubscribeOptions): AsyncIterable<SubscriptionBatch>;
   /** Position of the last event a subscriber can see now, null for an empty store. */
   headPosition(): Promise<Position | null>;
+  /**
+   * Position of the newest event written, whether subscribers can see it yet or not (null for an empty
+   * store): no position an append returned is past it, so a client's token past it was never ours.
+   */
+  newestPosition(): Promise<Position | null>;
   close(): Promise<void>;
 }
 

@@ -28,10 +28,12 @@ export {
 } from './sessions.ts';
 export { decoyHash, hashPassword, needsRehash, PASSWORD_MAX, PASSWORD_MIN, SCRYPT, verifyPassword } from './passwords.ts';
 export {
+  ACCOUNT_CEILING,
   ACCOUNT_LIMIT,
   ADDRESS_LIMIT,
   addressKey,
   countAttempt,
+  countHits,
   countInviteAttempt,
   INVITE_ADDRESS_LIMIT,
   signInSucceeded,
@@ -42,15 +44,21 @@ export { HashGate, HashingBusyError } from './hash-gate.ts';
 export {
   AlreadyMemberError,
   appOrigin,
+  changeRoleEverywhere,
   checkPassword,
   endSessionsOf,
   removeMemberEverywhere,
   ensureMember,
   inviteMember,
   mayActOn,
+  requestPasswordReset,
+  RESET_TTL_MS,
   resetLink,
   setMemberPassword,
   TargetRoleError,
   WeakPasswordError,
 } from './members.ts';
+export { logMailer, type Mail, type Mailer } from './mailer.ts';
+export { ACCESS_CHANGED_CHANNEL, announceAccessChanged } from './access-notice.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';
+export { ENDED_KEPT_MS, pruneIdentity, type IdentityPruned } from './cleanup.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashToken } from '../commands/tokens.ts';
 import type { Db } from '../db/kysely.ts';
 import { normalEmail } from './logins.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { webDb, type WebDb } from './tables.ts';
 
 /** How long an invite link works. */
@@ -16,11 +17,11 @@ export interface Invite {
 /** Records an invite for a member and returns its single-use token. */
 export async function createInvite(
   db: Db,
-  input: { orgId: string; memberId: string; email: string; role: string },
+  input: { orgId: string; memberId: string; email: string; role: string; ttlMs?: number },
   now: Date,
 ): Promise<Invite> {
   const token = `csi_${randomBytes(32).toString('base64url')}`;
-  const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  const expiresAt = new Date(now.getTime() + (input.ttlMs ?? INVITE_TTL_MS));
   // A newer link ends every other open link of the person (an old one in a mailbox is no key).
   await endOpenInvites(webDb(db), input.memberId, now);
   await webDb(db)
@@ -61,7 +62,7 @@ export async function acceptInvite(
   passwordHash: string,
   now: Date,
 ): Promise<{ memberId: string; orgId: string; email: string } | undefined> {
-  return webDb(db)
+  const accepted = await webDb(db)
     .transaction()
     .execute(async (trx) => {
       const invite = await trx
@@ -87,6 +88,8 @@ export async function acceptInvite(
         .execute();
       return { memberId: invite.member_id, orgId: invite.org_id, email: invite.email };
     });
+  if (accepted) await announceAccessChanged(db);
+  return accepted;
 }
 
 /** Ends every open (unused, unexpired) link of a member; returns how many were open. */

@@ -1,4 +1,5 @@
 import type { Db } from '../db/kysely.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { webDb } from './tables.ts';
 
 /** A member's login (no password yet when they were invited). */
@@ -67,6 +68,7 @@ export async function upsertLogin(
           .execute();
       }
     });
+  if (input.passwordHash) await announceAccessChanged(db);
 }
 
 /** The login of a member, if any. */

@@ -2,16 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { CommandCaller } from '../commands/context.ts';
 import { loadOrg } from '../commands/org-reads.ts';
-import { addMember, removeMember } from '../commands/orgs.ts';
+import { addMember, changeMemberRole, removeMember } from '../commands/orgs.ts';
+import { projector } from '../projections/projection.ts';
 import { catchUpCredentials } from '../projections/read-models/credentials.ts';
+import { orgsProjection } from '../projections/read-models/orgs.ts';
+import { catchUp } from '../subscriptions/engine.ts';
 import type { MemberRole } from '../domain/events/org.ts';
 import type { Position } from '../eventstore/port.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { createInvite } from './invites.ts';
 import { endOpenInvites } from './invites.ts';
 import { deleteLogin, findLoginByEmail, LoginTakenError, normalEmail, upsertLogin } from './logins.ts';
 import { revokeMemberSessions } from './sessions.ts';
 import { webDb } from './tables.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.ts';
+import type { Mailer } from './mailer.ts';
 
 type Deps = Pick<Services, 'store' | 'clock' | 'db' | 'config'>;
 type RemoveDeps = Pick<Services, 'store' | 'clock' | 'db' | 'config' | 'log'>;
@@ -126,6 +131,36 @@ export async function resetLink(deps: Deps, input: { orgId: string; email: strin
   return { memberId: member.memberId, url: `${appOrigin(deps.config)}/app/invite/${invite.token}`, expiresAt: invite.expiresAt };
 }
 
+/** How long a reset link asked for from the sign-in page works. */
+export const RESET_TTL_MS = 3600_000;
+
+/**
+ * A person forgot their password (the sign-in page): when the email belongs to a member, a single-use
+ * link to choose a new one is sent to that email through the mail port, and every earlier link of theirs
+ * ends. The caller learns nothing either way (the route answers the same), and never gets the link.
+ */
+export async function requestPasswordReset(deps: Deps, mailer: Mailer, email: string): Promise<void> {
+  const login = await findLoginByEmail(deps.db, email);
+  if (!login) return;
+  const org = await loadOrg(deps, login.orgId);
+  const member = org.members.find((m) => m.memberId === login.memberId);
+  if (!member) return;
+  const invite = await createInvite(
+    deps.db,
+    { orgId: login.orgId, memberId: member.memberId, email: login.email, role: member.role, ttlMs: RESET_TTL_MS },
+    deps.clock(),
+  );
+  await mailer.send({
+    to: login.email,
+    subject: `Choose a new CallSnare password for ${org.name}`,
+    text: [
+      'Someone (we hope you) asked to reset your CallSnare password.',
+      `Choose a new one here (works once, for 1 hour): ${appOrigin(deps.config)}/app/invite/${invite.token}`,
+      'If it was not you, ignore this email: your password stays as it is.',
+    ].join('\n'),
+  });
+}
+
 /**
  * Removes a member (MemberRemoved; only an owner removes an owner, the last owner stays) and ends at once
  * everything that let them in: their sessions, open invite links and sign-in, and (through the credentials
@@ -142,7 +177,28 @@ export async function removeMemberEverywhere(
   await endOpenInvites(webDb(deps.db), input.memberId, now);
   await deleteLogin(deps.db, input.memberId);
   await catchUpCredentials(deps, position);
+  await announceAccessChanged(deps.db);
   return { org, position, sessions };
+}
+
+/**
+ * Changes a member's role (MemberRoleChanged; the domain checks the target's current role: only an owner
+ * changes an owner's role or makes an owner, the last owner stays) and brings the read models that
+ * authentication reads (orgs for sessions, credentials for member tokens) up to the change before it
+ * returns: the person's very next request, in any process, is judged by the new role.
+ */
+export async function changeRoleEverywhere(
+  deps: RemoveDeps,
+  caller: CommandCaller,
+  input: { orgId: string; memberId: string; role: MemberRole; byRole: MemberRole | 'operator' },
+) {
+  const changed = await changeMemberRole(deps, caller, input);
+  if (changed.position) {
+    await catchUp(deps, projector(orgsProjection), { until: changed.position });
+    await catchUpCredentials(deps, changed.position);
+    await announceAccessChanged(deps.db);
+  }
+  return changed;
 }
 
 /** Ends every session of another member (an admin's "sign this person out"); only an owner acts on an owner. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../commands/tokens.ts';
 import type { Db } from '../db/kysely.ts';
+import { announceAccessChanged } from './access-notice.ts';
 import { webDb } from './tables.ts';
 
 /** Idle and absolute lifetimes of a web session (README "Team web app"). */
@@ -69,14 +70,15 @@ export async function findSession(db: Db, id: string, now: Date): Promise<WebSes
   return { idHash: row.id_hash, memberId: row.member_id, orgId: row.org_id, csrfToken: row.csrf_token, expiresAt: row.expires_at };
 }
 
-/** Ends one session (sign out). */
+/** Ends one session (sign out); open live feeds of it hear at once. */
 export async function revokeSession(db: Db, idHash: string, now: Date): Promise<void> {
-  await webDb(db)
+  const result = await webDb(db)
     .updateTable('web_sessions')
     .set({ revoked_at: now })
     .where('id_hash', '=', idHash)
     .where('revoked_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  if (result.numUpdatedRows > 0n) await announceAccessChanged(db);
 }
 
 /** Ends every session of a member (sign out everywhere); returns how many were open. */
@@ -87,6 +89,7 @@ export async function revokeMemberSessions(db: Db, memberId: string, now: Date):
     .where('member_id', '=', memberId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  if (result.numUpdatedRows > 0n) await announceAccessChanged(db);
   return Number(result.numUpdatedRows);
 }
 

@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.ts';
 import type { EventFilter, EventStore, Position, ReadAllPage } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
 import { seedCheckpoints } from './checkpoint-seed.ts';
-import { advanceCheckpoint, readCheckpoint } from './checkpoints.ts';
+import { advanceCheckpoint, readCheckpoint, toPosition } from './checkpoints.ts';
 import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
 import { sleep } from '../sleep.ts';
 
@@ -129,41 +129,69 @@ export function idleCheckpoint(
   return page.checkpoint && comparePositions(page.checkpoint, checkpoint) > 0 ? page.checkpoint : null;
 }
 
-/** Resolves once every named checkpoint is at or past `position`; false on timeout. */
+/**
+ * Longest a woken-by-notice read goes without re-reading the checkpoints (a lost notice only delays it);
+ * on EventStoreDB it also looks for idle read models at this pace.
+ */
+const UNWOKEN_MS = 1000;
+
+/**
+ * Resolves once every named checkpoint is at or past `position`; false on timeout. With a `wake` signal
+ * (the process's `CheckpointSignal`) the checkpoints are re-read when one moves, else every second
+ * (every 250 ms where idle read models must be moved on); without one, every 15 ms.
+ */
 export async function waitForCheckpoints(
   db: Kysely<Database>,
   names: readonly string[],
   position: Position,
   timeoutMs: number,
   idle?: { readonly store: EventStore; readonly filters: ReadonlyMap<string, EventFilter> },
+  wake?: { listen(): { readonly ready: Promise<void>; next(timeoutMs: number): Promise<void>; close(): void } },
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   // per name: the checkpoint last seen and since when it has not moved
   const still = new Map<string, { position: Position | null; since: number }>();
-  for (;;) {
-    const checkpoints = await Promise.all(names.map((name) => readCheckpoint(db, name)));
-    if (checkpoints.every((c) => comparePositions(c.position, position) >= 0)) return true;
-    if (Date.now() >= deadline) return false;
-    if (idle && needsIdleCheckpoints(idle.store)) {
-      const now = Date.now();
-      await Promise.all(
-        names.map(async (name, i) => {
-          const current = checkpoints[i]!.position;
-          const filter = idle.filters.get(name);
-          if (!filter || comparePositions(current, position) >= 0) return;
-          const seen = still.get(name);
-          if (!seen || comparePositions(seen.position, current) !== 0) {
-            still.set(name, { position: current, since: now });
-            return;
-          }
-          if (now - seen.since < IDLE_CHECKPOINT_MS) return;
-          seen.since = now;
-          const page = await idle.store.readAll({ from: current, limit: 1, filter });
-          const to = idleCheckpoint(current, position, page);
-          if (to) await advanceCheckpoint(db, name, to);
-        }),
-      );
+  const listener = wake?.listen();
+  const unwoken = idle && needsIdleCheckpoints(idle.store) ? IDLE_CHECKPOINT_MS : UNWOKEN_MS;
+  try {
+    if (listener) await Promise.race([listener.ready, sleep(Math.min(timeoutMs, 1000))]);
+    for (;;) {
+      // Armed before reading, so a move between the read and the wait is not missed.
+      const moved = listener?.next(Math.max(0, Math.min(unwoken, deadline - Date.now())));
+      const rows = await db
+        .selectFrom('projection_checkpoints')
+        .select(['name', 'commit_position', 'prepare_position'])
+        .where('name', 'in', names)
+        .execute();
+      const checkpoints = names.map((name) => {
+        const row = rows.find((r) => r.name === name);
+        return { name, position: row ? toPosition(row.commit_position, row.prepare_position) : null };
+      });
+      if (checkpoints.every((c) => comparePositions(c.position, position) >= 0)) return true;
+      if (Date.now() >= deadline) return false;
+      if (idle && needsIdleCheckpoints(idle.store)) {
+        const now = Date.now();
+        await Promise.all(
+          names.map(async (name, i) => {
+            const current = checkpoints[i]!.position;
+            const filter = idle.filters.get(name);
+            if (!filter || comparePositions(current, position) >= 0) return;
+            const seen = still.get(name);
+            if (!seen || comparePositions(seen.position, current) !== 0) {
+              still.set(name, { position: current, since: now });
+              return;
+            }
+            if (now - seen.since < IDLE_CHECKPOINT_MS) return;
+            seen.since = now;
+            const page = await idle.store.readAll({ from: current, limit: 1, filter });
+            const to = idleCheckpoint(current, position, page);
+            if (to) await advanceCheckpoint(db, name, to);
+          }),
+        );
+      }
+      await (moved ?? sleep(15));
     }
-    await sleep(15);
+  } finally {
+    listener?.close();
   }
 }

@@ -10,6 +10,8 @@ export interface SubscriberDeps {
   readonly db: Kysely<Database>;
   readonly store: EventStore;
   readonly log?: Logger;
+  /** Told after each checkpoint move, so reads waiting for it wake (see `CheckpointSignal`). */
+  readonly checkpoints?: { announce(): void };
 }
 
 /**
@@ -53,19 +55,25 @@ export async function handleBatch<D extends SubscriberDeps, P>(
   checkpoint: Position,
 ): Promise<number> {
   // Nothing to handle (events of others moved the head): one statement instead of a transaction.
-  if (events.length === 0 && (await advanceCheckpoint(deps.db, subscriber.name, checkpoint))) return 0;
+  if (events.length === 0 && (await advanceCheckpoint(deps.db, subscriber.name, checkpoint))) {
+    deps.checkpoints?.announce();
+    return 0;
+  }
   let prepared: P | undefined;
   if (subscriber.prepare) {
     const current = await readCheckpoint(deps.db, subscriber.name);
     if (comparePositions(checkpoint, current.position) <= 0) return 0;
     prepared = await subscriber.prepare(deps, after(events, current.position));
   }
-  return deps.db.transaction().execute(async (trx) => {
+  const handled = await deps.db.transaction().execute(async (trx) => {
     const locked = await lockCheckpoint(trx, subscriber.name);
-    if (comparePositions(checkpoint, locked.position) <= 0) return 0;
+    if (comparePositions(checkpoint, locked.position) <= 0) return -1;
     const fresh = after(events, locked.position);
     if (fresh.length && subscriber.handle) await subscriber.handle(trx, fresh, prepared as P);
     await saveCheckpoint(trx, subscriber.name, checkpoint, fresh.length);
     return fresh.length;
   });
+  if (handled < 0) return 0;
+  deps.checkpoints?.announce();
+  return handled;
 }

@@ -4,7 +4,9 @@ import type { RecordedEvent } from '../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../eventstore/position.ts';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
 import { ProblemError, problems } from '../api/problem.ts';
-import { sessionStillLive } from '../identity/index.ts';
+import { securityHeaders } from '../api/security-headers.ts';
+import { AppendNotifier } from '../eventstore/postgres/notifier.ts';
+import { ACCESS_CHANGED_CHANNEL, sessionStillLive } from '../identity/index.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { LiveFeed, ResumeTooFarError } from './live-feed.ts';
 
@@ -21,9 +23,11 @@ const HEARTBEAT_MS = 15_000;
 /**
  * How often an open stream re-checks that its caller may still read it. The sessions table and the org's
  * members are the truth in every process, so a sign-out, removal, role or password change or expiry
- * anywhere closes the stream within this delay.
+ * anywhere closes the stream within this delay at the latest. Every process also listens for the
+ * access-changed notice (`announceAccessChanged`) and re-checks its streams at once when it comes, so
+ * this periodic check only catches expiry and a lost notice.
  */
-export const RECHECK_MS = 2_000;
+export const RECHECK_MS = 5_000;
 
 /** Open streams one member (or token) may hold in one process, and one process holds at most. */
 export const STREAMS_PER_MEMBER = 5;
@@ -57,10 +61,13 @@ async function stream(
   reply: FastifyReply,
   onClose: (fn: () => void) => void,
   stillAllowed: StillAllowed,
+  onNotice: (check: () => void) => () => void,
 ) {
   const raw = reply.raw;
   reply.hijack();
+  // Hijacked: fastify's onSend hook does not run, so the stream sets the protections itself.
   raw.writeHead(200, {
+    ...securityHeaders(app.services.config.PUBLIC_BASE_URL?.startsWith('https:') ?? false),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
@@ -71,7 +78,7 @@ async function stream(
   const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
   let listener: { close(): void } | undefined;
-  const recheck = setInterval(() => {
+  const check = () => {
     stillAllowed().then(
       (ok) => {
         if (ok || closed) return;
@@ -80,12 +87,15 @@ async function stream(
       },
       (error: unknown) => app.log.warn({ err: error }, 'live feed re-check failed'),
     );
-  }, RECHECK_MS);
+  };
+  const recheck = setInterval(check, RECHECK_MS);
   recheck.unref();
+  const unhear = onNotice(check);
   onClose(() => {
     closed = true;
     clearInterval(heartbeat);
     clearInterval(recheck);
+    unhear();
     listener?.close();
   });
   try {
@@ -95,6 +105,7 @@ async function stream(
   } catch (error) {
     clearInterval(heartbeat);
     clearInterval(recheck);
+    unhear();
     // Too far behind to replay: the page reloads its data and reconnects without Last-Event-ID.
     if (error instanceof ResumeTooFarError) raw.end('event: reset\ndata: {}\n\n');
     else {
@@ -114,6 +125,32 @@ export const liveEventsRoute = fp(
     const feed = new LiveFeed(app.services.store, { log: app.services.log });
     app.decorate('liveFeed', feed);
     app.addHook('onClose', async () => feed.close());
+    // Access changes anywhere (sign-out, removal, role or password change) re-check this process's
+    // streams at once: one LISTEN connection, opened with the first stream, kept until the app closes.
+    const checks = new Set<() => void>();
+    const notices = new AppendNotifier(app.services.databaseUrl, ACCESS_CHANGED_CHANNEL);
+    const stop = new AbortController();
+    let hearing = false;
+    const onNotice = (check: () => void) => {
+      checks.add(check);
+      if (!hearing) {
+        hearing = true;
+        const listener = notices.listen();
+        void (async () => {
+          while (!stop.signal.aborted) {
+            await listener.next(60_000, stop.signal);
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- aborted while next() waited
+            if (!stop.signal.aborted) for (const each of checks) each();
+          }
+          listener.close();
+        })();
+      }
+      return () => checks.delete(check);
+    };
+    app.addHook('onClose', async () => {
+      stop.abort();
+      await notices.close();
+    });
     const open = new Map<string, number>();
     let total = 0;
     app.get('/app/events', { onRequest: authenticate('member'), schema: { hide: true } }, async (request, reply) => {
@@ -147,7 +184,7 @@ export const liveEventsRoute = fp(
         if (left > 0) open.set(who, left);
         else open.delete(who);
       });
-      await stream(app, auth.orgId, after, reply, (fn) => request.raw.on('close', fn), stillAllowed);
+      await stream(app, auth.orgId, after, reply, (fn) => request.raw.on('close', fn), stillAllowed, onNotice);
     });
   },
   { name: 'live-events' },

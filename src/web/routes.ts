@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, authOf } from '../api/plugins/auth.ts';
+import { limitPerCaller, memberKey, type RateLimitOptions } from '../api/plugins/rate-limit.ts';
 import { ProblemError, problems } from '../api/problem.ts';
 import { getOrg } from '../queries/orgs.ts';
 import { ensureWebBuild, type WebBuild } from './assets.ts';
@@ -23,8 +24,14 @@ import {
   revokeSessionByCookie,
   SESSION_ABSOLUTE_MS,
   sessionCookieName,
+  addressKey,
   countAttempt,
+  countHits,
   countInviteAttempt,
+  logMailer,
+  normalEmail,
+  requestPasswordReset,
+  WINDOW_MS,
   HashGate,
   HashingBusyError,
   signInSucceeded,
@@ -34,6 +41,10 @@ import {
 
 const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX) }).strict();
 const inviteParams = z.object({ token: z.string().regex(/^csi_[A-Za-z0-9_-]{43}$/, 'not an invite token') });
+const resetBody = z.object({ email: z.string().trim().min(1).max(320) }).strict();
+/** Reset requests one address may make, and reset emails one person may get, per 15-minute window. */
+export const RESET_ADDRESS_LIMIT = 10;
+export const RESETS_PER_ACCOUNT = 3;
 const acceptBody = z.object({ password: z.string().min(1).max(PASSWORD_MAX) }).strict();
 const assetParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/) });
 
@@ -76,7 +87,7 @@ async function sessionView(request: FastifyRequest) {
 }
 
 /** The team web app: sign-in, sessions, invites, and the page shell with its bundle (CONTRACT §7). */
-export const webApp: FastifyPluginAsyncZod = async (app) => {
+export const webApp: FastifyPluginAsyncZod<{ rateLimit: RateLimitOptions }> = async (app, options) => {
   const { config, db, clock, log } = app.services;
   const secure = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
   const cookieName = sessionCookieName(secure);
@@ -148,6 +159,7 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
 
   app.register(async (sessionRoutes) => {
     sessionRoutes.addHook('onRequest', authenticate('member'));
+    await limitPerCaller(sessionRoutes, options.rateLimit, memberKey);
     sessionRoutes.get('/app/session', { schema: { hide: true } }, async (request) => sessionView(request));
     sessionRoutes.delete('/app/session', { schema: { hide: true } }, async (request, reply) => {
       const session = authOf(request).session;
@@ -164,6 +176,32 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
       endCookie(reply);
       return { ended };
     });
+  });
+
+  // "Forgot your password?" (anyone, no session): the link goes to the person's own email through the
+  // mail port, never to the caller, and the answer is the same whether the email is a member or not.
+  const mailer = logMailer(log, { reveal: !secure });
+  app.post('/app/password-resets', { schema: { body: resetBody, hide: true } }, async (request, reply) => {
+    requireSameOrigin(request);
+    const now = clock();
+    const wait = await countHits(db, [{ key: `reset:${addressKey(request.ip)}`, limit: RESET_ADDRESS_LIMIT }], WINDOW_MS, now);
+    if (wait > 0)
+      throw new ProblemError(429, 'too_many_attempts', 'Too many attempts', 'too many password reset requests from this address', {
+        headers: { 'retry-after': String(wait) },
+      });
+    const email = normalEmail(request.body.email);
+    // A flood of requests for one person sends them a few emails, not hundreds (and the caller cannot tell).
+    const quota = await countHits(db, [{ key: `reset:account:${email}`, limit: RESETS_PER_ACCOUNT }], WINDOW_MS, now);
+    // After the answer: how long the lookup and sending take must not tell whether the email is a member.
+    if (quota === 0)
+      setImmediate(() => {
+        requestPasswordReset(app.services, mailer, email).catch((error: unknown) => log.error({ err: error }, 'password reset failed'));
+      });
+    reply.code(202);
+    return {
+      accepted: true,
+      detail: 'if this email signs in here, a link to choose a new password is on its way (it works once, for 1 hour)',
+    };
   });
 
   // The invite token is in these URLs, and request logs carry the URL: log these routes only from warn up.
@@ -228,7 +266,6 @@ export const webApp: FastifyPluginAsyncZod = async (app) => {
     return reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', CSP)
-      .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'same-origin')
       .send(html);
   };

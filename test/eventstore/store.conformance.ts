@@ -384,6 +384,12 @@ export function conformanceSuite(t: Test, makeStore: StoreFactory, sizes: Confor
     t.ok(head && comparePositions(head, result.position) >= 0, 'head is at or after our append');
   });
 
+  withStore('newestPosition is at or after every position an append returned, at once', async (t, store, org, tag) => {
+    const result = await store.append(`org-${tag}-n`, [phoneEvent(org, 1)], { expectedRevision: 'no_stream' });
+    const newest = await store.newestPosition();
+    t.ok(newest && comparePositions(newest, result.position) >= 0, 'no waiting for visibility');
+  });
+
   withStore('a claimed Idempotency-Key admits only the same request on the same stream', async (t, store, org, tag) => {
     const key = `key-${tag}`;
     const claim = { key, requestHash: 'hash-a' };

@@ -49,6 +49,24 @@ t.test('sign-out in process A closes the feed held by process B within seconds',
   t.ok(Date.now() - started <= RECHECK_MS * 4, 'within seconds');
 });
 
+t.test('the access-changed notice closes a feed held by another process at once, not at the periodic re-check', async (t) => {
+  const who = await person('member');
+  const feed = await feedOf(who.cookie);
+  t.teardown(() => feed.close());
+  await new Promise((r) => setTimeout(r, 500)); // process B's LISTEN connection is up
+  const out = await serverA.inject({
+    method: 'DELETE',
+    url: '/app/sessions',
+    cookies: { cs_session: who.cookie },
+    headers: { 'x-csrf-token': who.csrf },
+  });
+  t.equal(out.statusCode, 200);
+  const started = Date.now();
+  await feed.waitFor((messages) => messages.some((m) => m.event === 'signed-out'), RECHECK_MS * 2);
+  const took = Date.now() - started;
+  t.ok(took < 1500, `closed ${took} ms after "sign out everywhere" (the periodic re-check runs every ${RECHECK_MS} ms)`);
+});
+
 t.test("a role change closes the person's open feed (it reconnects with the new role)", async (t) => {
   const who = await person('member');
   const feed = await feedOf(who.cookie);

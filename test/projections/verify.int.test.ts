@@ -55,6 +55,7 @@ t.test('the live projector keeps projecting new events while verify builds and c
     readStream: (...args) => services.store.readStream(...args),
     subscribe: (options) => services.store.subscribe(options),
     headPosition: () => services.store.headPosition(),
+    newestPosition: () => services.store.newestPosition(),
     close: async () => {},
     async readAll(options) {
       reads++;

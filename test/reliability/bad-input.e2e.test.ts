@@ -163,7 +163,7 @@ const headers = fc.record(
   {
     'idempotency-key': headerValue,
     'if-match': headerValue,
-    // In range but ahead of the store, a token waits 5 s for a 503 (documented): only tokens behind or out of range here.
+    // Tokens behind the store or out of range (one past the newest event is a quick 400; a pending one waits 5 s).
     'consistency-token': fc.oneof(
       headerValue,
       fc.constantFrom('1.1', '0.0', '9223372036854775808.0', '1.18446744073709551616', '99999999999999999999.1'),

@@ -10,9 +10,11 @@ import { loadConfig } from '../../src/config.ts';
 import type { Scope } from '../../src/domain/events/credential.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import type { Position } from '../../src/eventstore/port.ts';
+import type { Logger } from 'pino';
 import { createLogger } from '../../src/logger.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';
 import { projector } from '../../src/projections/projection.ts';
+import { CheckpointSignal } from '../../src/subscriptions/checkpoint-signal.ts';
 import { catchUp } from '../../src/subscriptions/engine.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
 import { openTestStore, storeEnv } from './store.ts';
@@ -65,11 +67,11 @@ export function operator(orgId: string): CommandCaller {
  */
 export async function testApp(
   t: Teardown,
-  options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string> } = {},
+  options: { clock?: () => Date; liveProjectors?: boolean; server?: ServerOptions; env?: Record<string, string>; log?: Logger } = {},
 ): Promise<TestApp> {
   const database = await testDatabase(t);
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...storeEnv(), ...options.env });
-  const log = createLogger(config.LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createLogger(config.LOG_LEVEL ?? 'silent');
   const store = await openTestStore(database.pool, database.url);
   const services: Services = {
     config,
@@ -79,6 +81,7 @@ export async function testApp(
     store,
     clock: options.clock ?? (() => new Date()),
     databaseUrl: database.url,
+    checkpoints: new CheckpointSignal(database.url, database.pool),
   };
   // As `serve --no-worker` runs it (or without the projectors, which `catchUpAll` then stands in for).
   const started = await startProcess(services, {
@@ -88,6 +91,7 @@ export async function testApp(
   const app = started.app!;
   t.teardown(async () => {
     await started.stop();
+    await services.checkpoints?.close();
     await store.close();
   });
   const catchUpAll = async () => {
@@ -140,11 +144,12 @@ async function committedHead(database: TestDatabase): Promise<Position | null> {
 export async function secondServer(t: Teardown, ctx: TestApp, server?: ServerOptions): Promise<FastifyInstance> {
   const { db, pool } = createDb({ url: ctx.database.url, max: 5, applicationName: 'second-server' });
   const store = await openTestStore(pool, ctx.database.url);
-  const services: Services = { ...ctx.services, db, pool, store };
+  const services: Services = { ...ctx.services, db, pool, store, checkpoints: new CheckpointSignal(ctx.database.url, pool) };
   const started = await startProcess(services, { http: { ...(server && { server }) } });
   const app = started.app!;
   t.teardown(async () => {
     await started.stop();
+    await services.checkpoints?.close();
     await store.close();
     await db.destroy();
   });

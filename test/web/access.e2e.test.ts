@@ -58,6 +58,21 @@ t.test('sign-in is throttled per account: after 5 failures even the right passwo
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
 });
 
+t.test('forgot your password: the sign-in page asks for the email and answers the same for any address', async (t) => {
+  await signOutAll();
+  await page.goto(`${app.address}/app`);
+  await page.getByRole('button', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('Email').fill('member@acme.test');
+  await page.getByRole('button', { name: 'Email me a link' }).click();
+  await page
+    .getByTestId('reset-sent')
+    .getByText(/If member@acme.test signs in here, a link to choose a new password is on its way/)
+    .waitFor();
+  t.equal((await context.cookies(app.address)).filter((c) => c.name === '__Host-cs_session').length, 0, 'no session, no link on the page');
+  await page.getByRole('button', { name: 'Back to sign in' }).click();
+  await page.getByRole('heading', { name: 'Sign in to CallSnare' }).waitFor();
+});
+
 t.test('a state-changing request with the session cookie but without its CSRF token is 403 and changes nothing', async (t) => {
   await signOutAll();
   await signIn(page, app.address, 'member@acme.test');

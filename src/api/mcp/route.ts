@@ -12,9 +12,9 @@ import {
 import { z } from 'zod';
 import { ACTIONS, DISCOVERY_LINKS, howToEnable } from '../discovery/catalog.ts';
 import { baseUrlOf } from '../discovery/routes.ts';
-import { authenticate } from '../plugins/auth.ts';
+import { authenticate, authOf } from '../plugins/auth.ts';
 import { toProblem } from '../plugins/errors.ts';
-import { credentialRateLimit, type RateLimitOptions } from '../private/v1/index.ts';
+import { limitPerCaller, type RateLimitOptions } from '../plugins/rate-limit.ts';
 import { type FieldError, ProblemError, problems } from '../problem.ts';
 import { unstorableText } from '../validation.ts';
 import { asHttpJson, mcpCallerOf, toolSchema, toolsFor } from './tools.ts';
@@ -180,7 +180,7 @@ export async function mcpRoutes(app: FastifyInstance, options: { rateLimit: Rate
   });
   await app.register(async (scope) => {
     scope.addHook('onRequest', authenticate('integration'));
-    await credentialRateLimit(scope, options.rateLimit);
+    await limitPerCaller(scope, options.rateLimit, (request) => authOf(request).credentialId);
     scope.post(DISCOVERY_LINKS.mcp, { schema: { hide: true } }, async (request, reply) => {
       const body = request.body;
       if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {

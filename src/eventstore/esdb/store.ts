@@ -338,6 +338,11 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
+  /** EventStoreDB shows a write to readers once it is acknowledged: the newest event is the head. */
+  newestPosition(): Promise<Position | null> {
+    return this.headPosition();
+  }
+
   async close(): Promise<void> {
     this.#shutdown.abort();
     if (this.#ownsClient) await this.#client.dispose();

@@ -17,9 +17,11 @@ const CHANNEL = 'es_appended';
 /**
  * Shares one LISTEN connection among all subscriptions of a store. It opens with the first listener,
  * closes with the last, and reconnects after a drop; subscribers poll meanwhile, so nothing is missed.
+ * The channel defaults to the store's appends; the checkpoint signal (`src/subscriptions`) uses its own.
  */
 export class AppendNotifier {
   readonly #url: string;
+  readonly #channel: string;
   readonly #emitter = new EventEmitter();
   /** Payload of this process's NOTIFYs: their echo on our own LISTEN connection wakes nobody (the in-process emit did). */
   readonly #self = randomUUID();
@@ -30,8 +32,9 @@ export class AppendNotifier {
   #announcing = false;
   #announceAgain = false;
 
-  constructor(url: string) {
+  constructor(url: string, channel = CHANNEL) {
     this.#url = url;
+    this.#channel = channel;
     this.#emitter.setMaxListeners(0);
   }
 
@@ -76,7 +79,7 @@ export class AppendNotifier {
     void (async () => {
       do {
         this.#announceAgain = false;
-        await pool.query(named(`select pg_notify('${CHANNEL}', $1)`, [this.#self])).catch(() => {});
+        await pool.query(named(`select pg_notify('${this.#channel}', $1)`, [this.#self])).catch(() => {});
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by appends that land while this NOTIFY runs
       } while (this.#announceAgain && !this.#closed);
       this.#announcing = false;
@@ -105,7 +108,7 @@ export class AppendNotifier {
       });
       try {
         await client.connect();
-        await client.query(`listen ${CHANNEL}`);
+        await client.query(`listen ${this.#channel}`);
         this.#client = client;
         if (this.#listeners === 0 || this.#closed) await this.#disconnect();
       } catch {

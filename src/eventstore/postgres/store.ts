@@ -318,6 +318,15 @@ export class PostgresEventStore implements EventStore {
     return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : null;
   }
 
+  async newestPosition(): Promise<Position | null> {
+    // Committed or not yet visible to subscribers: the newest row (es_events_order makes it one index step).
+    const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
+      'select transaction_id, global_position from es_events order by transaction_id desc, global_position desc limit 1',
+    );
+    const row = rows[0];
+    return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : null;
+  }
+
   async close(): Promise<void> {
     await this.#notifier.close();
   }

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { authenticate } from '../../plugins/auth.ts';
+import { limitPerCaller, memberKey, type RateLimitOptions } from '../../plugins/rate-limit.ts';
 import { auditRoutes } from './audit.ts';
 import { teamBookingRoutes } from './bookings.ts';
 import { memberRoutes } from './members.ts';
@@ -10,9 +11,13 @@ import { leadRoutes } from './leads.ts';
 import { settingsRoutes } from './settings.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-/** The internal API for team members (`cs_member_...` tokens; roles checked per route). */
-export async function internalApiV1(app: FastifyInstance): Promise<void> {
+/**
+ * The internal API for team members (`cs_member_...` tokens or a web session; roles checked per route),
+ * limited per member after authentication (issue 21 item 6).
+ */
+export async function internalApiV1(app: FastifyInstance, options: { rateLimit: RateLimitOptions }): Promise<void> {
   app.addHook('onRequest', authenticate('member'));
+  await limitPerCaller(app, options.rateLimit, memberKey);
   // The web app's plumbing endpoints (inbox, settings, members, tokens, audit, ...): described by their own
   // OpenAPI document, generated from the zod schemas that validate them; the action catalog lists only the
   // action model's internal actions (src/api/discovery/catalog.ts).

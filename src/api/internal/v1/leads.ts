@@ -4,7 +4,9 @@ import { changeConsent, loadConsent } from '../../../commands/consent.ts';
 import { assignLead, changeLeadStatus, loadLead, logCallBack, requestOutboundText } from '../../../commands/leads.ts';
 import { consentView } from '../../../domain/consent.ts';
 import type { LeadStatus } from '../../../domain/events/lead.ts';
+import { requestedMessageId } from '../../../domain/ids.ts';
 import { toLeadView } from '../../../domain/lead.ts';
+import { countHits } from '../../../identity/index.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../queries/leads.ts';
 import { getOrg } from '../../../queries/orgs.ts';
 import { callerOf, depsOf } from '../../caller.ts';
@@ -23,6 +25,15 @@ import {
 } from './schemas.ts';
 
 const READ_MODELS = ['leads', 'lead_timeline', 'bookings', 'contact_consent'];
+
+/**
+ * Texts a member may send (issue 21 item 16): at most {@link TEXTS_PER_LEAD} to one caller and
+ * {@link TEXTS_PER_MEMBER} by one person in {@link TEXT_WINDOW_MS}, counted in PostgreSQL (every process
+ * shares the count). A repeat of an already requested message (same `clientMessageId`) is not counted.
+ */
+export const TEXTS_PER_LEAD = 10;
+export const TEXTS_PER_MEMBER = 60;
+export const TEXT_WINDOW_MS = 10 * 60_000;
 
 /** Whose read markers a request uses: the member (token or session), else the credential. */
 const readerOf = (request: FastifyRequest) => authOf(request).memberId ?? authOf(request).actor.id;
@@ -87,8 +98,27 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
           `${lead.callerPhone} opted out of texts (${consent.source}) at ${consent.since}: nothing was sent; call them instead`,
         );
       }
+      const { memberId, credentialId, actor } = authOf(request);
+      if (!lead.requested?.[requestedMessageId(orgId, leadId, request.body.clientMessageId)]) {
+        const wait = await countHits(
+          request.server.services.db,
+          [
+            { key: `text:lead:${leadId}`, limit: TEXTS_PER_LEAD },
+            { key: `text:member:${memberId ?? credentialId}`, limit: TEXTS_PER_MEMBER },
+          ],
+          TEXT_WINDOW_MS,
+          deps.clock(),
+        );
+        if (wait > 0)
+          throw new ProblemError(
+            429,
+            'text_rate_limited',
+            'Too many texts',
+            `at most ${TEXTS_PER_LEAD} texts to one caller and ${TEXTS_PER_MEMBER} per person every ${TEXT_WINDOW_MS / 60_000} minutes; nothing was sent, try again in ${wait} s`,
+            { headers: { 'retry-after': String(wait) } },
+          );
+      }
       // A member's reply makes an unassigned lead theirs (CONTRACT §10).
-      const { memberId, actor } = authOf(request);
       const outcome = await requestOutboundText(depsOf(request), callerOf(request), leadId, {
         ...request.body,
         ...(memberId && { replier: { memberId, label: actor.label } }),

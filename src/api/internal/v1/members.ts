@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { changeMemberRole } from '../../../commands/orgs.ts';
 import type { MemberRole } from '../../../domain/events/org.ts';
 import { getOrg } from '../../../queries/orgs.ts';
 import {
   AlreadyMemberError,
+  changeRoleEverywhere,
   endSessionsOf,
   inviteMember,
   LoginTakenError,
   removeMemberEverywhere,
   TargetRoleError,
 } from '../../../identity/index.ts';
-import { callerOf, depsOf } from '../../caller.ts';
+import { callerOf } from '../../caller.ts';
 import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { ProblemError, problems } from '../../problem.ts';
@@ -40,7 +40,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const auth = authOf(request);
       const { memberId } = request.params;
-      const { org, position } = await changeMemberRole(depsOf(request), callerOf(request), {
+      const { org, position } = await changeRoleEverywhere(request.server.services, callerOf(request), {
         orgId: auth.orgId,
         memberId,
         role: request.body.role,

@@ -1,56 +1,13 @@
 import swagger from '@fastify/swagger';
-import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { authenticate, authOf } from '../../plugins/auth.ts';
+import { limitPerCaller, type RateLimitOptions } from '../../plugins/rate-limit.ts';
 import { availabilityRoutes } from './availability.ts';
 import { bookingRoutes } from './bookings.ts';
 import { healthRoutes } from './health.ts';
 import { leadSummaryRoutes } from './lead-summary.ts';
 import { documentResponses } from './responses.ts';
-
-/** Per-credential request budget of the protected API. */
-export interface RateLimitOptions {
-  readonly max: number;
-  readonly timeWindowMs: number;
-}
-
-type Store = FastifyRateLimitStore;
-// The plugin's own in-memory store (its package has no exports map); shared below so that every surface
-// of the protected API draws on one budget per credential.
-const LocalStore = createRequire(import.meta.url)('@fastify/rate-limit/store/LocalStore.js') as new (
-  continueExceeding: boolean,
-  exponentialBackoff: boolean,
-  cache?: number,
-) => Store;
-const stores = new WeakMap<RateLimitOptions, Store>();
-
-/**
- * The protected API's per-credential rate limit on `scope` (after its authentication hook): the protected
- * routes and the MCP endpoint register it with the same options object and so share one budget per
- * credential in this process.
- */
-export async function credentialRateLimit(scope: FastifyInstance, limit: RateLimitOptions): Promise<void> {
-  let store = stores.get(limit);
-  if (!store) stores.set(limit, (store = new LocalStore(false, false, 5000)));
-  const shared = store;
-  await scope.register(rateLimit, {
-    max: limit.max,
-    timeWindow: limit.timeWindowMs,
-    hook: 'onRequest',
-    keyGenerator: (request) => authOf(request).credentialId,
-    enableDraftSpec: true,
-    // A constructor returning the shared store: every registration counts into the same one.
-    store: function SharedStore() {
-      return shared;
-    } as unknown as FastifyRateLimitStoreCtor,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      message: `rate limit of ${context.max} requests per ${Math.round(limit.timeWindowMs / 1000)} s exceeded; retry in ${context.after}`,
-    }),
-  });
-}
 
 /**
  * The protected private API: its own encapsulated context, so the OpenAPI document lists exactly
@@ -78,7 +35,7 @@ export async function privateApiV1(app: FastifyInstance, options: { rateLimit: R
 
   await app.register(async (protectedScope) => {
     protectedScope.addHook('onRequest', authenticate('integration'));
-    await credentialRateLimit(protectedScope, options.rateLimit);
+    await limitPerCaller(protectedScope, options.rateLimit, (request) => authOf(request).credentialId);
     await protectedScope.register(healthRoutes);
     await protectedScope.register(bookingRoutes);
     await protectedScope.register(availabilityRoutes);
