@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ACTIONS, DISCOVERY_LINKS, howToEnable } from '../discovery/catalog.ts';
 import { baseUrlOf } from '../discovery/routes.ts';
 import { authenticate, authOf } from '../plugins/auth.ts';
-import { toProblem } from '../plugins/errors.ts';
+import { problemDocument, toProblem } from '../plugins/errors.ts';
 import { limitPerCaller, type RateLimitOptions } from '../plugins/rate-limit.ts';
 import { type FieldError, ProblemError, problems } from '../problem.ts';
 import { unstorableText } from '../validation.ts';
@@ -66,16 +66,7 @@ function mcpErrorHandler(error: FastifyError, request: FastifyRequest, reply: Fa
 
 /** A problem as an MCP tool error result: the problem document as text (no structured content: that is for results). */
 function errorResult(request: FastifyRequest, problem: ProblemError): CallToolResult {
-  const document = {
-    type: `/docs/problems/${problem.code}`,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.message,
-    code: problem.code,
-    requestId: request.id,
-    ...(problem.extra.errors && { errors: problem.extra.errors }),
-  };
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify(document) }] };
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(problemDocument(request, problem)) }] };
 }
 
 /** The zod issues of a tool's arguments as the HTTP API's field errors (`arguments.customer.phone`). */

@@ -12,20 +12,22 @@ import { InvalidCursorError } from '../../queries/cursor.ts';
 import { type FieldError, ProblemError, problems } from '../problem.ts';
 
 /** Renders a problem as application/problem+json with the request id. */
+/** The problem+json document of `problem` for this request: what the HTTP API answers and MCP tool errors carry. */
+export function problemDocument(request: FastifyRequest, problem: ProblemError) {
+  return {
+    type: `/docs/problems/${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    code: problem.code,
+    requestId: request.id,
+    ...(problem.extra.errors && { errors: problem.extra.errors }),
+  };
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
   for (const [name, value] of Object.entries(problem.extra.headers ?? {})) reply.header(name, value);
-  return reply
-    .code(problem.status)
-    .type('application/problem+json')
-    .send({
-      type: `/docs/problems/${problem.code}`,
-      title: problem.title,
-      status: problem.status,
-      detail: problem.message,
-      code: problem.code,
-      requestId: request.id,
-      ...(problem.extra.errors && { errors: problem.extra.errors }),
-    });
+  return reply.code(problem.status).type('application/problem+json').send(problemDocument(request, problem));
 }
 
 // Connection-level failures: the database went away or is restarting.
