@@ -5,7 +5,7 @@ import { recordMissedCall } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { formatPosition } from '../../src/eventstore/position.ts';
-import { LiveFeed } from '../../src/web/live-feed.ts';
+import { LiveFeed } from '../../src/subscriptions/live-feed.ts';
 import { testApp } from '../support/app.ts';
 import { sid } from '../webhooks/fixtures/providers.ts';
 import { openSse, type SseConnection } from './sse-client.ts';
