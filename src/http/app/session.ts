@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, authOf } from '../plugins/authentication.ts';
 import { limitPerCaller, memberKey, type RateLimitOptions } from '../plugins/rate-limit.ts';
-import { ProblemError, problems } from '../problem.ts';
+import { ProblemError, problems } from '../common/problem.ts';
 import { getOrg } from '../../queries/orgs.ts';
 import {
   decoyHash,

@@ -7,7 +7,7 @@ import type { Db } from '../../db/kysely.ts';
 import type { EventStore } from '../../eventstore/port.ts';
 import { SUBSCRIBERS } from '../../subscribers.ts';
 import { subscriberLags, type SubscriberLag } from '../../subscriptions/lag.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../common/problem.ts';
 
 /** How long database gauges are reused: a burst of scrapes (several Prometheus servers, retries) costs one read. */
 export const GAUGE_CACHE_MS = 5000;

@@ -2,14 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { loadLead } from '../../../../commands/leads.ts';
 import { bookingEvidence, getBooking, listBookings } from '../../../../queries/bookings.ts';
 import { getOrg } from '../../../../queries/orgs.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency } from '../../../consistency.ts';
-import { requireEnabled } from '../../../planned-actions.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency } from '../../../common/consistency.ts';
+import { requireEnabled } from '../../../plugins/planned-actions.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { answerAvailability, availabilityQuery } from '../../private/v1/availability.ts';
 import { patchBooking, postBooking } from '../../private/v1/bookings.ts';
 import { bookingParams, createBookingBody, listBookingsQuery, patchBookingBody } from '../../private/v1/schemas.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 
 const PREFIX = '/api/internal/v1';

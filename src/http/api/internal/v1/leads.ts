@@ -9,10 +9,10 @@ import { toLeadView } from '../../../../domain/lead.ts';
 import { countHits } from '../../../../identity/index.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../../queries/leads.ts';
 import { getOrg } from '../../../../queries/orgs.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { ProblemError, problems } from '../../../problem.ts';
+import { ProblemError, problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import {
   assignLeadBody,

@@ -10,10 +10,10 @@ import {
   removeMemberEverywhere,
   TargetRoleError,
 } from '../../../../identity/index.ts';
-import { callerOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { ProblemError, problems } from '../../../problem.ts';
+import { ProblemError, problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import { invitationBody, memberParams, memberRoleBody } from './schemas.ts';
 

@@ -5,12 +5,12 @@ import { type BookingChange, type BookingOutcome, changeBooking, createBooking }
 import type { CommandCaller } from '../../../../commands/context.ts';
 import { requestHash } from '../../../../domain/ids.ts';
 import { getBooking, listBookings } from '../../../../queries/bookings.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, setConsistencyToken } from '../../../common/consistency.ts';
 import { parseIdempotencyKey } from '../../../plugins/idempotency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { requireScope } from '../../../plugins/authorization.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody } from './schemas.ts';
 
 export const PREFIX = '/api/private/v1';

@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { summarizeLead } from '../../../../domain/lead-summary.ts';
 import { getConsent, getLeadDetail } from '../../../../queries/leads.ts';
-import { awaitConsistency } from '../../../consistency.ts';
+import { awaitConsistency } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { requireScope } from '../../../plugins/authorization.ts';
-import { requireEnabled } from '../../../planned-actions.ts';
-import { problems } from '../../../problem.ts';
+import { requireEnabled } from '../../../plugins/planned-actions.ts';
+import { problems } from '../../../common/problem.ts';
 
 export const leadSummaryParams = z.object({ leadId: z.uuid() }).strict();
 

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Position } from '../eventstore/port.ts';
-import { comparePositions, formatPosition, parsePosition } from '../eventstore/position.ts';
-import type { EventFilter } from '../eventstore/port.ts';
-import { projectionByName } from '../projections/registry.ts';
-import { waitForCheckpoints } from '../subscriptions/engine.ts';
+import type { Position } from '../../eventstore/port.ts';
+import { comparePositions, formatPosition, parsePosition } from '../../eventstore/position.ts';
+import type { EventFilter } from '../../eventstore/port.ts';
+import { projectionByName } from '../../projections/registry.ts';
+import { waitForCheckpoints } from '../../subscriptions/engine.ts';
 import { ProblemError, problems } from './problem.ts';
 
 const WAIT_MS = 5000;
