@@ -167,7 +167,6 @@ export class LiveFeed {
       signal,
       async () => {
         for await (const batch of this.#store.subscribe({ from: this.#position, signal, batchSize: 500 })) {
-           
           if (signal.aborted) return;
           this.#dispatch(batch.events);
           this.#position = batch.checkpoint;
