@@ -5,7 +5,7 @@ import type { CredentialRecord } from '../../../queries/credentials.ts';
 import { listCredentials } from '../../../queries/credentials.ts';
 import { catchUpCredentials } from '../../../projections/read-models/credentials.ts';
 import { callerOf, depsOf } from '../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../consistency.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../consistency.ts';
 import { authOf } from '../../plugins/auth.ts';
 import { problems } from '../../problem.ts';
 import { ROLES, requireRole } from './roles.ts';
@@ -32,7 +32,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/tokens', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['credentials']);
-    const all = await listCredentials(request.server.services.db, authOf(request).orgId);
+    const all = await listCredentials(readsOf(request).db, authOf(request).orgId);
     return { data: all.filter((c) => c.kind === 'integration').map(tokenView) };
   });
 
