@@ -130,11 +130,7 @@ export class ReadDatabases {
   readonly #fallback: ReadTarget;
   #next = 0;
 
-  constructor(
-    primary: pg.Pool,
-    urls: readonly string[],
-    options: { readonly max?: number; readonly clock?: () => number } = {},
-  ) {
+  constructor(primary: pg.Pool, urls: readonly string[], options: { readonly max?: number; readonly clock?: () => number } = {}) {
     const clock = options.clock ?? Date.now;
     this.#primary = primary;
     this.replicas = urls.map((url) => new Replica(url, options.max ?? 10, clock));
