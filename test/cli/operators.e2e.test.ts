@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { createBooking } from '../../src/commands/bookings.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { testDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
