@@ -41,13 +41,16 @@ export class Replica {
   #downUntil = 0;
   #clock: () => number;
 
-  constructor(url: string, max: number, clock: () => number) {
+  readonly #onFailure: ((replica: string, error: unknown) => void) | undefined;
+
+  constructor(url: string, max: number, clock: () => number, onFailure?: (replica: string, error: unknown) => void) {
     this.name = replicaLabel(url);
     this.#clock = clock;
+    this.#onFailure = onFailure;
     this.pool = createPool({ url, max, applicationName: 'callsnare-read', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection lost (the replica stopped, restarted or became unreachable): skip it for a while.
-    this.pool.on('error', () => {
-      this.markFailed();
+    this.pool.on('error', (error) => {
+      this.markFailed(error);
     });
   }
 
@@ -56,7 +59,9 @@ export class Replica {
     return this.#clock() < this.#downUntil;
   }
 
-  markFailed(): void {
+  /** Skips the replica for {@link REPLICA_RETRY_MS}; reports `error` when it was not already skipped. */
+  markFailed(error?: unknown): void {
+    if (!this.down) this.#onFailure?.(this.name, error);
     this.#downUntil = this.#clock() + REPLICA_RETRY_MS;
   }
 }
@@ -88,8 +93,8 @@ class RoutedPool implements StatementRunner {
         this.#count(replica.name);
         return client;
       } catch (error) {
-        if (!isConnectionFailure(error)) throw error;
-        replica.markFailed();
+        // Whatever stops a connection (unreachable, starting, wrong password or database) makes the replica unusable, not the read.
+        replica.markFailed(error);
       }
     }
     const client = await this.#primary.connect();
@@ -107,7 +112,7 @@ class RoutedPool implements StatementRunner {
       const lost = isConnectionFailure(error);
       // A connection that failed mid-query is not returned to the pool; its replica is skipped for a while.
       client.release(lost ? (error as Error) : undefined);
-      if (lost) this.#replica?.markFailed();
+      if (lost) this.#replica?.markFailed(error);
       throw error;
     }
   }
@@ -130,10 +135,19 @@ export class ReadDatabases {
   readonly #fallback: ReadTarget;
   #next = 0;
 
-  constructor(primary: pg.Pool, urls: readonly string[], options: { readonly max?: number; readonly clock?: () => number } = {}) {
+  constructor(
+    primary: pg.Pool,
+    urls: readonly string[],
+    options: {
+      readonly max?: number;
+      readonly clock?: () => number;
+      /** Told when a replica starts being skipped (at most once per retry interval, not per read). */
+      readonly onFailure?: (replica: string, error: unknown) => void;
+    } = {},
+  ) {
     const clock = options.clock ?? Date.now;
     this.#primary = primary;
-    this.replicas = urls.map((url) => new Replica(url, options.max ?? 10, clock));
+    this.replicas = urls.map((url) => new Replica(url, options.max ?? 10, clock, options.onFailure));
     const target = (name: string, replica: Replica | undefined): ReadTarget => {
       const pool = new RoutedPool(replica, primary, this.checkouts);
       return { name, pool, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
@@ -179,7 +193,7 @@ export class ReadDatabases {
         await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
       }
     } catch (error) {
-      if (isConnectionFailure(error)) replica.markFailed();
+      if (isConnectionFailure(error)) replica.markFailed(error);
       return this.#fallback;
     }
   }

@@ -43,7 +43,7 @@ export async function replicaLags(primary: pg.Pool, replicas: readonly Replica[]
         const bytes = replayed === null ? 0n : head - lsnBytes(replayed);
         return { name: replica.name, up: true, bytes: Number(bytes > 0n ? bytes : 0n), seconds: Math.max(0, seconds ?? 0) };
       } catch (error) {
-        if (isConnectionFailure(error)) replica.markFailed();
+        if (isConnectionFailure(error)) replica.markFailed(error);
         return down;
       }
     }),

@@ -43,6 +43,19 @@ t.test('replicas take turns; one that refuses is skipped for a while and its rea
   t.equal(reads.choose().name, down, 'tried again after the retry interval');
 });
 
+t.test('a replica that refuses the login or lacks the database is skipped too, and reported once', async (t) => {
+  const missing = new URL(database.url);
+  missing.pathname = '/cs_no_such_database';
+  const failures: string[] = [];
+  const reads = new ReadDatabases(database.pool, [missing.toString()], { onFailure: (replica) => failures.push(replica) });
+  t.teardown(() => reads.close());
+  const target = reads.choose();
+  t.same(await target.db.selectFrom('bookings').select('id').execute(), [], 'read on the primary');
+  await target.pool.query({ text: 'select 1' });
+  t.same(failures, [replicaLabel(missing.toString())], 'reported once');
+  t.equal(reads.choose().name, 'primary', 'every replica skipped: the primary');
+});
+
 t.test(
   'a token read stays on a replica that has the write and moves to the primary when one cannot answer; lag reports both',
   async (t) => {
