@@ -36,7 +36,6 @@ function localTime(iso: string, timeZone: string): string {
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
 }
 
-
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the event timeline: who did what, when, and what the state was');
 
