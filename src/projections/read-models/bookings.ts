@@ -3,11 +3,11 @@ import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { QueryCreator } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { storedStates, type Projection } from '../projection.ts';
+import { type PendingRows, storedStates, type Projection } from '../projection.ts';
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
-async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-  const states = await storedStates<BookingState>(q, 'bookings', events, (e) => (e.data as { bookingId: string }).bookingId, bookingStream);
+async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[], pending?: PendingRows) {
+  const states = await storedStates<BookingState>(q, 'bookings', events, (e) => (e.data as { bookingId: string }).bookingId, bookingStream, pending);
   const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<BookingEvent>[]) {
     const id = event.data.bookingId;
@@ -55,8 +55,8 @@ export const bookingsProjection: Projection = {
       )
       .execute();
   },
-  async fold(q, events) {
-    const { values, stored } = await foldBookings(q, events);
+  async fold(q, events, pending) {
+    const { values, stored } = await foldBookings(q, events, pending);
     return [{ table: 'bookings', rows: values, replace: { column: 'id', keys: values.filter((v) => stored.has(v.id)).map((v) => v.id) } }];
   },
 };
