@@ -140,7 +140,7 @@ export async function rebuildAt(ctx: BenchContext, total: number): ReturnType<Be
 export async function seedBookingEvents(
   deps: { pool: pg.Pool; store: PostgresEventStore; log: (message: string) => void },
   total: number,
-  options: { orgs?: number } = {},
+  options: { orgs?: number; afterOrgs?: () => Promise<void> } = {},
 ): Promise<{ orgId: string; orgIds: string[]; row: Row; figures: Record<string, unknown> }> {
   const { pool, store, log } = deps;
   const orgIds = Array.from({ length: options.orgs ?? 1 }, () => randomUUID());
@@ -155,6 +155,7 @@ export async function seedBookingEvents(
     orgs.push(await loadOrg({ store }, id));
   }
   const orgId = orgIds[0]!;
+  await options.afterOrgs?.();
 
   // ── seed
   log(`rebuild: seeding ${total} BookingCreated events (computed rows, ${SEED_BATCH}-row INSERTs)`);
