@@ -86,8 +86,13 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
       await seedCheckpoints(deps, [subscriber.name]);
       await whileLeader(deps.db, subscriber.lockName ?? subscriber.name, signal, async () => {
         log?.debug('active');
-        const from = (await readCheckpoint(deps.db, subscriber.name)).position;
-        await feed.serve(subscriber, from, signal);
+        for (;;) {
+          const from = (await readCheckpoint(deps.db, subscriber.name)).position;
+          if ((await feed.serve(subscriber, from, signal)) !== 'behind') return;
+          // Slower than the others: it catches up with reads of its own, then joins them again.
+          log?.debug('behind the shared reader; catching up alone');
+          await catchUp(deps, subscriber);
+        }
       });
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs

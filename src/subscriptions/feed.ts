@@ -7,30 +7,42 @@ import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.
 /** Events per read of the shared subscription; each member still handles at most its own `batchSize` per transaction. */
 const FEED_BATCH = 500;
 
+/**
+ * Batches a member may have waiting before it is left behind: the feed goes at its fastest member's pace,
+ * and one this far behind catches up with reads of its own (see {@link SharedFeed.serve}) instead of
+ * holding the others back.
+ */
+const MAX_QUEUED = 4;
+
 /** Pause before the feed reads again after its read of the store failed. */
 const READ_RETRY_MS = 1000;
+
+/** How a member's service ended: its signal aborted, or it fell {@link MAX_QUEUED} batches behind. */
+export type FeedEnd = 'stopped' | 'behind';
 
 interface Member<D extends SubscriberDeps> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- members prepare different things
   readonly subscriber: Subscriber<D, any>;
-  /** Where this member's checkpoint is, as far as this process knows (the row in the database decides). */
-  position: Position | null;
-  /** The delivery in progress, so a leaving member's promise settles only after its transaction. */
-  busy: Promise<void>;
+  /** The end of what was handed to it (handled or waiting in `queue`). */
+  queued: Position | null;
+  readonly queue: SubscriptionBatch[];
+  /** Its handling of `queue`, so a leaving member's promise settles only after the transaction in flight. */
+  busy: Promise<void> | undefined;
   left: boolean;
-  settle(error?: unknown): void;
+  settle(outcome: FeedEnd | Error): void;
 }
 
 /**
  * One reader of the store per process, shared by every subscriber the process runs: one `subscribe` over
- * the union of their filters, each batch fanned out to every member as the events past its own position
- * that pass its own filter, handled with {@link handleBatch} (so each member keeps its checkpoint row, its
- * transaction and its idempotence across processes exactly as when it read alone).
+ * the union of their filters, each batch handed to every member as the events past its own position that
+ * pass its own filter, handled in order with {@link handleBatch} (so each member keeps its checkpoint row,
+ * its transaction and its idempotence across processes exactly as when it read alone).
  *
  * The feed reads from the furthest-behind member; a member that joins behind it (start-up, a leadership
- * take-over, a retry) restarts the read from there, and the others skip what they already have. A member
- * whose batch fails leaves the feed (its promise rejects; the caller retries it later) without holding up
- * or skipping the others.
+ * take-over, a retry) restarts the read from there, and the others skip what they already have. It reads
+ * on as soon as one member has room, so a slow member does not hold the others back: it ends `behind`
+ * and catches up alone. A member whose batch fails leaves the feed (its promise rejects; the caller
+ * retries it later) without holding up or skipping the others.
  */
 export class SharedFeed<D extends SubscriberDeps> {
   readonly #deps: D;
@@ -39,7 +51,8 @@ export class SharedFeed<D extends SubscriberDeps> {
   /** Aborts the current read so the next one starts from the members as they are now. */
   #restart = new AbortController();
   #running: Promise<void> | undefined;
-  #joined: (() => void) | undefined;
+  /** Woken when a member joins, leaves or finishes a batch. */
+  #changed: (() => void)[] = [];
 
   constructor(deps: D, signal: AbortSignal) {
     this.#deps = deps;
@@ -48,100 +61,141 @@ export class SharedFeed<D extends SubscriberDeps> {
 
   /**
    * Serves `subscriber` from `from` (its checkpoint as just read) until `signal` or the feed's own signal
-   * aborts (resolves) or one of its batches fails (rejects with that error).
+   * aborts (`stopped`), until it falls behind the others (`behind`: the caller catches it up and serves it
+   * again), or until one of its batches fails (rejects with that error).
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- members prepare different things
-  serve(subscriber: Subscriber<D, any>, from: Position | null, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  serve(subscriber: Subscriber<D, any>, from: Position | null, signal: AbortSignal): Promise<FeedEnd> {
+    return new Promise<FeedEnd>((resolve, reject) => {
+      const onAbort = () => member.settle('stopped');
       const member: Member<D> = {
         subscriber,
-        position: from,
-        busy: Promise.resolve(),
+        queued: from,
+        queue: [],
+        busy: undefined,
         left: false,
-        settle: (error) => {
+        settle: (outcome) => {
           if (member.left) return;
           member.left = true;
+          member.queue.length = 0;
           this.#members.delete(member);
           signal.removeEventListener('abort', onAbort);
           this.#signal.removeEventListener('abort', onAbort);
-          void member.busy.then(() => (error === undefined ? resolve() : reject(error)));
+          this.#wake();
+          void (member.busy ?? Promise.resolve()).then(() => (outcome instanceof Error ? reject(outcome) : resolve(outcome)));
         },
       };
-      const onAbort = () => member.settle();
-      if (signal.aborted || this.#signal.aborted) return resolve();
+      if (signal.aborted || this.#signal.aborted) return resolve('stopped');
       signal.addEventListener('abort', onAbort, { once: true });
       this.#signal.addEventListener('abort', onAbort, { once: true });
       this.#members.add(member);
       // Its filter may be outside the current read's, or its position behind it: read again for everyone.
       this.#restart.abort();
-      this.#joined?.();
+      this.#wake();
       this.#running ??= this.#loop().finally(() => (this.#running = undefined));
     });
   }
 
+  #wake(): void {
+    const waiting = this.#changed;
+    this.#changed = [];
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves at the next join, leave or finished batch (or when the feed stops). */
+  #nextChange(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.#signal.aborted) return resolve();
+      this.#changed.push(resolve);
+    });
+  }
+
   async #loop(): Promise<void> {
-    while (!this.#signal.aborted) {
-      if (this.#members.size === 0) {
-        await new Promise<void>((resolve) => {
-          this.#joined = resolve;
-          this.#signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-        this.#joined = undefined;
-        continue;
-      }
-      const restart = new AbortController();
-      this.#restart = restart;
-      const stop = () => restart.abort();
-      this.#signal.addEventListener('abort', stop, { once: true });
-      const members = [...this.#members];
-      const from = members.reduce<Position | null>(
-        (min, m) => (comparePositions(m.position, min) < 0 ? m.position : min),
-        members[0]!.position,
-      );
-      try {
-        const batches = this.#deps.store.subscribe({
-          from,
-          filter: unionFilter(members.map((m) => m.subscriber.filter)),
-          batchSize: FEED_BATCH,
-          signal: restart.signal,
-        });
-        for await (const batch of batches) {
-          await Promise.all([...this.#members].map((member) => this.#deliver(member, batch)));
-          if (restart.signal.aborted) break;
+    const stopAll = () => this.#wake();
+    this.#signal.addEventListener('abort', stopAll, { once: true });
+    try {
+      while (!this.#signal.aborted) {
+        if (this.#members.size === 0) {
+          await this.#nextChange();
+          continue;
         }
-      } catch (error) {
-        if (this.#signal.aborted) break;
-        this.#deps.log?.error({ err: error }, `subscription read failed; reading again in ${READ_RETRY_MS / 1000} s`);
-        await sleep(READ_RETRY_MS, this.#signal);
-      } finally {
-        this.#signal.removeEventListener('abort', stop);
+        await this.#read();
       }
+    } finally {
+      this.#signal.removeEventListener('abort', stopAll);
     }
   }
 
-  /** Hands `batch` to one member in transactions of at most its batch size; a failure takes it out of the feed. */
-  #deliver(member: Member<D>, batch: SubscriptionBatch): Promise<void> {
-    if (member.left || comparePositions(batch.checkpoint, member.position) <= 0) return Promise.resolve();
+  /** One subscription from the furthest-behind member, until a member joins (or the feed stops). */
+  async #read(): Promise<void> {
+    const restart = new AbortController();
+    this.#restart = restart;
+    const stop = () => restart.abort();
+    this.#signal.addEventListener('abort', stop, { once: true });
+    const members = [...this.#members];
+    const from = members.reduce<Position | null>((min, m) => (comparePositions(m.queued, min) < 0 ? m.queued : min), members[0]!.queued);
+    try {
+      const batches = this.#deps.store.subscribe({
+        from,
+        filter: unionFilter(members.map((m) => m.subscriber.filter)),
+        batchSize: FEED_BATCH,
+        signal: restart.signal,
+      });
+      for await (const batch of batches) {
+        // Only the members this read started for: one that joined since may be behind its start (the
+        // restart reads again for it).
+        const readers = () => members.filter((m) => !m.left);
+        // At the fastest member's pace: wait until one has room; the ones still full are left behind.
+        while (readers().length && !readers().some((m) => m.queue.length < MAX_QUEUED) && !restart.signal.aborted) {
+          await this.#nextChange();
+        }
+        for (const member of readers()) {
+          if (member.queue.length >= MAX_QUEUED) member.settle('behind');
+          else this.#hand(member, batch);
+        }
+        if (restart.signal.aborted || readers().length === 0) break;
+      }
+    } catch (error) {
+      if (this.#signal.aborted) return;
+      this.#deps.log?.error({ err: error }, `subscription read failed; reading again in ${READ_RETRY_MS / 1000} s`);
+      await sleep(READ_RETRY_MS, this.#signal);
+    } finally {
+      this.#signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /** Queues for one member the part of `batch` past what it was handed and passing its filter. */
+  #hand(member: Member<D>, batch: SubscriptionBatch): void {
+    if (member.left || comparePositions(batch.checkpoint, member.queued) <= 0) return;
     const { subscriber } = member;
     const events = batch.events.filter(
-      (e: RecordedEvent) => comparePositions(e.position, member.position) > 0 && matchesFilter(subscriber.filter, e),
+      (e: RecordedEvent) => comparePositions(e.position, member.queued) > 0 && matchesFilter(subscriber.filter, e),
     );
+    member.queued = batch.checkpoint;
+    member.queue.push({ events, checkpoint: batch.checkpoint, live: batch.live });
+    member.busy ??= this.#drain(member);
+  }
+
+  /** Handles a member's queue in order, in transactions of at most its batch size; a failure takes it out of the feed. */
+  async #drain(member: Member<D>): Promise<void> {
+    const { subscriber } = member;
     const size = subscriber.batchSize ?? FEED_BATCH;
-    member.busy = (async () => {
-      try {
-        for (let i = 0; i === 0 || i < events.length; i += size) {
+    try {
+      for (let batch = member.queue[0]; batch && !member.left; batch = member.queue[0]) {
+        const { events } = batch;
+        for (let i = 0; (i === 0 || i < events.length) && !member.left; i += size) {
           const chunk = events.slice(i, i + size);
           const checkpoint = i + size < events.length ? chunk.at(-1)!.position : batch.checkpoint;
           const handled = await handleBatch(this.#deps, subscriber, chunk, checkpoint);
-          member.position = checkpoint;
           if (handled) this.#deps.log?.debug({ subscriber: subscriber.name, handled }, 'handled');
-          if (member.left) return;
         }
-      } catch (error) {
-        member.busy = Promise.resolve();
-        member.settle(error);
+        member.queue.shift();
+        this.#wake();
       }
-    })();
-    return member.busy;
+      member.busy = undefined;
+    } catch (error) {
+      member.busy = undefined;
+      member.settle(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }

@@ -13,7 +13,7 @@ const window = (i: number) => ({
   end: new Date(Date.UTC(2031, 0, 1, 11) + i * 3_600_000).toISOString(),
 });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -52,13 +52,22 @@ t.test('subscribers of one process share one reader, each with its own filter an
     filter: { streamPrefixes: ['org-'] },
     handle: async (_trx, events) => void seen.orgs.push(...events.map((e) => e.id)),
   };
+  // Written first, so both catch up over the same log (live, each commit could be a batch of its own).
+  for (let i = 0; i < 30; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
   const controller = new AbortController();
   const feed = new SharedFeed(deps, controller.signal);
   const running = [bookings, orgs].map((s) => runSubscriber(deps, s, controller.signal, feed));
-  for (let i = 0; i < 30; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  t.teardown(async () => {
+    controller.abort();
+    await Promise.all(running);
+  });
+  let state = '';
   await until('both checkpoints at the head', async () => {
     const [b, o] = await Promise.all([readCheckpoint(ctx.services.db, bookings.name), readCheckpoint(ctx.services.db, orgs.name)]);
+    state = `bookings handled ${b.eventsHandled} (seen ${seen.bookings.length}), orgs ${o.eventsHandled}, reads ${counted.subscriptions()}`;
     return b.eventsHandled === 30 && o.eventsHandled >= 1;
+  }).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}: ${state}`);
   });
   controller.abort();
   await Promise.all(running);
@@ -93,6 +102,10 @@ t.test('a failing subscriber retries without holding up or skipping the others',
   const controller = new AbortController();
   const feed = new SharedFeed(deps, controller.signal);
   const running = [healthySubscriber, flakySubscriber].map((s) => runSubscriber(deps, s, controller.signal, feed));
+  t.teardown(async () => {
+    controller.abort();
+    await Promise.all(running);
+  });
   for (let i = 0; i < 10; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
   await until('the healthy subscriber handled all', async () => (await readCheckpoint(ctx.services.db, healthySubscriber.name)).eventsHandled === 10);
   t.equal((await readCheckpoint(ctx.services.db, flakySubscriber.name)).eventsHandled, 0, 'the failing one moved nothing');
@@ -105,4 +118,41 @@ t.test('a failing subscriber retries without holding up or skipping the others',
   t.equal(new Set(flaky).size, 15, 'the recovered subscriber handled every event once, none skipped');
   t.equal(flaky.length, 15);
   t.equal(healthy.length, 15, 'the healthy one handled each once, none again when the other re-read');
+});
+
+t.test('a slow subscriber falls behind, catches up alone and joins again, handling every event once', async (t) => {
+  const ctx = await testApp(t);
+  const orgId = await ctx.createOrg();
+  const caller = { orgId, actor: { type: 'integration' as const, id: randomUUID(), label: 'x' }, correlationId: 'c' };
+  const deps: SubscriberDeps = { db: ctx.services.db, store: ctx.services.store };
+  const filter = { streamPrefixes: ['booking-'], eventTypes: ['BookingCreated' as const] };
+  const fast: string[] = [];
+  const slow: string[] = [];
+  const fastSubscriber: Subscriber = { name: 'test:feed-fast', filter, handle: async (_trx, events) => void fast.push(...events.map((e) => e.id)) };
+  const slowSubscriber: Subscriber = {
+    name: 'test:feed-slow',
+    filter,
+    batchSize: 1,
+    handle: async (_trx, events) => {
+      await new Promise((r) => setTimeout(r, 150));
+      slow.push(...events.map((e) => e.id));
+    },
+  };
+  const controller = new AbortController();
+  const feed = new SharedFeed(deps, controller.signal);
+  const running = [fastSubscriber, slowSubscriber].map((s) => runSubscriber(deps, s, controller.signal, feed));
+  t.teardown(async () => {
+    controller.abort();
+    await Promise.all(running);
+  });
+  for (let i = 0; i < 25; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  await until('both handled every booking', async () => {
+    const [f, s] = await Promise.all([readCheckpoint(ctx.services.db, fastSubscriber.name), readCheckpoint(ctx.services.db, slowSubscriber.name)]);
+    return f.eventsHandled === 25 && s.eventsHandled === 25;
+  });
+  controller.abort();
+  await Promise.all(running);
+  t.equal(fast.length, 25, 'the fast one handled each once');
+  t.equal(new Set(slow).size, 25, 'the slow one handled every booking');
+  t.equal(slow.length, 25, 'and none twice');
 });
