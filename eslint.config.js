@@ -1,8 +1,14 @@
 // Lint: typescript-eslint, type-aware, recommended + strict (strictTypeChecked) over src, test, bench, bin
-// and web. Formatting is prettier's (.prettierrc.json); no stylistic rule here. What is relaxed and why:
+// and client. Formatting is prettier's (.prettierrc.json); no stylistic rule here. What is relaxed and why:
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+// Folders with a door (an index.ts) are entered through it from outside.
+const throughDoors = {
+  regex: '^(\\.\\./)+(src/)?identity/(?!index\\.ts$)',
+  message: 'enter identity through its door, identity/index.ts',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tap/', '.data/', 'test/artifacts/', 'scratch/', 'coverage/'] },
@@ -56,7 +62,7 @@ export default tseslint.config(
   {
     // React: event handlers returning setState calls, and hooks' functions destructured from their
     // results (TanStack Query, the router), which are bound.
-    files: ['web/**/*.tsx', 'web/**/*.ts'],
+    files: ['client/**/*.tsx', 'client/**/*.ts'],
     rules: {
       '@typescript-eslint/no-confusing-void-expression': 'off',
       '@typescript-eslint/unbound-method': 'off',
@@ -68,8 +74,42 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughDoors] }] },
+  },
+  {
+    // Inside HTTP: common (problems, validation, consistency) and plugins (authentication, authorization,
+    // errors, idempotency, metrics) and the action catalog sit below the route groups and server.ts.
+    files: ['src/http/{common,plugins,discovery}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(api|app|webhooks|mcp)/|^(\\.\\./)+server\\.ts$',
+              message: 'HTTP plumbing does not import the route groups above it',
+            },
+            throughDoors,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client reaches the server's code only for types (the internal API's schemas, the event type names):
+    // nothing of the server is bundled into the browser.
+    files: ['client/**/*.ts', 'client/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+src/', allowTypeImports: true, message: 'the client imports only types from the server' }] },
+      ],
+    },
+  },
+  {
     // Import zones: the core (domain, storage, commands, reads, identity, subscriptions, projections, automation)
-    // never imports the doors above it — HTTP (src/api), the web app's routes (src/web), the CLI or app.ts.
+    // never imports the doors above it — HTTP (src/http, which holds the web app's routes), the CLI or app.ts.
     files: [
       'src/{domain,db,eventstore,commands,queries,identity,subscriptions,projections,automation}/**/*.ts',
       'src/{config,logger,sleep,services,subscribers}.ts',
@@ -80,9 +120,10 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(api|web|cli)/|^(\\.\\./)+app\\.ts$',
-              message: 'the core does not import HTTP, the web app or the CLI: move the shared part down, or pass it in',
+              regex: '^(\\.\\./)+(http|cli)/|^(\\.\\./)+app\\.ts$',
+              message: 'the core does not import HTTP or the CLI: move the shared part down, or pass it in',
             },
+            throughDoors,
           ],
         },
       ],
@@ -98,7 +139,7 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                '^(\\.\\./)+(api|web|cli|db|eventstore|commands|queries|identity|subscriptions|projections|automation)/|^(\\.\\./)+app\\.ts$|^(pg|kysely|fastify|graphile-worker)$',
+                '^(\\.\\./)+(http|cli|db|eventstore|commands|queries|identity|subscriptions|projections|automation)/|^(\\.\\./)+app\\.ts$|^(pg|kysely|fastify|graphile-worker)$',
               message: 'the domain is pure: it imports only other domain modules and small value libraries',
             },
           ],

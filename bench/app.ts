@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type RunningProcess, startProcess } from '../src/app.ts';
 import type { Services } from '../src/app.ts';
 import type { CommandCaller } from '../src/commands/context.ts';
-import { issueCredential } from '../src/commands/credentials.ts';
+import { issueCredential } from '../src/identity/index.ts';
 import { catchUpCredentials } from '../src/projections/read-models/credentials.ts';
 import { createOrg } from '../src/commands/orgs.ts';
 import { loadConfig } from '../src/config.ts';

@@ -4,7 +4,7 @@
 // single-row INSERT at the service's pool size (20 pg clients). The figures are the ratios.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { issueCredential } from '../src/commands/credentials.ts';
+import { issueCredential } from '../src/identity/index.ts';
 import { createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run build` (and `prepare`, which npm install / npm ci run): bundles the CLI (src/cli/main.ts and
+// `npm run build` (and `prepare`, which npm install / npm ci run): builds the web app's client
+// (bin/build-client.js: client/ into dist/client/<source hash>/, which the server serves) and bundles the CLI (src/cli/main.ts and
 // every module it loads, with the small dependencies it always needs) into dist/cli/ with esbuild, one
 // chunk per lazily loaded command, then writes dist/.built, the stamp bin/callsnare.js compares with
 // the sources. One bundle loads far faster than hundreds of module files (kysely alone has ~400).
@@ -63,3 +64,12 @@ try {
   giveUp(`esbuild failed (${error.message.split('\n')[0]})`);
 }
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
+try {
+  const { buildClient } = await import('./build-client.js');
+  await buildClient();
+} catch (error) {
+  process.stderr.write(
+    `callsnare build: the web app client did not build (${error.message.split('\n')[0]}); the server will try at start-up\n`,
+  );
+  if (!ifPossible) process.exit(1);
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { ServerOptions } from './api/server.ts';
+import type { ServerOptions } from './http/server.ts';
 import type { AutomationOptions, RunningAutomation } from './automation/worker.ts';
 import type { Config } from './config.ts';
 import { CheckpointSignal } from './subscriptions/checkpoint-signal.ts';
@@ -158,7 +158,7 @@ export async function startProcess(services: Services, parts: ProcessParts): Pro
     // Imported here, not at the top: a one-shot CLI command opens services without loading fastify,
     // the provider SDKs or graphile-worker.
     if (parts.http) {
-      const { buildServer } = await import('./api/server.ts');
+      const { buildServer } = await import('./http/server.ts');
       app = await buildServer(services, parts.http.server);
       if (parts.http.listen) await app.listen(parts.http.listen);
       else await app.ready();

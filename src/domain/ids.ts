@@ -20,7 +20,7 @@
  * | events of one keyed consent change        | `consentEventIds`      | consent     | org, phone, dedupe key, index            |
  *
  * The request fingerprint keyed writes are checked against is {@link requestHash}. Not here, because they
- * are not ids: the event hash chain (`eventstore/hash.ts`), token digests (`commands/tokens.ts`), and the
+ * are not ids: the event hash chain (`eventstore/hash.ts`), token digests (`identity/tokens.ts`), and the
  * EventStoreDB adapter's own claim stream names (`eventstore/esdb/mapping.ts`).
  *
  * @module

@@ -62,3 +62,6 @@ export { logMailer, type Mail, type Mailer } from './mailer.ts';
 export { ACCESS_CHANGED_CHANNEL, announceAccessChanged } from './access-notice.ts';
 export { webDb, type WebDb, type WebTables } from './tables.ts';
 export { ENDED_KEPT_MS, pruneIdentity, type IdentityPruned } from './cleanup.ts';
+export { hashToken, isWellFormedToken, mintToken, TOKEN_PREFIX, type TokenKind } from './tokens.ts';
+export { issueCredential, loadCredential, revokeCredential, type IssuedCredential } from './credentials.ts';
+export { findCredentialByHash, listCredentials, touchCredential, type CredentialRecord } from './credential-lookup.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hashToken } from '../commands/tokens.ts';
+import { hashToken } from './tokens.ts';
 import type { Db } from '../db/kysely.ts';
 import { announceAccessChanged } from './access-notice.ts';
 import { webDb } from './tables.ts';

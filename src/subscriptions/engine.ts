@@ -6,6 +6,7 @@ import { seedCheckpoints } from './checkpoint-seed.ts';
 import { advanceCheckpoint, readCheckpoint, toPosition } from './checkpoints.ts';
 import { SharedFeed } from './feed.ts';
 import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
+import { retryUntilAborted } from './retry.ts';
 import { sleep } from '../sleep.ts';
 
 /**
@@ -80,8 +81,9 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
   feed: SharedFeed<D> = new SharedFeed(deps, signal),
 ): Promise<void> {
   const log = deps.log?.child({ subscriber: subscriber.name });
-  while (!signal.aborted) {
-    try {
+  await retryUntilAborted(
+    signal,
+    async () => {
       // Before the first read of the checkpoint: a flagged one starts at the store's head, not at nothing.
       await seedCheckpoints(deps, [subscriber.name]);
       await whileLeader(deps.db, subscriber.lockName ?? subscriber.name, signal, async () => {
@@ -94,13 +96,9 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
           await catchUp(deps, subscriber);
         }
       });
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs
-      if (signal.aborted) break;
-      log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
-      await sleep(1000, signal);
-    }
-  }
+    },
+    (error) => log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`),
+  );
 }
 
 /** How long a checkpoint behind the awaited position must stand still before the idle rule reads the log. */

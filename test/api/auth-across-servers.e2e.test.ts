@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { addMember, configureOrg } from '../../src/commands/orgs.ts';
 import { operator, secondServer, testApp } from '../support/app.ts';
 

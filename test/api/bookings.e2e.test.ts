@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { issueCredential, revokeCredential } from '../../src/commands/credentials.ts';
+import { issueCredential, revokeCredential } from '../../src/identity/index.ts';
 import { idFromKey } from '../../src/domain/ids.ts';
 import { testApp, operator } from '../support/app.ts';
 import { checkResponsesAgainstOpenApi } from '../support/openapi.ts';

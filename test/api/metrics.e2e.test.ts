@@ -1,6 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
-import { GAUGE_CACHE_MS } from '../../src/api/plugins/metrics.ts';
+import { GAUGE_CACHE_MS } from '../../src/http/plugins/metrics.ts';
 import { testApp, testClock } from '../support/app.ts';
 
 /** Statements sent to PostgreSQL by this process (every pool client is a pg.Client). */

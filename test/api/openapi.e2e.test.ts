@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
-import { ROUTE_RESPONSES } from '../../src/api/private/v1/responses.ts';
+import { ROUTE_RESPONSES } from '../../src/http/api/private/v1/responses.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
 import { recordMissedCall } from '../../src/commands/leads.ts';
 import { formatPosition } from '../../src/eventstore/position.ts';

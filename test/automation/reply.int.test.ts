@@ -4,7 +4,7 @@ import t from 'tap';
 import { type Messaging, PermanentMessagingError } from '../../src/automation/messaging/port.ts';
 import { TASKS } from '../../src/automation/process-manager.ts';
 import { runJob } from '../../src/automation/tasks.ts';
-import { buildServer } from '../../src/api/server.ts';
+import { buildServer } from '../../src/http/server.ts';
 import { recordMissedCall } from '../../src/commands/leads.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
 import { operator } from '../support/app.ts';

@@ -3,7 +3,7 @@
 import { execFileOwned } from '../support/processes.ts';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { testDatabase } from '../support/db.ts';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hashToken, isWellFormedToken, mintToken } from '../../src/commands/tokens.ts';
+import { hashToken, isWellFormedToken, mintToken } from '../../src/identity/index.ts';
 
 t.test('minted tokens carry their prefix, enough randomness and a valid checksum', async (t) => {
   const token = mintToken('integration');

@@ -17,7 +17,7 @@ import {
   SESSION_IDLE_MS,
   upsertLogin,
 } from '../../src/identity/index.ts';
-import { hashToken } from '../../src/commands/tokens.ts';
+import { hashToken } from '../../src/identity/index.ts';
 import { operator, testApp, testClock } from '../support/app.ts';
 
 const DAY = 24 * 3600_000;

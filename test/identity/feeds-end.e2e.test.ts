@@ -5,7 +5,7 @@ import t from 'tap';
 import { addMember, changeMemberRole } from '../../src/commands/orgs.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import { setMemberPassword } from '../../src/identity/index.ts';
-import { RECHECK_MS, STREAMS_PER_MEMBER } from '../../src/web/events-route.ts';
+import { RECHECK_MS, STREAMS_PER_MEMBER } from '../../src/http/app/events.ts';
 import { operator, secondServer, testApp } from '../support/app.ts';
 import { openSse } from '../web/sse-client.ts';
 import { settle } from '../webhooks/fixtures/providers.ts';

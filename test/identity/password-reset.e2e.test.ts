@@ -9,7 +9,7 @@ import pino from 'pino';
 import t from 'tap';
 import { addMember } from '../../src/commands/orgs.ts';
 import { RESET_TTL_MS, setMemberPassword } from '../../src/identity/index.ts';
-import { RESET_ADDRESS_LIMIT, RESETS_PER_ACCOUNT } from '../../src/web/routes.ts';
+import { RESET_ADDRESS_LIMIT, RESETS_PER_ACCOUNT } from '../../src/http/app/session.ts';
 import { operator, testApp, testClock } from '../support/app.ts';
 import { settle } from '../webhooks/fixtures/providers.ts';
 

@@ -3,7 +3,7 @@
 // admins can end another person's sessions. Real HTTP stack, real PostgreSQL.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { addMember } from '../../src/commands/orgs.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import { resetLink, setMemberPassword } from '../../src/identity/index.ts';

@@ -4,7 +4,7 @@
 // role (the target's current role is checked). Refused to a lower role, another org and no session.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { addMember } from '../../src/commands/orgs.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import { setMemberPassword } from '../../src/identity/index.ts';

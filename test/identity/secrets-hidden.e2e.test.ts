@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import pino from 'pino';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { addMember } from '../../src/commands/orgs.ts';
 import { setMemberPassword } from '../../src/identity/index.ts';
 import { loggableUrl } from '../../src/logger.ts';

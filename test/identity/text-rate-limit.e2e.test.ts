@@ -4,7 +4,7 @@
 // (same clientMessageId) is not counted. Who may call the route: owner, admin, member of the lead's org.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { TEXT_WINDOW_MS, TEXTS_PER_LEAD, TEXTS_PER_MEMBER } from '../../src/api/internal/v1/leads.ts';
+import { TEXT_WINDOW_MS, TEXTS_PER_LEAD, TEXTS_PER_MEMBER } from '../../src/http/api/internal/v1/leads.ts';
 import { recordMissedCall } from '../../src/commands/leads.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import { testApp, testClock } from '../support/app.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { addMember } from '../../src/commands/orgs.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
 import { operator, testApp } from '../support/app.ts';

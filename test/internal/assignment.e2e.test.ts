@@ -6,7 +6,7 @@ import { recordMissedCall } from '../../src/commands/leads.ts';
 import { addMember, removeMember } from '../../src/commands/orgs.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';
 import type { MemberRole } from '../../src/domain/events/org.ts';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { operator, testApp, testClock } from '../support/app.ts';
 import { settle, sid } from '../webhooks/fixtures/providers.ts';
 

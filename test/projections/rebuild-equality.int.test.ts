@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { changeBooking, createBooking } from '../../src/commands/bookings.ts';
-import { revokeCredential } from '../../src/commands/credentials.ts';
+import { revokeCredential } from '../../src/identity/index.ts';
 import { changeLeadStatus, recordOutboundText } from '../../src/commands/leads.ts';
 import { leadIdFor } from '../../src/domain/ids.ts';
 import { addMember, changeMemberRole, configureOrg, createOrg } from '../../src/commands/orgs.ts';

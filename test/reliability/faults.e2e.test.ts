@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { createOrg } from '../../src/commands/orgs.ts';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { idFromKey } from '../../src/domain/ids.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';
 import { PROJECTIONS } from '../../src/projections/registry.ts';

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROCESS_MANAGER } from '../../src/automation/process-manager-runner.ts';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { idFromKey } from '../../src/domain/ids.ts';
 import { configureOrg, createOrg } from '../../src/commands/orgs.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres/store.ts';

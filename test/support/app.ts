@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type Services, startProcess } from '../../src/app.ts';
-import type { ServerOptions } from '../../src/api/server.ts';
-import { issueCredential } from '../../src/commands/credentials.ts';
+import type { ServerOptions } from '../../src/http/server.ts';
+import { issueCredential } from '../../src/identity/index.ts';
 import { createOrg } from '../../src/commands/orgs.ts';
 import { createDb } from '../../src/db/kysely.ts';
 import type { CommandCaller } from '../../src/commands/context.ts';

@@ -1,10 +1,10 @@
-// Old web builds do not pile up in dist/web: after a new build, the current one and the two newest others stay
+// Old web builds do not pile up in dist/client: after a new build, the current one and the two newest others stay
 // (a process of the previous version may still serve one), and folders of crashed builds go after an hour.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { pruneWebBuilds } from '../../src/web/assets.ts';
+import { pruneClientBuilds } from '../../bin/build-client.js';
 
 function folderWith(dir: string, name: string, ageMs: number, now: number): void {
   mkdirSync(path.join(dir, name));
@@ -29,12 +29,12 @@ t.test('keeps the current build and the two newest others, removes older ones an
   folderWith(dir, '.tmp-456-building', 60_000, now);
   writeFileSync(path.join(dir, 'stray-file'), 'x');
 
-  const removed = await pruneWebBuilds(dir, 'current', { now });
+  const removed = await pruneClientBuilds(dir, 'current', { now });
   t.same(removed, ['.tmp-123-crashed', 'c', 'd']);
   t.same(readdirSync(dir).sort(), ['.tmp-456-building', 'a', 'b', 'current', 'stray-file']);
-  t.same(await pruneWebBuilds(dir, 'current', { now }), [], 'a second prune finds nothing more');
+  t.same(await pruneClientBuilds(dir, 'current', { now }), [], 'a second prune finds nothing more');
 });
 
 t.test('a missing build folder is nothing to prune', async (t) => {
-  t.same(await pruneWebBuilds(path.join(os.tmpdir(), `callsnare-none-${process.pid}`), 'x'), []);
+  t.same(await pruneClientBuilds(path.join(os.tmpdir(), `callsnare-none-${process.pid}`), 'x'), []);
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { issueCredential } from '../../commands/credentials.ts';
+import { issueCredential } from '../../identity/index.ts';
 import { loadOrg } from '../../commands/org-reads.ts';
 import { NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { memberRole } from '../../domain/events/org.ts';

@@ -65,7 +65,7 @@ export async function runProcess(options: RunOptions): Promise<void> {
   if (options.http) await probePort(config.PORT, config.HOST).catch(listenFailure);
   // The HTTP stack (fastify, the provider SDKs) loads only in processes that serve HTTP: start loading it
   // while the database starts (startProcess imports it again from the module cache).
-  if (options.http) import('../../api/server.ts').catch(() => {});
+  if (options.http) import('../../http/server.ts').catch(() => {});
   services = await openServicesOrExplain(config, log, { migrate: options.migrate, beforeDatabaseStop: drain, handlesSignals: true });
   if (services.store.kind === 'postgres') {
     const restored = await positionsAheadOfServer(services.db);

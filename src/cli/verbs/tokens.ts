@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { issueCredential, revokeCredential } from '../../commands/credentials.ts';
+import { issueCredential, revokeCredential } from '../../identity/index.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { scope } from '../../domain/events/credential.ts';
 import { uuid } from '../../domain/values.ts';
 import { catchUpCredentials } from '../../projections/read-models/credentials.ts';
-import { listCredentials } from '../../queries/credentials.ts';
+import { listCredentials } from '../../identity/index.ts';
 import { operatorCaller, requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
