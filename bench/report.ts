@@ -159,14 +159,19 @@ const ISSUE_26: readonly {
     goal: '≥ 1.5× at both',
     find: (s) => {
       const rows = s.find((x) => x.name === 'append')?.rows.filter((r) => r.case.startsWith('ratio ours/emmett')) ?? [];
-      return rows.length ? rows.map((r) => `${r.value?.toFixed(2)}× (${r.case.slice('ratio ours/emmett, '.length)})`).join(' / ') : undefined;
+      return rows.length
+        ? rows.map((r) => `${r.value?.toFixed(2)}× (${r.case.slice('ratio ours/emmett, '.length)})`).join(' / ')
+        : undefined;
     },
   },
 ];
 
 /** The `now` of the first target (outside the scale round) whose figure starts with `prefix`. */
 function targetNow(sections: readonly Section[], prefix: string): string | undefined {
-  return sections.filter((s) => s.name !== 'scale').flatMap((s) => s.targets ?? []).find((t) => t.figure.startsWith(prefix))?.now;
+  return sections
+    .filter((s) => s.name !== 'scale')
+    .flatMap((s) => s.targets ?? [])
+    .find((t) => t.figure.startsWith(prefix))?.now;
 }
 
 /** Issue 26's table with this run's figures beside the issue's, then the scale round's (if it ran). */
@@ -175,8 +180,14 @@ export function formatIssue26(sections: readonly Section[], quick: boolean): str
   const lines = [header, ...ISSUE_26.map((r) => [r.figure, r.then, r.find(sections) ?? 'not run', r.goal])];
   const scale = sections.find((s) => s.name === 'scale');
   for (const t of scale?.targets ?? []) lines.push([t.figure, t.before, t.now, t.target]);
-  const disk = (scale?.figures.disk ?? undefined) as { bytesPerEvent?: number; bytesPerBooking?: number } | undefined;
-  if (disk) lines.push(['disk per event / per booking (scale round)', 'not measured', `${disk.bytesPerEvent} B / ${disk.bytesPerBooking} B`, 'reported']);
+  const disk = scale?.figures.disk as { bytesPerEvent?: number; bytesPerBooking?: number } | undefined;
+  if (disk)
+    lines.push([
+      'disk per event / per booking (scale round)',
+      'not measured',
+      `${disk.bytesPerEvent} B / ${disk.bytesPerBooking} B`,
+      'reported',
+    ]);
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   const fmt = (l: string[]) => `| ${l.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   return [

@@ -73,7 +73,13 @@ export const scaleBench: Benchmark = async (ctx) => {
     const result = await rebuildProjection({ db, pool, store }, bookingsProjection, { batchSize: REBUILD_BATCH });
     const rebuildSec = since(rebuildStart) / 1000;
     const rate = result.events / rebuildSec;
-    rows.push({ bench: 'scale', case: `rebuild bookings projection ${at}`, value: rate, unit: 'events/s', note: `${round(rebuildSec, 1)} s` });
+    rows.push({
+      bench: 'scale',
+      case: `rebuild bookings projection ${at}`,
+      value: rate,
+      unit: 'events/s',
+      note: `${round(rebuildSec, 1)} s`,
+    });
     figures.rebuild = { events: result.events, seconds: round(rebuildSec, 2), eventsPerSec: round(rate, 1) };
     targets.push({
       figure: `rebuild ${at}`,
@@ -151,7 +157,12 @@ export const scaleBench: Benchmark = async (ctx) => {
       const section = await bench({ ...ctx, url: scratch.url, log: (m) => ctx.log(`scale ${m}`) });
       rows.push(...section.rows.map((r) => ({ ...r, bench: `scale ${r.bench}`, case: `${r.case} (${at})` })));
       targets.push(
-        ...(section.targets ?? []).map((t) => ({ ...t, figure: `${t.figure} ${at}`, before: '—', target: `${t.target}; within 1.2× of its 100 k figure` })),
+        ...(section.targets ?? []).map((t) => ({
+          ...t,
+          figure: `${t.figure} ${at}`,
+          before: '—',
+          target: `${t.target}; within 1.2× of its 100 k figure`,
+        })),
       );
       figures[name] = section.figures;
     }

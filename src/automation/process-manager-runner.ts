@@ -36,7 +36,7 @@ const FOLDED_MAX = 10_000;
  */
 async function bookingBefore(deps: ProcessManagerDeps, event: RecordedEvent<BookingEvent>): Promise<BookingState> {
   let folded = foldedBookings.get(deps.store);
-  if (!folded) foldedBookings.set(deps.store, (folded = new Map()));
+  if (!folded) foldedBookings.set(deps.store, (folded = new Map<string, Folded>()));
   const kept = folded.get(event.streamId);
   let before: BookingState = null;
   if (kept?.revision === event.revision - 1) before = kept.state;
@@ -77,7 +77,10 @@ async function planBatch(deps: ProcessManagerDeps, events: readonly RecordedEven
       revision: event.revision,
       correlationId: event.metadata.correlationId,
     } as AutomationTrigger;
-    planned.set(event.id, plan(trigger, { org, booking: event.type === 'BookingRescheduled' || event.type === 'BookingCanceled' ? booking : null }));
+    planned.set(
+      event.id,
+      plan(trigger, { org, booking: event.type === 'BookingRescheduled' || event.type === 'BookingCanceled' ? booking : null }),
+    );
   }
   return planned;
 }

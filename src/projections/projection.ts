@@ -31,7 +31,7 @@ export function pendingRowsOf(tables: readonly TableRows[]): PendingRows {
   const pending = new Map<string, Map<string, Record<string, unknown>>>();
   for (const { table, rows } of tables) {
     let byId = pending.get(table);
-    if (!byId) pending.set(table, (byId = new Map()));
+    if (!byId) pending.set(table, (byId = new Map<string, Record<string, unknown>>()));
     for (const row of rows) if (typeof row.id === 'string') byId.set(row.id, row);
   }
   return pending;

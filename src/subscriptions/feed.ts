@@ -50,7 +50,7 @@ export class SharedFeed<D extends SubscriberDeps> {
   readonly #members = new Set<Member<D>>();
   /** Aborts the current read so the next one starts from the members as they are now. */
   #restart = new AbortController();
-  #running: Promise<void> | undefined;
+  #looping = false;
   /** Woken when a member joins, leaves or finishes a batch. */
   #changed: (() => void)[] = [];
 
@@ -85,14 +85,20 @@ export class SharedFeed<D extends SubscriberDeps> {
           void (member.busy ?? Promise.resolve()).then(() => (outcome instanceof Error ? reject(outcome) : resolve(outcome)));
         },
       };
-      if (signal.aborted || this.#signal.aborted) return resolve('stopped');
+      if (signal.aborted || this.#signal.aborted) {
+        resolve('stopped');
+        return;
+      }
       signal.addEventListener('abort', onAbort, { once: true });
       this.#signal.addEventListener('abort', onAbort, { once: true });
       this.#members.add(member);
       // Its filter may be outside the current read's, or its position behind it: read again for everyone.
       this.#restart.abort();
       this.#wake();
-      this.#running ??= this.#loop().finally(() => (this.#running = undefined));
+      if (!this.#looping) {
+        this.#looping = true;
+        void this.#loop().finally(() => (this.#looping = false));
+      }
     });
   }
 
@@ -105,8 +111,8 @@ export class SharedFeed<D extends SubscriberDeps> {
   /** Resolves at the next join, leave or finished batch (or when the feed stops). */
   #nextChange(): Promise<void> {
     return new Promise<void>((resolve) => {
-      if (this.#signal.aborted) return resolve();
-      this.#changed.push(resolve);
+      if (this.#signal.aborted) resolve();
+      else this.#changed.push(resolve);
     });
   }
 
@@ -183,6 +189,7 @@ export class SharedFeed<D extends SubscriberDeps> {
     try {
       for (let batch = member.queue[0]; batch && !member.left; batch = member.queue[0]) {
         const { events } = batch;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a member may leave while a chunk is handled
         for (let i = 0; (i === 0 || i < events.length) && !member.left; i += size) {
           const chunk = events.slice(i, i + size);
           const checkpoint = i + size < events.length ? chunk.at(-1)!.position : batch.checkpoint;

@@ -53,7 +53,8 @@ t.test('subscribers of one process share one reader, each with its own filter an
     handle: async (_trx, events) => void seen.orgs.push(...events.map((e) => e.id)),
   };
   // Written first, so both catch up over the same log (live, each commit could be a batch of its own).
-  for (let i = 0; i < 30; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  for (let i = 0; i < 30; i++)
+    await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
   const controller = new AbortController();
   const feed = new SharedFeed(deps, controller.signal);
   const running = [bookings, orgs].map((s) => runSubscriber(deps, s, controller.signal, feed));
@@ -106,12 +107,20 @@ t.test('a failing subscriber retries without holding up or skipping the others',
     controller.abort();
     await Promise.all(running);
   });
-  for (let i = 0; i < 10; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
-  await until('the healthy subscriber handled all', async () => (await readCheckpoint(ctx.services.db, healthySubscriber.name)).eventsHandled === 10);
+  for (let i = 0; i < 10; i++)
+    await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  await until(
+    'the healthy subscriber handled all',
+    async () => (await readCheckpoint(ctx.services.db, healthySubscriber.name)).eventsHandled === 10,
+  );
   t.equal((await readCheckpoint(ctx.services.db, flakySubscriber.name)).eventsHandled, 0, 'the failing one moved nothing');
   failing = false;
-  for (let i = 10; i < 15; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
-  await until('the recovered subscriber caught up', async () => (await readCheckpoint(ctx.services.db, flakySubscriber.name)).eventsHandled === 15);
+  for (let i = 10; i < 15; i++)
+    await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  await until(
+    'the recovered subscriber caught up',
+    async () => (await readCheckpoint(ctx.services.db, flakySubscriber.name)).eventsHandled === 15,
+  );
   await until('the healthy one too', async () => (await readCheckpoint(ctx.services.db, healthySubscriber.name)).eventsHandled === 15);
   controller.abort();
   await Promise.all(running);
@@ -128,7 +137,11 @@ t.test('a slow subscriber falls behind, catches up alone and joins again, handli
   const filter = { streamPrefixes: ['booking-'], eventTypes: ['BookingCreated' as const] };
   const fast: string[] = [];
   const slow: string[] = [];
-  const fastSubscriber: Subscriber = { name: 'test:feed-fast', filter, handle: async (_trx, events) => void fast.push(...events.map((e) => e.id)) };
+  const fastSubscriber: Subscriber = {
+    name: 'test:feed-fast',
+    filter,
+    handle: async (_trx, events) => void fast.push(...events.map((e) => e.id)),
+  };
   const slowSubscriber: Subscriber = {
     name: 'test:feed-slow',
     filter,
@@ -145,9 +158,13 @@ t.test('a slow subscriber falls behind, catches up alone and joins again, handli
     controller.abort();
     await Promise.all(running);
   });
-  for (let i = 0; i < 25; i++) await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
+  for (let i = 0; i < 25; i++)
+    await createBooking(ctx.services, caller, { customer: { name: `C${i}`, phone: '+15125550100' }, window: window(i) });
   await until('both handled every booking', async () => {
-    const [f, s] = await Promise.all([readCheckpoint(ctx.services.db, fastSubscriber.name), readCheckpoint(ctx.services.db, slowSubscriber.name)]);
+    const [f, s] = await Promise.all([
+      readCheckpoint(ctx.services.db, fastSubscriber.name),
+      readCheckpoint(ctx.services.db, slowSubscriber.name),
+    ]);
     return f.eventsHandled === 25 && s.eventsHandled === 25;
   });
   controller.abort();

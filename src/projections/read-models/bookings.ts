@@ -7,7 +7,14 @@ import { type PendingRows, storedStates, type Projection } from '../projection.t
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
 async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[], pending?: PendingRows) {
-  const states = await storedStates<BookingState>(q, 'bookings', events, (e) => (e.data as { bookingId: string }).bookingId, bookingStream, pending);
+  const states = await storedStates<BookingState>(
+    q,
+    'bookings',
+    events,
+    (e) => (e.data as { bookingId: string }).bookingId,
+    bookingStream,
+    pending,
+  );
   const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<BookingEvent>[]) {
     const id = event.data.bookingId;
