@@ -10,6 +10,8 @@ export interface BenchContext {
   readonly log: (message: string) => void;
   /** Rounds of each repeated figure (at least 3). */
   readonly rounds: number;
+  /** Events of the scale round (`--scale-events=N`; default 10 M, 100 k with --quick). */
+  readonly scaleEvents?: number;
   /** Records (and returns) the 1-minute load average just before the measured run `what`. */
   readonly loadBefore: (what: string) => number;
 }

@@ -17,6 +17,7 @@ import { loadOrg } from '../src/commands/org-reads.ts';
 import { createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { bookingStream, decide } from '../src/domain/booking.ts';
+import type { Org } from '../src/domain/org.ts';
 import { CURRENT_VERSION, GENESIS_HASH } from '../src/domain/events/index.ts';
 import { prepareEvents } from '../src/eventstore/append-input.ts';
 import { chainHash, contentDigest } from '../src/eventstore/hash.ts';
@@ -41,6 +42,7 @@ const VERIFY_STREAMS = 10;
 const PER_DAY = 2000;
 
 interface SeedBatch {
+  readonly orgs: string[];
   readonly streams: string[];
   readonly ids: string[];
   readonly data: string[];
@@ -50,8 +52,8 @@ interface SeedBatch {
 
 const INSERT_EVENTS = `
   insert into es_events (stream_id, stream_revision, event_id, event_type, schema_version, org_id, data, metadata, hash)
-  select s, 0, e, 'BookingCreated', $6::int, $7::uuid, d, m, h
-    from unnest($1::text[], $2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[]) as u(s, e, d, m, h)`;
+  select s, 0, e, 'BookingCreated', $6::int, o, d, m, h
+    from unnest($1::text[], $2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $7::uuid[]) as u(s, e, d, m, h, o)`;
 const INSERT_STREAMS = `
   insert into es_streams (stream_id, revision, last_hash)
   select s, 0, h from unnest($1::text[], $2::text[]) as u(s, h)`;
@@ -131,22 +133,29 @@ export async function rebuildAt(ctx: BenchContext, total: number): ReturnType<Be
 }
 
 /**
- * Seeds `total` BookingCreated events (one org created through the store) into a freshly migrated
- * database, as described at the top of this file; returns the org, a table row and the figures.
+ * Seeds `total` BookingCreated events (`orgs` orgs, default one, created through the store; the events
+ * spread over them in turn) into a freshly migrated database, as described at the top of this file;
+ * returns the orgs (the first as `orgId`), a table row and the figures.
  */
 export async function seedBookingEvents(
   deps: { pool: pg.Pool; store: PostgresEventStore; log: (message: string) => void },
   total: number,
-): Promise<{ orgId: string; row: Row; figures: Record<string, unknown> }> {
+  options: { orgs?: number; afterOrgs?: () => Promise<void> } = {},
+): Promise<{ orgId: string; orgIds: string[]; row: Row; figures: Record<string, unknown> }> {
   const { pool, store, log } = deps;
-  const orgId = randomUUID();
-  await createOrg({ store, clock: () => new Date() }, operator(orgId), {
-    orgId,
-    name: 'Bench Rebuild HVAC',
-    timezone: 'America/Chicago',
-    phones: [],
-  });
-  const org = await loadOrg({ store }, orgId);
+  const orgIds = Array.from({ length: options.orgs ?? 1 }, () => randomUUID());
+  const orgs: Org[] = [];
+  for (const [n, id] of orgIds.entries()) {
+    await createOrg({ store, clock: () => new Date() }, operator(id), {
+      orgId: id,
+      name: orgIds.length === 1 ? 'Bench Rebuild HVAC' : `Bench HVAC ${n}`,
+      timezone: 'America/Chicago',
+      phones: [],
+    });
+    orgs.push(await loadOrg({ store }, id));
+  }
+  const orgId = orgIds[0]!;
+  await options.afterOrgs?.();
 
   // ── seed
   log(`rebuild: seeding ${total} BookingCreated events (computed rows, ${SEED_BATCH}-row INSERTs)`);
@@ -162,8 +171,10 @@ export async function seedBookingEvents(
   let crossChecked = 0;
 
   const makeBatch = (from: number, count: number): SeedBatch => {
-    const batch: SeedBatch = { streams: [], ids: [], data: [], metadata: [], hashes: [] };
+    const batch: SeedBatch = { orgs: [], streams: [], ids: [], data: [], metadata: [], hashes: [] };
     for (let i = from; i < from + count; i++) {
+      const org = orgs[i % orgs.length]!;
+      const orgId = org.id;
       const bookingId = randomUUID();
       const streamId = bookingStream(bookingId);
       const id = randomUUID();
@@ -202,6 +213,7 @@ export async function seedBookingEvents(
         crossChecked++;
       }
       if (sampleAt.has(i)) sampleStreams.push(streamId);
+      batch.orgs.push(orgId);
       batch.streams.push(streamId);
       batch.ids.push(id);
       batch.data.push(JSON.stringify(event!.data));
@@ -223,7 +235,7 @@ export async function seedBookingEvents(
         batch.metadata,
         batch.hashes,
         CURRENT_VERSION.BookingCreated,
-        orgId,
+        batch.orgs,
       ]);
       await client.query('commit');
     } catch (error) {
@@ -289,6 +301,7 @@ export async function seedBookingEvents(
   };
   return {
     orgId,
+    orgIds,
     row,
     figures: {
       seconds: round(seedMs / 1000, 2),

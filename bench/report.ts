@@ -121,6 +121,83 @@ export function formatTargets(sections: readonly Section[], quick: boolean): str
   ].join('\n');
 }
 
+/** Issue 26's table: each figure as the issue measured it ("now" there) beside this run's, and the goal. */
+const ISSUE_26: readonly {
+  readonly figure: string;
+  readonly then: string;
+  readonly goal: string;
+  readonly find: (sections: readonly Section[]) => string | undefined;
+}[] = [
+  {
+    figure: 'POST /bookings, 64 conns, npm start / floor',
+    then: '0.14× (1158 vs 7996 req/s), p99 159 ms',
+    goal: '≥ 0.5×, p99 ≤ 50 ms',
+    find: (s) => targetNow(s, 'POST /bookings')?.split('; ')[0],
+  },
+  {
+    figure: 'same, serve --no-worker + worker',
+    then: '0.08×, p99 252 ms',
+    goal: '≥ the one-process figure',
+    find: (s) => targetNow(s, 'POST /bookings')?.split('; ')[1],
+  },
+  {
+    figure: 'GET /bookings at 100 k, 16 conns / floor',
+    then: '0.85×, p99 19 ms (floor 17 ms)',
+    goal: '≥ 0.9×, p99 ≤ 1.2× the floor',
+    find: (s) => targetNow(s, 'GET /bookings'),
+  },
+  {
+    figure: 'confirmations, 1 → 4 worker processes',
+    then: '677 → 498 jobs/s',
+    goal: '≥ 1,000 jobs/s; more workers never slower',
+    find: (s) => targetNow(s, 'confirmations sent'),
+  },
+  { figure: 'rebuild 1 M events', then: '27.9 k ev/s', goal: '≥ 50 k ev/s', find: (s) => targetNow(s, 'projection rebuild') },
+  {
+    figure: 'append vs emmett-postgresql (1 / 16 writers)',
+    then: '1.02× / 1.78×',
+    goal: '≥ 1.5× at both',
+    find: (s) => {
+      const rows = s.find((x) => x.name === 'append')?.rows.filter((r) => r.case.startsWith('ratio ours/emmett')) ?? [];
+      return rows.length
+        ? rows.map((r) => `${r.value?.toFixed(2)}× (${r.case.slice('ratio ours/emmett, '.length)})`).join(' / ')
+        : undefined;
+    },
+  },
+];
+
+/** The `now` of the first target (outside the scale round) whose figure starts with `prefix`. */
+function targetNow(sections: readonly Section[], prefix: string): string | undefined {
+  return sections
+    .filter((s) => s.name !== 'scale')
+    .flatMap((s) => s.targets ?? [])
+    .find((t) => t.figure.startsWith(prefix))?.now;
+}
+
+/** Issue 26's table with this run's figures beside the issue's, then the scale round's (if it ran). */
+export function formatIssue26(sections: readonly Section[], quick: boolean): string {
+  const header = ['figure', 'now (issue 26)', 'this run', 'goal'];
+  const lines = [header, ...ISSUE_26.map((r) => [r.figure, r.then, r.find(sections) ?? 'not run', r.goal])];
+  const scale = sections.find((s) => s.name === 'scale');
+  for (const t of scale?.targets ?? []) lines.push([t.figure, t.before, t.now, t.target]);
+  const disk = scale?.figures.disk as { bytesPerEvent?: number; bytesPerBooking?: number } | undefined;
+  if (disk)
+    lines.push([
+      'disk per event / per booking (scale round)',
+      'not measured',
+      `${disk.bytesPerEvent} B / ${disk.bytesPerBooking} B`,
+      'reported',
+    ]);
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const fmt = (l: string[]) => `| ${l.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [
+    `Issue 26${quick ? ' — QUICK run: smaller data and shorter runs, indicative only' : ''}`,
+    fmt(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...lines.slice(1).map(fmt),
+  ].join('\n');
+}
+
 function serialisable(rows: readonly Row[]) {
   return rows.map((r) => ({
     ...r,

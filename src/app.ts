@@ -15,6 +15,7 @@ import { PostgresEventStore } from './eventstore/postgres/store.ts';
 import type { Services } from './services.ts';
 import { type RegisteredSubscriber, SUBSCRIBERS } from './subscribers.ts';
 import { runSubscriber } from './subscriptions/engine.ts';
+import { SharedFeed } from './subscriptions/feed.ts';
 
 // The composition root: `openServices` builds what a process shares, `startProcess` starts its parts.
 // `serve`, `project`, `worker`, the tests and the benchmarks all start a process through these two.
@@ -156,9 +157,11 @@ export async function startProcess(services: Services, parts: ProcessParts): Pro
       await app?.close();
       await Promise.allSettled([...running, automation?.stop()]);
     })());
+  // One read of the store for every subscriber of the process (projectors and worker alike).
+  const feed = new SharedFeed(services, controller.signal);
   const runAll = (part: RegisteredSubscriber['runsWith']) => {
     for (const { subscriber, runsWith } of SUBSCRIBERS) {
-      if (runsWith === part) running.push(runSubscriber(services, subscriber, controller.signal));
+      if (runsWith === part) running.push(runSubscriber(services, subscriber, controller.signal, feed));
     }
   };
   try {

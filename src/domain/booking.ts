@@ -58,6 +58,21 @@ export type BookingEvent = EventOf<
   | 'BookingTextDeferred'
 >;
 
+/** Every type of {@link BookingEvent}: everything on a booking stream (for subscription filters). */
+export const BOOKING_EVENT_TYPES = [
+  'BookingCreated',
+  'BookingRescheduled',
+  'BookingCanceled',
+  'ConfirmationSent',
+  'ConfirmationSkipped',
+  'ConfirmationFailed',
+  'ReminderSent',
+  'ReminderSkipped',
+  'ReminderFailed',
+  'BookingNoticeSent',
+  'BookingTextDeferred',
+] as const satisfies readonly BookingEvent['type'][];
+
 /** Commands on a booking; `now` is the caller's clock. */
 export type BookingCommand =
   | {

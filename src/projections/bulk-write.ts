@@ -55,6 +55,25 @@ function* copyChunks(columns: readonly string[], rows: readonly Record<string, u
   if (at) yield chunk.subarray(0, at);
 }
 
+/** A batch's rows for one table, already in COPY's text format (see {@link encodeTableRows}). */
+export interface EncodedRows {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly chunks: readonly Buffer[];
+  readonly replace: TableRows['replace'];
+}
+
+/**
+ * Encodes a batch's rows for COPY ahead of its transaction, so a rebuild encodes the next batch while
+ * the server still loads the previous one.
+ */
+export function encodeTableRows(tables: readonly TableRows[]): EncodedRows[] {
+  return tables.map(({ table, rows, replace }) => {
+    const columns = rows.length ? Object.keys(rows[0]!) : [];
+    return { table, columns, chunks: rows.length ? [...copyChunks(columns, rows)] : [], replace };
+  });
+}
+
 /**
  * Writes a batch's rows into `schema`'s tables inside the transaction `trx` open on `client`: the rows
  * they replace are deleted first, then every row goes in with one `COPY` per table.
@@ -63,14 +82,13 @@ export async function writeTableRows(
   client: pg.PoolClient,
   trx: Transaction<Database>,
   schema: string,
-  tables: readonly TableRows[],
+  tables: readonly EncodedRows[],
 ): Promise<void> {
-  for (const { table, rows, replace } of tables) {
+  for (const { table, columns, chunks, replace } of tables) {
     if (replace?.keys.length)
       await sql`delete from ${sql.id(schema, table)} where ${sql.id(replace.column)} = any(${replace.keys})`.execute(trx);
-    if (!rows.length) continue;
-    const columns = Object.keys(rows[0]!);
+    if (!chunks.length) continue;
     const target = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} (${columns.map((c) => client.escapeIdentifier(c)).join(', ')})`;
-    await pipeline(copyChunks(columns, rows), client.query(copyFrom(`copy ${target} from stdin`)));
+    await pipeline(chunks, client.query(copyFrom(`copy ${target} from stdin`)));
   }
 }

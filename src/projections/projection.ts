@@ -17,7 +17,24 @@ export interface Projection {
    * The bulk path of a rebuild (optional): folds a batch exactly as `apply` does, reading through `q`,
    * but returns the rows it leaves instead of writing them; the rebuild writes them with COPY.
    */
-  fold?(q: QueryCreator<Database>, events: readonly RecordedEvent[]): Promise<TableRows[]>;
+  fold?(q: QueryCreator<Database>, events: readonly RecordedEvent[], pending?: PendingRows): Promise<TableRows[]>;
+}
+
+/**
+ * Rows a rebuild's previous batch is still writing (so `q` does not show them yet), by table and `id`:
+ * a fold reads an entity's state from here before it reads the table (see {@link storedStates}).
+ */
+export type PendingRows = ReadonlyMap<string, ReadonlyMap<string, Readonly<Record<string, unknown>>>>;
+
+/** The rows of a folded batch as {@link PendingRows} for the next fold. */
+export function pendingRowsOf(tables: readonly TableRows[]): PendingRows {
+  const pending = new Map<string, Map<string, Record<string, unknown>>>();
+  for (const { table, rows } of tables) {
+    let byId = pending.get(table);
+    if (!byId) pending.set(table, (byId = new Map<string, Record<string, unknown>>()));
+    for (const row of rows) if (typeof row.id === 'string') byId.set(row.id, row);
+  }
+  return pending;
 }
 
 /** Rows a batch leaves in one table, as `apply` would write them (column name to value). */
@@ -50,18 +67,29 @@ export async function storedStates<S>(
   events: readonly RecordedEvent[],
   key: (event: RecordedEvent) => string,
   stream: (id: string) => string,
+  pending?: PendingRows,
 ): Promise<Map<string, S>> {
   const first = new Map<string, RecordedEvent>();
   for (const event of events) {
     const id = key(event);
     if (!first.has(id)) first.set(id, event);
   }
-  const ids = [...first].filter(([id, e]) => e.revision !== 0 || e.streamId !== stream(id)).map(([id]) => id);
-  if (!ids.length) return new Map();
+  const states = new Map<string, S>();
+  const written = pending?.get(table);
+  const ids: string[] = [];
+  for (const [id, e] of first) {
+    if (e.revision === 0 && e.streamId === stream(id)) continue;
+    const row = written?.get(id);
+    // Pending rows carry the state as the text COPY writes (JSON).
+    if (row) states.set(id, (typeof row.state === 'string' ? JSON.parse(row.state) : row.state) as S);
+    else ids.push(id);
+  }
+  if (!ids.length) return states;
   const rows = await q
     .selectFrom(table)
     .select(['id', 'state'])
     .where('id', '=', sql<string>`any(${ids}::uuid[])`)
     .execute();
-  return new Map(rows.map((r) => [r.id, r.state as S]));
+  for (const r of rows) states.set(r.id, r.state as S);
+  return states;
 }

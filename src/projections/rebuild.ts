@@ -4,8 +4,8 @@ import type { Database } from '../db/schema.ts';
 import type { EventStore, Position, ReadAllPage } from '../eventstore/port.ts';
 import { comparePositions, formatPosition } from '../eventstore/position.ts';
 import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../subscriptions/checkpoints.ts';
-import { clientDb, writeTableRows } from './bulk-write.ts';
-import type { Projection } from './projection.ts';
+import { clientDb, encodeTableRows, writeTableRows } from './bulk-write.ts';
+import { type PendingRows, type Projection, pendingRowsOf } from './projection.ts';
 import {
   bulkScratchIntact,
   createScratchTables,
@@ -119,8 +119,10 @@ export async function rebuildProjection(
 
 /**
  * Loads the scratch tables from the rebuild checkpoint to the store's visible head, one transaction per
- * batch on one held connection (fold and COPY, or `apply`), moving the checkpoint and the scratch
- * tables' own copy of it with the rows. The next page is read on another connection meanwhile.
+ * batch on one held connection (COPY of the rows folded and encoded before, or `apply`), moving the
+ * checkpoint and the scratch tables' own copy of it with the rows. Meanwhile the next page is read on
+ * another connection and (projections with a `fold`) folded and encoded, reading what the batch being
+ * written holds from its rows (`pending`) and the rest from the tables.
  */
 async function bulkFill(
   deps: RebuildDeps,
@@ -131,39 +133,51 @@ async function bulkFill(
 ): Promise<void> {
   const client = await deps.pool.connect();
   const db = clientDb(client);
+  const scratch = deps.db.withSchema(schema);
+  let writing: Promise<void> | undefined;
   try {
-    let from = await db.transaction().execute(async (trx) => (await lockCheckpoint(trx, checkpointName)).position);
+    // Where the checkpoint is once the batch being written commits.
+    let written = await db.transaction().execute(async (trx) => (await lockCheckpoint(trx, checkpointName)).position);
     const read = (after: Position | null) =>
       deps.store.readAll({ from: after, limit: options.batchSize, filter: projection.filter, trusted: true });
-    let reading: Promise<ReadAllPage> | undefined = read(from);
+    let reading: Promise<ReadAllPage> | undefined = read(written);
+    let pending: PendingRows | undefined;
     while (reading && !options.signal?.aborted) {
       const page: ReadAllPage = await reading;
       const next = page.checkpoint;
       const more = page.events.length === options.batchSize;
       reading = more ? read(next) : undefined;
-      // A rejected read-ahead must not go unhandled while this batch is written.
+      // A rejected read-ahead must not go unhandled while this batch is folded and written.
       reading?.catch(() => {});
-      if (!next || comparePositions(next, from) <= 0) continue;
-      await db.transaction().execute(async (trx) => {
+      if (!next || comparePositions(next, written) <= 0) continue;
+      const rows = projection.fold && page.events.length ? await projection.fold(scratch, page.events, pending) : undefined;
+      const encoded = rows && encodeTableRows(rows);
+      await writing;
+      const from = written;
+      writing = db.transaction().execute(async (trx) => {
         const current = await lockCheckpoint(trx, checkpointName);
         if (comparePositions(current.position, from) !== 0) {
           throw new Error(
             `another rebuild of ${projection.name} moved its checkpoint to ${current.position ? formatPosition(current.position) : 'the start'}; run one at a time`,
           );
         }
-        if (page.events.length) {
-          const q = trx.withSchema(schema);
-          if (projection.fold) await writeTableRows(client, trx, schema, await projection.fold(q, page.events));
-          else await projection.apply(q, page.events, trx);
-        }
+        if (encoded) await writeTableRows(client, trx, schema, encoded);
+        else if (page.events.length) await projection.apply(trx.withSchema(schema), page.events, trx);
         await saveCheckpoint(trx, checkpointName, next, page.events.length);
         await saveBulkProgress(trx, schema, next);
+        options.onBatch(page.events.length);
       });
-      from = next;
-      options.onBatch(page.events.length);
+      // Awaited before the next write (or below); a failure must not go unhandled while the next batch folds.
+      writing.catch(() => {});
+      pending = rows && pendingRowsOf(rows);
+      written = next;
+      // `apply` reads the tables in its transaction: it waits for the batch before it.
+      if (!projection.fold) await writing;
     }
+    await writing;
     await reading;
   } finally {
+    await writing?.catch(() => {});
     await db.destroy();
     client.release();
   }

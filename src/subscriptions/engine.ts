@@ -4,6 +4,7 @@ import type { EventFilter, EventStore, Position, ReadAllPage } from '../eventsto
 import { comparePositions } from '../eventstore/position.ts';
 import { seedCheckpoints } from './checkpoint-seed.ts';
 import { advanceCheckpoint, readCheckpoint, toPosition } from './checkpoints.ts';
+import { SharedFeed } from './feed.ts';
 import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
 import { retryUntilAborted } from './retry.ts';
 import { sleep } from '../sleep.ts';
@@ -70,11 +71,14 @@ export async function whileLeader(
 /**
  * Runs a subscriber live until `signal` aborts, as the instance elected under its lock name (of several
  * processes one is active; the others take over when it goes); restarts its subscription after an error.
+ * It reads through `feed`, the process's one subscription shared by all its subscribers (a feed of its
+ * own when none is given); a failure of this subscriber leaves the others reading.
  */
 export async function runSubscriber<D extends SubscriberDeps, P>(
   deps: D,
   subscriber: Subscriber<D, P>,
   signal: AbortSignal,
+  feed: SharedFeed<D> = new SharedFeed(deps, signal),
 ): Promise<void> {
   const log = deps.log?.child({ subscriber: subscriber.name });
   await retryUntilAborted(
@@ -84,11 +88,12 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
       await seedCheckpoints(deps, [subscriber.name]);
       await whileLeader(deps.db, subscriber.lockName ?? subscriber.name, signal, async () => {
         log?.debug('active');
-        const from = (await readCheckpoint(deps.db, subscriber.name)).position;
-        const batchSize = subscriber.batchSize ?? 500;
-        for await (const batch of deps.store.subscribe({ from, filter: subscriber.filter, batchSize, signal })) {
-          const handled = await handleBatch(deps, subscriber, batch.events, batch.checkpoint);
-          if (handled) log?.debug({ handled }, 'handled');
+        for (;;) {
+          const from = (await readCheckpoint(deps.db, subscriber.name)).position;
+          if ((await feed.serve(subscriber, from, signal)) !== 'behind') return;
+          // Slower than the others: it catches up with reads of its own, then joins them again.
+          log?.debug('behind the shared reader; catching up alone');
+          await catchUp(deps, subscriber);
         }
       });
     },

@@ -20,7 +20,6 @@ import {
   exactMatchRegex,
   fromEsdbPosition,
   isSystemEvent,
-  matchesFilter,
   normaliseConnectionString,
   planStreamRead,
   resubscribeDelayMs,
@@ -34,6 +33,7 @@ import {
   toWrongExpectedRevision,
   UNKNOWN_POSITION,
 } from '../../src/eventstore/esdb/mapping.ts';
+import { matchesFilter } from '../../src/eventstore/filter.ts';
 import { InvalidEventError, WrongExpectedRevisionError } from '../../src/eventstore/port.ts';
 import { verifyStreamChain } from '../../src/eventstore/verify-chain.ts';
 import { phoneEvent } from './store.conformance.ts';

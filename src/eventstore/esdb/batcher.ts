@@ -1,6 +1,7 @@
 import type { EventFilter, Position, RecordedEvent, SubscriptionBatch } from '../port.ts';
 import { comparePositions } from '../position.ts';
-import { type EsdbRecord, fromEsdbPosition, isSystemEvent, matchesFilter, toRecordedEvent } from './mapping.ts';
+import { type EsdbRecord, fromEsdbPosition, isSystemEvent, toRecordedEvent } from './mapping.ts';
+import { matchesFilter } from '../filter.ts';
 
 const max = (a: Position | null, b: Position | null) => (comparePositions(a, b) >= 0 ? a : b);
 

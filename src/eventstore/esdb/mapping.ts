@@ -459,21 +459,6 @@ export function toRecordedEvent(record: EsdbRecord, raw = false, trusted = false
 // ---------------------------------------------------------------------------------------------
 // Filters
 
-/** Whether an event passes every criterion of the filter (none: everything passes). */
-export function matchesFilter(
-  filter: EventFilter | undefined,
-  event: { readonly streamId: string; readonly type: string; readonly metadata: unknown },
-): boolean {
-  if (!filter) return true;
-  if (filter.streamPrefixes?.length && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
-  if (filter.eventTypes?.length && !(filter.eventTypes as readonly string[]).includes(event.type)) return false;
-  if (filter.orgId !== undefined) {
-    const orgId = isPlainObject(event.metadata) ? event.metadata.orgId : undefined;
-    if (orgId !== filter.orgId) return false;
-  }
-  return true;
-}
-
 /** A regex matching exactly one of the values (for server-side event type filters). */
 export function exactMatchRegex(values: readonly string[]): string {
   return `^(?:${values.map((v) => v.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')).join('|')})$`;
@@ -485,7 +470,7 @@ export type CheckpointReached = (subscription: AllStreamSubscription, position: 
  * The server-side part of a filter for `subscribeToAll`. The server filters on one thing only, so this
  * takes the stream prefixes if any, else the event types, else just excludes system events (which
  * still gets checkpoints sent); the rest (`orgId`, a second criterion) is applied client-side with
- * {@link matchesFilter}. `checkpointInterval` multiplies the server's search window (32 events).
+ * `matchesFilter` (src/eventstore/filter.ts). `checkpointInterval` multiplies the server's search window (32 events).
  */
 export function serverFilter(filter: EventFilter | undefined, checkpointReached?: CheckpointReached, checkpointInterval = 1): Filter {
   const base = { checkpointInterval, ...(checkpointReached ? { checkpointReached } : {}) };

@@ -57,7 +57,6 @@ import {
   isRepeatOfAnother,
   fromEsdbPosition,
   isSystemEvent,
-  matchesFilter,
   normaliseConnectionString,
   planStreamRead,
   readClaimRecord,
@@ -71,6 +70,7 @@ import {
   toWrongExpectedRevision,
   UNKNOWN_POSITION,
 } from './mapping.ts';
+import { matchesFilter } from '../filter.ts';
 
 /** Tuning of {@link EsdbEventStore}; every field has a default. */
 export interface EsdbTuning {

@@ -1,28 +1,20 @@
-import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve } from '../../domain/booking.ts';
+import { BOOKING_EVENT_TYPES, type Booking, type BookingEvent, type BookingState, bookingStream, evolve } from '../../domain/booking.ts';
 import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { QueryCreator } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { storedStates, type Projection } from '../projection.ts';
-
-/** Booking events the projection folds; everything on a booking stream. */
-const BOOKING_TYPES = [
-  'BookingCreated',
-  'BookingRescheduled',
-  'BookingCanceled',
-  'ConfirmationSent',
-  'ConfirmationSkipped',
-  'ConfirmationFailed',
-  'ReminderSent',
-  'ReminderSkipped',
-  'ReminderFailed',
-  'BookingNoticeSent',
-  'BookingTextDeferred',
-] as const satisfies readonly BookingEvent['type'][];
+import { type PendingRows, storedStates, type Projection } from '../projection.ts';
 
 /** Folds a batch onto the stored bookings it touches: the rows to write and the ids already stored. */
-async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-  const states = await storedStates<BookingState>(q, 'bookings', events, (e) => (e.data as { bookingId: string }).bookingId, bookingStream);
+async function foldBookings(q: QueryCreator<Database>, events: readonly RecordedEvent[], pending?: PendingRows) {
+  const states = await storedStates<BookingState>(
+    q,
+    'bookings',
+    events,
+    (e) => (e.data as { bookingId: string }).bookingId,
+    bookingStream,
+    pending,
+  );
   const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<BookingEvent>[]) {
     const id = event.data.bookingId;
@@ -48,7 +40,7 @@ async function foldBookings(q: QueryCreator<Database>, events: readonly Recorded
 /** `bookings`: one row per booking holding the API shape, plus the columns the list query needs. */
 export const bookingsProjection: Projection = {
   name: 'bookings',
-  filter: { streamPrefixes: ['booking-'], eventTypes: BOOKING_TYPES },
+  filter: { streamPrefixes: ['booking-'], eventTypes: BOOKING_EVENT_TYPES },
   tables: ['bookings'],
   async apply(q, events) {
     const { values } = await foldBookings(q, events);
@@ -70,8 +62,8 @@ export const bookingsProjection: Projection = {
       )
       .execute();
   },
-  async fold(q, events) {
-    const { values, stored } = await foldBookings(q, events);
+  async fold(q, events, pending) {
+    const { values, stored } = await foldBookings(q, events, pending);
     return [{ table: 'bookings', rows: values, replace: { column: 'id', keys: values.filter((v) => stored.has(v.id)).map((v) => v.id) } }];
   },
 };

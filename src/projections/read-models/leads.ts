@@ -3,11 +3,11 @@ import { toEnvelope } from '../../eventstore/envelope.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { QueryCreator } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { storedStates, type Projection } from '../projection.ts';
+import { type PendingRows, storedStates, type Projection } from '../projection.ts';
 
 /** Folds a batch onto the stored leads it touches: the rows to write and the ids already stored. */
-async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEvent[]) {
-  const states = await storedStates<LeadState>(q, 'leads', events, (e) => (e.data as { leadId: string }).leadId, leadStream);
+async function foldLeads(q: QueryCreator<Database>, events: readonly RecordedEvent[], pending?: PendingRows) {
+  const states = await storedStates<LeadState>(q, 'leads', events, (e) => (e.data as { leadId: string }).leadId, leadStream, pending);
   const stored = new Set(states.keys());
   for (const event of events as RecordedEvent<LeadEvent>[]) {
     const id = event.data.leadId;
@@ -66,8 +66,8 @@ export const leadsProjection: Projection = {
       )
       .execute();
   },
-  async fold(q, events) {
-    const { values, stored } = await foldLeads(q, events);
+  async fold(q, events, pending) {
+    const { values, stored } = await foldLeads(q, events, pending);
     return [{ table: 'leads', rows: values, replace: { column: 'id', keys: values.filter((v) => stored.has(v.id)).map((v) => v.id) } }];
   },
 };
