@@ -17,7 +17,8 @@ export type TimelineKind =
   | 'booking'
   | 'assignment'
   | 'call_back'
-  | 'response_overdue';
+  | 'response_overdue'
+  | 'staff_alert';
 
 type TimelineEvent = Extract<LeadEvent, { type: (typeof TIMELINE_TYPES)[number] }>;
 
@@ -39,6 +40,7 @@ const TIMELINE_TYPES = [
   'LeadUnassigned',
   'CallBackLogged',
   'LeadResponseOverdue',
+  'StaffAlerted',
 ] as const satisfies readonly LeadEvent['type'][];
 
 const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
@@ -98,6 +100,8 @@ function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; 
       };
     case 'LeadResponseOverdue':
       return { kind: 'response_overdue', summary: `no team response by ${event.data.dueAt}`, messageId: null };
+    case 'StaffAlerted':
+      return { kind: 'staff_alert', summary: `on-call phone ${event.data.phone} alerted by text`, messageId: null };
     default: {
       const unknown: never = event;
       throw new Error(`unexpected event ${JSON.stringify(unknown)}`);
