@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { rememberPosition } from './api.ts';
+import { ARRIVAL_TYPES, announceArrival } from './notify.tsx';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -29,6 +30,10 @@ export function useLiveEvents(enabled: boolean): LiveState {
     const onEvent = (event: MessageEvent) => {
       rememberPosition(event.lastEventId);
       refetch();
+      if (ARRIVAL_TYPES.includes(event.type)) {
+        const { streamId } = JSON.parse(String(event.data)) as { streamId: string };
+        announceArrival({ id: event.lastEventId, type: event.type, streamId });
+      }
     };
     source.onopen = () => {
       setState('live');
@@ -100,6 +105,7 @@ const LIVE_TYPES = [
   'ReminderFailed',
   'ReminderSent',
   'ReminderSkipped',
+  'StaffAlerted',
   'TextBackFailed',
   'TextBackSent',
   'TextBackSkipped',
