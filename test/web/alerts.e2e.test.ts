@@ -30,7 +30,7 @@ await context.addInitScript(() => {
     g.__instances.push(notification);
     return notification;
   }
-  let asked = false;
+  let asked = sessionStorage.getItem('notifications-asked') === '1';
   let granted = 'default';
   const answer = (state: string) => (state === 'granted' ? 'granted' : state === 'denied' ? 'denied' : 'default');
   void navigator.permissions.query({ name: 'notifications' }).then((status) => {
@@ -40,6 +40,7 @@ await context.addInitScript(() => {
   Object.defineProperty(Hooked, 'permission', { get: () => (asked ? granted : 'default') });
   Hooked.requestPermission = async () => {
     asked = true;
+    sessionStorage.setItem('notifications-asked', '1');
     granted = answer((await navigator.permissions.query({ name: 'notifications' })).state);
     return granted;
   };
