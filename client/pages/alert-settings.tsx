@@ -33,13 +33,7 @@ export function TeamAlertsForm({ settings }: { settings: TeamSettings }) {
     <form className="card settings-form" onSubmit={submit} aria-labelledby="team-alerts-title" data-testid="team-alerts">
       <h2 id="team-alerts-title">Alerts and assignment</h2>
       <label htmlFor="set-oncall">On-call phones (one per line, e.g. +15125550199)</label>
-      <textarea
-        id="set-oncall"
-        rows={3}
-        value={phones}
-        onChange={(e) => setPhones(e.target.value)}
-        aria-describedby="set-oncall-hint"
-      />
+      <textarea id="set-oncall" rows={3} value={phones} onChange={(e) => setPhones(e.target.value)} aria-describedby="set-oncall-hint" />
       <p className="hint" id="set-oncall-hint">
         Each number gets a text with a link to the conversation when a call is missed or a text comes in, at most one per lead every 15
         minutes. A phone that replies STOP gets no more alerts.
@@ -47,13 +41,7 @@ export function TeamAlertsForm({ settings }: { settings: TeamSettings }) {
       <fieldset>
         <legend>New leads go to</legend>
         <div className="check">
-          <input
-            id="assign-none"
-            type="radio"
-            name="auto-assign"
-            checked={autoAssign === 'none'}
-            onChange={() => setAutoAssign('none')}
-          />
+          <input id="assign-none" type="radio" name="auto-assign" checked={autoAssign === 'none'} onChange={() => setAutoAssign('none')} />
           <label htmlFor="assign-none">Nobody until someone takes them (or replies)</label>
         </div>
         <div className="check">

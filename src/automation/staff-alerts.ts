@@ -34,7 +34,12 @@ export function readablePhone(e164: string): string {
  * The alert's text: who called or texted (with the start of the text) and a link straight to the thread,
  * "Missed call from (512) 555-0611 — reply: https://…/app/leads/<id>".
  */
-export function staffAlertBody(alert: { trigger: 'missed_call' | 'inbound_text'; callerPhone: string; link: string; text?: string }): string {
+export function staffAlertBody(alert: {
+  trigger: 'missed_call' | 'inbound_text';
+  callerPhone: string;
+  link: string;
+  text?: string;
+}): string {
   const who = readablePhone(alert.callerPhone);
   if (alert.trigger === 'missed_call') return `Missed call from ${who} — reply: ${alert.link}`;
   const text = alert.text?.replace(/\s+/g, ' ').trim();

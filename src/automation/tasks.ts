@@ -524,8 +524,7 @@ async function staffAlert(deps: TaskDeps, p: Extract<JobPayload, { task: 'staff-
   const settings = settingsOf(org);
   const phones = settings.onCallPhones.filter((phone) => phone !== lead.callerPhone);
   if (!phones.length) return noop('no on-call phones');
-  const skip =
-    billingSkip(org) ?? (deps.messaging.provider === 'twilio' && !settings.a2pCampaignId ? NO_A2P_CAMPAIGN : undefined);
+  const skip = billingSkip(org) ?? (deps.messaging.provider === 'twilio' && !settings.a2pCampaignId ? NO_A2P_CAMPAIGN : undefined);
   if (skip) {
     deps.log?.info({ key: p.key, reason: skip }, 'on-call alert skipped');
     return { outcome: 'skipped', reason: skip };

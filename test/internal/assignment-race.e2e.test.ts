@@ -59,7 +59,11 @@ t.test('two tabs that both saw "Unassigned" assign different people at once: one
     const winner = won.json().assignee as { memberId: string; label: string };
     t.equal(lost.headers['content-type'], 'application/problem+json; charset=utf-8');
     t.match(lost.json(), { status: 409, code: 'assignee_changed' });
-    t.match(lost.json().detail, new RegExp(`assigned to ${winner.label.replace('.', '\\.')} \\(member ${winner.memberId}\\)`), 'names who has it');
+    t.match(
+      lost.json().detail,
+      new RegExp(`assigned to ${winner.label.replace('.', '\\.')} \\(member ${winner.memberId}\\)`),
+      'names who has it',
+    );
     t.equal(await assignments(leadId), 1, 'exactly one LeadAssigned');
   }
 });

@@ -141,7 +141,10 @@ t.test('one alert per lead per 15 minutes: a text 5 minutes later alerts nobody,
   const texts = alertsTo(TECH_1);
   t.equal(texts.length, 2, 'a new alert 16 minutes after the first');
   const leadId = await leadIdOf(admin.token, caller);
-  t.match(texts[1], /^New text from \(\d{3}\) \d{3}-\d{4}: "Please call me back, it is getting cold in here" — reply: https:\/\/hooks\.callsnare\.test\/app\/leads\//);
+  t.match(
+    texts[1],
+    /^New text from \(\d{3}\) \d{3}-\d{4}: "Please call me back, it is getting cold in here" — reply: https:\/\/hooks\.callsnare\.test\/app\/leads\//,
+  );
   t.match(texts[1], leadId);
   t.equal((await staffAlerted(leadId)).length, 4, 'two alerts to two phones');
   // Another caller's lead has its own 15 minutes.

@@ -18,39 +18,40 @@ const context = await openBrowser(t);
 // notification platform: `Notification.permission` stays "denied" whatever the context grants, while the
 // Permissions API reports the grant. The hook answers as a person's browser does: "default" until the page
 // asks, then what the browser context was granted.
-await context.addInitScript(() => {
-  const g = window as any;
-  const Real = g.Notification;
-  if (!Real) return;
-  g.__shown = [];
-  g.__instances = [];
-  function Hooked(title: string, options?: NotificationOptions) {
-    g.__shown.push({ title, body: options?.body, tag: options?.tag, visibility: document.visibilityState });
-    const notification = new Real(title, options);
-    g.__instances.push(notification);
-    return notification;
-  }
-  let asked = sessionStorage.getItem('notifications-asked') === '1';
-  let granted = 'default';
-  const answer = (state: string) => (state === 'granted' ? 'granted' : state === 'denied' ? 'denied' : 'default');
-  void navigator.permissions.query({ name: 'notifications' }).then((status) => {
-    granted = answer(status.state);
-    status.onchange = () => (granted = answer(status.state));
-  });
-  Object.defineProperty(Hooked, 'permission', { get: () => (asked ? granted : 'default') });
-  Hooked.requestPermission = async () => {
-    asked = true;
-    sessionStorage.setItem('notifications-asked', '1');
-    granted = answer((await navigator.permissions.query({ name: 'notifications' })).state);
-    return granted;
-  };
-  Hooked.prototype = Real.prototype;
-  g.Notification = Hooked;
+await context.addInitScript({
+  content: `(() => {
+    const Real = window.Notification;
+    if (!Real) return;
+    window.__shown = [];
+    window.__instances = [];
+    function Hooked(title, options) {
+      window.__shown.push({ title, body: options && options.body, tag: options && options.tag, visibility: document.visibilityState });
+      const notification = new Real(title, options);
+      window.__instances.push(notification);
+      return notification;
+    }
+    let asked = sessionStorage.getItem('notifications-asked') === '1';
+    let granted = 'default';
+    const answer = (state) => (state === 'granted' ? 'granted' : state === 'denied' ? 'denied' : 'default');
+    navigator.permissions.query({ name: 'notifications' }).then((status) => {
+      granted = answer(status.state);
+      status.onchange = () => (granted = answer(status.state));
+    });
+    Object.defineProperty(Hooked, 'permission', { get: () => (asked ? granted : 'default') });
+    Hooked.requestPermission = async () => {
+      asked = true;
+      sessionStorage.setItem('notifications-asked', '1');
+      granted = answer((await navigator.permissions.query({ name: 'notifications' })).state);
+      return granted;
+    };
+    Hooked.prototype = Real.prototype;
+    window.Notification = Hooked;
+  })();`,
 });
 const page = await context.newPage();
 
 type Shown = { title: string; body: string; tag: string; visibility: string };
-const shown = () => page.evaluate(() => (window as any).__shown as Shown[]);
+const shown = () => page.evaluate(() => (globalThis as any).__shown as Shown[]);
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -63,17 +64,18 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, 
 /** Puts the tab in the background (or back): what the browser reports when another tab or app is in front. */
 const background = (hidden: boolean) =>
   page.evaluate((h) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
-    document.hasFocus = () => !h;
-    document.dispatchEvent(new Event('visibilitychange'));
-    if (!h) window.dispatchEvent(new Event('focus'));
+    const g = globalThis as any;
+    Object.defineProperty(g.document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    Object.defineProperty(g.document, 'hidden', { configurable: true, get: () => h });
+    g.document.hasFocus = () => !h;
+    g.document.dispatchEvent(new Event('visibilitychange'));
+    if (!h) g.dispatchEvent(new Event('focus'));
   }, hidden);
 
 t.test('the inbox offers notifications on a click, not on load', async (t) => {
   await signIn(page, app.address, 'dana@acme.test');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
-  t.equal(await page.evaluate(() => Notification.permission), 'default', 'nothing was asked on load');
+  t.equal(await page.evaluate(() => (globalThis as any).Notification.permission as string), 'default', 'nothing was asked on load');
   const prompt = page.getByTestId('notify-prompt');
   await prompt.getByRole('button', { name: 'Get notified of new calls' }).waitFor();
   t.equal(await page.title(), 'Inbox — CallSnare');
@@ -82,7 +84,7 @@ t.test('the inbox offers notifications on a click, not on load', async (t) => {
   await context.grantPermissions(['notifications'], { origin: app.address });
   await prompt.getByRole('button', { name: 'Get notified of new calls' }).click();
   await prompt.waitFor({ state: 'detached' });
-  t.equal(await page.evaluate(() => Notification.permission), 'granted');
+  t.equal(await page.evaluate(() => (globalThis as any).Notification.permission as string), 'granted');
 });
 
 t.test('a live missed call in a background tab: a notification and "(1) Inbox — CallSnare"; a text makes it (2)', async (t) => {
@@ -92,17 +94,29 @@ t.test('a live missed call in a background tab: a notification and "(1) Inbox �
   const [call] = await eventually(shown, (s) => s.length === 1, 'a notification');
   t.match(call, { title: 'Missed call from (555) 555-0111', body: /call or text back/, visibility: 'hidden' });
   t.match(call!.tag, /^lead-[0-9a-f-]{36}$/);
-  await eventually(() => page.title(), (title) => title === '(1) Inbox — CallSnare', 'the unread count in the title');
+  await eventually(
+    () => page.title(),
+    (title) => title === '(1) Inbox — CallSnare',
+    'the unread count in the title',
+  );
   t.equal(await app.text(TEXTER, BUSINESS, 'Is anyone available to look at my AC today?'), 200);
   const texts = await eventually(shown, (s) => s.length === 2, 'a second notification');
   t.match(texts[1], { title: 'New text from (555) 555-0112', body: 'Is anyone available to look at my AC today?' });
-  await eventually(() => page.title(), (title) => title === '(2) Inbox — CallSnare', 'two unread');
+  await eventually(
+    () => page.title(),
+    (title) => title === '(2) Inbox — CallSnare',
+    'two unread',
+  );
   await screenshot(page, 'alerts-02-inbox-unread');
 });
 
 t.test('looking at the inbox again clears the count; arrivals while looking notify without counting', async (t) => {
   await background(false);
-  await eventually(() => page.title(), (title) => title === 'Inbox — CallSnare', 'the count cleared');
+  await eventually(
+    () => page.title(),
+    (title) => title === 'Inbox — CallSnare',
+    'the count cleared',
+  );
   t.equal(await app.missedCall(`${NO_PLACE}5550113`, BUSINESS), 200);
   await eventually(shown, (s) => s.length === 3, 'a third notification');
   t.equal(await page.title(), 'Inbox — CallSnare', 'seen at once: nothing unread');
@@ -117,13 +131,21 @@ t.test('on another page the count grows; clicking a notification opens the threa
   t.equal(await page.title(), 'Calendar — CallSnare');
   t.equal(await app.text(CALLER, BUSINESS, 'Calling again about the furnace'), 200);
   await eventually(shown, (s) => s.length === 4, 'a fourth notification');
-  await eventually(() => page.title(), (title) => title === '(1) Calendar — CallSnare', 'unread while on the calendar');
+  await eventually(
+    () => page.title(),
+    (title) => title === '(1) Calendar — CallSnare',
+    'unread while on the calendar',
+  );
   // A click on the notification reaches its onclick: do what the browser does.
   const tag = (await shown())[3]!.tag;
-  await page.evaluate(() => (window as any).__instances.at(-1).onclick());
+  await page.evaluate(() => (globalThis as any).__instances.at(-1).onclick());
   await page.waitForURL(new RegExp(`/app/${tag.replace('lead-', 'leads/')}$`));
   await page.locator('.bubble-row.customer').filter({ hasText: 'Calling again about the furnace' }).waitFor();
-  await eventually(() => page.title(), (title) => title === 'Inbox — CallSnare', 'seen in the inbox');
+  await eventually(
+    () => page.title(),
+    (title) => title === 'Inbox — CallSnare',
+    'seen in the inbox',
+  );
   await screenshot(page, 'alerts-04-thread-from-notification');
 });
 
@@ -135,7 +157,9 @@ t.test('settings: on-call phones and round-robin, saved and shown; axe clean; ph
   await form.getByLabel('Owners, admins and members in turn (round-robin)').check();
   await form.getByRole('button', { name: 'Save alerts and assignment' }).click();
   await form.getByText('Saved.').waitFor();
-  const settings = await page.evaluate(async () => (await (await fetch('/api/internal/v1/settings')).json()).settings);
+  const settings = await page.evaluate(
+    async () => ((await (await fetch('/api/internal/v1/settings')).json()) as { settings: Record<string, unknown> }).settings,
+  );
   t.same(settings.onCallPhones, ['+15125550199', '+15125550198']);
   t.equal(settings.autoAssign, 'round_robin');
   await form.getByLabel('On-call phones').fill('555-0199');
