@@ -208,7 +208,7 @@ t.test('an assignment expecting an assignee the lead no longer has is refused, n
     .thenThrows(StateConflictError, /just assigned to sam@acme\.test \(member 66666666-7777-4888-8999-aaaaaaaaaaaa\)/);
   spec(t)
     .given([at(opened), at(assigned(sam)), at(unassigned(sam.memberId))])
-    .when(expecting(null, sam.memberId))
+    .when(expecting(dana, sam.memberId))
     .thenThrows(StateConflictError, /just unassigned/);
 });
 

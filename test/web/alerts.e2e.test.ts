@@ -30,7 +30,8 @@ await context.addInitScript({
       window.__instances.push(notification);
       return notification;
     }
-    let asked = sessionStorage.getItem('notifications-asked') === '1';
+    const remembered = () => { try { return sessionStorage.getItem('notifications-asked') === '1'; } catch { return false; } };
+    let asked = remembered();
     let granted = 'default';
     const answer = (state) => (state === 'granted' ? 'granted' : state === 'denied' ? 'denied' : 'default');
     navigator.permissions.query({ name: 'notifications' }).then((status) => {
@@ -40,7 +41,7 @@ await context.addInitScript({
     Object.defineProperty(Hooked, 'permission', { get: () => (asked ? granted : 'default') });
     Hooked.requestPermission = async () => {
       asked = true;
-      sessionStorage.setItem('notifications-asked', '1');
+      try { sessionStorage.setItem('notifications-asked', '1'); } catch {}
       granted = answer((await navigator.permissions.query({ name: 'notifications' })).state);
       return granted;
     };
