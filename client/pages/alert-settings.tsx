@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
+import { ErrorText } from '../error-text.tsx';
 
 /** The settings of the team's alerts and lead assignment (CONTRACT §10), as GET /settings shows them. */
 export interface TeamSettings {
@@ -55,11 +56,7 @@ export function TeamAlertsForm({ settings }: { settings: TeamSettings }) {
           <label htmlFor="assign-round-robin">Owners, admins and members in turn (round-robin)</label>
         </div>
       </fieldset>
-      {save.isError && (
-        <p className="error" role="alert">
-          {describeError(save.error)}
-        </p>
-      )}
+      <ErrorText error={save.error} />
       {save.isSuccess && <p role="status">Saved.</p>}
       <button type="submit" className="primary" disabled={save.isPending}>
         Save alerts and assignment

@@ -117,7 +117,7 @@ t.test('a missed call texts each on-call phone once, with a link straight to the
   const lead = (await app.inject({ method: 'GET', url: `${API}/leads/${leadId}`, headers: bearer(admin.token) })).json() as Json;
   t.same(
     lead.timeline.filter((e: Json) => e.kind === 'staff_alert').map((e: Json) => e.summary),
-    [`on-call phone ${TECH_1} alerted by text`, `on-call phone ${TECH_2} alerted by text`],
+    [`on-call phone ${TECH_1} alerted by text (missed call)`, `on-call phone ${TECH_2} alerted by text (missed call)`],
     'on the timeline',
   );
   await work();
