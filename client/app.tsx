@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, request, setCsrfToken } from './api.ts';
 import { LiveIndicator, useLiveEvents } from './live.tsx';
+import { useArrivalAlerts, useDocumentTitle } from './notify.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { BookingPage } from './pages/booking.tsx';
 import { CalendarPage } from './pages/calendar.tsx';
@@ -73,6 +74,7 @@ function Page({ me }: { me: Me }) {
 function Shell({ me, live, children }: { me: Me; live: ReturnType<typeof useLiveEvents>; children: React.ReactNode }) {
   const { path, navigate } = useRouter();
   const queryClient = useQueryClient();
+  useDocumentTitle(NAV.find((n) => path.startsWith(n.to))?.label ?? (path.startsWith('/app/bookings') ? 'Visit' : ''), useArrivalAlerts());
   const signOut = async (everywhere: boolean) => {
     await request(everywhere ? '/app/sessions' : '/app/session', { method: 'DELETE' });
     setCsrfToken(null);

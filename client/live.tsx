@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { rememberPosition } from './api.ts';
+import { ARRIVAL_TYPES, announceArrival } from './notify.tsx';
 import type { EventType } from './types.ts';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
@@ -30,6 +31,10 @@ export function useLiveEvents(enabled: boolean): LiveState {
     const onEvent = (event: MessageEvent) => {
       rememberPosition(event.lastEventId);
       refetch();
+      if (ARRIVAL_TYPES.includes(event.type)) {
+        const { streamId } = JSON.parse(String(event.data)) as { streamId: string };
+        announceArrival({ id: event.lastEventId, type: event.type, streamId });
+      }
     };
     source.onopen = () => {
       setState('live');
@@ -103,6 +108,7 @@ const EVENT_NAMES: Record<EventType, true> = {
   ReminderFailed: true,
   ReminderSent: true,
   ReminderSkipped: true,
+  StaffAlerted: true,
   TextBackFailed: true,
   TextBackSent: true,
   TextBackSkipped: true,

@@ -9,6 +9,7 @@ import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { ResponseTimer, useNow } from '../response-timer.tsx';
 import { Conversation } from './conversation.tsx';
 import { LoadError } from './problems.tsx';
+import { NotifyPrompt } from '../notify.tsx';
 import { ErrorText } from '../error-text.tsx';
 
 const FILTERS = [
@@ -89,6 +90,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
     <div className={`inbox${leadId ? ' has-lead' : ''}`}>
       <section className="pane list-pane" aria-labelledby="inbox-title">
         <h1 id="inbox-title">Inbox</h1>
+        <NotifyPrompt />
         <div className="filters">
           <label htmlFor="status-filter">Status</label>
           <select id="status-filter" value={status} onChange={(e) => navigate(`${here}${listSuffix(e.target.value, assignee)}`)}>
@@ -378,8 +380,10 @@ function AssignLead({ me, lead }: { me: Me; lead: LeadDetail }) {
     staleTime: 60_000,
   });
   const assign = useMutation({
-    mutationFn: (memberId: string | null) => api(`/leads/${lead.id}/assignee`, { method: 'POST', body: { memberId } }),
-    onSuccess: () => {
+    // The assignee this page shows goes along: when a teammate changed it meanwhile, the server says who (409).
+    mutationFn: (memberId: string | null) =>
+      api(`/leads/${lead.id}/assignee`, { method: 'POST', body: { memberId, expectedMemberId: lead.assignee?.memberId ?? null } }),
+    onSettled: () => {
       void queryClient.invalidateQueries({ queryKey: ['lead', lead.id] });
       void queryClient.invalidateQueries({ queryKey: ['leads'] });
     },

@@ -5,6 +5,7 @@ import { when } from '../format.ts';
 import type { Me, Role } from '../types.ts';
 import { LoadError } from './problems.tsx';
 import { Webhooks } from './webhooks.tsx';
+import { TeamAlertsForm } from './alert-settings.tsx';
 import { ErrorText } from '../error-text.tsx';
 
 interface Window {
@@ -67,6 +68,7 @@ export function SettingsPage({ me }: { me: Me }) {
     <div className="settings">
       <h1>Settings for {settings.data.name}</h1>
       <SettingsForm view={settings.data} />
+      <TeamAlertsForm settings={settings.data.settings} />
       <Members me={me} />
       <Tokens me={me} />
       <Webhooks me={me} />

@@ -14,4 +14,9 @@ export const jobKeys = {
   reply: (leadId: string, messageId: string) => `reply:${leadId}:${messageId}`,
   /** The first-response check of a lead (CONTRACT §10): one per lead. */
   responseDue: (leadId: string) => `response-due:${leadId}`,
+  /** The on-call alert about one new call or text (CONTRACT §10); each phone's text is `<key>:<phone>`. */
+  staffAlert: (leadId: string, eventId: string) => `staff-alert:${leadId}:${eventId}`,
+  staffAlertText: (alertKey: string, phone: string) => `${alertKey}:${phone}`,
+  /** The round-robin assignment of a new lead: one per lead. */
+  autoAssign: (leadId: string) => `auto-assign:${leadId}`,
 } as const;

@@ -10,13 +10,15 @@ import { recipientQuiet } from './recipient-hours.ts';
 
 /**
  * Why a text is sent:
- * - `automated`: confirmation, reminder, notice, staff alerts; the org's and the recipient's quiet hours;
+ * - `automated`: confirmation, reminder, notice; the org's and the recipient's quiet hours;
  * - `answer`: an automated text answering the contact's own call or text within the last hour (the
  *   text-back): the org's quiet hours only; the contact just reached out, at an hour of their choosing;
  * - `reply`: a member's text; the org's and the recipient's quiet hours;
- * - `conversational`: a member's reply answering the contact's own message within the last hour: at once.
+ * - `conversational`: a member's reply answering the contact's own message within the last hour: at once;
+ * - `staff`: an alert to one of the org's on-call phones (CONTRACT §10): at once, whatever the hour (being
+ *   reached is what on call means); only that phone's own opt-out (STOP) stops it.
  */
-export type TextPurpose = 'automated' | 'answer' | 'reply' | 'conversational';
+export type TextPurpose = 'automated' | 'answer' | 'reply' | 'conversational' | 'staff';
 
 /** How long after the contact's own call or text a text answering it is `answer` / `conversational`. */
 export const CONVERSATION_WINDOW_MS = 60 * 60 * 1000;
@@ -48,7 +50,7 @@ export type MayTextDeps = Pick<CommandDeps, 'store'>;
 export async function mayText(deps: MayTextDeps, org: Org, phone: string, now: Date, purpose: TextPurpose): Promise<MayText> {
   const consent = await loadConsent(deps, org.id, phone);
   if (consent?.status === 'opted_out') return { kind: 'refused', reason: 'opted_out', consent };
-  if (purpose === 'conversational') return { kind: 'allowed' };
+  if (purpose === 'conversational' || purpose === 'staff') return { kind: 'allowed' };
   return quietHoursAnswer(org, phone, now.toISOString(), { recipient: purpose !== 'answer' });
 }
 

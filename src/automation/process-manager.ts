@@ -1,7 +1,7 @@
 import { type Booking, type BookingState, evolve as evolveBooking } from '../domain/booking.ts';
 import type { Envelope } from '../domain/envelope.ts';
 import type { EventOf } from '../domain/events/index.ts';
-import type { Org } from '../domain/org.ts';
+import { type Org, settingsOf } from '../domain/org.ts';
 import { jobKeys } from './keys.ts';
 import { nextAllowed } from './quiet-hours.ts';
 
@@ -21,6 +21,8 @@ export const TASKS = {
   textBack: 'text-back',
   reply: 'lead-reply',
   responseDue: 'lead-response-due',
+  staffAlert: 'staff-alert',
+  autoAssign: 'lead-auto-assign',
 } as const;
 export type TaskName = (typeof TASKS)[keyof typeof TASKS];
 
@@ -45,7 +47,18 @@ export type JobPayload =
     }
   | { task: typeof TASKS.textBack; key: string; orgId: string; leadId: string; callSid: string; to: string; from: string; cause: JobCause }
   | { task: typeof TASKS.reply; key: string; orgId: string; leadId: string; messageId: string; cause: JobCause }
-  | { task: typeof TASKS.responseDue; key: string; orgId: string; leadId: string; cause: JobCause };
+  | { task: typeof TASKS.responseDue; key: string; orgId: string; leadId: string; cause: JobCause }
+  /** `at`: when the call or text came (the 15-minute rule per lead counts from it). */
+  | {
+      task: typeof TASKS.staffAlert;
+      key: string;
+      orgId: string;
+      leadId: string;
+      trigger: 'missed_call' | 'inbound_text';
+      at: string;
+      cause: JobCause;
+    }
+  | { task: typeof TASKS.autoAssign; key: string; orgId: string; leadId: string; cause: JobCause };
 
 /**
  * A change to the job queue. `add` and `replace` are both graphile-worker's `add_job` with the job key
@@ -57,7 +70,13 @@ export type JobIntent =
 
 /** Events the process manager reacts to. */
 export type AutomationEvent = EventOf<
-  'BookingCreated' | 'BookingRescheduled' | 'BookingCanceled' | 'MissedCallRecorded' | 'OutboundTextRequested' | 'LeadOpened'
+  | 'BookingCreated'
+  | 'BookingRescheduled'
+  | 'BookingCanceled'
+  | 'MissedCallRecorded'
+  | 'OutboundTextRequested'
+  | 'LeadOpened'
+  | 'InboundTextReceived'
 >;
 
 /** Types of {@link AutomationEvent}, for subscription filters. */
@@ -68,6 +87,7 @@ export const AUTOMATION_EVENT_TYPES = [
   'MissedCallRecorded',
   'OutboundTextRequested',
   'LeadOpened',
+  'InboundTextReceived',
 ] as const satisfies readonly AutomationEvent['type'][];
 
 /** An event as the process manager sees it: the envelope plus its identity in the store. */
@@ -88,8 +108,60 @@ export interface AutomationState {
 
 const scheduled = (booking: Booking | null) => (booking?.reminders ?? []).filter((r) => r.status === 'scheduled');
 
-/** Decides the job intents of one event. */
+/** Decides the job intents of one event: the texts to customers, then the team's (alerts, assignment). */
 export function plan(event: AutomationTrigger, state: AutomationState): JobIntent[] {
+  return [...planTexts(event, state), ...planTeam(event, state)];
+}
+
+/**
+ * The team's jobs (CONTRACT §10): a new missed call or text alerts the on-call phones (one job per event;
+ * the job itself keeps to one alert per lead per 15 minutes), and a new lead is assigned round-robin when
+ * the org says so. Activity from an on-call phone itself alerts nobody (a staff member answering an alert
+ * by text must not set off another).
+ */
+function planTeam(event: AutomationTrigger, state: AutomationState): JobIntent[] {
+  const { org } = state;
+  if (!org) return [];
+  const settings = settingsOf(org);
+  const cause: JobCause = { eventId: event.id, correlationId: event.correlationId };
+  const orgId = org.id;
+  switch (event.type) {
+    case 'MissedCallRecorded':
+    case 'InboundTextReceived': {
+      const { leadId, from } = event.data;
+      if (!settings.onCallPhones.length || settings.onCallPhones.includes(from)) return [];
+      const key = jobKeys.staffAlert(leadId, event.id);
+      const trigger = event.type === 'MissedCallRecorded' ? 'missed_call' : 'inbound_text';
+      return [
+        {
+          op: 'add',
+          key,
+          task: TASKS.staffAlert,
+          runAt: event.occurredAt,
+          payload: { task: TASKS.staffAlert, key, orgId, leadId, trigger, at: event.occurredAt, cause },
+        },
+      ];
+    }
+    case 'LeadOpened': {
+      if (settings.autoAssign !== 'round_robin') return [];
+      const key = jobKeys.autoAssign(event.data.leadId);
+      return [
+        {
+          op: 'add',
+          key,
+          task: TASKS.autoAssign,
+          runAt: event.occurredAt,
+          payload: { task: TASKS.autoAssign, key, orgId, leadId: event.data.leadId, cause },
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The texts to customers (and the first-response check) an event queues. */
+function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[] {
   const { org } = state;
   if (!org) return [];
   const cause: JobCause = { eventId: event.id, correlationId: event.correlationId };
@@ -186,6 +258,8 @@ export function plan(event: AutomationTrigger, state: AutomationState): JobInten
         },
       ];
     }
+    case 'InboundTextReceived':
+      return [];
     case 'LeadOpened': {
       // The first-response check runs when the response is due (quiet hours do not apply: nobody is texted).
       const { leadId, firstResponseDueAt } = event.data;

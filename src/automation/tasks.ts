@@ -5,11 +5,17 @@ import { z } from 'zod';
 import type { CommandCaller, CommandDeps } from '../commands/context.ts';
 import { type LoadedStream, execute, loadStream } from '../commands/execute.ts';
 import { findOrg } from '../commands/org-reads.ts';
-import { recordResponseOverdue } from '../commands/leads.ts';
+import { assignLead, recordResponseOverdue } from '../commands/leads.ts';
+import type { Config } from '../config.ts';
+import { DomainRuleError, StateConflictError } from '../domain/errors.ts';
+import { appOrigin } from '../identity/index.ts';
+import { pickRoundRobin } from './round-robin.ts';
+import { claimStaffAlert, staffAlertBody } from './staff-alerts.ts';
+import { jobKeys } from './keys.ts';
 import type { Database } from '../db/schema.ts';
 import { type Booking, type BookingEvent, type BookingState, bookingStream, evolve as evolveBooking } from '../domain/booking.ts';
 import type { EventOf } from '../domain/events/index.ts';
-import { type LeadEvent, type LeadState, evolve as evolveLead, leadStream } from '../domain/lead.ts';
+import { type LeadEvent, type LeadState, evolve as evolveLead, isOpen, leadStream } from '../domain/lead.ts';
 import { BILLING_INACTIVE, type Org, settingsOf } from '../domain/org.ts';
 import { type EvidenceCommand, type Outcome, decideBookingEvidence, decideReplyEvidence, decideTextBackEvidence } from './evidence.ts';
 import { MAX_ATTEMPTS } from './job-queue.ts';
@@ -30,11 +36,14 @@ import { type WebhookTaskDeps, deliverPending } from './webhooks/deliver.ts';
 import { changeConsent } from '../commands/consent.ts';
 import { type TextPurpose, answersContact, consentGuard, mayText } from './may-text.ts';
 
-/** What tasks need: the store and clock (commands), the database, the messaging adapter, the webhook policy. */
+/**
+ * What tasks need: the store and clock (commands), the database, the messaging adapter, the webhook policy
+ * and the app's address (on-call alerts link to the thread).
+ */
 export interface TaskDeps extends CommandDeps {
   readonly db: Kysely<Database>;
   readonly messaging: Messaging;
-  readonly config: WebhookTaskDeps['config'];
+  readonly config: WebhookTaskDeps['config'] & Pick<Config, 'PUBLIC_BASE_URL' | 'HOST' | 'PORT'>;
   readonly log?: Logger;
 }
 
@@ -498,6 +507,107 @@ async function responseDue(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-
     : { outcome: 'sent', reason: 'overdue recorded' };
 }
 
+/**
+ * Texts the org's on-call phones about a new missed call or text (CONTRACT §10): at most one alert per lead
+ * per 15 minutes, claimed in PostgreSQL before anything is sent (see {@link claimStaffAlert}), so two workers
+ * never both alert. Each phone's text goes through the messaging port under its own key with the send-time
+ * consent check of that phone (a staff phone that texted STOP gets nothing; the caller's consent is not
+ * asked: this text is not to them), and is recorded as `StaffAlerted` on the lead. Billing and the A2P
+ * registration apply as to every automated text; quiet hours do not (see `staff` in may-text.ts).
+ */
+async function staffAlert(deps: TaskDeps, p: Extract<JobPayload, { task: 'staff-alert' }>, run: TaskRun): Promise<TaskResult> {
+  const loaded = await loadStream<LeadState, LeadEvent>(deps.store, leadStream(p.leadId), evolveLead, null);
+  const lead = loaded.state;
+  if (!lead || lead.orgId !== p.orgId) return noop('lead not found');
+  const org = await findOrg(deps, p.orgId);
+  if (!org) return noop('org not found');
+  const settings = settingsOf(org);
+  const phones = settings.onCallPhones.filter((phone) => phone !== lead.callerPhone);
+  if (!phones.length) return noop('no on-call phones');
+  const skip = billingSkip(org) ?? (deps.messaging.provider === 'twilio' && !settings.a2pCampaignId ? NO_A2P_CAMPAIGN : undefined);
+  if (skip) {
+    deps.log?.info({ key: p.key, reason: skip }, 'on-call alert skipped');
+    return { outcome: 'skipped', reason: skip };
+  }
+  if (!(await claimStaffAlert(deps.db, { orgId: p.orgId, leadId: p.leadId, triggerEventId: p.cause.eventId, at: p.at })))
+    return noop('the on-call phones heard about this lead less than 15 minutes ago');
+  const trigger = loaded.events.find((e) => e.id === p.cause.eventId);
+  const body = staffAlertBody({
+    trigger: p.trigger,
+    callerPhone: lead.callerPhone,
+    link: `${appOrigin(deps.config)}/app/leads/${lead.id}`,
+    ...(trigger?.type === 'InboundTextReceived' && { text: trigger.data.body }),
+  });
+  const from = lead.businessPhone ?? org.phones[0];
+  const line = settings.optOutLine.trim();
+  const results: string[] = [];
+  for (const phone of phones) {
+    const key = jobKeys.staffAlertText(p.key, phone);
+    const eventId = evidenceEventId(key);
+    if (loaded.events.some((e) => e.id === eventId)) continue;
+    const asked = await mayText(deps, org, phone, deps.clock(), 'staff');
+    const result: Delivery =
+      asked.kind === 'refused'
+        ? { optedOut: `${phone} opted out` }
+        : await deliver(deps, run, {
+            key,
+            orgId: p.orgId,
+            kind: 'staff_alert',
+            to: phone,
+            ...(from && { from }),
+            body,
+            subject: leadStream(p.leadId),
+            ...(line && { optOutLine: line }),
+          });
+    if ('sent' in result) {
+      const { messageId, sentAt } = result.sent;
+      await execute<LeadState, LeadEvent>(deps, callerOf(p), {
+        streamId: leadStream(p.leadId),
+        evolve: evolveLead,
+        initial: null,
+        decide: (l) => ({
+          append:
+            !l.state || l.events.some((e) => e.id === eventId)
+              ? []
+              : [{ type: 'StaffAlerted', data: { leadId: p.leadId, phone, messageId, trigger: p.trigger, sentAt } }],
+          eventIds: [eventId],
+        }),
+      });
+      results.push(`${phone}: sent`);
+    } else {
+      const reason = 'optedOut' in result ? OPTED_OUT : result.failed;
+      deps.log?.warn({ key, phone, reason }, 'on-call alert not sent');
+      results.push(`${phone}: ${reason}`);
+    }
+  }
+  return { outcome: results.some((r) => r.endsWith(': sent')) ? 'sent' : 'skipped', reason: results.join('; ') };
+}
+
+/**
+ * Round-robin assignment of a new lead (CONTRACT §10): the next member of the rotation (kept in
+ * PostgreSQL, see {@link pickRoundRobin}) gets it, unless someone took it meanwhile (a reply, a manual
+ * assignment): the assignment expects "nobody" and is refused otherwise.
+ */
+async function autoAssign(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-auto-assign' }>): Promise<TaskResult> {
+  const { state } = await loadStream<LeadState, LeadEvent>(deps.store, leadStream(p.leadId), evolveLead, null);
+  if (!state || state.orgId !== p.orgId) return noop('lead not found');
+  if (state.assignee) return noop('already assigned');
+  if (!isOpen(state.status)) return noop(`lead ${state.status}`);
+  const org = await findOrg(deps, p.orgId);
+  if (!org) return noop('org not found');
+  if (settingsOf(org).autoAssign !== 'round_robin') return noop('round-robin is off');
+  const memberId = await pickRoundRobin(deps.db, org, p.leadId, deps.clock());
+  if (!memberId) return noop('nobody to assign');
+  try {
+    await assignLead(deps, callerOf(p), p.leadId, { memberId, reason: 'round_robin', expectedMemberId: null });
+  } catch (error) {
+    // Taken meanwhile, or the member left since the pick: the lead stays as it is.
+    if (error instanceof StateConflictError || error instanceof DomainRuleError) return noop(error.message);
+    throw error;
+  }
+  return { outcome: 'sent', reason: `assigned to ${memberId}` };
+}
+
 /** A member's reply has no skipped evidence: an opted-out recipient is recorded as a failed text with the reason. */
 function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 'skipped' }> {
   const outcome = outcomeOf(to, result);
@@ -526,6 +636,10 @@ export async function runJob(deps: TaskDeps, payload: JobPayload, run: TaskRun):
       return reply(deps, payload, run);
     case TASKS.responseDue:
       return responseDue(deps, payload, run);
+    case TASKS.staffAlert:
+      return staffAlert(deps, payload, run);
+    case TASKS.autoAssign:
+      return autoAssign(deps, payload);
     default: {
       const unknown: never = payload;
       throw new Error(`unknown task ${JSON.stringify(unknown)}`);
@@ -556,6 +670,14 @@ export const jobPayload = z.discriminatedUnion('task', [
   z.object({ task: z.literal(TASKS.textBack), ...common, leadId: z.uuid(), callSid: z.string(), to: z.string(), from: z.string() }),
   z.object({ task: z.literal(TASKS.reply), ...common, leadId: z.uuid(), messageId: z.uuid() }),
   z.object({ task: z.literal(TASKS.responseDue), ...common, leadId: z.uuid() }),
+  z.object({
+    task: z.literal(TASKS.staffAlert),
+    ...common,
+    leadId: z.uuid(),
+    trigger: z.enum(['missed_call', 'inbound_text']),
+    at: z.string(),
+  }),
+  z.object({ task: z.literal(TASKS.autoAssign), ...common, leadId: z.uuid() }),
 ]) satisfies z.ZodType<JobPayload>;
 
 /**

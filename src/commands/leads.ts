@@ -175,7 +175,7 @@ async function onLead(
   deps: CommandDeps,
   caller: CommandCaller,
   leadId: string,
-  command: (now: string) => LeadCommand,
+  command: (now: string, state: LeadAggregate) => LeadCommand,
   key?: string,
 ): Promise<LeadOutcome> {
   const result = await execute<LeadState, LeadEvent>(deps, caller, {
@@ -184,7 +184,7 @@ async function onLead(
     initial: null,
     decide: (loaded, now) => {
       if (!loaded.state || loaded.state.orgId !== caller.orgId) throw new NotFoundError('lead not found');
-      return keyed(caller.orgId, decide(command(now.toISOString()), loaded.state), key);
+      return keyed(caller.orgId, decide(command(now.toISOString(), loaded.state), loaded.state), key);
     },
   });
   if (result.kind !== 'appended' || !result.state) throw new NotFoundError('lead not found');
@@ -279,19 +279,22 @@ export async function recordMessageStatus(
 }
 
 /** Roles that may own a lead (an auditor only reads the audit timeline). */
-const ASSIGNABLE_ROLES: readonly string[] = ['owner', 'admin', 'member'];
+export const ASSIGNABLE_ROLES: readonly string[] = ['owner', 'admin', 'member'];
 
 /**
  * Assigns a lead to a member of its org, or unassigns it (`memberId` null). The member is looked up in the
  * org stream (the write side): a member of another org, a removed member or an auditor is refused with a
  * clear reason and nothing is recorded. Assigning to the current assignee records nothing, so two tabs
  * assigning the same member at once record one `LeadAssigned` (the loser of the append re-decides).
+ * Two tabs assigning different people: the one that lands second finds an assignee it did not see and is
+ * refused (`assignee_changed`, 409) — against `expectedMemberId` when the asker says what it saw (the web
+ * app does), else against what this request first read (the loser of a concurrent append).
  */
 export async function assignLead(
   deps: CommandDeps,
   caller: CommandCaller,
   leadId: string,
-  input: { memberId: string | null; reason?: 'manual' | 'round_robin' },
+  input: { memberId: string | null; reason?: 'manual' | 'round_robin'; expectedMemberId?: string | null },
 ): Promise<LeadOutcome> {
   let assignee: AssigneeRef | null = null;
   if (input.memberId !== null) {
@@ -302,11 +305,13 @@ export async function assignLead(
       throw new DomainRuleError('memberId', `${member.email} is an ${member.role}: leads go to owners, admins and members`);
     assignee = { memberId: member.memberId, label: member.email };
   }
-  return onLead(deps, caller, leadId, (now) => ({
-    type: 'AssignLead',
-    now,
-    data: { leadId, assignee, ...(input.reason && { reason: input.reason }) },
-  }));
+  // What the first decision saw: a re-decision after a concurrent append must still find it.
+  let firstSeen: { memberId: string | null } | undefined;
+  return onLead(deps, caller, leadId, (now, state) => {
+    firstSeen ??= { memberId: state.assignee?.memberId ?? null };
+    const expected = input.expectedMemberId === undefined ? firstSeen.memberId : input.expectedMemberId;
+    return { type: 'AssignLead', now, data: { leadId, assignee, expected, ...(input.reason && { reason: input.reason }) } };
+  });
 }
 
 /** A member logs how a call-back went (`CallBackLogged`): the team's first response when it is the first. */

@@ -253,6 +253,31 @@ export interface ContactConsentTable {
   source: string;
 }
 
+/** Row of `staff_alert_claims`: the on-call alert that last went out about a lead (migration 024). */
+export interface StaffAlertClaimsTable {
+  lead_id: string;
+  org_id: string;
+  trigger_event_id: string;
+  claimed_at: Date | string;
+}
+
+/** Row of `round_robin_turns`: the member an org's rotation gave the last lead to. */
+export interface RoundRobinTurnsTable {
+  org_id: string;
+  last_member_id: string;
+  /** The member's place in the rotation (lowercased email, then id). */
+  last_key: string;
+  updated_at: Date | string;
+}
+
+/** Row of `round_robin_picks`: the member the rotation picked for a lead. */
+export interface RoundRobinPicksTable {
+  lead_id: string;
+  org_id: string;
+  member_id: string;
+  picked_at: Date | string;
+}
+
 /** The database as kysely sees it. */
 export interface Database {
   orgs: OrgsTable;
@@ -274,4 +299,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  staff_alert_claims: StaffAlertClaimsTable;
+  round_robin_turns: RoundRobinTurnsTable;
+  round_robin_picks: RoundRobinPicksTable;
 }

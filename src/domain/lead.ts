@@ -121,6 +121,7 @@ export type LeadEvent = EventOf<
   | 'LeadUnassigned'
   | 'CallBackLogged'
   | 'LeadResponseOverdue'
+  | 'StaffAlerted'
 >;
 
 /** Who a lead is for: enough to open it when the stream does not exist yet. */
@@ -165,7 +166,11 @@ export type LeadCommand =
   | {
       type: 'AssignLead';
       now: string;
-      data: { leadId: string; assignee: AssigneeRef | null; reason?: 'manual' | 'round_robin' };
+      /**
+       * `expected`: the assignee the asker saw (a member id, or null: nobody). When the lead has another
+       * one by now, the assignment is refused (`assignee_changed`) instead of silently overriding it.
+       */
+      data: { leadId: string; assignee: AssigneeRef | null; reason?: 'manual' | 'round_robin'; expected?: string | null };
     }
   | { type: 'LogCallBack'; now: string; data: EventOf<'CallBackLogged'>['data'] }
   | { type: 'RecordResponseOverdue'; now: string; data: { leadId: string } }
@@ -308,10 +313,18 @@ export function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     }
     case 'AssignLead': {
       if (!state) throw new NotFoundError('lead not found');
-      const { leadId, assignee, reason = 'manual' } = command.data;
+      const { leadId, assignee, reason = 'manual', expected } = command.data;
       const current = state.assignee ?? null;
+      if ((current?.memberId ?? null) === (assignee?.memberId ?? null)) return [];
+      if (expected !== undefined && (current?.memberId ?? null) !== expected) {
+        throw new StateConflictError(
+          'assignee_changed',
+          current
+            ? `this lead was just assigned to ${current.label} (member ${current.memberId}); nothing was changed: reload, then assign again if you still mean to`
+            : 'this lead was just unassigned; nothing was changed: reload, then assign again if you still mean to',
+        );
+      }
       if (!assignee) return current ? [{ type: 'LeadUnassigned', data: { leadId, previousMemberId: current.memberId } }] : [];
-      if (current?.memberId === assignee.memberId) return [];
       return [
         {
           type: 'LeadAssigned',
@@ -493,6 +506,9 @@ export function evolve(state: LeadState, event: Envelope<LeadEvent>): LeadState 
       return { ...(event.data.outcome === 'reached' ? answered : touched), ...responded };
     case 'LeadResponseOverdue':
       return { ...next, responseBreached: true, responseOverdueAt: at };
+    // An alert to the team is not activity of the lead's caller.
+    case 'StaffAlerted':
+      return next;
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

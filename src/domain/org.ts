@@ -25,6 +25,10 @@ export interface OrgSettings {
   enabledActions: PlannedAction[];
   /** Minutes of business time to the team's first response on a new lead. */
   responseTargetMinutes: number;
+  /** Staff phones texted about new missed calls and texts (E.164). */
+  onCallPhones: string[];
+  /** `round_robin`: a new lead goes to the next member (owner, admin, member) in a stable rotation. */
+  autoAssign: 'none' | 'round_robin';
 }
 
 /** Settings of a new org. */
@@ -47,6 +51,8 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   blackoutDates: [],
   enabledActions: [],
   responseTargetMinutes: 5,
+  onCallPhones: [],
+  autoAssign: 'none',
 });
 
 /** Settings with defaults for anything an older state did not record. */

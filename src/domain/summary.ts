@@ -60,6 +60,8 @@ export function summarize(event: DomainEvent): string {
       return `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${quote(event.data.note)})` : ''}`;
     case 'LeadResponseOverdue':
       return `no team response by ${when(event.data.dueAt)}`;
+    case 'StaffAlerted':
+      return `on-call phone ${event.data.phone} alerted by text (${event.data.trigger.replace('_', ' ')})`;
     case 'LeadAssigned':
       return `assigned to ${event.data.label}${event.data.reason === 'reply' ? ' (replied first)' : event.data.reason === 'round_robin' ? ' (round robin)' : ''}`;
     case 'LeadUnassigned':

@@ -33,7 +33,7 @@ export function checkPassword(password: string): void {
 }
 
 /** The origin people open the app at: PUBLIC_BASE_URL, else the address `serve` listens on. */
-export function appOrigin(config: Deps['config']): string {
+export function appOrigin(config: Pick<Deps['config'], 'PUBLIC_BASE_URL' | 'HOST' | 'PORT'>): string {
   return (config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
 }
 

@@ -284,3 +284,39 @@ t.test('the same event and state always give the same intents (a replay would on
   const state = { org: evolveOrg(null, orgCreated), booking: null };
   t.same(plan(trigger(created()), state), plan(trigger(created()), state));
 });
+
+t.test('with on-call phones a missed call also queues one staff alert (15-minute rule decided by the job)', async (t) => {
+  const org = [orgCreated, settings({ textBack: false, onCallPhones: ['+15125550901', '+15125550902'] })].reduce<OrgState>(evolveOrg, null);
+  const key = jobKeys.staffAlert(leadId, 'e-1');
+  t.same(plan(trigger(missedCall, 1), { org, booking: null }), [
+    {
+      op: 'add',
+      key,
+      task: TASKS.staffAlert,
+      runAt: now,
+      payload: { task: TASKS.staffAlert, key, orgId, leadId, trigger: 'missed_call', at: now, cause },
+    },
+  ]);
+  const fromOnCall = { ...missedCall, data: { ...missedCall.data, from: '+15125550901' } };
+  t.same(plan(trigger(fromOnCall, 1), { org, booking: null }), [], "an on-call phone's own call alerts nobody");
+});
+
+t.test('round-robin on: a new lead queues its assignment; off (the default): nothing', async (t) => {
+  const opened = {
+    type: 'LeadOpened' as const,
+    data: { leadId, orgId, callerPhone: '+15125550177', generation: 0, source: 'missed_call' as const },
+    occurredAt: now,
+  };
+  const on = [orgCreated, settings({ autoAssign: 'round_robin' })].reduce<OrgState>(evolveOrg, null);
+  const key = jobKeys.autoAssign(leadId);
+  t.same(plan({ ...opened, id: 'e-1', revision: 0, correlationId: 'c-1' } as AutomationTrigger, { org: on, booking: null }), [
+    { op: 'add', key, task: TASKS.autoAssign, runAt: now, payload: { task: TASKS.autoAssign, key, orgId, leadId, cause } },
+  ]);
+  t.same(
+    plan({ ...opened, id: 'e-1', revision: 0, correlationId: 'c-1' } as AutomationTrigger, {
+      org: evolveOrg(null, orgCreated),
+      booking: null,
+    }),
+    [],
+  );
+});

@@ -1,7 +1,7 @@
 // Lead assignment (CONTRACT §10), given/when/then on the lead aggregate.
 import t from 'tap';
 import type { Envelope } from '../../src/domain/envelope.ts';
-import { NotFoundError } from '../../src/domain/errors.ts';
+import { NotFoundError, StateConflictError } from '../../src/domain/errors.ts';
 import { type LeadCommand, type LeadEvent, type LeadState, decide, evolve, foldLead, toLeadView } from '../../src/domain/lead.ts';
 import { specFor } from '../support/gwt.ts';
 
@@ -193,4 +193,32 @@ t.test('the first response is the first reply or call-back; a late one breaches 
   t.equal(lead.firstRespondedAt, '2026-12-05T15:07:00.000Z', 'the first one');
   t.equal(toLeadView(lead).responseBreached, true, 'two minutes late');
   t.match(toLeadView(lead), { firstResponseDueAt: due, firstResponseHalfAt: '2026-12-05T15:02:30.000Z' });
+});
+
+const expecting = (who: typeof dana | null, expected: string | null): LeadCommand => ({
+  type: 'AssignLead',
+  now,
+  data: { leadId, assignee: who, expected },
+});
+
+t.test('an assignment expecting an assignee the lead no longer has is refused, naming who has it (two tabs)', async (t) => {
+  spec(t)
+    .given([at(opened), at(assigned(sam))])
+    .when(expecting(dana, null))
+    .thenThrows(StateConflictError, /just assigned to sam@acme\.test \(member 66666666-7777-4888-8999-aaaaaaaaaaaa\)/);
+  spec(t)
+    .given([at(opened), at(assigned(sam)), at(unassigned(sam.memberId))])
+    .when(expecting(dana, sam.memberId))
+    .thenThrows(StateConflictError, /just unassigned/);
+});
+
+t.test('an assignment expecting the current assignee goes ahead; one already so records nothing whatever was expected', async (t) => {
+  spec(t)
+    .given([at(opened), at(assigned(sam))])
+    .when(expecting(dana, sam.memberId))
+    .then([at(assigned(dana, 'manual', sam.memberId))]);
+  spec(t)
+    .given([at(opened), at(assigned(dana))])
+    .when(expecting(dana, null))
+    .then([]);
 });

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
 /** What the automation texts about. */
-export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back' | 'reply';
+export type MessageKind = 'confirmation' | 'reminder' | 'rescheduled_notice' | 'canceled_notice' | 'text_back' | 'reply' | 'staff_alert';
 
 /** One outbound text. `key` is the job key: the same key is the same message, sent at most once. */
 export interface OutboundMessage {

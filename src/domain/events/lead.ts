@@ -111,6 +111,19 @@ export const leadEvents = {
     .strict(),
   /** Nobody owns the lead any more. */
   LeadUnassigned: z.object({ leadId: uuid, previousMemberId: uuid }).strict(),
+  /**
+   * An on-call staff phone was texted about new activity on the lead (CONTRACT §10): at most one alert per
+   * lead per 15 minutes. `messageId`: the provider's id of the alert text.
+   */
+  StaffAlerted: z
+    .object({
+      leadId: uuid,
+      phone: e164,
+      messageId: z.string().min(1).max(64),
+      trigger: z.enum(['missed_call', 'inbound_text']),
+      sentAt: instant,
+    })
+    .strict(),
   /** A closed lead got new activity from its caller: that activity goes to the next lead, this one stays closed. */
   LeadSuperseded: z.object({ leadId: uuid, nextLeadId: uuid }).strict(),
 } as const;

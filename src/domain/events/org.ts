@@ -44,6 +44,14 @@ export const orgSettingsPatch = z
     responseTargetMinutes: z.number().int().min(1).max(1440).optional(),
     /** Planned actions switched on for this org (CONTRACT §6). */
     enabledActions: z.array(plannedAction).optional(),
+    /** Staff phones texted about new missed calls and texts (CONTRACT §10): E.164, each once. */
+    onCallPhones: z
+      .array(e164)
+      .max(10)
+      .refine((phones) => new Set(phones).size === phones.length, 'must not name a phone twice')
+      .optional(),
+    /** Who a new lead goes to (CONTRACT §10): nobody, or the next member in a stable rotation. */
+    autoAssign: z.enum(['none', 'round_robin'], { error: 'must be none or round_robin' }).optional(),
   })
   .strict();
 

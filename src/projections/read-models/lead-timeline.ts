@@ -19,7 +19,8 @@ export type TimelineKind =
   | 'booking'
   | 'assignment'
   | 'call_back'
-  | 'response_overdue';
+  | 'response_overdue'
+  | 'staff_alert';
 
 type TimelineEvent = Extract<LeadEvent, { type: (typeof TIMELINE_TYPES)[number] }>;
 
@@ -41,6 +42,7 @@ const TIMELINE_TYPES = [
   'LeadUnassigned',
   'CallBackLogged',
   'LeadResponseOverdue',
+  'StaffAlerted',
 ] as const satisfies readonly LeadEvent['type'][];
 
 /** Kind and outbound message id of a timeline event (its one-line summary is `summarize`'s, as on the audit timeline). */
@@ -77,6 +79,8 @@ function describe(event: RecordedEvent<TimelineEvent>): { kind: TimelineKind; me
       return { kind: 'call_back', messageId: null };
     case 'LeadResponseOverdue':
       return { kind: 'response_overdue', messageId: null };
+    case 'StaffAlerted':
+      return { kind: 'staff_alert', messageId: null };
     default: {
       const unknown: never = event;
       throw new Error(`unexpected event ${JSON.stringify(unknown)}`);

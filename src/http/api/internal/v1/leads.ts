@@ -176,7 +176,11 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     '/leads/:leadId/assignee',
     { preHandler: allowed, schema: { params: leadParams, body: assignLeadBody } },
     async (request, reply) => {
-      const outcome = await assignLead(depsOf(request), callerOf(request), request.params.leadId, { memberId: request.body.memberId });
+      const { memberId, expectedMemberId } = request.body;
+      const outcome = await assignLead(depsOf(request), callerOf(request), request.params.leadId, {
+        memberId,
+        ...(expectedMemberId !== undefined && { expectedMemberId }),
+      });
       setConsistencyToken(reply, outcome.position);
       return toLeadView(outcome.lead);
     },

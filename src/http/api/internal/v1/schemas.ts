@@ -37,6 +37,13 @@ export const listLeadsQuery = z
 export const assignLeadBody = z
   .object({
     memberId: z.uuid('must be a member id (UUID) or null').nullable().describe('a member of this org (owner, admin or member), or null'),
+    expectedMemberId: z
+      .uuid('must be a member id (UUID) or null')
+      .nullable()
+      .optional()
+      .describe(
+        'the assignee the asker last saw (null: nobody); when the lead has another one by now the answer is 409 assignee_changed naming them, and nothing changes',
+      ),
   })
   .strict();
 
