@@ -18,6 +18,7 @@ import * as m017 from './migrations/017_contact_consent.ts';
 import * as m018 from './migrations/018_login_attempts.ts';
 import * as m019 from './migrations/019_webhooks.ts';
 import * as m020 from './migrations/020_speed_to_lead.ts';
+import * as m025 from './migrations/025_texts_to_a_number.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '018_login_attempts': m018,
   '019_webhooks': m019,
   '020_speed_to_lead': m020,
+  '025_texts_to_a_number': m025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -25,6 +25,8 @@ export interface OrgSettings {
   enabledActions: PlannedAction[];
   /** Minutes of business time to the team's first response on a new lead. */
   responseTargetMinutes: number;
+  /** Minutes after a text-back or a team answer in which a caller is not texted back again (0: every missed call is). */
+  textBackCooldownMinutes: number;
 }
 
 /** Settings of a new org. */
@@ -47,6 +49,7 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   blackoutDates: [],
   enabledActions: [],
   responseTargetMinutes: 5,
+  textBackCooldownMinutes: 60,
 });
 
 /** Settings with defaults for anything an older state did not record. */
