@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, request, setCsrfToken } from './api.ts';
 import { LiveIndicator, useLiveEvents } from './live.tsx';
-import { OfflineBanner, OfflineShell, useOffline } from './offline.tsx';
+import { OfflineBanner, OfflineIndicator, OfflineShell, useOffline } from './offline.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { BookingPage } from './pages/booking.tsx';
 import { CalendarPage } from './pages/calendar.tsx';
@@ -100,7 +100,7 @@ function Shell({ me, live, children }: { me: Me; live: ReturnType<typeof useLive
           ))}
         </nav>
         <span className="spacer" />
-        <LiveIndicator state={live} />
+        {offline ? <OfflineIndicator /> : <LiveIndicator state={live} />}
         <span className="who" data-testid="who">
           {me.orgName} · {me.email} ({me.role})
         </span>

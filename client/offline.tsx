@@ -60,13 +60,28 @@ export function useOffline(): boolean {
   return useSyncExternalStore(subscribe, isOffline);
 }
 
-/** The offline state as the top of every screen shows it. */
-export function OfflineBanner() {
+/** The offline state as the top of every screen shows it; `children` replaces the usual explanation. */
+export function OfflineBanner({ children }: { children?: React.ReactNode }) {
   return (
     <p className="offline-banner" role="status" data-testid="offline-banner">
-      <strong>Offline.</strong> You&rsquo;re seeing what was already loaded. Replies, assignments and changes are paused until
-      you&rsquo;re back online; nothing is sent later on its own.
+      <strong>Offline.</strong>{' '}
+      {children ?? (
+        <>
+          You&rsquo;re seeing what was already loaded. Replies, assignments and changes are paused until you&rsquo;re back
+          online; nothing is sent later on its own.
+        </>
+      )}
     </p>
+  );
+}
+
+/** Where the live indicator is, while offline. */
+export function OfflineIndicator() {
+  return (
+    <span className="live live-offline" data-testid="live-indicator" data-state="offline">
+      <span className="dot" aria-hidden="true" />
+      Offline
+    </span>
   );
 }
 
@@ -83,18 +98,15 @@ export function OfflineShell() {
       <header className="topbar">
         <span className="brand">CallSnare</span>
         <span className="spacer" />
-        <span className="live live-offline" data-testid="live-indicator" data-state="offline">
-          <span className="dot" aria-hidden="true" />
-          Offline
-        </span>
-      </header>
-      <OfflineBanner />
-      <main id="main" tabIndex={-1}>
-        <h1>You&rsquo;re offline</h1>
-        <p>Your inbox opens as soon as this phone is back online. Nothing is sent while you&rsquo;re offline.</p>
-        <button type="button" disabled>
+        <OfflineIndicator />
+        <button type="button" className="link" disabled>
           Sign out
         </button>
+      </header>
+      <OfflineBanner>CallSnare can&rsquo;t reach the server from here right now.</OfflineBanner>
+      <main id="main" tabIndex={-1}>
+        <h1>You&rsquo;re offline</h1>
+        <p>Your inbox opens by itself as soon as you&rsquo;re back online. Nothing is sent while you&rsquo;re offline.</p>
       </main>
     </div>
   );
