@@ -14,7 +14,7 @@ const BUSINESS = '+15125550100';
 const CALLER = `${NO_PLACE}5550131`;
 const app = await startWebApp(t);
 const orgId = await app.org('Acme HVAC', BUSINESS, daytimeZone());
-await app.member(orgId, 'dana@acme.test', 'owner');
+const dana = await app.member(orgId, 'dana@acme.test', 'owner');
 const otherOrg = await app.org('Borealis Heating', '+15125550111', daytimeZone());
 await app.member(otherOrg, 'kim@borealis.test', 'member');
 
@@ -177,4 +177,21 @@ t.test('a reload while offline opens the app shell from the cache, in its offlin
   await page.getByLabel('Reply by text').waitFor({ timeout: 20_000 });
   t.equal(await page.getByTestId('offline-banner').count(), 0, 'back online, the lead opens by itself');
   await screenshot(page, 'pwa-03-back-online-phone');
+});
+
+t.test('the settings page sets the text-back cooldown (CONTRACT §10)', async (t) => {
+  await page.goto(`${app.address}/app/settings`);
+  const field = page.getByLabel(/^Text-back cooldown/);
+  t.equal(await field.inputValue(), '60', 'one text-back per hour by default');
+  await field.fill('30');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Saved.').waitFor();
+  // The settings read model follows the write within moments.
+  let cooldown: number | undefined;
+  for (let i = 0; i < 60 && cooldown !== 30; i++, await new Promise((r) => setTimeout(r, 250))) {
+    const res = await fetch(`${app.address}/api/internal/v1/settings`, { headers: { authorization: `Bearer ${dana.token}` } });
+    cooldown = ((await res.json()) as { settings: { textBackCooldownMinutes: number } }).settings.textBackCooldownMinutes;
+  }
+  t.equal(cooldown, 30);
+  await checkAccessibility(t, page, 'settings at phone width');
 });
