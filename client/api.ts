@@ -40,7 +40,8 @@ export async function request<T>(url: string, init: RequestInit = {}): Promise<T
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (method === 'GET' && consistencyToken && url.startsWith('/api/')) headers['consistency-token'] = consistencyToken;
   // Offline, a change is refused here rather than sent (or queued) blind: the person tries again when back.
-  if (method !== 'GET' && isOffline()) throw new ApiError(0, 'offline', "You're offline: nothing was sent. Try again once you're back online.");
+  if (method !== 'GET' && isOffline())
+    throw new ApiError(0, 'offline', "You're offline: nothing was sent. Try again once you're back online.");
   let res: Response;
   try {
     res = await fetch(url, {

@@ -67,8 +67,8 @@ export function OfflineBanner({ children }: { children?: React.ReactNode }) {
       <strong>Offline.</strong>{' '}
       {children ?? (
         <>
-          You&rsquo;re seeing what was already loaded. Replies, assignments and changes are paused until you&rsquo;re back
-          online; nothing is sent later on its own.
+          You&rsquo;re seeing what was already loaded. Replies, assignments and changes are paused until you&rsquo;re back online; nothing
+          is sent later on its own.
         </>
       )}
     </p>

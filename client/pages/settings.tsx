@@ -187,14 +187,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
       <label htmlFor="set-textback-cooldown">
         Text-back cooldown (minutes: a caller texted back or answered by the team within it is not texted back again; 0 = none)
       </label>
-      <input
-        id="set-textback-cooldown"
-        type="number"
-        min={0}
-        max={10080}
-        value={cooldown}
-        onChange={(e) => setCooldown(e.target.value)}
-      />
+      <input id="set-textback-cooldown" type="number" min={0} max={10080} value={cooldown} onChange={(e) => setCooldown(e.target.value)} />
       <label htmlFor="set-optout">Opt-out line (ends the first automated text to each number)</label>
       <input id="set-optout" maxLength={160} value={optOutLine} onChange={(e) => setOptOutLine(e.target.value)} />
       <label htmlFor="set-campaign">A2P 10DLC campaign id (carriers require it for texts from a local number)</label>

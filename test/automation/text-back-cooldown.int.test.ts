@@ -18,7 +18,11 @@ const BUSINESS = '+15125550100';
 const API = '/api/internal/v1';
 t.beforeEach(() => app.reset());
 
-const twilio = (orgId: string) => ({ orgId, actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() });
+const twilio = (orgId: string) => ({
+  orgId,
+  actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' },
+  correlationId: randomUUID(),
+});
 const member = (orgId: string) => ({
   orgId,
   actor: { type: 'team_member' as const, id: randomUUID(), label: 'dana@acme.test' },

@@ -26,7 +26,10 @@ async function sessionCookie(email: string): Promise<string> {
     body: JSON.stringify({ email, password: PASSWORD }),
   });
   if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in answered ${res.status}`);
-  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
 }
 
 /** Width and height from a PNG's header. */
@@ -92,8 +95,15 @@ t.test('the page links the manifest; the service worker registers and controls t
   await row.waitFor({ timeout: 15_000 });
   t.equal(await page.locator('link[rel="manifest"]').getAttribute('href'), '/app/manifest.webmanifest');
   t.match(await page.locator('meta[name="theme-color"]').getAttribute('content'), /^#[0-9a-f]{6}$/);
-  const registered = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration('/app/leads'))?.scope);
-  t.equal(registered, `${app.address}/app/`, 'registered for /app/');
+  // In the page (browser globals), hence the loose typing.
+  const registration = () =>
+    page.evaluate(async () => {
+      const found = await (globalThis as any).navigator.serviceWorker.getRegistration('/app/leads');
+      return found?.active ? (found.scope as string) : undefined;
+    });
+  let registered: string | undefined;
+  for (let i = 0; i < 100 && !registered; i++) registered = (await registration()) ?? (await page.waitForTimeout(100), undefined);
+  t.equal(registered, `${app.address}/app/`, 'registered and active for /app/');
   await row.click();
   await page.waitForURL(/\/app\/leads\/[0-9a-f-]{36}/);
   leadId = /\/app\/leads\/([0-9a-f-]{36})/.exec(page.url())![1]!;
@@ -101,12 +111,17 @@ t.test('the page links the manifest; the service worker registers and controls t
   // was loaded at); the reload at the lead's URL is inside it.
   await page.reload();
   await page.getByLabel('Reply by text').waitFor();
-  t.equal(await page.evaluate(async () => (await navigator.serviceWorker.ready).scope), `${app.address}/app/`, 'the worker is ready');
-  t.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), 'the worker controls the page');
+  t.equal(
+    await page.evaluate(async () => (await (globalThis as any).navigator.serviceWorker.ready).scope as string),
+    `${app.address}/app/`,
+    'the worker is ready',
+  );
+  t.ok(await page.evaluate(() => (globalThis as any).navigator.serviceWorker.controller !== null), 'the worker controls the page');
 
   // The cache holds this build's shell only: never the session, the API or the live feed.
   const cached = await page.evaluate(async () => {
-    const names = await caches.keys();
+    const { caches } = globalThis as any;
+    const names: string[] = await caches.keys();
     const urls: string[] = [];
     for (const name of names) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
     return { names, urls };
@@ -126,7 +141,11 @@ t.test('the page links the manifest; the service worker registers and controls t
 });
 
 /** Requests the server logged for `path` (serve logs each request). */
-const served = (path: string) => app.logs().split('\n').filter((line) => line.includes(`"url":"${path}"`)).length;
+const served = (path: string) =>
+  app
+    .logs()
+    .split('\n')
+    .filter((line) => line.includes(`"url":"${path}"`)).length;
 
 t.test('offline: the app says so and disables what would change things; back online it works again', async (t) => {
   const send = page.getByRole('button', { name: 'Send text' });
