@@ -78,6 +78,25 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [throughDoors] }] },
   },
   {
+    // Inside HTTP: common (problems, validation, consistency) and plugins (authentication, authorization,
+    // errors, idempotency, metrics) and the action catalog sit below the route groups and server.ts.
+    files: ['src/http/{common,plugins,discovery}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(api|app|webhooks|mcp)/|^(\\.\\./)+server\\.ts$',
+              message: 'HTTP plumbing does not import the route groups above it',
+            },
+            throughDoors,
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The client reaches the server's code only for types (the internal API's schemas, the event type names):
     // nothing of the server is bundled into the browser.
     files: ['client/**/*.ts', 'client/**/*.tsx'],

@@ -9,6 +9,7 @@ import { seedCheckpoints } from './subscriptions/checkpoint-seed.ts';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { createDb } from './db/kysely.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { REPLICA_RETRY_MS, ReadDatabases } from './db/read-pool.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { PostgresEventStore } from './eventstore/postgres/store.ts';
 import type { Services } from './services.ts';
@@ -79,10 +80,18 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     });
   }
   const checkpoints = new CheckpointSignal(databaseUrl, pool);
+  const reads =
+    config.READ_DATABASE_URL &&
+    new ReadDatabases(pool, config.READ_DATABASE_URL, {
+      max: options.poolSize ?? 20,
+      onFailure: (replica, error) =>
+        log.warn({ replica, err: error }, `read replica ${replica} failed: its reads go to the primary for ${REPLICA_RETRY_MS / 1000} s`),
+    });
   let released: Promise<void> | undefined;
   releaseConnections = () =>
     (released ??= (async () => {
       await checkpoints.close();
+      await reads?.close();
       await store.close();
       await db.destroy();
     })());
@@ -91,6 +100,7 @@ export async function openServices(config: Config, log: Logger, options: OpenOpt
     log,
     db,
     pool,
+    ...(reads && { reads }),
     store,
     clock: options.clock ?? (() => new Date()),
     databaseUrl,

@@ -12,6 +12,27 @@ const schema = z.object({
       'CallSnare requires PostgreSQL: use a postgres:// or postgresql:// URL (MySQL and other databases are not supported)',
     )
     .optional(),
+  /**
+   * Streaming replicas of DATABASE_URL, comma-separated: the HTTP queries read there (round-robin, a failing
+   * one skipped for a while), everything else stays on the primary. Unset: everything on the primary.
+   */
+  READ_DATABASE_URL: z
+    .string()
+    .transform((v) => v.split(',').map((part) => part.trim()))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .refine(
+              (v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol),
+              'must be one or more comma-separated PostgreSQL URLs such as postgres://user:password@replica:5432/callsnare',
+            ),
+        )
+        .min(1)
+        .max(16),
+    )
+    .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),

@@ -42,3 +42,14 @@ t.test('choices that need a companion variable say which', async (t) => {
 t.test('empty strings count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '' }).PORT, 3000);
 });
+
+t.test('READ_DATABASE_URL takes one or more comma-separated PostgreSQL URLs, and names itself when wrong', async (t) => {
+  t.equal(loadConfig({}).READ_DATABASE_URL, undefined, 'unset: every read on the primary');
+  t.same(loadConfig({ READ_DATABASE_URL: 'postgres://r1:5432/cs' }).READ_DATABASE_URL, ['postgres://r1:5432/cs']);
+  t.same(loadConfig({ READ_DATABASE_URL: 'postgres://r1:5432/cs, postgresql://r2:5432/cs' }).READ_DATABASE_URL, [
+    'postgres://r1:5432/cs',
+    'postgresql://r2:5432/cs',
+  ]);
+  t.throws(() => loadConfig({ READ_DATABASE_URL: 'mysql://r1/cs' }), { message: /^invalid READ_DATABASE_URL: must be one or more/ });
+  t.throws(() => loadConfig({ READ_DATABASE_URL: 'postgres://r1/cs,' }), { message: /^invalid READ_DATABASE_URL:/ });
+});

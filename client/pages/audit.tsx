@@ -1,10 +1,11 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
 import { toInstant, when, zoneName } from '../format.ts';
 import type { Actor, Me } from '../types.ts';
 import { useRouter } from '../router.tsx';
 import { LoadError } from './problems.tsx';
+import { ErrorText } from '../error-text.tsx';
 
 interface AuditEvent {
   position: string;
@@ -91,11 +92,7 @@ export function AuditPage({ me }: { me: Me }) {
         </div>
         <button type="submit">Apply filters</button>
       </form>
-      {events.isError && (
-        <p className="error" role="alert">
-          {describeError(events.error)}
-        </p>
-      )}
+      <ErrorText error={events.error} />
       <table className="table audit-table" data-testid="audit-events">
         <caption className="sr-only">Events, oldest first</caption>
         <thead>
@@ -173,11 +170,7 @@ function StateAsOf({ me }: { me: Me }) {
         </div>
       </div>
       <button type="submit">Show state</button>
-      {state.isError && (
-        <p className="error" role="alert">
-          {describeError(state.error)}
-        </p>
-      )}
+      <ErrorText error={state.error} />
       {state.data && (
         <pre className="state" data-testid="stream-state" tabIndex={0} aria-label="Stream state">
           {JSON.stringify(state.data, null, 2)}

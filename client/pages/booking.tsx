@@ -1,12 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DateTime } from 'luxon';
 import { type FormEvent, useState } from 'react';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
 import { isoWeekOf, phone, when, zoneName } from '../format.ts';
 import { Link } from '../router.tsx';
 import type { Booking, Me } from '../types.ts';
 import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { LoadError } from './problems.tsx';
+import { ErrorText } from '../error-text.tsx';
 
 /** One booking: its window, confirmation and reminder evidence; reschedule or cancel it. */
 export function BookingPage({ me, bookingId }: { me: Me; bookingId: string }) {
@@ -147,11 +148,7 @@ function Reschedule({ booking, zone }: { booking: Booking; zone: string }) {
       <p className="hint">Times in {zoneName(zone)}. Reminders move with the visit.</p>
       <label htmlFor="reschedule-reason">Reason (optional)</label>
       <input id="reschedule-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-      {(error || move.isError) && (
-        <p className="error" role="alert">
-          {error ?? describeError(move.error)}
-        </p>
-      )}
+      <ErrorText message={error} error={move.error} />
       {move.isSuccess && <p role="status">Rescheduled.</p>}
       <button type="submit" className="primary" disabled={move.isPending}>
         Reschedule
@@ -176,11 +173,7 @@ function Cancel({ booking }: { booking: Booking }) {
       <h2 id="cancel-title">Cancel visit</h2>
       <label htmlFor="cancel-reason">Reason (optional)</label>
       <input id="cancel-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-      {cancel.isError && (
-        <p className="error" role="alert">
-          {describeError(cancel.error)}
-        </p>
-      )}
+      <ErrorText error={cancel.error} />
       <button type="submit" className="danger" disabled={cancel.isPending}>
         Cancel visit
       </button>

@@ -1,9 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { DateTime } from 'luxon';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
 import { isoWeekOf, phone, timeOfDay, zoneName } from '../format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { Booking, Me, Page } from '../types.ts';
+import { ErrorText } from '../error-text.tsx';
 
 const FIRST_HOUR = 6;
 const LAST_HOUR = 21;
@@ -47,11 +48,7 @@ export function CalendarPage({ me }: { me: Me }) {
           <span className="badge status-scheduled">scheduled</span> <span className="badge status-canceled">canceled</span>
         </p>
       </div>
-      {bookings.isError && (
-        <p className="error" role="alert">
-          {describeError(bookings.error)}
-        </p>
-      )}
+      <ErrorText error={bookings.error} />
       <div className="week-grid" style={{ ['--hours' as string]: hours.length }}>
         <div className="hours" aria-hidden="true">
           <div className="day-head" />

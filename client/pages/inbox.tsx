@@ -9,6 +9,7 @@ import { type LocalWindow, WindowFields, windowOf } from '../window-fields.tsx';
 import { ResponseTimer, useNow } from '../response-timer.tsx';
 import { Conversation } from './conversation.tsx';
 import { LoadError } from './problems.tsx';
+import { ErrorText } from '../error-text.tsx';
 
 const FILTERS = [
   { value: 'active', label: 'Active' },
@@ -123,11 +124,7 @@ export function InboxPage({ me, leadId }: { me: Me; leadId: string | null }) {
         <p className="hint keys">
           <kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>/</kbd> search
         </p>
-        {leads.isError && (
-          <p className="error" role="alert">
-            {describeError(leads.error)}
-          </p>
-        )}
+        <ErrorText error={leads.error} />
         {leads.data && !leads.data.data.length && <p className="empty">No leads here.</p>}
         <ul className="lead-list" aria-label="Leads" data-testid="lead-list">
           {leads.data?.data.map((lead) => (
@@ -285,11 +282,7 @@ function Reply({ leadId, consent, timezone }: { leadId: string; consent: Consent
           Call them instead.
         </p>
       )}
-      {send.isError && (
-        <p className="error" role="alert">
-          {describeError(send.error)}
-        </p>
-      )}
+      <ErrorText error={send.error} />
       <button type="submit" className="primary" disabled={optedOut || send.isPending || !body.trim()}>
         {send.isPending ? 'Sending…' : 'Send text'}
       </button>
@@ -413,11 +406,7 @@ function AssignLead({ me, lead }: { me: Me; lead: LeadDetail }) {
           </button>
         )}
       </div>
-      {assign.isError && (
-        <p className="error" role="alert">
-          {describeError(assign.error)}
-        </p>
-      )}
+      <ErrorText error={assign.error} />
     </div>
   );
 }
@@ -451,11 +440,7 @@ function LogCall({ lead, onDone }: { lead: LeadDetail; onDone: () => void }) {
           Cancel
         </button>
       </div>
-      {log.isError && (
-        <p className="error" role="alert">
-          {describeError(log.error)}
-        </p>
-      )}
+      <ErrorText error={log.error} />
     </div>
   );
 }
@@ -489,11 +474,7 @@ function RecordOptOut({ lead }: { lead: LeadDetail }) {
           Record opt-out
         </button>
       )}
-      {record.isError && (
-        <p className="error" role="alert">
-          {describeError(record.error)}
-        </p>
-      )}
+      <ErrorText error={record.error} />
     </div>
   );
 }
@@ -534,11 +515,7 @@ function MoveStatus({ lead }: { lead: LeadDetail }) {
       </select>
       <label htmlFor="move-reason">Reason</label>
       <input id="move-reason" value={reason} maxLength={1000} onChange={(e) => setReason(e.target.value)} />
-      {move.isError && (
-        <p className="error" role="alert">
-          {describeError(move.error)}
-        </p>
-      )}
+      <ErrorText error={move.error} />
       <button type="submit" disabled={move.isPending}>
         Move
       </button>
@@ -623,11 +600,7 @@ function BookVisit({ me, lead }: { me: Me; lead: LeadDetail }) {
       <p className="hint">Times in {zoneName(me.timezone)}.</p>
       <label htmlFor="book-summary">What for (optional)</label>
       <input id="book-summary" value={summary} maxLength={500} onChange={(e) => setSummary(e.target.value)} />
-      {(error || book.isError) && (
-        <p className="error" role="alert">
-          {error ?? describeError(book.error)}
-        </p>
-      )}
+      <ErrorText message={error} error={book.error} />
       <button type="submit" className="primary" disabled={book.isPending}>
         Book visit
       </button>

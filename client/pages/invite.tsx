@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { describeError, request } from '../api.ts';
 import { useRouter } from '../router.tsx';
+import { ErrorText } from '../error-text.tsx';
 
 /** An invite link: the person chooses their password and is signed in. */
 export function Invite({ token }: { token: string }) {
@@ -56,11 +57,7 @@ export function Invite({ token }: { token: string }) {
             value={confirm}
             onChange={(e) => setConfirm(e.target.value)}
           />
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorText message={error} />
           <button type="submit" className="primary" disabled={!invite.data}>
             Set password and sign in
           </button>

@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
 import { when } from '../format.ts';
 import type { Me, Role } from '../types.ts';
 import { LoadError } from './problems.tsx';
 import { Webhooks } from './webhooks.tsx';
+import { ErrorText } from '../error-text.tsx';
 
 interface Window {
   start: string;
@@ -210,11 +211,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
           </div>
         </div>
       </fieldset>
-      {(error || save.isError) && (
-        <p className="error" role="alert">
-          {error ?? describeError(save.error)}
-        </p>
-      )}
+      <ErrorText message={error} error={save.error} />
       {save.isSuccess && <p role="status">Saved.</p>}
       <button type="submit" className="primary" disabled={save.isPending}>
         Save settings
@@ -244,16 +241,8 @@ function Members({ me }: { me: Me }) {
   return (
     <section className="card" aria-labelledby="members-title">
       <h2 id="members-title">Members and roles</h2>
-      {members.isError && (
-        <p className="error" role="alert">
-          {describeError(members.error)}
-        </p>
-      )}
-      {changeRole.isError && (
-        <p className="error" role="alert">
-          {describeError(changeRole.error)}
-        </p>
-      )}
+      <ErrorText error={members.error} />
+      <ErrorText error={changeRole.error} />
       <table className="table">
         <caption className="sr-only">Members</caption>
         <thead>
@@ -305,11 +294,7 @@ function Members({ me }: { me: Me }) {
             </select>
           </div>
         </div>
-        {invite.isError && (
-          <p className="error" role="alert">
-            {describeError(invite.error)}
-          </p>
-        )}
+        <ErrorText error={invite.error} />
         {invite.data && (
           <p role="status" className="secret">
             Send {invite.data.email} this single-use link (expires {when(invite.data.expiresAt, me.timezone)}):{' '}
@@ -347,11 +332,7 @@ function Tokens({ me }: { me: Me }) {
   return (
     <section className="card" aria-labelledby="tokens-title">
       <h2 id="tokens-title">Integration tokens</h2>
-      {tokens.isError && (
-        <p className="error" role="alert">
-          {describeError(tokens.error)}
-        </p>
-      )}
+      <ErrorText error={tokens.error} />
       <table className="table">
         <caption className="sr-only">Integration tokens</caption>
         <thead>
@@ -394,11 +375,7 @@ function Tokens({ me }: { me: Me }) {
             </div>
           ))}
         </fieldset>
-        {create.isError && (
-          <p className="error" role="alert">
-            {describeError(create.error)}
-          </p>
-        )}
+        <ErrorText error={create.error} />
         {secret && (
           <p role="status" className="secret">
             Token for {secret.label}, shown once — copy it now: <code data-testid="token-secret">{secret.token}</code>

@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { describeError, request } from '../api.ts';
+import { ErrorText } from '../error-text.tsx';
 
 /**
  * "Forgot your password?": asks for a link to the person's own email (POST /app/password-resets); the
@@ -35,11 +36,7 @@ function ForgotPassword({ initialEmail, onBack }: { initialEmail: string; onBack
             If {sent} signs in here, a link to choose a new password is on its way. It works once, for 1 hour.
           </p>
         )}
-        {error && (
-          <p className="error" role="alert" data-testid="reset-error">
-            {error}
-          </p>
-        )}
+        <ErrorText message={error} testId="reset-error" />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Sending…' : 'Email me a link'}
         </button>
@@ -88,11 +85,7 @@ export function SignIn() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        {error && (
-          <p className="error" role="alert" data-testid="sign-in-error">
-            {error}
-          </p>
-        )}
+        <ErrorText message={error} testId="sign-in-error" />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { api, describeError } from '../api.ts';
+import { api } from '../api.ts';
 import { when } from '../format.ts';
-import type { Me } from '../types.ts';
+import type { Me, WebhookEventType } from '../types.ts';
+import { ErrorText } from '../error-text.tsx';
 
 /** An endpoint as `GET /webhook-endpoints` lists it (never its secret). */
 interface WebhookEndpoint {
@@ -15,7 +16,7 @@ interface WebhookEndpoint {
   health: { lastStatus: number | null; failuresInARow: number; nextRetryAt: string | null; pending: number };
 }
 
-const EVENT_TYPES = [
+const EVENT_TYPES: readonly WebhookEventType[] = [
   'booking.created',
   'booking.rescheduled',
   'booking.canceled',
@@ -69,11 +70,7 @@ export function Webhooks({ me }: { me: Me }) {
           receiver, then remove it and add it again.
         </p>
       ))}
-      {endpoints.isError && (
-        <p className="error" role="alert">
-          {describeError(endpoints.error)}
-        </p>
-      )}
+      <ErrorText error={endpoints.error} />
       <table className="table">
         <caption className="sr-only">Webhook endpoints</caption>
         <thead>
@@ -115,11 +112,7 @@ export function Webhooks({ me }: { me: Me }) {
           ))}
         </tbody>
       </table>
-      {rotate.isError && (
-        <p className="error" role="alert">
-          {describeError(rotate.error)}
-        </p>
-      )}
+      <ErrorText error={rotate.error} />
       <form onSubmit={(e) => (e.preventDefault(), add.mutate())} aria-labelledby="webhook-form-title">
         <h3 id="webhook-form-title">New endpoint</h3>
         <label htmlFor="webhook-url">URL (https://…)</label>
@@ -133,11 +126,7 @@ export function Webhooks({ me }: { me: Me }) {
             </div>
           ))}
         </fieldset>
-        {add.isError && (
-          <p className="error" role="alert">
-            {describeError(add.error)}
-          </p>
-        )}
+        <ErrorText error={add.error} />
         {secret && (
           <p role="status" className="secret">
             {secret.rotated ? 'New signing secret' : 'Signing secret'} for {secret.url}, shown once — copy it now:{' '}

@@ -10,6 +10,8 @@ export interface DbOptions {
   readonly url: string;
   readonly max?: number;
   readonly applicationName?: string;
+  /** Give up a connection attempt after this long (unset: wait as long as the server takes). */
+  readonly connectionTimeoutMillis?: number;
 }
 
 /** A kysely instance over a pg pool; `db.destroy()` ends the pool. */
@@ -20,6 +22,7 @@ export function createPool(options: DbOptions): pg.Pool {
     connectionString: options.url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'callsnare',
+    ...(options.connectionTimeoutMillis !== undefined && { connectionTimeoutMillis: options.connectionTimeoutMillis }),
     // A forgotten open transaction would hold back pg_snapshot_xmin and stall every subscriber.
     options: '-c idle_in_transaction_session_timeout=30000',
   });

@@ -5,6 +5,11 @@ import type { Database } from './schema.ts';
 
 const NAMES = new Map<string, string>();
 
+/** What a {@link named} statement runs on (`runner.query`): a pg pool, or a read target's pool (`src/db/read-pool.ts`). */
+export interface StatementRunner {
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
 /**
  * A hot statement as a named prepared statement: each pooled connection parses it once, and PostgreSQL
  * may keep its plan, instead of parsing and planning it at every call. Names derive from the text, so

@@ -2,7 +2,10 @@ import type { DomainEvent } from './events/index.ts';
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, 'Z');
 
-/** A one-line, human description of an event for audit timelines. */
+/** Quoted words of a person, cut at 80 characters. */
+const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
+
+/** The one-line, human description of an event: the audit timeline's and the lead timeline's (one wording). */
 export function summarize(event: DomainEvent): string {
   switch (event.type) {
     case 'BookingCreated':
@@ -33,17 +36,16 @@ export function summarize(event: DomainEvent): string {
     case 'MissedCallRecorded':
       return `missed call from ${event.data.from} (${event.data.callStatus})`;
     case 'InboundTextReceived':
-      return `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${event.data.body.slice(0, 60)}`;
+      return `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${quote(event.data.body)}`;
     case 'OutboundTextRecorded':
-      return `text to ${event.data.to}: ${event.data.body.slice(0, 60)}`;
     case 'OutboundTextRequested':
-      return `text to ${event.data.to} requested: ${event.data.body.slice(0, 60)}`;
+      return `text to ${event.data.to}: ${quote(event.data.body)}`;
     case 'OutboundTextSent':
       return `text sent to ${event.data.to} (${event.data.providerMessageId})`;
     case 'OutboundTextFailed':
       return `text failed: ${event.data.error}`;
     case 'TextBackSent':
-      return `text-back sent to ${event.data.to}`;
+      return `text-back to ${event.data.to}: ${quote(event.data.body)}`;
     case 'TextBackSkipped':
       return `text-back skipped: ${event.data.reason}`;
     case 'TextBackFailed':
@@ -51,19 +53,19 @@ export function summarize(event: DomainEvent): string {
     case 'MessageDeliveryUpdated':
       return `message ${event.data.messageSid} ${event.data.status}`;
     case 'LeadStatusChanged':
-      return `status ${event.data.from} → ${event.data.to}${event.data.reason ? `: ${event.data.reason}` : ''}`;
+      return `status ${event.data.from} → ${event.data.to}${event.data.reason ? ` (${event.data.reason})` : ''}`;
     case 'LeadSuperseded':
       return `closed; the caller's next contact opens lead ${event.data.nextLeadId}`;
     case 'CallBackLogged':
-      return `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${event.data.note})` : ''}`;
+      return `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${quote(event.data.note)})` : ''}`;
     case 'LeadResponseOverdue':
       return `no team response by ${when(event.data.dueAt)}`;
     case 'LeadAssigned':
-      return `assigned to ${event.data.label}${event.data.reason === 'manual' ? '' : ` (${event.data.reason.replace('_', ' ')})`}`;
+      return `assigned to ${event.data.label}${event.data.reason === 'reply' ? ' (replied first)' : event.data.reason === 'round_robin' ? ' (round robin)' : ''}`;
     case 'LeadUnassigned':
-      return `unassigned (was ${event.data.previousMemberId})`;
+      return 'unassigned';
     case 'LeadBookingLinked':
-      return `linked to booking ${event.data.bookingId}`;
+      return `booking ${event.data.bookingId} linked`;
     case 'OrgCreated':
       return `org "${event.data.name}" created (${event.data.timezone})`;
     case 'OrgPhoneAdded':

@@ -67,7 +67,8 @@ function redactState(state: unknown): unknown {
   return Object.fromEntries(Object.entries(state).map(([key, value]) => [key, key === 'tokenHash' ? '[redacted]' : redactState(value)]));
 }
 
-function toAuditEvent(event: RecordedEvent): AuditEvent {
+/** An event as the audit timeline shows it: the one shape of the audit API and of `callsnare audit timeline --json`. */
+export function toAuditEvent(event: RecordedEvent): AuditEvent {
   const m = event.metadata;
   return {
     position: formatPosition(event.position),

@@ -5,9 +5,8 @@ import type { Actor } from '../domain/values.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { formatPosition } from '../eventstore/position.ts';
 import type { CompiledQuery } from 'kysely';
-import type pg from 'pg';
 import type { Db } from '../db/kysely.ts';
-import { compiler, named } from '../db/named-statement.ts';
+import { compiler, named, type StatementRunner } from '../db/named-statement.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** One booking of an org, or undefined (absent and other-org look the same). */
@@ -54,7 +53,7 @@ export function listBookingsStatement(orgId: string, input: ListBookingsInput): 
  * serves the generic plan as well as a custom one).
  */
 export async function listBookings(
-  pool: pg.Pool,
+  pool: StatementRunner,
   orgId: string,
   input: ListBookingsInput,
 ): Promise<{ data: Booking[]; nextCursor: string | null }> {

@@ -5,6 +5,7 @@ import { comparePositions } from '../eventstore/position.ts';
 import { seedCheckpoints } from './checkpoint-seed.ts';
 import { advanceCheckpoint, readCheckpoint, toPosition } from './checkpoints.ts';
 import { handleBatch, type Subscriber, type SubscriberDeps } from './subscriber.ts';
+import { retryUntilAborted } from './retry.ts';
 import { sleep } from '../sleep.ts';
 
 /**
@@ -76,8 +77,9 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
   signal: AbortSignal,
 ): Promise<void> {
   const log = deps.log?.child({ subscriber: subscriber.name });
-  while (!signal.aborted) {
-    try {
+  await retryUntilAborted(
+    signal,
+    async () => {
       // Before the first read of the checkpoint: a flagged one starts at the store's head, not at nothing.
       await seedCheckpoints(deps, [subscriber.name]);
       await whileLeader(deps.db, subscriber.lockName ?? subscriber.name, signal, async () => {
@@ -89,13 +91,9 @@ export async function runSubscriber<D extends SubscriberDeps, P>(
           if (handled) log?.debug({ handled }, 'handled');
         }
       });
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the subscriber runs
-      if (signal.aborted) break;
-      log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`);
-      await sleep(1000, signal);
-    }
-  }
+    },
+    (error) => log?.error({ err: error }, `${subscriber.name} failed; restarting in 1 s`),
+  );
 }
 
 /** How long a checkpoint behind the awaited position must stand still before the idle rule reads the log. */

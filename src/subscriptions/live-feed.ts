@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/port.ts';
 import { comparePositions } from '../eventstore/position.ts';
+import { retryUntilAborted } from './retry.ts';
 
 /** What a listener is handed: one of its org's events, in commit order, each once. */
 export type FeedHandler = (event: RecordedEvent) => void;
@@ -162,20 +163,17 @@ export class LiveFeed {
 
   /** The one subscription: dispatches every batch; after a failure re-subscribes from the last position. */
   async #run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
+    await retryUntilAborted(
+      signal,
+      async () => {
         for await (const batch of this.#store.subscribe({ from: this.#position, signal, batchSize: 500 })) {
-          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
           if (signal.aborted) return;
           this.#dispatch(batch.events);
           this.#position = batch.checkpoint;
         }
-      } catch (err) {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while the loop awaits
-        if (signal.aborted) return;
-        this.#options.log?.warn({ err }, 'live feed subscription failed; resubscribing');
-        await new Promise((r) => setTimeout(r, this.#options.retryMs ?? 1000).unref());
-      }
-    }
+      },
+      (err) => this.#options.log?.warn({ err }, 'live feed subscription failed; resubscribing'),
+      this.#options.retryMs ?? 1000,
+    );
   }
 }

@@ -162,7 +162,7 @@ t.test('audit timeline lists events in commit order with actor and summary; --js
     .split('\n')
     .map((l) => JSON.parse(l));
   t.equal(lines.length, TOTAL + 2, 'org, credential and every booking event');
-  t.match(lines[0], { type: 'OrgCreated', actor: { type: 'operator' }, stream: `org-${orgId}` });
+  t.match(lines[0], { type: 'OrgCreated', actor: { type: 'operator' }, streamId: `org-${orgId}` });
   const since = await cli(['audit', 'timeline', '--org', orgId, '--json', '--since', '2999-01-01T00:00:00Z']);
   t.equal(since.stdout.trim(), '', 'nothing after a future --since');
   const bad = await cli(['audit', 'timeline', '--org', orgId, '--since', 'yesterday']);
@@ -198,10 +198,10 @@ t.test('audit state folds a stream up to a time or position', async (t) => {
     .split('\n')
     .map((l) => JSON.parse(l));
   const created = timeline.find((e) => e.type === 'BookingCreated');
-  const state = await cli(['audit', 'state', '--stream', created.stream, '--as-of', created.position, '--json']);
+  const state = await cli(['audit', 'state', '--stream', created.streamId, '--as-of', created.position, '--json']);
   t.equal(state.code, 0, state.stderr);
   t.match(JSON.parse(state.stdout), { events: 1, state: { status: 'scheduled', version: 1 } });
-  const before = await cli(['audit', 'state', '--stream', created.stream, '--as-of', '2000-01-01T00:00:00Z', '--json']);
+  const before = await cli(['audit', 'state', '--stream', created.streamId, '--as-of', '2000-01-01T00:00:00Z', '--json']);
   t.match(JSON.parse(before.stdout), { events: 0, state: null });
   const unknown = await cli(['audit', 'state', '--stream', `booking-${randomUUID()}`, '--as-of', '2030-01-01T00:00:00Z']);
   t.equal(unknown.code, 1);

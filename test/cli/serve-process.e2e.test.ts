@@ -9,6 +9,7 @@ import path from 'node:path';
 import t from 'tap';
 import { testDatabase } from '../support/db.ts';
 import { CLI_BIN, REPO_ROOT } from '../support/serve.ts';
+import { buildClient } from '../../bin/build-client.js';
 
 // Many spawned processes: on a loaded machine this file needs more than the default 300 s (never a speed assertion).
 t.setTimeout(900_000);
@@ -152,6 +153,25 @@ t.test('start-up names a DATABASE_URL host without its password and the Twilio w
   process.kill(-serve.child.pid!, 'SIGTERM');
   t.equal(await serve.exited, 0);
   t.equal(messages(serve.out()).at(-1)?.msg, 'CallSnare stopped');
+});
+
+t.test('serve hands /app the client bundle built at install, and builds nothing at start-up or at a request', async (t) => {
+  // What `npm ci` left (prepare → bin/build.js); made here too when this checkout's client changed since.
+  const { build } = await buildClient();
+  const database = await testDatabase(t);
+  const serve = run(['serve', '--no-worker'], { ...base, DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info' });
+  t.teardown(() => serve.child.kill('SIGKILL'));
+  await until('listening', () => /CallSnare listening on/.test(serve.out()));
+  const address = /CallSnare listening on (http:\/\/[^"]+)"/.exec(serve.out())![1]!;
+  const page = await (await fetch(`${address}/app`)).text();
+  t.ok(page.includes(`/app/assets/${build.script}`), 'the page links the prebuilt script');
+  t.ok(page.includes(`/app/assets/${build.stylesheet}`), 'and the prebuilt stylesheet');
+  const script = await fetch(`${address}/app/assets/${build.script}`);
+  t.equal(script.status, 200);
+  t.equal(await script.text(), readFileSync(path.join(build.dir, build.script), 'utf8'), 'served from dist/client/<hash>/ as built');
+  t.notMatch(serve.out(), /built them at start-up|could not be built/, 'the server did not build the client itself');
+  process.kill(-serve.child.pid!, 'SIGTERM');
+  t.equal(await serve.exited, 0);
 });
 
 const utilLinuxScript = ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p)) && process.platform === 'linux';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { addMember } from '../../src/commands/orgs.ts';
 import { setMemberPassword } from '../../src/identity/index.ts';
-import { API_CSP } from '../../src/http/security-headers.ts';
+import { API_CSP } from '../../src/http/common/security-headers.ts';
 import { operator, testApp } from '../support/app.ts';
 import { openSse } from '../web/sse-client.ts';
 import { settle } from '../webhooks/fixtures/providers.ts';

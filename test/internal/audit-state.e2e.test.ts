@@ -53,7 +53,7 @@ t.test('the audit timeline filters by event type and by actor id, beside stream 
   const byActor = (await get(`/audit/events?actor=${member.memberId}&limit=500`)).json() as { data: Json[] };
   t.same(
     byActor.data.map((e) => e.summary),
-    ['status active → booked: visit Tuesday', 'status booked → won: replaced the blower'],
+    ['status active → booked (visit Tuesday)', 'status booked → won (replaced the blower)'],
   );
   t.ok(byActor.data.every((e) => e.actor.id === member.memberId));
   const twilioOnly = (await get(`/audit/events?actor=twilio&stream=${leadStream}`)).json() as { data: Json[] };

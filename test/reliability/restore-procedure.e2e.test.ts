@@ -3,62 +3,24 @@
 // restored into a cluster prepared with exactly those arguments starts, and new events reach the read models.
 // Needs initdb, pg_ctl, pg_dump, pg_restore and pg_resetwal (the embedded build ships none): skipped, saying
 // so, where the machine has no PostgreSQL server package.
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import t, { type Test } from 'tap';
+import {
+  initCluster as initMachineCluster,
+  machinePostgres,
+  runTool,
+  startCluster as startMachineCluster,
+} from '../support/machine-postgres.ts';
 import { execFileOwned } from '../support/processes.ts';
 import { CLI_BIN, REPO_ROOT, startServe } from '../support/serve.ts';
 
 t.setTimeout(600_000);
-const TOOLS = ['initdb', 'pg_ctl', 'pg_dump', 'pg_restore', 'pg_resetwal'];
-
-/** The newest /usr/lib/postgresql/<major>/bin holding every tool, if any. */
-function machineTools(): string | undefined {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return undefined;
-  return readdirSync(base)
-    .filter((v) => /^\d+$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))
-    .map((v) => path.join(base, v, 'bin'))
-    .find((bin) => TOOLS.every((tool) => existsSync(path.join(bin, tool))));
-}
-const bin = machineTools();
-const root = process.getuid?.() === 0;
-const runuser = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p));
-
-/** The postgres user's uid and gid, from /etc/passwd. */
-function postgresUser(): { uid: number; gid: number } | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('postgres:'));
-  if (!line) return undefined;
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-const serverUser = root ? postgresUser() : undefined;
-
-function run(tool: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const file = path.join(bin!, tool);
-  // The server tools (initdb, pg_ctl, pg_resetwal) refuse to run as root: as root, they run as postgres.
-  const server = ['initdb', 'pg_ctl', 'pg_resetwal'].includes(tool);
-  const [command, argv] = root && server ? [runuser!, ['-u', 'postgres', '--', file, ...args]] : [file, args];
-  return new Promise((resolve) =>
-    execFileOwned(command, argv, { env: { PATH: process.env.PATH }, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const tools = machinePostgres(['initdb', 'pg_ctl', 'pg_dump', 'pg_restore', 'pg_resetwal', 'postgres']);
+const bin = tools.bin!;
+const run = (tool: string, args: string[]) => runTool(bin, tool, args);
 
 function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
@@ -71,31 +33,8 @@ function cli(args: string[], url: string): Promise<{ code: number; stdout: strin
   );
 }
 
-/** A new, stopped cluster of the machine's PostgreSQL in `dir`, owned by whoever runs the server tools. */
-async function initCluster(t: Test, dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  if (serverUser) chownSync(dir, serverUser.uid, serverUser.gid);
-  const init = await run('initdb', ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  t.equal(init.code, 0, `initdb: ${init.stderr}`);
-}
-
-/** Starts a cluster on a loopback port (its socket in the cluster folder) and stops it with the test. */
-async function startCluster(t: Test, dir: string): Promise<string> {
-  const port = await freePort();
-  const started = await run('pg_ctl', [
-    '-D',
-    dir,
-    '-w',
-    '-l',
-    path.join(dir, 'server.log'),
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    'start',
-  ]);
-  t.equal(started.code, 0, `pg_ctl start: ${started.stderr}`);
-  t.teardown(() => run('pg_ctl', ['-D', dir, '-m', 'immediate', 'stop']));
-  return `postgres://postgres@127.0.0.1:${port}`;
-}
+const initCluster = (t: Test, dir: string) => initMachineCluster(t, bin, dir);
+const startCluster = async (t: Test, dir: string) => (await startMachineCluster(t, bin, dir)).server;
 
 async function stopCluster(dir: string): Promise<void> {
   await run('pg_ctl', ['-D', dir, '-w', '-m', 'fast', 'stop']);
@@ -111,11 +50,7 @@ async function query(url: string, text: string, values: unknown[] = []): Promise
   }
 }
 
-const skip = !bin
-  ? 'no PostgreSQL server tools on this machine (initdb, pg_ctl, pg_dump, pg_restore, pg_resetwal under /usr/lib/postgresql/*/bin)'
-  : root && (!runuser || !serverUser)
-    ? 'running as root without a postgres user and runuser to run the server tools'
-    : false;
+const skip = tools.skip;
 
 t.test('a dump restored as the README says starts, and new events reach the read models', { skip }, async (t) => {
   const folder = mkdtempSync(path.join(os.tmpdir(), 'callsnare-restore-'));

@@ -3,10 +3,10 @@ import { STREAM_FOLDS, foldOf } from '../../domain/stream-folds.ts';
 import { eventTypeName } from '../../domain/events/index.ts';
 import { summarize } from '../../domain/summary.ts';
 import { uuid } from '../../domain/values.ts';
-import type { Position, RecordedEvent } from '../../eventstore/port.ts';
+import type { Position } from '../../eventstore/port.ts';
 import { formatPosition, parsePosition } from '../../eventstore/position.ts';
 import { ChainVerifier } from '../../eventstore/verify-chain.ts';
-import { auditActorId, readAuditEvents, streamStateAsOf } from '../../queries/audit.ts';
+import { auditActorId, readAuditEvents, streamStateAsOf, toAuditEvent } from '../../queries/audit.ts';
 import { requireOrg, withServices } from '../context.ts';
 import { CliError, emit, JSON_HELP, NDJSON_HELP, table } from '../output.ts';
 import { parseOption } from '../parse.ts';
@@ -34,22 +34,6 @@ function localTime(iso: string, timeZone: string): string {
   }).formatToParts(date);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
-}
-
-function timelineEntry(event: RecordedEvent) {
-  return {
-    position: formatPosition(event.position),
-    occurredAt: event.metadata.occurredAt,
-    recordedAt: event.recordedAt.toISOString(),
-    type: event.type,
-    actor: event.metadata.actor,
-    ...(event.metadata.via && { via: event.metadata.via }),
-    stream: event.streamId,
-    revision: event.revision,
-    eventId: event.id,
-    summary: summarize(event),
-    correlationId: event.metadata.correlationId,
-  };
 }
 
 export function registerAuditCommands(program: Command): void {
@@ -89,7 +73,7 @@ export function registerAuditCommands(program: Command): void {
             const page = await readAuditEvents(services.store, orgId, { ...query, from });
             for (const event of page.events) {
               count++;
-              if (opts.json) emit(true, timelineEntry(event), '');
+              if (opts.json) emit(true, toAuditEvent(event), '');
               else {
                 const actor = event.metadata.actor;
                 rows.push([

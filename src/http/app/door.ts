@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../services.ts';
-import { ProblemError, problems } from '../problem.ts';
+import { ProblemError, problems } from '../common/problem.ts';
 import { createSession, HashGate, HashingBusyError, SESSION_ABSOLUTE_MS, sessionCookieName } from '../../identity/index.ts';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ClientBuild } from '../../../bin/build-client.js';
-import { problems } from '../problem.ts';
+import { problems } from '../common/problem.ts';
 
 /** The app's colour in the phone's title bar and splash screen (the top bar's). */
 export const THEME_COLOR = '#14213d';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ProblemError, problems } from '../problem.ts';
+import { ProblemError, problems } from '../common/problem.ts';
 import {
   acceptInvite,
   checkPassword,

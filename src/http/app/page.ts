@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildClient, type ClientBuild } from '../../../bin/build-client.js';
-import { problems } from '../problem.ts';
+import { problems } from '../common/problem.ts';
 import { THEME_COLOR, installRoutes } from './install.ts';
 
 const assetParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/) });

@@ -3,8 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, authOf } from '../plugins/authentication.ts';
 import { limitPerCaller, memberKey, type RateLimitOptions } from '../plugins/rate-limit.ts';
-import { ProblemError, problems } from '../problem.ts';
+import { ProblemError, problems } from '../common/problem.ts';
 import { getOrg } from '../../queries/orgs.ts';
+import { memberRole } from '../../domain/events/org.ts';
+import type { SessionView } from '../api/internal/v1/types.ts';
 import {
   decoyHash,
   findLoginByEmail,
@@ -34,13 +36,15 @@ export const RESET_ADDRESS_LIMIT = 10;
 export const RESETS_PER_ACCOUNT = 3;
 
 /** The signed-in person as the app shows them (with the CSRF token the app must echo). */
-async function sessionView(request: FastifyRequest) {
+async function sessionView(request: FastifyRequest): Promise<SessionView> {
   const auth = authOf(request);
+  // authenticate('member') admits only members: a member id and a role are always there.
+  if (!auth.memberId || !auth.role) throw new Error('a member session without a member');
   const org = await getOrg(request.server.services.db, auth.orgId);
   return {
     memberId: auth.memberId,
     email: auth.label,
-    role: auth.role,
+    role: memberRole.parse(auth.role),
     orgId: auth.orgId,
     orgName: org?.name ?? '',
     timezone: org?.timezone ?? 'UTC',

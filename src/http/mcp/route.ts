@@ -15,8 +15,8 @@ import { baseUrlOf } from '../discovery/routes.ts';
 import { authenticate, authOf } from '../plugins/authentication.ts';
 import { problemDocument, toProblem } from '../plugins/errors.ts';
 import { limitPerCaller, type RateLimitOptions } from '../plugins/rate-limit.ts';
-import { type FieldError, ProblemError, problems } from '../problem.ts';
-import { unstorableText } from '../validation.ts';
+import { type FieldError, ProblemError, problems } from '../common/problem.ts';
+import { unstorableText } from '../common/validation.ts';
 import { asHttpJson, mcpCallerOf, toolSchema, toolsFor } from './tools.ts';
 
 /** JSON-RPC error codes (JSON-RPC 2.0 §5.1; -32000..-32099 are the server's own). */

@@ -3,7 +3,7 @@ import { type ZodType, z } from 'zod';
 import type { CommandCaller } from '../../commands/context.ts';
 import { settingsOf } from '../../domain/org.ts';
 import { getOrg } from '../../queries/orgs.ts';
-import { callerOf } from '../caller.ts';
+import { callerOf } from '../plugins/caller.ts';
 import { type Action, type ActionName, actionNamed } from '../discovery/catalog.ts';
 import { authOf } from '../plugins/authentication.ts';
 import { parseIdempotencyKey } from '../plugins/idempotency.ts';
@@ -19,7 +19,7 @@ import {
   listBookingsQuery,
   patchBookingBody,
 } from '../api/private/v1/schemas.ts';
-import { serializerCompiler } from '../serialization.ts';
+import { serializerCompiler } from '../common/serialization.ts';
 
 /** The `idempotencyKey` argument of write tools: the Idempotency-Key header's rules (1–255 printable ASCII, quoted or bare). */
 const idempotencyKey = z

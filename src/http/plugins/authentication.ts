@@ -18,7 +18,7 @@ import {
 } from '../../identity/index.ts';
 import { getOrg } from '../../queries/orgs.ts';
 import type { Services } from '../../services.ts';
-import { ProblemError } from '../problem.ts';
+import { ProblemError } from '../common/problem.ts';
 
 /** Who a request acts as, once its token checked out. */
 export interface AuthContext {

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MemberRole } from '../../domain/events/org.ts';
 import { authOf, REALM } from './authentication.ts';
-import { ProblemError } from '../problem.ts';
+import { ProblemError } from '../common/problem.ts';
 
 /** Who may do what on the internal API: owner > admin > member; auditor reads only the audit timeline. */
 export const ROLES = {

@@ -9,7 +9,7 @@ import {
 } from '../../commands/errors.ts';
 import { DomainRuleError, NotFoundError, StateConflictError } from '../../domain/errors.ts';
 import { InvalidCursorError } from '../../queries/cursor.ts';
-import { type FieldError, ProblemError, problems } from '../problem.ts';
+import { type FieldError, ProblemError, problems } from '../common/problem.ts';
 
 /** Renders a problem as application/problem+json with the request id. */
 /** The problem+json document of `problem` for this request: what the HTTP API answers and MCP tool errors carry. */

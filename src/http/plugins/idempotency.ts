@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { IdempotencyInProgressError } from '../../commands/errors.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../common/problem.ts';
 
 /** How long a request waits for an identical one in flight before answering 409 in-progress. */
 const WAIT_FOR_IN_FLIGHT_MS = 1000;

@@ -2,12 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sql } from 'kysely';
+import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../../db/kysely.ts';
+import type { ReadDatabases } from '../../db/read-pool.ts';
+import { replicaLags } from '../../db/replica-lag.ts';
 import type { EventStore } from '../../eventstore/port.ts';
 import { SUBSCRIBERS } from '../../subscribers.ts';
 import { subscriberLags, type SubscriberLag } from '../../subscriptions/lag.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../common/problem.ts';
 
 /** How long database gauges are reused: a burst of scrapes (several Prometheus servers, retries) costs one read. */
 export const GAUGE_CACHE_MS = 5000;
@@ -64,6 +67,50 @@ function cachedFor<T>(ttlMs: number, clock: () => Date, read: () => Promise<T>):
   };
 }
 
+/** With `READ_DATABASE_URL`: each replica's state and lag (read at scrape time, cached as the other gauges), and reads by database. */
+function replicaMetrics(registry: Registry, reads: ReadDatabases, primary: pg.Pool, clock: () => Date): void {
+  const lags = cachedFor(GAUGE_CACHE_MS, clock, () => replicaLags(primary, reads.replicas));
+  new Gauge({
+    name: 'callsnare_replica_up',
+    help: 'Whether each read replica answered (0: down or being skipped; its reads go to the primary)',
+    labelNames: ['replica'],
+    registers: [registry],
+    async collect() {
+      for (const lag of await lags()) this.set({ replica: lag.name }, lag.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'callsnare_replica_lag_bytes',
+    help: 'WAL bytes the primary has written that each read replica has not replayed yet',
+    labelNames: ['replica'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const lag of await lags()) if (lag.bytes !== null) this.set({ replica: lag.name }, lag.bytes);
+    },
+  });
+  new Gauge({
+    name: 'callsnare_replica_lag_seconds',
+    help: 'Age of the newest transaction each read replica replayed, while it has received WAL left to replay (0: replayed all it received)',
+    labelNames: ['replica'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const lag of await lags()) if (lag.seconds !== null) this.set({ replica: lag.name }, lag.seconds);
+    },
+  });
+  new Counter({
+    name: 'callsnare_read_queries_total',
+    help: 'Connections the HTTP queries checked out, by the database that served them (a replica, or primary when none could)',
+    labelNames: ['database'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [database, n] of reads.checkouts) this.inc({ database }, n);
+    },
+  });
+}
+
 /** SHA-256 of a token: equal-length inputs for a constant-time comparison. */
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
@@ -81,7 +128,7 @@ function requireMetricsToken(token: string) {
 
 /**
  * `GET /metrics` in Prometheus text: requests by route and status, subscriber lag, events appended
- * and jobs by state. Database figures are read at scrape time (at most once per {@link GAUGE_CACHE_MS}),
+ * and jobs by state (and, with read replicas, their lag and the reads each served). Database figures are read at scrape time (at most once per {@link GAUGE_CACHE_MS}),
  * so every process reports the same. With `METRICS_TOKEN` set, scrapes need it as a Bearer token.
  */
 export const metricsPlugin = fp(async (app: FastifyInstance) => {
@@ -99,7 +146,8 @@ export const metricsPlugin = fp(async (app: FastifyInstance) => {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const { db, store, config, clock } = app.services;
+  const { db, store, config, clock, reads, pool } = app.services;
+  if (reads) replicaMetrics(registry, reads, pool, clock);
   const snapshot = cachedFor(GAUGE_CACHE_MS, clock, () => readGauges(db, store));
   new Gauge({
     name: 'callsnare_projection_lag_events',

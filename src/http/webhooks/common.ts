@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { CommandCaller } from '../../commands/context.ts';
-import { type FieldError, ProblemError, problems } from '../problem.ts';
-import { unstorableText } from '../validation.ts';
+import { type FieldError, ProblemError, problems } from '../common/problem.ts';
+import { unstorableText } from '../common/validation.ts';
 
 /** Signature missing or wrong (403): nothing is recorded. */
 export function invalidSignature(detail: string): ProblemError {

@@ -6,9 +6,9 @@ import { forgetHeld, routeStripeEvent } from '../../commands/stripe-links.ts';
 import { orgIdByStripeCustomer } from '../../queries/settings.ts';
 import { billingStatus } from '../../domain/events/org.ts';
 import { uuid } from '../../domain/values.ts';
-import { depsOf } from '../caller.ts';
-import { problems } from '../problem.ts';
-import { setConsistencyToken } from '../consistency.ts';
+import { depsOf } from '../plugins/caller.ts';
+import { problems } from '../common/problem.ts';
+import { setConsistencyToken } from '../common/consistency.ts';
 import { invalidSignature, notConfigured, parsePayload, providerCaller } from './common.ts';
 
 /** Stripe's default, and the contract's, signature tolerance. */

@@ -12,8 +12,8 @@ import { missedCallStatus } from '../../domain/events/lead.ts';
 import { e164 } from '../../domain/values.ts';
 import type { Position } from '../../eventstore/port.ts';
 import { orgIdByPhone } from '../../queries/orgs.ts';
-import { depsOf } from '../caller.ts';
-import { setConsistencyToken } from '../consistency.ts';
+import { depsOf } from '../plugins/caller.ts';
+import { setConsistencyToken } from '../common/consistency.ts';
 import { invalidSignature, notConfigured, parsePayload, providerCaller, twiml } from './common.ts';
 
 const sid = z.string().regex(/^[A-Za-z]{2}[0-9a-fA-F]{32}$/, 'must be a Twilio SID such as CA followed by 32 hex digits');

@@ -1,4 +1,6 @@
+import type { DomainEvent } from '../../domain/events/index.ts';
 import type { LeadEvent } from '../../domain/lead.ts';
+import { summarize } from '../../domain/summary.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection } from '../projection.ts';
 
@@ -41,63 +43,40 @@ const TIMELINE_TYPES = [
   'LeadResponseOverdue',
 ] as const satisfies readonly LeadEvent['type'][];
 
-const quote = (text: string) => `"${text.length > 80 ? `${text.slice(0, 79)}…` : text}"`;
-
-/** Kind, one-line summary and outbound message id of a timeline event. */
-function describe(event: TimelineEvent): { kind: TimelineKind; summary: string; messageId: string | null } {
+/** Kind and outbound message id of a timeline event (its one-line summary is `summarize`'s, as on the audit timeline). */
+function describe(event: RecordedEvent<TimelineEvent>): { kind: TimelineKind; messageId: string | null } {
   switch (event.type) {
     case 'MissedCallRecorded':
-      return { kind: 'missed_call', summary: `missed call from ${event.data.from} (${event.data.callStatus})`, messageId: null };
+      return { kind: 'missed_call', messageId: null };
     case 'InboundTextReceived':
-      return {
-        kind: 'inbound_text',
-        summary: `text from ${event.data.from}${event.data.flag ? ' (possible opt-out: the team decides)' : ''}: ${quote(event.data.body)}`,
-        messageId: null,
-      };
+      return { kind: 'inbound_text', messageId: null };
     case 'OutboundTextRecorded':
-      return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
+      return { kind: 'outbound_text', messageId: event.data.messageId };
     case 'OutboundTextRequested':
-      return { kind: 'outbound_text', summary: `text to ${event.data.to}: ${quote(event.data.body)}`, messageId: null };
+      return { kind: 'outbound_text', messageId: null };
     case 'OutboundTextSent':
-      return { kind: 'outbound_text_sent', summary: `text sent to ${event.data.to}`, messageId: event.data.providerMessageId };
+      return { kind: 'outbound_text_sent', messageId: event.data.providerMessageId };
     case 'OutboundTextFailed':
-      return { kind: 'outbound_text_failed', summary: `text failed: ${event.data.error}`, messageId: null };
+      return { kind: 'outbound_text_failed', messageId: null };
     case 'TextBackSent':
-      return { kind: 'text_back', summary: `text-back to ${event.data.to}: ${quote(event.data.body)}`, messageId: event.data.messageId };
+      return { kind: 'text_back', messageId: event.data.messageId };
     case 'TextBackSkipped':
-      return { kind: 'text_back_skipped', summary: `text-back skipped: ${event.data.reason}`, messageId: null };
+      return { kind: 'text_back_skipped', messageId: null };
     case 'TextBackFailed':
-      return { kind: 'text_back_failed', summary: `text-back failed: ${event.data.error}`, messageId: null };
+      return { kind: 'text_back_failed', messageId: null };
     case 'LeadTextDeferred':
-      return {
-        kind: 'text_deferred',
-        summary: `${event.data.kind === 'text_back' ? 'text-back' : 'reply'} deferred to ${event.data.until}: ${event.data.reason}`,
-        messageId: null,
-      };
+      return { kind: 'text_deferred', messageId: null };
     case 'LeadStatusChanged':
-      return {
-        kind: 'status_change',
-        summary: `status ${event.data.from} → ${event.data.to}${event.data.reason ? ` (${event.data.reason})` : ''}`,
-        messageId: null,
-      };
+      return { kind: 'status_change', messageId: null };
     case 'LeadBookingLinked':
-      return { kind: 'booking', summary: `booking ${event.data.bookingId} linked`, messageId: null };
+      return { kind: 'booking', messageId: null };
     case 'LeadAssigned':
-      return {
-        kind: 'assignment',
-        summary: `assigned to ${event.data.label}${event.data.reason === 'reply' ? ' (replied first)' : event.data.reason === 'round_robin' ? ' (round robin)' : ''}`,
-        messageId: null,
-      };
     case 'LeadUnassigned':
-      return { kind: 'assignment', summary: 'unassigned', messageId: null };
+      return { kind: 'assignment', messageId: null };
     case 'CallBackLogged':
-      return {
-        kind: 'call_back',
-        summary: `called back: ${event.data.outcome.replace('_', ' ')}${event.data.note ? ` (${quote(event.data.note)})` : ''}`,
-        messageId: null,
-      };
+      return { kind: 'call_back', messageId: null };
     case 'LeadResponseOverdue':
-      return { kind: 'response_overdue', summary: `no team response by ${event.data.dueAt}`, messageId: null };
+      return { kind: 'response_overdue', messageId: null };
     default: {
       const unknown: never = event;
       throw new Error(`unexpected event ${JSON.stringify(unknown)}`);
@@ -128,7 +107,7 @@ export const leadTimelineProjection: Projection = {
 /** One timeline row per event. */
 function timelineRows(events: readonly RecordedEvent[]) {
   return (events as RecordedEvent<TimelineEvent>[]).map((event) => {
-    const { kind, summary, messageId } = describe(event);
+    const { kind, messageId } = describe(event);
     const { leadId, ...details } = event.data;
     return {
       lead_id: leadId,
@@ -139,7 +118,7 @@ function timelineRows(events: readonly RecordedEvent[]) {
       kind,
       occurred_at: event.metadata.occurredAt,
       actor: JSON.stringify(event.metadata.actor),
-      summary,
+      summary: summarize({ type: event.type, data: event.data } as DomainEvent),
       details: JSON.stringify(details),
       message_id: messageId,
     };

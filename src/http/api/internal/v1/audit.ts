@@ -3,7 +3,7 @@ import { parsePosition } from '../../../../eventstore/position.ts';
 import { listAuditEvents, streamStateAsOf } from '../../../../queries/audit.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { auditQuery, auditStateQuery } from './schemas.ts';
 
 /** The org's event timeline, read from the event store in commit order (owner, admin, auditor). */

@@ -2,14 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { loadLead } from '../../../../commands/leads.ts';
 import { bookingEvidence, getBooking, listBookings } from '../../../../queries/bookings.ts';
 import { getOrg } from '../../../../queries/orgs.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency } from '../../../consistency.ts';
-import { requireEnabled } from '../../../planned-actions.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf } from '../../../common/consistency.ts';
+import { requireEnabled } from '../../../plugins/planned-actions.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { answerAvailability, availabilityQuery } from '../../private/v1/availability.ts';
 import { patchBooking, postBooking } from '../../private/v1/bookings.ts';
 import { bookingParams, createBookingBody, listBookingsQuery, patchBookingBody } from '../../private/v1/schemas.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 
 const PREFIX = '/api/internal/v1';
@@ -25,7 +25,7 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/bookings', { preHandler: allowed, schema: { querystring: listBookingsQuery } }, async (request) => {
     await awaitConsistency(request, READ_MODELS);
     const q = request.query;
-    const { db, pool } = request.server.services;
+    const { db, pool } = readsOf(request);
     const orgId = authOf(request).orgId;
     const [page, org] = await Promise.all([
       listBookings(pool, orgId, {
@@ -42,9 +42,9 @@ export const teamBookingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/bookings/:bookingId', { preHandler: allowed, schema: { params: bookingParams } }, async (request, reply) => {
     await awaitConsistency(request, READ_MODELS);
-    const { db, store } = request.server.services;
+    const { store } = request.server.services;
     const orgId = authOf(request).orgId;
-    const booking = await getBooking(db, orgId, request.params.bookingId);
+    const booking = await getBooking(readsOf(request).db, orgId, request.params.bookingId);
     if (!booking) throw problems.notFound('booking');
     reply.header('etag', `"${booking.version}"`);
     return { ...booking, evidence: await bookingEvidence(store, orgId, booking.id) };

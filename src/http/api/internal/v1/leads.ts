@@ -9,10 +9,10 @@ import { toLeadView } from '../../../../domain/lead.ts';
 import { countHits } from '../../../../identity/index.ts';
 import { getInboxLead, listLeads, markLeadRead } from '../../../../queries/leads.ts';
 import { getOrg } from '../../../../queries/orgs.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { ProblemError, problems } from '../../../problem.ts';
+import { ProblemError, problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import {
   assignLeadBody,
@@ -52,7 +52,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
         [{ path: 'querystring.assignee', message: 'this credential is not a member' }],
         'assignee=me needs a member',
       );
-    return listLeads(request.server.services.db, authOf(request).orgId, {
+    return listLeads(readsOf(request).db, authOf(request).orgId, {
       ...(q.assignee && { assignee: q.assignee === 'me' ? me! : q.assignee }),
       limit: q.limit,
       order: q.order,
@@ -65,8 +65,8 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/leads/:leadId', { preHandler: allowed, schema: { params: leadParams } }, async (request) => {
     await awaitConsistency(request, READ_MODELS);
-    const { db, clock } = request.server.services;
-    const lead = await getInboxLead(db, authOf(request).orgId, request.params.leadId, {
+    const { clock } = request.server.services;
+    const lead = await getInboxLead(readsOf(request).db, authOf(request).orgId, request.params.leadId, {
       memberId: readerOf(request),
       now: clock().toISOString(),
     });
@@ -164,7 +164,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   // Who may call: owner, admin, member (ROLES.leads): the people a lead may be assigned to (auditors are not).
   app.get('/assignees', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['orgs']);
-    const org = await getOrg(request.server.services.db, authOf(request).orgId);
+    const org = await getOrg(readsOf(request).db, authOf(request).orgId);
     if (!org) throw problems.notFound('org');
     return {
       data: org.members.filter((m) => m.role !== 'auditor').map((m) => ({ memberId: m.memberId, email: m.email, role: m.role })),

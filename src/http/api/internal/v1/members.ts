@@ -10,10 +10,10 @@ import {
   removeMemberEverywhere,
   TargetRoleError,
 } from '../../../../identity/index.ts';
-import { callerOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { ProblemError, problems } from '../../../problem.ts';
+import { ProblemError, problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import { invitationBody, memberParams, memberRoleBody } from './schemas.ts';
 
@@ -29,7 +29,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/members', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['orgs']);
-    const org = await getOrg(request.server.services.db, authOf(request).orgId);
+    const org = await getOrg(readsOf(request).db, authOf(request).orgId);
     if (!org) throw problems.notFound('org');
     return { data: org.members.map((m) => ({ memberId: m.memberId, email: m.email, role: m.role })) };
   });

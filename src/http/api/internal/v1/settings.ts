@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { configureOrg } from '../../../../commands/orgs.ts';
 import { getSettings, toSettingsView } from '../../../../queries/settings.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { ProblemError, problems } from '../../../problem.ts';
+import { ProblemError, problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import { settingsBody } from './schemas.ts';
 
@@ -14,7 +14,7 @@ export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/settings', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['orgs']);
-    const settings = await getSettings(request.server.services.db, authOf(request).orgId);
+    const settings = await getSettings(readsOf(request).db, authOf(request).orgId);
     if (!settings) throw problems.notFound('org');
     return settings;
   });

@@ -4,10 +4,10 @@ import { NotFoundError } from '../../../../domain/errors.ts';
 import type { CredentialRecord } from '../../../../identity/index.ts';
 import { listCredentials } from '../../../../identity/index.ts';
 import { catchUpCredentials } from '../../../../projections/read-models/credentials.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import { issueTokenBody, revokeTokenBody, tokenParams } from './schemas.ts';
 
@@ -32,7 +32,7 @@ export const tokenRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/tokens', { preHandler: allowed }, async (request) => {
     await awaitConsistency(request, ['credentials']);
-    const all = await listCredentials(request.server.services.db, authOf(request).orgId);
+    const all = await listCredentials(readsOf(request).db, authOf(request).orgId);
     return { data: all.filter((c) => c.kind === 'integration').map(tokenView) };
   });
 

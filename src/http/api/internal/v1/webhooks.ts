@@ -9,9 +9,9 @@ import {
 import { WebhookUrlError } from '../../../../commands/webhook-url.ts';
 import { listWebhookDeliveries, listWebhookEndpoints } from '../../../../queries/webhooks.ts';
 import type { FastifyRequest } from 'fastify';
-import { callerOf, depsOf } from '../../../caller.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
 import { authOf } from '../../../plugins/authentication.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { ROLES, requireRole } from '../../../plugins/authorization.ts';
 import { addWebhookEndpointBody, replayWebhookBody, webhookEndpointParams } from './schemas.ts';
 

@@ -7,7 +7,7 @@ import { instant } from '../../../../domain/values.ts';
 import { scheduledWindowsBetween } from '../../../../queries/bookings.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { requireScope } from '../../../plugins/authorization.ts';
-import { requireEnabled } from '../../../planned-actions.ts';
+import { requireEnabled } from '../../../plugins/planned-actions.ts';
 
 const MAX_RANGE_MS = 31 * 86_400_000;
 

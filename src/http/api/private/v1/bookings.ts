@@ -5,12 +5,12 @@ import { type BookingChange, type BookingOutcome, changeBooking, createBooking }
 import type { CommandCaller } from '../../../../commands/context.ts';
 import { requestHash } from '../../../../domain/ids.ts';
 import { getBooking, listBookings } from '../../../../queries/bookings.ts';
-import { callerOf, depsOf } from '../../../caller.ts';
-import { awaitConsistency, setConsistencyToken } from '../../../consistency.ts';
+import { callerOf, depsOf } from '../../../plugins/caller.ts';
+import { awaitConsistency, readsOf, setConsistencyToken } from '../../../common/consistency.ts';
 import { parseIdempotencyKey } from '../../../plugins/idempotency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { requireScope } from '../../../plugins/authorization.ts';
-import { problems } from '../../../problem.ts';
+import { problems } from '../../../common/problem.ts';
 import { bookingList, bookingParams, bookingResource, createBookingBody, listBookingsQuery, patchBookingBody } from './schemas.ts';
 
 export const PREFIX = '/api/private/v1';
@@ -108,7 +108,7 @@ export const bookingRoutes: FastifyPluginAsyncZod = async (app) => {
 /** A page of the caller's org's bookings (GET /bookings). */
 export async function listBookingsFor(request: FastifyRequest, q: z.infer<typeof listBookingsQuery>) {
   await awaitConsistency(request, READ_MODELS);
-  return listBookings(request.server.services.pool, authOf(request).orgId, {
+  return listBookings(readsOf(request).pool, authOf(request).orgId, {
     from: q.from,
     to: q.to,
     limit: q.limit,
@@ -120,7 +120,7 @@ export async function listBookingsFor(request: FastifyRequest, q: z.infer<typeof
 /** One of the caller's org's bookings (404 for another org's or an absent one). */
 export async function getBookingFor(request: FastifyRequest, bookingId: string) {
   await awaitConsistency(request, READ_MODELS);
-  const booking = await getBooking(request.server.services.db, authOf(request).orgId, bookingId);
+  const booking = await getBooking(readsOf(request).db, authOf(request).orgId, bookingId);
   if (!booking) throw problems.notFound('booking');
   return booking;
 }

@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { summarizeLead } from '../../../../domain/lead-summary.ts';
 import { getConsent, getLeadDetail } from '../../../../queries/leads.ts';
-import { awaitConsistency } from '../../../consistency.ts';
+import { awaitConsistency, readsOf } from '../../../common/consistency.ts';
 import { authOf } from '../../../plugins/authentication.ts';
 import { requireScope } from '../../../plugins/authorization.ts';
-import { requireEnabled } from '../../../planned-actions.ts';
-import { problems } from '../../../problem.ts';
+import { requireEnabled } from '../../../plugins/planned-actions.ts';
+import { problems } from '../../../common/problem.ts';
 
 export const leadSummaryParams = z.object({ leadId: z.uuid() }).strict();
 
@@ -59,7 +59,8 @@ export const leadSummaryRoutes: FastifyPluginAsyncZod = async (app) => {
 export async function leadSummaryFor(request: FastifyRequest, leadId: string) {
   await awaitConsistency(request, ['leads', 'lead_timeline', 'contact_consent']);
   const { orgId } = authOf(request);
-  const lead = await getLeadDetail(request.server.services.db, orgId, leadId);
+  const { db } = readsOf(request);
+  const lead = await getLeadDetail(db, orgId, leadId);
   if (!lead) throw problems.notFound('lead');
   const { timeline, ...view } = lead;
   const summary = summarizeLead(
@@ -67,5 +68,5 @@ export async function leadSummaryFor(request: FastifyRequest, leadId: string) {
     timeline.map((e) => ({ kind: e.kind, occurredAt: e.occurredAt, summary: e.summary })),
     request.server.services.clock().toISOString(),
   );
-  return { ...summary, consent: await getConsent(request.server.services.db, orgId, lead.callerPhone) };
+  return { ...summary, consent: await getConsent(db, orgId, lead.callerPhone) };
 }

@@ -8,7 +8,7 @@ import { formatPosition } from '../../src/eventstore/position.ts';
 import { LiveFeed } from '../../src/subscriptions/live-feed.ts';
 import { testApp } from '../support/app.ts';
 import { sid } from '../webhooks/fixtures/providers.ts';
-import { openSse, type SseConnection } from './sse-client.ts';
+import { openSse, type SseConnection } from '../web/sse-client.ts';
 
 /**
  * The live feed (CONTRACT §7 "Live updates") against a real listening server, read by a raw HTTP client:

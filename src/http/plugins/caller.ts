@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { CommandCaller, CommandDeps } from '../commands/context.ts';
-import { authOf } from './plugins/authentication.ts';
+import type { CommandCaller, CommandDeps } from '../../commands/context.ts';
+import { authOf } from './authentication.ts';
 
 /** The command caller of an authenticated request: its org, actor, and the request id as correlation. */
 export function callerOf(request: FastifyRequest): CommandCaller {

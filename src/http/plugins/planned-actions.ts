@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
-import { settingsOf, type Org } from '../domain/org.ts';
-import type { PlannedAction } from '../domain/values.ts';
-import { getOrg } from '../queries/orgs.ts';
-import { authOf } from './plugins/authentication.ts';
-import { ProblemError } from './problem.ts';
-import { howToEnable } from './discovery/catalog.ts';
+import { settingsOf, type Org } from '../../domain/org.ts';
+import type { PlannedAction } from '../../domain/values.ts';
+import { getOrg } from '../../queries/orgs.ts';
+import { authOf } from './authentication.ts';
+import { ProblemError } from '../common/problem.ts';
+import { howToEnable } from '../discovery/catalog.ts';
 
 /** The caller's org if it has the planned action switched on; otherwise 404 `action_not_enabled`. */
 export async function requireEnabled(request: FastifyRequest, action: PlannedAction): Promise<Org> {
