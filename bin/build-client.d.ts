@@ -6,6 +6,10 @@ export interface ClientBuild {
   readonly stylesheet: string;
   /** Every file of the build, by name, with its content type. */
   readonly files: ReadonlyMap<string, string>;
+  /** The service worker's file in the build folder (served at /app/sw.js). */
+  readonly serviceWorker: string;
+  /** The home-screen icons (from client/icons), by name, with their content type. */
+  readonly icons: ReadonlyMap<string, string>;
 }
 
 /** What {@link pruneClientBuilds} keeps besides the current build. */

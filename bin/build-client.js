@@ -4,7 +4,7 @@
 // changed since (a developer's checkout), never at a request.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLIENT_SOURCE_DIR = path.join(root, 'client');
 export const CLIENT_BUILD_DIR = path.join(root, 'dist', 'client');
 const TYPES = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const ICON_TYPES = { '.png': 'image/png', '.svg': 'image/svg+xml' };
+/** The service worker (client/service-worker.ts), built next to the bundle as `sw.js`: served at /app/sw.js. */
+const SERVICE_WORKER = 'sw.js';
 
 async function listFiles(dir) {
   const out = [];
@@ -49,6 +52,8 @@ export async function readClientBuild(sourceHash) {
     script: manifest.script,
     stylesheet: manifest.stylesheet,
     files: new Map(manifest.files.map((f) => [f, TYPES[path.extname(f)] ?? 'application/octet-stream'])),
+    serviceWorker: manifest.serviceWorker,
+    icons: new Map((manifest.icons ?? []).map((f) => [f, ICON_TYPES[path.extname(f)] ?? 'application/octet-stream'])),
   };
 }
 
@@ -83,7 +88,25 @@ export async function buildClient() {
     const script = files.find((f) => f.endsWith('.js'));
     const stylesheet = files.find((f) => f.endsWith('.css'));
     if (!script || !stylesheet) throw new Error('the client build produced no script or stylesheet');
-    await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify({ sourceHash, script, stylesheet, files }));
+    // The home-screen icons (client/icons) and the service worker, which caches this build's shell under
+    // this build's hash: a new build is a new worker, which replaces the old cache.
+    const icons = (await readdir(path.join(CLIENT_SOURCE_DIR, 'icons'))).filter((f) => ICON_TYPES[path.extname(f)]).sort();
+    for (const icon of icons) await copyFile(path.join(CLIENT_SOURCE_DIR, 'icons', icon), path.join(tmp, icon));
+    await build({
+      entryPoints: [path.join(CLIENT_SOURCE_DIR, 'service-worker.ts')],
+      bundle: true,
+      format: 'iife',
+      target: 'es2022',
+      minify: true,
+      define: { SHELL_BUILD: JSON.stringify({ version: sourceHash, assets: files, icons }) },
+      outfile: path.join(tmp, SERVICE_WORKER),
+      logLevel: 'silent',
+      absWorkingDir: root,
+    });
+    await writeFile(
+      path.join(tmp, 'manifest.json'),
+      JSON.stringify({ sourceHash, script, stylesheet, files, serviceWorker: SERVICE_WORKER, icons }),
+    );
     try {
       await rename(tmp, path.join(CLIENT_BUILD_DIR, sourceHash));
     } catch (error) {

@@ -1,3 +1,5 @@
+import { isOffline, noteNetwork } from './offline.tsx';
+
 /** A failed API call: the problem+json the server answered. */
 export class ApiError extends Error {
   constructor(
@@ -37,12 +39,22 @@ export async function request<T>(url: string, init: RequestInit = {}): Promise<T
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (method === 'GET' && consistencyToken && url.startsWith('/api/')) headers['consistency-token'] = consistencyToken;
-  const res = await fetch(url, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
-  });
+  // Offline, a change is refused here rather than sent (or queued) blind: the person tries again when back.
+  if (method !== 'GET' && isOffline())
+    throw new ApiError(0, 'offline', "You're offline: nothing was sent. Try again once you're back online.");
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+    });
+  } catch (error) {
+    noteNetwork(false);
+    throw error;
+  }
+  noteNetwork(true);
   if (method !== 'GET') rememberPosition(res.headers.get('consistency-token'));
   const text = res.status === 204 ? '' : await res.text();
   let json: unknown;

@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { ApiError, request, setCsrfToken } from './api.ts';
 import { LiveIndicator, useLiveEvents } from './live.tsx';
 import { useArrivalAlerts, useDocumentTitle } from './notify.tsx';
+import { OfflineBanner, OfflineIndicator, OfflineShell, useOffline } from './offline.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { BookingPage } from './pages/booking.tsx';
 import { CalendarPage } from './pages/calendar.tsx';
@@ -44,11 +45,14 @@ export function App() {
   const me = useMe();
   const invite = /^\/app\/invite\/([^/]+)$/.exec(router.path);
   const live = useLiveEvents(!!me.data && !invite);
+  const offline = useOffline();
   useEffect(() => {
     if (me.data && (router.path === '/app' || router.path === '/'))
       router.navigate(me.data.role === 'auditor' ? '/app/audit' : '/app/leads', { replace: true });
   }, [me.data, router]);
   if (invite) return <Invite token={decodeURIComponent(invite[1]!)} />;
+  // Opened with no connection: nobody's session can be asked for; the shell says so (no data is kept offline).
+  if (!me.data && offline) return <OfflineShell />;
   if (me.isPending) return <p className="loading">Loading…</p>;
   if (!me.data) return <SignIn />;
   return (
@@ -75,6 +79,7 @@ function Shell({ me, live, children }: { me: Me; live: ReturnType<typeof useLive
   const { path, navigate } = useRouter();
   const queryClient = useQueryClient();
   useDocumentTitle(NAV.find((n) => path.startsWith(n.to))?.label ?? (path.startsWith('/app/bookings') ? 'Visit' : ''), useArrivalAlerts());
+  const offline = useOffline();
   const signOut = async (everywhere: boolean) => {
     await request(everywhere ? '/app/sessions' : '/app/session', { method: 'DELETE' });
     setCsrfToken(null);
@@ -97,19 +102,23 @@ function Shell({ me, live, children }: { me: Me; live: ReturnType<typeof useLive
           ))}
         </nav>
         <span className="spacer" />
-        <LiveIndicator state={live} />
+        {offline ? <OfflineIndicator /> : <LiveIndicator state={live} />}
         <span className="who" data-testid="who">
           {me.orgName} · {me.email} ({me.role})
         </span>
-        <button type="button" className="link" onClick={() => void signOut(false)}>
+        <button type="button" className="link" disabled={offline} onClick={() => void signOut(false)}>
           Sign out
         </button>
-        <button type="button" className="link" onClick={() => void signOut(true)}>
+        <button type="button" className="link" disabled={offline} onClick={() => void signOut(true)}>
           Sign out everywhere
         </button>
       </header>
+      {offline && <OfflineBanner />}
       <main id="main" tabIndex={-1}>
-        {children}
+        {/* Offline, every button and form of the screen is disabled at once (links still move between screens). */}
+        <fieldset className="offline-guard" disabled={offline} data-testid="offline-guard">
+          {children}
+        </fieldset>
       </main>
     </div>
   );

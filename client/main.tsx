@@ -14,8 +14,17 @@ const queryClient = new QueryClient({
       refetchOnWindowFocus: true,
       staleTime: 5_000,
     },
+    // A change runs now or fails now: never held while offline and sent later on reconnect (api.ts refuses it offline).
+    mutations: { networkMode: 'always' },
   },
 });
+
+// Installable on a phone (CONTRACT §10): the worker keeps the app shell for opening offline (client/service-worker.ts).
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch((error: unknown) => {
+    console.warn('the service worker was not registered; the app still works online', error);
+  });
+}
 
 createRoot(document.getElementById('root')!).render(
   <QueryClientProvider client={queryClient}>

@@ -30,6 +30,7 @@ interface SettingsView {
     businessHours: Partial<Record<string, Window[]>>;
     crewCapacity: number;
     responseTargetMinutes?: number;
+    textBackCooldownMinutes?: number;
     blackoutDates: { date: string; reason?: string }[];
     enabledActions: string[];
   };
@@ -92,6 +93,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const [quietEnd, setQuietEnd] = useState(s.quietHours?.end ?? '');
   const [capacity, setCapacity] = useState(String(s.crewCapacity));
   const [responseTarget, setResponseTarget] = useState(String(s.responseTargetMinutes ?? 5));
+  const [cooldown, setCooldown] = useState(String(s.textBackCooldownMinutes ?? 60));
   const [hours, setHours] = useState<Record<string, string>>(() => Object.fromEntries(DAYS.map((d) => [d, hoursText(s.businessHours[d])])));
   const [blackouts, setBlackouts] = useState(s.blackoutDates.map((b) => `${b.date}${b.reason ? ` ${b.reason}` : ''}`).join('\n'));
   const [error, setError] = useState<string | null>(null);
@@ -133,6 +135,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : null,
       crewCapacity: Number(capacity),
       responseTargetMinutes: Number(responseTarget),
+      textBackCooldownMinutes: Number(cooldown),
       businessHours,
       blackoutDates: blackouts
         .split('\n')
@@ -184,6 +187,10 @@ function SettingsForm({ view }: { view: SettingsView }) {
       </div>
       <label htmlFor="set-template">Text-back message ({'{{business}}'} is replaced by the business name)</label>
       <textarea id="set-template" rows={3} maxLength={640} value={template} onChange={(e) => setTemplate(e.target.value)} />
+      <label htmlFor="set-textback-cooldown">
+        Text-back cooldown (minutes: a caller texted back or answered by the team within it is not texted back again; 0 = none)
+      </label>
+      <input id="set-textback-cooldown" type="number" min={0} max={10080} value={cooldown} onChange={(e) => setCooldown(e.target.value)} />
       <label htmlFor="set-optout">Opt-out line (ends the first automated text to each number)</label>
       <input id="set-optout" maxLength={160} value={optOutLine} onChange={(e) => setOptOutLine(e.target.value)} />
       <label htmlFor="set-campaign">A2P 10DLC campaign id (carriers require it for texts from a local number)</label>

@@ -27,7 +27,9 @@ import {
   type OutboundMessage,
   PermanentMessagingError,
   RecipientOptedOutError,
+  type SendGuard,
   type SendLease,
+  SendSkippedError,
   type SentMessage,
 } from './messaging/port.ts';
 import { type JobPayload, TASKS, type TaskName } from './process-manager.ts';
@@ -35,6 +37,7 @@ import { WEBHOOK_TASK } from '../commands/webhook-endpoints.ts';
 import { type WebhookTaskDeps, deliverPending } from './webhooks/deliver.ts';
 import { changeConsent } from '../commands/consent.ts';
 import { type TextPurpose, answersContact, consentGuard, mayText } from './may-text.ts';
+import { textBackCooldownGuard } from './text-back-cooldown.ts';
 
 /**
  * What tasks need: the store and clock (commands), the database, the messaging adapter, the webhook policy
@@ -99,21 +102,27 @@ export const NO_A2P_CAMPAIGN = 'no_a2p_campaign';
 /** Twilio's error for a recipient who unsubscribed from the sender (texted STOP to it): never retried. */
 const TWILIO_UNSUBSCRIBED = '21610';
 
-type Delivery = { sent: SentMessage } | { failed: string } | { optedOut: string };
+type Delivery = { sent: SentMessage } | { failed: string } | { optedOut: string } | { skipped: string };
 
 /**
- * Sends, with the contact's consent checked again in the transaction that records the intent. A permanent
- * refusal, or any error on the last attempt, becomes a failure to record; an opted-out contact (found at
- * send time, or Twilio's 21610, which records the opt-out with source `carrier`) ends the send as
- * `optedOut`. Otherwise throws (retry).
+ * Sends, with the contact's consent (and `also`, the job's own send-time rule) checked again in the
+ * transaction that records the intent. A permanent refusal, or any error on the last attempt, becomes a
+ * failure to record; an opted-out contact (found at send time, or Twilio's 21610, which records the opt-out
+ * with source `carrier`) ends the send as `optedOut`; `also` refusing ends it as `skipped`. Otherwise throws (retry).
  */
-async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): Promise<Delivery> {
+async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage, also?: SendGuard): Promise<Delivery> {
+  const consent = consentGuard(deps, message.orgId, message.to);
   try {
     return {
       sent: await deps.messaging.send(message, {
         ...(run.signal && { signal: run.signal }),
         ...(run.lease && { lease: run.lease }),
-        guard: consentGuard(deps, message.orgId, message.to),
+        guard: also
+          ? async (trx) => {
+              await consent(trx);
+              await also(trx);
+            }
+          : consent,
       }),
     };
   } catch (error) {
@@ -121,6 +130,7 @@ async function deliver(deps: TaskDeps, run: TaskRun, message: OutboundMessage): 
     if (run.signal?.aborted || error instanceof LeaseLostError) throw error;
     const text = (error as Error).message;
     if (error instanceof RecipientOptedOutError) return { optedOut: text };
+    if (error instanceof SendSkippedError) return { skipped: error.reason };
     if (error instanceof PermanentMessagingError && error.code === TWILIO_UNSUBSCRIBED) {
       await changeConsent(
         deps,
@@ -224,6 +234,7 @@ async function sendUnlessSkipped(
   record: (outcome: Outcome) => Promise<void>,
   note: NoteDeferral,
   purpose: TextPurpose = 'automated',
+  guard?: SendGuard,
 ): Promise<TaskResult> {
   let outcome: Outcome;
   const unregistered = deps.messaging.provider === 'twilio' && !settingsOf(org).a2pCampaignId ? NO_A2P_CAMPAIGN : undefined;
@@ -238,7 +249,7 @@ async function sendUnlessSkipped(
       // The opt-out line ends the org's first automated text to the number, decided as the intent is
       // recorded (the ledger); a body too long for both is shortened, never the line.
       const line = settingsOf(org).optOutLine.trim();
-      const result = await deliver(deps, run, { ...draft, ...(line && { optOutLine: line }) });
+      const result = await deliver(deps, run, { ...draft, ...(line && { optOutLine: line }) }, guard);
       const delivered = outcomeOf(draft.to, result);
       outcome = delivered.kind === 'sent' && 'sent' in result ? { ...delivered, body: result.sent.body } : delivered;
     }
@@ -310,7 +321,9 @@ const outcomeOf = (to: string, result: Delivery): Outcome =>
     ? { kind: 'sent', messageId: result.sent.messageId, to, sentAt: result.sent.sentAt }
     : 'optedOut' in result
       ? { kind: 'skipped', reason: OPTED_OUT }
-      : { kind: 'failed', error: result.failed };
+      : 'skipped' in result
+        ? { kind: 'skipped', reason: result.skipped }
+        : { kind: 'failed', error: result.failed };
 
 async function confirmation(deps: TaskDeps, p: Extract<JobPayload, { task: 'booking-confirmation' }>, run: TaskRun): Promise<TaskResult> {
   const job = await loadBookingJob(deps, p);
@@ -438,6 +451,15 @@ async function textBack(deps: TaskDeps, p: Extract<JobPayload, { task: 'text-bac
     noteOnLead(deps, p, 'text_back'),
     // Within the hour after the call, the text-back answers it: the caller's own hours are theirs to pick.
     answersContact(loaded.state.lastInboundAt, deps.clock().toISOString()) ? 'answer' : 'automated',
+    // One text-back per conversation: decided under the caller's text-back lock, as the intent is recorded.
+    textBackCooldownGuard(deps, {
+      orgId: p.orgId,
+      leadId: p.leadId,
+      phone: p.to,
+      key: p.key,
+      clock: deps.clock,
+      cooldownMinutes: settingsOf(org).textBackCooldownMinutes,
+    }),
   );
 }
 
@@ -575,7 +597,7 @@ async function staffAlert(deps: TaskDeps, p: Extract<JobPayload, { task: 'staff-
       });
       results.push(`${phone}: sent`);
     } else {
-      const reason = 'optedOut' in result ? OPTED_OUT : result.failed;
+      const reason = 'optedOut' in result ? OPTED_OUT : 'skipped' in result ? result.skipped : result.failed;
       deps.log?.warn({ key, phone, reason }, 'on-call alert not sent');
       results.push(`${phone}: ${reason}`);
     }
@@ -611,9 +633,8 @@ async function autoAssign(deps: TaskDeps, p: Extract<JobPayload, { task: 'lead-a
 /** A member's reply has no skipped evidence: an opted-out recipient is recorded as a failed text with the reason. */
 function replyOutcome(to: string, result: Delivery): Exclude<Outcome, { kind: 'skipped' }> {
   const outcome = outcomeOf(to, result);
-  return outcome.kind === 'skipped'
-    ? { kind: 'failed', error: `recipient_opted_out: ${'optedOut' in result ? result.optedOut : ''}` }
-    : outcome;
+  if (outcome.kind !== 'skipped') return outcome;
+  return { kind: 'failed', error: 'optedOut' in result ? `recipient_opted_out: ${result.optedOut}` : outcome.reason };
 }
 
 /** A reply requested within an hour of the caller's own last call or text answers it: `conversational`; else `reply`. */

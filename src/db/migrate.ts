@@ -19,6 +19,7 @@ import * as m018 from './migrations/018_login_attempts.ts';
 import * as m019 from './migrations/019_webhooks.ts';
 import * as m020 from './migrations/020_speed_to_lead.ts';
 import * as m024 from './migrations/024_alerts_and_rotation.ts';
+import * as m025 from './migrations/025_texts_to_a_number.ts';
 
 /** Numbered migrations, applied in name order. Add new ones at the end. */
 const migrations: Record<string, Migration> = {
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '019_webhooks': m019,
   '020_speed_to_lead': m020,
   '024_alerts_and_rotation': m024,
+  '025_texts_to_a_number': m025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,6 +29,8 @@ export interface OrgSettings {
   onCallPhones: string[];
   /** `round_robin`: a new lead goes to the next member (owner, admin, member) in a stable rotation. */
   autoAssign: 'none' | 'round_robin';
+  /** Minutes after a text-back or a team answer in which a caller is not texted back again (0: every missed call is). */
+  textBackCooldownMinutes: number;
 }
 
 /** Settings of a new org. */
@@ -53,6 +55,7 @@ export const DEFAULT_SETTINGS: OrgSettings = Object.freeze({
   responseTargetMinutes: 5,
   onCallPhones: [],
   autoAssign: 'none',
+  textBackCooldownMinutes: 60,
 });
 
 /** Settings with defaults for anything an older state did not record. */

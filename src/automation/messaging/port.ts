@@ -78,6 +78,17 @@ export class RecipientOptedOutError extends Error {
   override name = 'RecipientOptedOutError';
 }
 
+/**
+ * A send-time rule other than consent refused the message (a text-back within the caller's cooldown,
+ * CONTRACT §10): nothing was sent; the job ends skipped with `reason`, in plain words.
+ */
+export class SendSkippedError extends Error {
+  override name = 'SendSkippedError';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 /** This worker no longer holds the job (its lease was lost and the job reclaimed): nothing was sent. */
 export class LeaseLostError extends Error {
   override name = 'LeaseLostError';

@@ -42,6 +42,8 @@ export const orgSettingsPatch = z
     blackoutDates: z.array(blackoutDate).max(366).optional(),
     /** Minutes of business time the team has to answer a new lead (CONTRACT §10). */
     responseTargetMinutes: z.number().int().min(1).max(1440).optional(),
+    /** Minutes in which a caller already texted back, or answered by the team, is not texted back again (CONTRACT §10); 0: no cooldown. */
+    textBackCooldownMinutes: z.number().int().min(0).max(10080).optional(),
     /** Planned actions switched on for this org (CONTRACT §6). */
     enabledActions: z.array(plannedAction).optional(),
     /** Staff phones texted about new missed calls and texts (CONTRACT §10): E.164, each once. */

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildClient, type ClientBuild } from '../../../bin/build-client.js';
 import { problems } from '../common/problem.ts';
+import { THEME_COLOR, installRoutes } from './install.ts';
 
 const assetParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+$/) });
 
@@ -32,6 +33,7 @@ export const pageRoutes: FastifyPluginAsyncZod = async (app) => {
     if (!build) throw problems.unavailable('the web app is not built on this server (see its log)');
     return build;
   };
+  await app.register(installRoutes, { current });
 
   app.get('/app/assets/:name', { schema: { params: assetParams, hide: true } }, async (request, reply) => {
     const build = current();
@@ -49,6 +51,10 @@ export const pageRoutes: FastifyPluginAsyncZod = async (app) => {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>CallSnare</title>
+<meta name="theme-color" content="${THEME_COLOR}">
+<link rel="manifest" href="/app/manifest.webmanifest">
+<link rel="icon" href="/app/icons/icon.svg" type="image/svg+xml">
+<link rel="apple-touch-icon" href="/app/icons/icon-192.png">
 <link rel="stylesheet" href="/app/assets/${build.stylesheet}">
 <script type="module" src="/app/assets/${build.script}"></script>
 </head>
