@@ -68,6 +68,23 @@ export type JobPayload =
 export type JobIntent =
   { op: 'add' | 'replace'; key: string; task: TaskName; runAt: string; payload: JobPayload } | { op: 'remove'; key: string };
 
+/** The payload fields of `task` besides what every job carries (its task, key, org and cause). */
+type JobFields<T extends TaskName> = Omit<Extract<JobPayload, { task: T }>, 'task' | 'key' | 'orgId' | 'cause'>;
+
+/**
+ * The one way the process manager builds a job intent: graphile-worker's `add_job` of `task` under `key`
+ * at `runAt` (`replace` when the key was already scheduled), its payload carrying the org and the cause.
+ */
+function jobsFor(orgId: string, cause: JobCause) {
+  return <T extends TaskName>(task: T, key: string, runAt: string, fields: JobFields<T>, op: 'add' | 'replace' = 'add'): JobIntent => ({
+    op,
+    key,
+    task,
+    runAt,
+    payload: { task, key, orgId, cause, ...fields } as Extract<JobPayload, { task: T }>,
+  });
+}
+
 /** Events the process manager reacts to. */
 export type AutomationEvent = EventOf<
   | 'BookingCreated'
@@ -125,6 +142,7 @@ function planTeam(event: AutomationTrigger, state: AutomationState): JobIntent[]
   const settings = settingsOf(org);
   const cause: JobCause = { eventId: event.id, correlationId: event.correlationId };
   const orgId = org.id;
+  const job = jobsFor(orgId, cause);
   switch (event.type) {
     case 'MissedCallRecorded':
     case 'InboundTextReceived': {
@@ -132,28 +150,12 @@ function planTeam(event: AutomationTrigger, state: AutomationState): JobIntent[]
       if (!settings.onCallPhones.length || settings.onCallPhones.includes(from)) return [];
       const key = jobKeys.staffAlert(leadId, event.id);
       const trigger = event.type === 'MissedCallRecorded' ? 'missed_call' : 'inbound_text';
-      return [
-        {
-          op: 'add',
-          key,
-          task: TASKS.staffAlert,
-          runAt: event.occurredAt,
-          payload: { task: TASKS.staffAlert, key, orgId, leadId, trigger, at: event.occurredAt, cause },
-        },
-      ];
+      return [job(TASKS.staffAlert, key, event.occurredAt, { leadId, trigger, at: event.occurredAt })];
     }
     case 'LeadOpened': {
       if (settings.autoAssign !== 'round_robin') return [];
       const key = jobKeys.autoAssign(event.data.leadId);
-      return [
-        {
-          op: 'add',
-          key,
-          task: TASKS.autoAssign,
-          runAt: event.occurredAt,
-          payload: { task: TASKS.autoAssign, key, orgId, leadId: event.data.leadId, cause },
-        },
-      ];
+      return [job(TASKS.autoAssign, key, event.occurredAt, { leadId: event.data.leadId })];
     }
     default:
       return [];
@@ -167,6 +169,7 @@ function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[
   const cause: JobCause = { eventId: event.id, correlationId: event.correlationId };
   const at = (instant: string) => nextAllowed(instant, org.settings.quietHours, org.timezone);
   const orgId = org.id;
+  const job = jobsFor(orgId, cause);
 
   const reminderJobs = (before: Booking | null, after: Booking): JobIntent[] => {
     const old = new Set(scheduled(before).map((r) => jobKeys.reminder(after.id, r.offsetMinutes, r.dueAt)));
@@ -174,28 +177,22 @@ function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[
     const keep = new Set(fresh.map((f) => f.key));
     return [
       ...[...old].filter((key) => !keep.has(key)).map((key): JobIntent => ({ op: 'remove', key })),
-      ...fresh.map(({ r, key }): JobIntent => ({
-        op: old.has(key) ? 'replace' : 'add',
-        key,
-        task: TASKS.reminder,
-        runAt: at(r.dueAt),
-        payload: { task: TASKS.reminder, key, orgId, bookingId: after.id, offsetMinutes: r.offsetMinutes, dueAt: r.dueAt, cause },
-      })),
+      ...fresh.map(({ r, key }): JobIntent =>
+        job(
+          TASKS.reminder,
+          key,
+          at(r.dueAt),
+          { bookingId: after.id, offsetMinutes: r.offsetMinutes, dueAt: r.dueAt },
+          old.has(key) ? 'replace' : 'add',
+        ),
+      ),
     ];
   };
 
   // "Your visit moved" / "was canceled", when confirmations are on.
   const notice = (key: string, booking: Booking, kind: 'rescheduled' | 'canceled'): JobIntent[] =>
     org.settings.confirmations
-      ? [
-          {
-            op: 'add',
-            key,
-            task: TASKS.notice,
-            runAt: at(event.occurredAt),
-            payload: { task: TASKS.notice, key, orgId, bookingId: booking.id, kind, windowStart: booking.window.start, cause },
-          },
-        ]
+      ? [job(TASKS.notice, key, at(event.occurredAt), { bookingId: booking.id, kind, windowStart: booking.window.start })]
       : [];
 
   switch (event.type) {
@@ -205,13 +202,7 @@ function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[
       // Queued even with confirmations off: the task then records ConfirmationSkipped, so the booking's
       // confirmation status says "skipped" instead of staying "pending" for ever.
       const key = jobKeys.confirmation(booking.id);
-      const confirmation: JobIntent = {
-        op: 'add',
-        key,
-        task: TASKS.confirmation,
-        runAt: at(event.occurredAt),
-        payload: { task: TASKS.confirmation, key, orgId, bookingId: booking.id, cause },
-      };
+      const confirmation: JobIntent = job(TASKS.confirmation, key, at(event.occurredAt), { bookingId: booking.id });
       return [confirmation, ...reminderJobs(null, booking)];
     }
     case 'BookingRescheduled': {
@@ -234,29 +225,13 @@ function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[
       const { leadId, callSid, from, to } = event.data;
       const key = jobKeys.textBack(leadId, callSid);
       // The caller is texted from the number they called (replies then reach the same lead).
-      return [
-        {
-          op: 'add',
-          key,
-          task: TASKS.textBack,
-          runAt: at(event.occurredAt),
-          payload: { task: TASKS.textBack, key, orgId, leadId, callSid, to: from, from: to, cause },
-        },
-      ];
+      return [job(TASKS.textBack, key, at(event.occurredAt), { leadId, callSid, to: from, from: to })];
     }
     case 'OutboundTextRequested': {
       // A member's text: queued at once (or when the quiet hours end); the task reads the text from the lead.
       const { leadId, messageId } = event.data;
       const key = jobKeys.reply(leadId, messageId);
-      return [
-        {
-          op: 'add',
-          key,
-          task: TASKS.reply,
-          runAt: at(event.occurredAt),
-          payload: { task: TASKS.reply, key, orgId, leadId, messageId, cause },
-        },
-      ];
+      return [job(TASKS.reply, key, at(event.occurredAt), { leadId, messageId })];
     }
     case 'InboundTextReceived':
       return [];
@@ -265,15 +240,7 @@ function planTexts(event: AutomationTrigger, state: AutomationState): JobIntent[
       const { leadId, firstResponseDueAt } = event.data;
       if (!firstResponseDueAt) return [];
       const key = jobKeys.responseDue(leadId);
-      return [
-        {
-          op: 'add',
-          key,
-          task: TASKS.responseDue,
-          runAt: firstResponseDueAt,
-          payload: { task: TASKS.responseDue, key, orgId, leadId, cause },
-        },
-      ];
+      return [job(TASKS.responseDue, key, firstResponseDueAt, { leadId })];
     }
     default: {
       const unknown: never = event;
