@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Database } from '../db/schema.ts';
 import type { EventStore, Position, ReadAllPage } from '../eventstore/port.ts';
 import { comparePositions, formatPosition } from '../eventstore/position.ts';
-import { lockCheckpoint, readCheckpoint, saveCheckpoint } from '../subscriptions/checkpoints.ts';
+import { deleteCheckpoint, lockCheckpoint, readCheckpoint, saveCheckpoint, setCheckpoint } from '../subscriptions/checkpoints.ts';
 import { clientDb, encodeTableRows, writeTableRows } from './bulk-write.ts';
 import { type PendingRows, type Projection, pendingRowsOf } from './projection.ts';
 import {
@@ -68,7 +68,7 @@ export async function rebuildProjection(
   if (!resumed) {
     // Nothing to resume, or the scratch tables do not hold what the checkpoint says (a server crash empties
     // the UNLOGGED ones an earlier version made): start over.
-    await deps.db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+    await deleteCheckpoint(deps.db, name);
     await dropScratchSchema(deps.db, schema);
   }
   await createScratchTables(deps.db, schema, projection, { bulk: true });
@@ -99,18 +99,8 @@ export async function rebuildProjection(
       await sql`drop table ${sql.id('public', table)}`.execute(trx);
       await sql`alter table ${sql.id(schema, table)} set schema public`.execute(trx);
     }
-    const done = await lockCheckpoint(trx, name);
-    await trx
-      .updateTable('projection_checkpoints')
-      .set({
-        commit_position: last.position ? last.position.commit.toString() : null,
-        prepare_position: last.position ? last.position.prepare.toString() : null,
-        events_handled: done.eventsHandled,
-        updated_at: new Date(),
-      })
-      .where('name', '=', projection.name)
-      .execute();
-    await trx.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+    await setCheckpoint(trx, projection.name, last.position);
+    await deleteCheckpoint(trx, name);
     await dropScratchSchema(trx, schema);
   });
   report('done');

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { readCheckpoint } from '../subscriptions/checkpoints.ts';
+import { deleteCheckpoint, readCheckpoint } from '../subscriptions/checkpoints.ts';
 import type { Projection } from './projection.ts';
 import { createScratchTables, dropScratchSchema, fillScratch, scratchSchema } from './scratch.ts';
 
@@ -49,7 +49,7 @@ export async function verifyProjection(
   const batchSize = options.batchSize ?? 5000;
   const schema = scratchSchema('verify', projection);
   const name = `verify:${projection.name}`;
-  await deps.db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+  await deleteCheckpoint(deps.db, name);
   await dropScratchSchema(deps.db, schema);
   await createScratchTables(deps.db, schema, projection);
   try {
@@ -78,7 +78,7 @@ export async function verifyProjection(
     }
   } finally {
     await dropScratchSchema(deps.db, schema);
-    await deps.db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+    await deleteCheckpoint(deps.db, name);
   }
 }
 

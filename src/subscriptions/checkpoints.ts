@@ -77,3 +77,21 @@ export async function advanceCheckpoint(db: Kysely<Database>, name: string, posi
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** Sets a checkpoint to `position` (a swapped-in rebuild's: the live subscriber goes on from there), keeping its count. */
+export async function setCheckpoint(trx: Transaction<Database>, name: string, position: Position | null): Promise<void> {
+  await trx
+    .updateTable('projection_checkpoints')
+    .set({
+      commit_position: position ? position.commit.toString() : null,
+      prepare_position: position ? position.prepare.toString() : null,
+      updated_at: new Date(),
+    })
+    .where('name', '=', name)
+    .execute();
+}
+
+/** Removes a checkpoint (a rebuild's or a verify's own, once its scratch copy is gone). */
+export async function deleteCheckpoint(db: Kysely<Database>, name: string): Promise<void> {
+  await db.deleteFrom('projection_checkpoints').where('name', '=', name).execute();
+}
