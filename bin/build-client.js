@@ -8,7 +8,13 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The repository: above this file, which runs from bin/ or bundled into dist/cli/ (the CLI's build).
+const root = (() => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'client', 'main.tsx')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error('the client sources (client/main.tsx) are not above bin/build-client.js');
+  }
+})();
 export const CLIENT_SOURCE_DIR = path.join(root, 'client');
 export const CLIENT_BUILD_DIR = path.join(root, 'dist', 'client');
 const TYPES = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
@@ -29,7 +35,7 @@ async function listFiles(dir) {
 /** Hash of everything a build depends on: the client sources, the lock file and this builder. */
 export async function clientSourceHash() {
   const hash = createHash('sha256');
-  const inputs = [...(await listFiles(CLIENT_SOURCE_DIR)), path.join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
+  const inputs = [...(await listFiles(CLIENT_SOURCE_DIR)), path.join(root, 'package-lock.json'), path.join(root, 'bin', 'build-client.js')];
   for (const file of inputs) {
     hash
       .update(path.relative(root, file))

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
@@ -147,6 +148,9 @@ export interface RunningProcess {
 /** Starts the parts of a process on `services` (which the caller closes after `stop`). */
 export async function startProcess(services: Services, parts: ProcessParts): Promise<RunningProcess> {
   const controller = new AbortController();
+  // Every subscriber of the process and the shared feed listen for this one signal: more than Node's
+  // default of 10 listeners is the design, not a leak.
+  setMaxListeners(0, controller.signal);
   const running: Promise<void>[] = [];
   let app: FastifyInstance | undefined;
   let automation: RunningAutomation | undefined;
