@@ -16,16 +16,19 @@ interface WebhookEndpoint {
   health: { lastStatus: number | null; failuresInARow: number; nextRetryAt: string | null; pending: number };
 }
 
-const EVENT_TYPES: readonly WebhookEventType[] = [
-  'booking.created',
-  'booking.rescheduled',
-  'booking.canceled',
-  'booking.confirmation_sent',
-  'booking.reminder_sent',
-  'lead.created',
-  'lead.status_changed',
-  'lead.opted_out',
-];
+// Every webhook event type, in the order the form lists them; checked against the server's type-only, so a
+// type added there fails this client's type check until it is listed here.
+const EVENT_NAMES: Record<WebhookEventType, true> = {
+  'booking.created': true,
+  'booking.rescheduled': true,
+  'booking.canceled': true,
+  'booking.confirmation_sent': true,
+  'booking.reminder_sent': true,
+  'lead.created': true,
+  'lead.status_changed': true,
+  'lead.opted_out': true,
+};
+const EVENT_TYPES = Object.keys(EVENT_NAMES) as WebhookEventType[];
 
 /**
  * Outbound webhooks in settings (owner, admin): endpoints with delivery health, add (secret shown once),

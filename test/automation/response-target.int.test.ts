@@ -9,7 +9,7 @@ import { runJob } from '../../src/automation/tasks.ts';
 import { configureOrg } from '../../src/commands/orgs.ts';
 import { logCallBack, recordMissedCall } from '../../src/commands/leads.ts';
 import { leadStream } from '../../src/domain/lead.ts';
-import { operator } from '../support/app.ts';
+import { memberCaller, operator, twilioCaller } from '../support/app.ts';
 import { sid } from '../webhooks/fixtures/providers.ts';
 import { START, automationApp } from './support.ts';
 
@@ -18,16 +18,8 @@ const { services, clock } = app;
 const BUSINESS = '+15125550100';
 t.beforeEach(() => app.reset());
 
-const twilio = (orgId: string) => ({
-  orgId,
-  actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' },
-  correlationId: randomUUID(),
-});
-const member = (orgId: string) => ({
-  orgId,
-  actor: { type: 'team_member' as const, id: randomUUID(), label: 'dana@acme.test' },
-  correlationId: randomUUID(),
-});
+const twilio = twilioCaller;
+const member = memberCaller;
 
 async function missedCall(orgId: string, caller = '+15125550177') {
   const { lead } = await recordMissedCall(services, twilio(orgId), {

@@ -2,8 +2,8 @@
 // org's `textBackCooldownMinutes` is not texted back again on a new missed call; the skip is on the lead's
 // timeline with its reason. Decided at send time under a lock per (org, caller), so two missed calls handled
 // at once by two workers still send one text.
-import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { memberCaller, twilioCaller } from '../support/app.ts';
 import type { Messaging } from '../../src/automation/messaging/port.ts';
 import { logCallBack, recordMissedCall, requestOutboundText } from '../../src/commands/leads.ts';
 import { leadStream } from '../../src/domain/lead.ts';
@@ -18,16 +18,8 @@ const BUSINESS = '+15125550100';
 const API = '/api/internal/v1';
 t.beforeEach(() => app.reset());
 
-const twilio = (orgId: string) => ({
-  orgId,
-  actor: { type: 'provider' as const, id: 'twilio', label: 'Twilio' },
-  correlationId: randomUUID(),
-});
-const member = (orgId: string) => ({
-  orgId,
-  actor: { type: 'team_member' as const, id: randomUUID(), label: 'dana@acme.test' },
-  correlationId: randomUUID(),
-});
+const twilio = twilioCaller;
+const member = memberCaller;
 
 async function missedCall(orgId: string, caller: string) {
   const { lead } = await recordMissedCall(services, twilio(orgId), {

@@ -61,6 +61,16 @@ export function operator(orgId: string): CommandCaller {
   return { orgId, actor: { type: 'operator', id: 'test', label: 'test operator' }, correlationId: randomUUID() };
 }
 
+/** Twilio as the caller of a webhook command (a missed call, an inbound text). */
+export function twilioCaller(orgId: string): CommandCaller {
+  return { orgId, actor: { type: 'provider', id: 'twilio', label: 'Twilio' }, correlationId: randomUUID() };
+}
+
+/** A team member (a fresh member id each call) as the caller of a command. */
+export function memberCaller(orgId: string): CommandCaller {
+  return { orgId, actor: { type: 'team_member', id: randomUUID(), label: 'dana@acme.test' }, correlationId: randomUUID() };
+}
+
 /**
  * Builds the app against a fresh migrated database. `liveProjectors: true` runs the projectors in the
  * background as `serve` does (for read-your-writes tests); otherwise call `catchUpAll()`.
