@@ -21,6 +21,7 @@ import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { operator } from './app.ts';
 import { type Benchmark, type Row, Samples, pool, round, since, sleep, spreadOf } from './common.ts';
+import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot } from './cpu.ts';
 import { type BenchProcess, isRunning, spawnCallsnare, stopProcesses, within } from './processes.ts';
 import { ratioRow } from './rounds.ts';
 import { openScratchDatabase } from './setup.ts';
@@ -53,6 +54,8 @@ interface RunResult {
   /** Messages whose send was requested more than once (absorbed: still one message). */
   readonly retriedSends: number;
   readonly latencyMs: { p50: number; p99: number };
+  /** CPU milliseconds per job by process group, from the release until the queue is empty (bench/cpu.ts). */
+  readonly cpuMsPerJob: Record<CpuGroup, number> | undefined;
 }
 
 async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, bookings: number): Promise<RunResult> {
@@ -116,6 +119,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
        select now() as at, pg_notify('jobs:insert', json_build_object('count', (select count(*) from released))::text)`,
     );
     const releasedAt = released[0]!.at;
+    const cpuBefore = cpuSnapshot();
     const sendStart = performance.now();
     let messages = 0;
     while ((messages = await count('select count(*) as n from outbound_messages')) < bookings) {
@@ -128,6 +132,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
       await sleep(20);
     }
     const drainMs = since(sendStart);
+    const cpuMsPerJob = cpuPerOperation(cpuBetween(cpuBefore, cpuSnapshot()), bookings);
     await stopProcesses(workers);
 
     // Each message once: distinct job keys (the primary key) and one ConfirmationSent per booking.
@@ -162,6 +167,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
       messages,
       confirmationsRecorded,
       latencyMs: { p50: latency.percentile(50), p99: latency.percentile(99) },
+      cpuMsPerJob,
     };
   } finally {
     for (const w of workers) if (isRunning(w)) w.child.kill('SIGKILL');
@@ -193,13 +199,26 @@ export const automationBench: Benchmark = async (ctx) => {
   const rate = (r: RunResult) => r.bookings / r.sendSec;
   const rates = (k: number) => byCount.get(k)!.map(rate);
   for (const [k, results] of byCount) {
+    const measured = results.flatMap((r) => (r.cpuMsPerJob ? [r.cpuMsPerJob] : []));
+    const cpu = measured.length
+      ? {
+          ...measured[0]!,
+          service: spreadOf(measured.map((c) => c.service)).median,
+          postgres: spreadOf(measured.map((c) => c.postgres)).median,
+        }
+      : undefined;
     rows.push({
       bench: 'automation',
       case: `confirmations, ${k} worker process${k === 1 ? '' : 'es'} × concurrency ${WORKER_CONCURRENCY}`,
       value: spreadOf(rates(k)).median,
       unit: 'jobs/s',
       rounds: rates(k),
-      note: `${bookings} messages per round, each once (0 doubles); workers started in ${results.map((r) => round(r.startupSec, 1)).join(', ')} s`,
+      note: [
+        `${bookings} messages per round, each once (0 doubles); workers started in ${results.map((r) => round(r.startupSec, 1)).join(', ')} s`,
+        cpuNote(cpu, 'job (all workers, release to empty queue)'),
+      ]
+        .filter(Boolean)
+        .join('; '),
     });
   }
   const queueRates = [...byCount.values()].flat().map((r) => r.jobsQueued / r.queueSec);
@@ -225,6 +244,7 @@ export const automationBench: Benchmark = async (ctx) => {
       releaseToMessageMs: { p50: round(r.latencyMs.p50, 1), p99: round(r.latencyMs.p99, 1) },
       processManager: { jobsQueued: r.jobsQueued, seconds: round(r.queueSec, 3), jobsPerSec: round(r.jobsQueued / r.queueSec, 1) },
       createBookings: { seconds: round(r.createSec, 2), perSec: round(r.bookings / r.createSec, 1) },
+      ...(r.cpuMsPerJob && { cpuMsPerJob: r.cpuMsPerJob }),
     }));
   }
   const oneRate = spreadOf(rates(one)).median;

@@ -1,10 +1,13 @@
 // Processes under test: `callsnare serve` / `worker` as a user runs them (node bin/callsnare.js, which
 // runs dist/ when it is current), and the floor baseline (bench/floor-server.ts), each read line by line.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { distIsCurrent } from '../bin/dist-current.js';
+import { profileFlags } from './profile.ts';
 
-export const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO_URL = new URL('..', import.meta.url);
+export const REPO = fileURLToPath(REPO_URL);
 
 /** A child process that logs JSON lines; `ready` resolves with the first line whose `msg` matches. */
 export interface BenchProcess {
@@ -57,12 +60,45 @@ export function spawnLogged(command: string, args: readonly string[], env: Recor
   return { child, ready, exited };
 }
 
-/** `node bin/callsnare.js <args>` on database `url`, ready when `readyMsg` is logged. */
+/** Where `callsnare` processes write their CPU profiles (`--profile`; bench/profile.ts), if they do. */
+let cpuProfileDir: string | undefined;
+
+/** From now on, every `callsnare` process started writes its CPU profile into `dir` (undefined: none). */
+export function profileInto(dir: string | undefined): void {
+  cpuProfileDir = dir;
+}
+
+/**
+ * Builds dist/ (`npm run build`, what `npm ci` runs as prepare) unless it holds the current sources, so
+ * every `callsnare` process runs the bundle users run. Returns the build's seconds, or undefined if none was needed.
+ */
+export function ensureBuilt(log: (message: string) => void): number | undefined {
+  if (distIsCurrent(REPO_URL)) return undefined;
+  log('dist/ is missing or older than the sources: npm run build (what npm ci runs as prepare)');
+  const start = performance.now();
+  const built = spawnSync(process.execPath, ['bin/build.js'], { cwd: REPO, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('npm run build failed');
+  return (performance.now() - start) / 1000;
+}
+
+/**
+ * `node bin/callsnare.js <args>` on database `url`, ready when `readyMsg` is logged. Refuses when the
+ * sources changed after dist/ was built (during a bench): the process would run them through tsx, which
+ * is not what users run, and its figures would not be comparable.
+ */
 export function spawnCallsnare(url: string, args: readonly string[], readyMsg: RegExp, env: Record<string, string> = {}): BenchProcess {
+  if (!distIsCurrent(REPO_URL))
+    throw new Error('the sources changed after dist/ was built: callsnare would run them through tsx; rerun the bench (it builds first)');
   return spawnLogged(
     process.execPath,
-    ['bin/callsnare.js', ...args],
-    { DATABASE_URL: url, LOG_LEVEL: 'info', MESSAGING: 'log', RATE_LIMIT_PER_MINUTE: '1000000000', ...env },
+    [...(cpuProfileDir ? profileFlags(cpuProfileDir) : []), 'bin/callsnare.js', ...args],
+    {
+      DATABASE_URL: url,
+      LOG_LEVEL: 'info',
+      MESSAGING: 'log',
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      ...env,
+    },
     readyMsg,
   );
 }

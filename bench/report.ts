@@ -174,12 +174,52 @@ function targetNow(sections: readonly Section[], prefix: string): string | undef
     .find((t) => t.figure.startsWith(prefix))?.now;
 }
 
+/** The throughput figures the scale round repeats: the row of the 100 k run and the scale round's, by case. */
+const REPEATED: readonly { readonly label: string; readonly base: (r: Row) => boolean; readonly scaled: (r: Row) => boolean }[] = [
+  {
+    label: 'POST /bookings (`npm start`)',
+    base: (r) => r.bench === 'http-create' && r.case.startsWith('`npm start`'),
+    scaled: (r) => r.bench === 'scale http-create' && r.case.startsWith('`npm start`'),
+  },
+  {
+    label: 'GET /bookings (`npm start`)',
+    base: (r) => r.bench === 'list-bookings' && r.case.startsWith('GET /bookings 7-day range, limit 50'),
+    scaled: (r) => r.bench === 'scale list-bookings' && r.case.startsWith('GET /bookings 7-day range, limit 50'),
+  },
+  {
+    label: 'Twilio missed-call webhook',
+    base: (r) => r.bench === 'webhook' && r.case.startsWith('POST /webhooks/twilio/voice'),
+    scaled: (r) => r.bench === 'scale webhook' && r.case.startsWith('POST /webhooks/twilio/voice'),
+  },
+  {
+    label: 'rebuild (1 M events → the scale round’s 10 M)',
+    base: (r) => r.bench === 'rebuild' && r.case.startsWith('rebuild bookings projection'),
+    scaled: (r) => r.bench === 'scale' && r.case.startsWith('rebuild bookings projection'),
+  },
+];
+
+/**
+ * Cost growth (issue 26 item 4): each figure the scale round repeats, as this run's 100 k figure divided by
+ * its figure on the grown database (1.0× is flat; above 1.2× the cost grew with the data).
+ */
+export function flatness(sections: readonly Section[]): { figure: string; now: string; growth: number }[] {
+  const rows = sections.flatMap((s) => s.rows);
+  return REPEATED.flatMap(({ label, base, scaled }) => {
+    const a = rows.find(base)?.value;
+    const b = rows.find(scaled)?.value;
+    if (!a || !b) return [];
+    const growth = a / b;
+    return [{ figure: `cost growth at scale: ${label}`, now: `${growth.toFixed(2)}× (${round(a, 0)} → ${round(b, 0)} per s)`, growth }];
+  });
+}
+
 /** Issue 26's table with this run's figures beside the issue's, then the scale round's (if it ran). */
 export function formatIssue26(sections: readonly Section[], quick: boolean): string {
   const header = ['figure', 'now (issue 26)', 'this run', 'goal'];
   const lines = [header, ...ISSUE_26.map((r) => [r.figure, r.then, r.find(sections) ?? 'not run', r.goal])];
   const scale = sections.find((s) => s.name === 'scale');
   for (const t of scale?.targets ?? []) lines.push([t.figure, t.before, t.now, t.target]);
+  for (const f of flatness(sections)) lines.push([f.figure, 'not measured', f.now, '≤ 1.2× (flat)']);
   const disk = scale?.figures.disk as { bytesPerEvent?: number; bytesPerBooking?: number } | undefined;
   if (disk)
     lines.push([

@@ -2,6 +2,7 @@
 // up, loads it with the same autocannon settings, stops it; the order rotates from round to round so a
 // machine whose load moves hits every subject alike. Medians and ranges come from spreadOf.
 import { type BenchContext, type Row, round, spreadOf } from './common.ts';
+import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot } from './cpu.ts';
 import { load, type LoadOptions, type LoadResult } from './load.ts';
 
 /** Something HTTP to load: started fresh each round. */
@@ -19,6 +20,8 @@ export interface SubjectRuns {
   /** 1-minute load average just before each measured run. */
   readonly loadBefore: number[];
   readonly after: Record<string, unknown>[];
+  /** CPU milliseconds per response by process group, per measured run (bench/cpu.ts). */
+  readonly cpuMsPerRequest: (Record<CpuGroup, number> | undefined)[];
 }
 
 export interface RoundOptions extends Omit<LoadOptions, 'url' | 'durationSec'> {
@@ -39,7 +42,7 @@ export async function loadInRounds(
   subjects: readonly Subject[],
   options: RoundOptions,
 ): Promise<SubjectRuns[]> {
-  const results = subjects.map((subject): SubjectRuns => ({ subject, runs: [], loadBefore: [], after: [] }));
+  const results = subjects.map((subject): SubjectRuns => ({ subject, runs: [], loadBefore: [], after: [], cpuMsPerRequest: [] }));
   const { path, warmupSec, durationSec, rounds, check, beforeStart, ...loadOptions } = options;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < results.length; i++) {
@@ -52,12 +55,15 @@ export async function loadInRounds(
         await check?.(url, subject);
         await load({ ...loadOptions, url, durationSec: warmupSec });
         const loadAvg = ctx.loadBefore(`${name}: ${subject.label}, round ${r + 1}/${rounds}`);
+        const cpuBefore = cpuSnapshot();
         const result = await load({ ...loadOptions, url, durationSec });
+        const cpu = cpuPerOperation(cpuBetween(cpuBefore, cpuSnapshot()), result.requests);
         ctx.log(
           `${name}: ${subject.label}, round ${r + 1}: ${round(result.rps, 0)} req/s, p99 ${result.p99Ms} ms, ${result.non2xx + result.errors} errors`,
         );
         entry.runs.push(result);
         entry.loadBefore.push(loadAvg);
+        entry.cpuMsPerRequest.push(cpu);
         if (started.afterLoad) entry.after.push(await started.afterLoad());
       } finally {
         await started.stop();
@@ -67,8 +73,17 @@ export async function loadInRounds(
   return results;
 }
 
-/** The table row of one subject: median req/s with every round, median p50/p99. */
-export function subjectRow(bench: string, runs: SubjectRuns, note?: string): Row {
+/** The median, per group, of a subject's CPU per response over its rounds. */
+export function medianCpu(runs: SubjectRuns): Record<CpuGroup, number> | undefined {
+  const measured = runs.cpuMsPerRequest.filter((c) => c !== undefined);
+  if (!measured.length) return undefined;
+  const median = (group: CpuGroup) => round(spreadOf(measured.map((c) => c[group])).median, 2);
+  return { postgres: median('postgres'), service: median('service'), floor: median('floor'), other: median('other') };
+}
+
+/** The table row of one subject: median req/s with every round, median p50/p99, CPU per response. */
+export function subjectRow(bench: string, runs: SubjectRuns, extra?: string): Row {
+  const note = [cpuNote(medianCpu(runs), 'response'), extra].filter(Boolean).join('; ');
   const rps = runs.runs.map((r) => r.rps);
   const errors = runs.runs.reduce((s, r) => s + r.non2xx + r.errors, 0);
   const silent = runs.runs.filter((r) => r.requests === 0).length;
@@ -102,5 +117,6 @@ export function subjectFigures(runs: SubjectRuns): Record<string, unknown> {
     loadAverageBefore: runs.loadBefore.map((l) => round(l, 2)),
     runs: runs.runs.map((r) => ({ ...r, rps: round(r.rps, 1) })),
     ...(runs.after.length && { after: runs.after }),
+    ...(medianCpu(runs) && { cpuMsPerResponse: { median: medianCpu(runs), runs: runs.cpuMsPerRequest } }),
   };
 }

@@ -9,6 +9,11 @@
 //   npm run bench -- --database=NAME   bench database name (default callsnare_bench; recreated)
 //   npm run bench -- scale --scale-events=200000
 //                                      the scale round (issue 26) on fewer than its 10 M events, for a trial
+//   npm run bench -- http-create --profile
+//                                      the service's processes run under Node's CPU profiler; each
+//                                      benchmark's profiles (bench/profiles/<date and time>/<name>/) are summed
+//                                      up (bench/profile.ts) and printed; no result file is written
+//                                      (the profiler costs throughput)
 //
 // The scale round seeds 10 M events and runs create / list / webhook / rebuild again on them: on 2 cores
 // it takes far longer than the rest (tens of minutes).
@@ -33,6 +38,9 @@ import { startupBench } from './startup.ts';
 import { webhookBench } from './webhook.ts';
 import { environment, formatIssue26, formatTable, formatTargets, writeResults } from './report.ts';
 import { openBenchDatabase } from './setup.ts';
+import { formatProfile, summariseProfiles } from './profile.ts';
+import { ensureBuilt, profileInto } from './processes.ts';
+import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS: Record<string, Benchmark> = {
   append: appendBench,
@@ -54,6 +62,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const force = args.includes('--force');
+  const profile = args.includes('--profile');
   const cores = os.cpus().length;
   const names = args.filter((a) => !a.startsWith('--'));
   const databaseName = args.find((a) => a.startsWith('--database='))?.slice('--database='.length);
@@ -66,7 +75,9 @@ async function main(): Promise<number> {
   const unknown = names.filter((n) => !(n in BENCHMARKS));
   if (unknown.length || args.includes('--help')) {
     if (unknown.length) process.stderr.write(`unknown benchmark: ${unknown.join(', ')}\n`);
-    process.stderr.write(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')} ...] [--quick] [--force]\n`);
+    process.stderr.write(
+      `usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')} ...] [--quick] [--force] [--profile] [--scale-events=N] [--database=NAME]\n`,
+    );
     return unknown.length ? 2 : 0;
   }
   const selected = names.length ? Object.keys(BENCHMARKS).filter((n) => names.includes(n)) : Object.keys(BENCHMARKS);
@@ -76,11 +87,15 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const startedAt = new Date();
   log(`database: ${config.DATABASE_URL ? 'DATABASE_URL server' : 'embedded PostgreSQL in .data/bench'}`);
+  // Every `callsnare` process a benchmark starts runs the bundle, as `npm ci` leaves it (bench/processes.ts).
+  ensureBuilt(log);
   const db = await openBenchDatabase(config, log, databaseName || undefined);
   const env = environment(db);
   log(`PostgreSQL ${db.serverVersion}, database ${db.database}; ${env.cpus} CPUs, Node ${env.node}${quick ? '; QUICK mode' : ''}`);
 
   const sections: Section[] = [];
+  const profiles: string[] = [];
+  const profileRoot = fileURLToPath(new URL(`profiles/${startedAt.toISOString().slice(0, 19).replace(/:/g, '')}/`, import.meta.url));
   let failed = 0;
   let refused = false;
   try {
@@ -96,6 +111,7 @@ async function main(): Promise<number> {
         return load;
       };
       log(`── ${name} (load average ${loadStart.toFixed(2)})`);
+      profileInto(profile ? `${profileRoot}${name}` : undefined);
       try {
         const result = await BENCHMARKS[name]!({
           url: db.url,
@@ -116,6 +132,8 @@ async function main(): Promise<number> {
         };
         sections.push(section);
         log(`${name} done in ${section.elapsedSec.toFixed(1)} s`);
+        const summary = profile ? summariseProfiles(`${profileRoot}${name}`) : undefined;
+        if (summary) profiles.push(formatProfile(name, summary));
       } catch (error) {
         failed++;
         log(`${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
@@ -128,12 +146,14 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${formatTable(sections, env)}\n`);
   process.stdout.write(`\n${formatTargets(sections, quick)}\n`);
   process.stdout.write(`\n${formatIssue26(sections, quick)}\n`);
+  for (const text of profiles) process.stdout.write(`\n${text}\n`);
+  if (profile) log(`CPU profiles in ${profileRoot} (open one in Chrome DevTools' Performance panel)`);
   // Busy means other work on the machine: the load when the bench began. Later 1-minute averages also
   // carry the bench's own previous run (on 2 cores a loaded server, PostgreSQL and autocannon lift it
   // past the core count by themselves), so they are recorded beside each figure, not used as a gate.
   const busy = loadAtStart > cores ? [{ what: 'the bench started', load: loadAtStart }] : [];
-  if (quick) {
-    log('quick mode: results not written');
+  if (quick || profile) {
+    log(`${quick ? 'quick mode' : 'profiled run'}: results not written`);
   } else if (busy.length && !force) {
     log(
       `results not written: the load average was ${busy[0]!.load}, above ${cores} (the core count), when ${busy[0]!.what}; rerun on a quiet machine, or pass --force`,

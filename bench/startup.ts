@@ -11,7 +11,7 @@ import path from 'node:path';
 import { distIsCurrent } from '../bin/dist-current.js';
 import { freePort } from '../src/db/embedded.ts';
 import { type Benchmark, type Row, round, since, sleep, spreadOf } from './common.ts';
-import { REPO, within } from './processes.ts';
+import { REPO, ensureBuilt, within } from './processes.ts';
 
 const ROOT = new URL('..', import.meta.url);
 
@@ -107,13 +107,8 @@ export const startupBench: Benchmark = async (ctx) => {
   const rows: Row[] = [];
   const figures: Record<string, unknown> = { cliRuns, npmStartRuns: startRuns };
 
-  if (!distIsCurrent(ROOT)) {
-    ctx.log('startup: dist/ is missing or older than the sources: npm run build (what npm ci runs as prepare)');
-    const start = performance.now();
-    const built = spawnSync(process.execPath, ['bin/build.js'], { cwd: REPO, stdio: 'inherit' });
-    if (built.status !== 0) throw new Error('npm run build failed');
-    figures.buildSec = round(since(start) / 1000, 1);
-  }
+  const buildSec = ensureBuilt(ctx.log);
+  if (buildSec !== undefined) figures.buildSec = round(buildSec, 1);
   figures.distCurrent = distIsCurrent(ROOT);
 
   const env = { DATABASE_URL: ctx.url, LOG_LEVEL: 'warn' };

@@ -215,12 +215,14 @@ async function startGeneration(
         clearInterval(timer);
         clearInterval(heartbeat);
         await started.stop().catch((error: unknown) => log?.error({ err: error }, 'worker did not stop cleanly'));
-        await releaseOwnJobs(deps, poolId, log);
-        await deps.db
-          .deleteFrom('automation_workers')
-          .where('token', '=', token)
-          .execute()
-          .catch(() => {});
+        // The registration is what lets the other workers release this pool's jobs once its liveness lock is
+        // free: it goes only when the pool holds nothing (else they would wait for an unregistered pool's grace).
+        if (await releaseOwnJobs(deps, poolId, log))
+          await deps.db
+            .deleteFrom('automation_workers')
+            .where('token', '=', token)
+            .execute()
+            .catch(() => {});
         if (!broken) await liveness.query('select pg_advisory_unlock($1::int, hashtext($2))', [LIVENESS_LOCK_CLASS, token]).catch(() => {});
         liveness.removeAllListeners('error');
         liveness.removeAllListeners('end');
@@ -302,21 +304,27 @@ export async function startWorker(taskDeps: TaskDeps & { readonly pool: pg.Pool 
 /**
  * After the runner stopped, every task has ended; graphile-worker 0.17 writes their completion or failure
  * without awaiting it, so give those writes a moment, then unlock whatever this pool still holds (a job
- * whose completion was lost runs again and finds its message already sent).
+ * whose completion was lost runs again and finds its message already sent). True once the pool holds
+ * nothing; false when the database could not be asked or told (say, its sessions were terminated).
  */
-async function releaseOwnJobs({ db, utils }: QueueDeps, poolId: string, log?: Logger): Promise<void> {
+async function releaseOwnJobs({ db, utils }: QueueDeps, poolId: string, log?: Logger): Promise<boolean> {
   const held = async () =>
     Number((await sql<{ n: string }>`select count(*) as n from graphile_worker.jobs where locked_by = ${poolId}`.execute(db)).rows[0]!.n);
-  try {
-    for (let i = 0; i < 40 && (await held()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const left = await held();
-    if (left > 0) {
-      await utils.forceUnlockWorkers([poolId]);
-      log?.warn({ jobs: left }, 'released jobs still locked at shutdown');
+  // A pooled connection whose session was terminated fails once and leaves the pool: try again on another.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      for (let i = 0; i < 40 && (await held()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const left = await held();
+      if (left > 0) {
+        await utils.forceUnlockWorkers([poolId]);
+        log?.warn({ jobs: left }, 'released jobs still locked at shutdown');
+      }
+      return true;
+    } catch (error) {
+      log?.error({ err: error, attempt }, 'could not release the jobs locked at shutdown');
     }
-  } catch (error) {
-    log?.error({ err: error }, 'could not release the jobs locked at shutdown');
   }
+  return false;
 }
 
 /** Options of {@link startAutomation}. */
