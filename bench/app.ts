@@ -90,6 +90,20 @@ export async function openBenchApp(url: string, options: { env?: Record<string, 
   };
 }
 
+/**
+ * A time zone where it is about noon as the bench starts. Bench orgs that text take it, and their
+ * customers a number whose area code (555) names no zone, so the recipient's hours are the org's
+ * (src/automation/recipient-hours.ts): every text goes out whatever the hour the bench runs at, instead
+ * of being deferred to the morning at night, which would change what a run measures.
+ */
+export function middayTimeZone(now = new Date()): string {
+  const offset = ((12 - now.getUTCHours() + 36) % 24) - 12;
+  return offset === 0 ? 'Etc/GMT' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
+}
+
+/** Customer number `n` (0 ≤ n < 8,000,000), E.164 in area code 555, which no time zone is known for. */
+export const customerPhone = (n: number) => `+1555${String(2_000_000 + n)}`;
+
 function listeningUrl(app: FastifyInstance): string {
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('the bench app is not listening on a TCP port');

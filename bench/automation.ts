@@ -19,7 +19,7 @@ import { createBooking } from '../src/commands/bookings.ts';
 import { configureOrg, createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
-import { operator } from './app.ts';
+import { customerPhone, middayTimeZone, operator } from './app.ts';
 import { type Benchmark, type Row, Samples, pool, round, since, sleep, spreadOf } from './common.ts';
 import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot } from './cpu.ts';
 import { type BenchProcess, isRunning, spawnCallsnare, stopProcesses, within } from './processes.ts';
@@ -68,7 +68,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
   const count = async (query: string) => Number((await pgPool.query<{ n: string }>(query)).rows[0]!.n);
   try {
     const orgId = randomUUID();
-    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Automation HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Automation HVAC', timezone: middayTimeZone(), phones: ['+15125550100'] });
     await configureOrg(deps, operator(orgId), { orgId, changes: { reminderOffsetsMinutes: [] } });
 
     ctx.log(`automation: K=${workerCount}: ${bookings} bookings (createBooking, ${CREATE_CONCURRENCY} at a time) in ${database}`);
@@ -82,7 +82,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, booki
     };
     const createStart = performance.now();
     await pool(bookings, CREATE_CONCURRENCY, async (i) => {
-      await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: `+1512${String(3_000_000 + i)}` }, window });
+      await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: customerPhone(i) }, window });
     });
     const createMs = since(createStart);
 

@@ -9,7 +9,7 @@ import { createOrg } from '../src/commands/orgs.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { waitForCheckpoints } from '../src/subscriptions/engine.ts';
-import { APP_POOL_SIZE, operator } from './app.ts';
+import { APP_POOL_SIZE, customerPhone, middayTimeZone, operator } from './app.ts';
 import { setAutomationBacklogAside } from './backlog.ts';
 import { type Benchmark, type Row, Samples, type TargetRow, round, since, spreadOf } from './common.ts';
 import { loadInRounds, ratioRow, subjectFigures, subjectRow } from './rounds.ts';
@@ -23,7 +23,7 @@ export function createBody(startsAt: Date, n = 0): Record<string, unknown> {
   return {
     customer: {
       name: 'Dana Whitfield',
-      phone: `+1512555${String(n % 10_000).padStart(4, '0')}`,
+      phone: customerPhone(n % 10_000),
       email: 'dana.whitfield@example.com',
       address: { line1: '4100 Speedway', city: 'Austin', region: 'TX', postalCode: '78751' },
     },
@@ -52,7 +52,7 @@ export const httpCreateBench: Benchmark = async (ctx) => {
   try {
     const orgId = randomUUID();
     const deps = { store, clock: () => new Date() };
-    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Create HVAC', timezone: 'America/Chicago', phones: [] });
+    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Create HVAC', timezone: middayTimeZone(), phones: [] });
     const { token } = await issueCredential(deps, operator(orgId), {
       orgId,
       label: 'Bench integration',

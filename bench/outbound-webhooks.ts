@@ -19,7 +19,7 @@ import { addWebhookEndpoint } from '../src/commands/webhook-endpoints.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { catchUp } from '../src/subscriptions/engine.ts';
-import { operator } from './app.ts';
+import { customerPhone, middayTimeZone, operator } from './app.ts';
 import { type Benchmark, type Row, pool, round, since, sleep, spreadOf } from './common.ts';
 import { type BenchProcess, isRunning, spawnCallsnare, stopProcesses, within } from './processes.ts';
 import { ratioRow } from './rounds.ts';
@@ -72,7 +72,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, count
     Number((await pgPool.query<{ n: string }>(`select count(*) as n from webhook_deliveries where status = 'delivered'`)).rows[0]!.n);
   try {
     const orgId = randomUUID();
-    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Webhooks HVAC', timezone: 'America/Chicago', phones: ['+15125550100'] });
+    await createOrg(deps, operator(orgId), { orgId, name: 'Bench Webhooks HVAC', timezone: middayTimeZone(), phones: ['+15125550100'] });
     await addWebhookEndpoint({ ...deps, db, allowPrivate: true }, operator(orgId), { url: receiver.url, events: ['booking.created'] });
 
     ctx.log(`outbound-webhooks: K=${workerCount}: ${count} bookings in ${scratch.database}`);
@@ -85,7 +85,7 @@ async function runOnce(ctx: Parameters<Benchmark>[0], workerCount: number, count
       correlationId: randomUUID(),
     };
     await pool(count, CREATE_CONCURRENCY, async (i) => {
-      await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: `+1512${String(3_000_000 + i)}` }, window });
+      await createBooking(deps, caller, { customer: { name: `Customer ${i}`, phone: customerPhone(i) }, window });
     });
 
     const recordStart = performance.now();
