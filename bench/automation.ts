@@ -21,7 +21,7 @@ import { createDb } from '../src/db/kysely.ts';
 import { PostgresEventStore } from '../src/eventstore/postgres/store.ts';
 import { customerPhone, middayTimeZone, operator } from './app.ts';
 import { type Benchmark, type Row, Samples, pool, round, since, sleep, spreadOf } from './common.ts';
-import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot } from './cpu.ts';
+import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot, medianCpu } from './cpu.ts';
 import { type BenchProcess, isRunning, spawnCallsnare, stopProcesses, within } from './processes.ts';
 import { ratioRow } from './rounds.ts';
 import { openScratchDatabase } from './setup.ts';
@@ -199,14 +199,6 @@ export const automationBench: Benchmark = async (ctx) => {
   const rate = (r: RunResult) => r.bookings / r.sendSec;
   const rates = (k: number) => byCount.get(k)!.map(rate);
   for (const [k, results] of byCount) {
-    const measured = results.flatMap((r) => (r.cpuMsPerJob ? [r.cpuMsPerJob] : []));
-    const cpu = measured.length
-      ? {
-          ...measured[0]!,
-          service: spreadOf(measured.map((c) => c.service)).median,
-          postgres: spreadOf(measured.map((c) => c.postgres)).median,
-        }
-      : undefined;
     rows.push({
       bench: 'automation',
       case: `confirmations, ${k} worker process${k === 1 ? '' : 'es'} × concurrency ${WORKER_CONCURRENCY}`,
@@ -215,7 +207,7 @@ export const automationBench: Benchmark = async (ctx) => {
       rounds: rates(k),
       note: [
         `${bookings} messages per round, each once (0 doubles); workers started in ${results.map((r) => round(r.startupSec, 1)).join(', ')} s`,
-        cpuNote(cpu, 'job (all workers, release to empty queue)'),
+        cpuNote(medianCpu(results.map((r) => r.cpuMsPerJob)), 'job (all workers, release to empty queue)'),
       ]
         .filter(Boolean)
         .join('; '),

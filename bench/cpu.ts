@@ -5,6 +5,7 @@
 // 4.4 ms PostgreSQL CPU per create"). Linux only: elsewhere the snapshot is empty and no figure is given.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { round, spreadOf } from './common.ts';
 
 /** What a process is, for the CPU split. */
 export type CpuGroup = 'postgres' | 'service' | 'floor' | 'other';
@@ -63,6 +64,14 @@ export function cpuPerOperation(used: Record<CpuGroup, number>, operations: numb
   if (!operations || Object.values(used).every((v) => v === 0)) return undefined;
   const per = (seconds: number) => Math.round((seconds * 1000 * 100) / operations) / 100;
   return { postgres: per(used.postgres), service: per(used.service), floor: per(used.floor), other: per(used.other) };
+}
+
+/** The median per group over several runs' {@link cpuPerOperation}; undefined when none was measured. */
+export function medianCpu(runs: readonly (Record<CpuGroup, number> | undefined)[]): Record<CpuGroup, number> | undefined {
+  const measured = runs.filter((c) => c !== undefined);
+  if (!measured.length) return undefined;
+  const median = (group: CpuGroup) => round(spreadOf(measured.map((c) => c[group])).median, 2);
+  return { postgres: median('postgres'), service: median('service'), floor: median('floor'), other: median('other') };
 }
 
 /** "2.1 ms Node (service) + 2.4 ms PostgreSQL" for a note. */

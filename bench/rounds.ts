@@ -2,7 +2,7 @@
 // up, loads it with the same autocannon settings, stops it; the order rotates from round to round so a
 // machine whose load moves hits every subject alike. Medians and ranges come from spreadOf.
 import { type BenchContext, type Row, round, spreadOf } from './common.ts';
-import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot } from './cpu.ts';
+import { type CpuGroup, cpuBetween, cpuNote, cpuPerOperation, cpuSnapshot, medianCpu } from './cpu.ts';
 import { load, type LoadOptions, type LoadResult } from './load.ts';
 
 /** Something HTTP to load: started fresh each round. */
@@ -73,17 +73,9 @@ export async function loadInRounds(
   return results;
 }
 
-/** The median, per group, of a subject's CPU per response over its rounds. */
-export function medianCpu(runs: SubjectRuns): Record<CpuGroup, number> | undefined {
-  const measured = runs.cpuMsPerRequest.filter((c) => c !== undefined);
-  if (!measured.length) return undefined;
-  const median = (group: CpuGroup) => round(spreadOf(measured.map((c) => c[group])).median, 2);
-  return { postgres: median('postgres'), service: median('service'), floor: median('floor'), other: median('other') };
-}
-
 /** The table row of one subject: median req/s with every round, median p50/p99, CPU per response. */
 export function subjectRow(bench: string, runs: SubjectRuns, extra?: string): Row {
-  const note = [cpuNote(medianCpu(runs), 'response'), extra].filter(Boolean).join('; ');
+  const note = [cpuNote(medianCpu(runs.cpuMsPerRequest), 'response'), extra].filter(Boolean).join('; ');
   const rps = runs.runs.map((r) => r.rps);
   const errors = runs.runs.reduce((s, r) => s + r.non2xx + r.errors, 0);
   const silent = runs.runs.filter((r) => r.requests === 0).length;
@@ -117,6 +109,6 @@ export function subjectFigures(runs: SubjectRuns): Record<string, unknown> {
     loadAverageBefore: runs.loadBefore.map((l) => round(l, 2)),
     runs: runs.runs.map((r) => ({ ...r, rps: round(r.rps, 1) })),
     ...(runs.after.length && { after: runs.after }),
-    ...(medianCpu(runs) && { cpuMsPerResponse: { median: medianCpu(runs), runs: runs.cpuMsPerRequest } }),
+    ...(medianCpu(runs.cpuMsPerRequest) && { cpuMsPerResponse: { median: medianCpu(runs.cpuMsPerRequest), runs: runs.cpuMsPerRequest } }),
   };
 }
