@@ -174,28 +174,15 @@ function targetNow(sections: readonly Section[], prefix: string): string | undef
     .find((t) => t.figure.startsWith(prefix))?.now;
 }
 
-/** The throughput figures the scale round repeats: the row of the 100 k run and the scale round's, by case. */
-const REPEATED: readonly { readonly label: string; readonly base: (r: Row) => boolean; readonly scaled: (r: Row) => boolean }[] = [
-  {
-    label: 'POST /bookings (`npm start`)',
-    base: (r) => r.bench === 'http-create' && r.case.startsWith('`npm start`'),
-    scaled: (r) => r.bench === 'scale http-create' && r.case.startsWith('`npm start`'),
-  },
-  {
-    label: 'GET /bookings (`npm start`)',
-    base: (r) => r.bench === 'list-bookings' && r.case.startsWith('GET /bookings 7-day range, limit 50'),
-    scaled: (r) => r.bench === 'scale list-bookings' && r.case.startsWith('GET /bookings 7-day range, limit 50'),
-  },
-  {
-    label: 'Twilio missed-call webhook',
-    base: (r) => r.bench === 'webhook' && r.case.startsWith('POST /webhooks/twilio/voice'),
-    scaled: (r) => r.bench === 'scale webhook' && r.case.startsWith('POST /webhooks/twilio/voice'),
-  },
-  {
-    label: 'rebuild (1 M events → the scale round’s 10 M)',
-    base: (r) => r.bench === 'rebuild' && r.case.startsWith('rebuild bookings projection'),
-    scaled: (r) => r.bench === 'scale' && r.case.startsWith('rebuild bookings projection'),
-  },
+/**
+ * The throughput figures the scale round repeats: the run's row (`bench`, case starting with `case`) and
+ * the scale round's (bench `scale <bench>`, or `scaled` where the round reports it under its own name).
+ */
+const REPEATED: readonly { readonly label: string; readonly bench: string; readonly case: string; readonly scaled?: string }[] = [
+  { label: 'POST /bookings (`npm start`)', bench: 'http-create', case: '`npm start`' },
+  { label: 'GET /bookings (`npm start`)', bench: 'list-bookings', case: 'GET /bookings 7-day range, limit 50' },
+  { label: 'Twilio missed-call webhook', bench: 'webhook', case: 'POST /webhooks/twilio/voice' },
+  { label: 'rebuild (1 M events → the scale round’s 10 M)', bench: 'rebuild', case: 'rebuild bookings projection', scaled: 'scale' },
 ];
 
 /**
@@ -204,9 +191,10 @@ const REPEATED: readonly { readonly label: string; readonly base: (r: Row) => bo
  */
 export function flatness(sections: readonly Section[]): { figure: string; now: string; growth: number }[] {
   const rows = sections.flatMap((s) => s.rows);
-  return REPEATED.flatMap(({ label, base, scaled }) => {
-    const a = rows.find(base)?.value;
-    const b = rows.find(scaled)?.value;
+  const value = (bench: string, prefix: string) => rows.find((r) => r.bench === bench && r.case.startsWith(prefix))?.value;
+  return REPEATED.flatMap(({ label, bench, case: prefix, scaled }) => {
+    const a = value(bench, prefix);
+    const b = value(scaled ?? `scale ${bench}`, prefix);
     if (!a || !b) return [];
     const growth = a / b;
     return [{ figure: `cost growth at scale: ${label}`, now: `${growth.toFixed(2)}× (${round(a, 0)} → ${round(b, 0)} per s)`, growth }];

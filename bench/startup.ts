@@ -3,15 +3,15 @@
 //  - a DB command with the database up, `callsnare projections status` on the bench database, to exit;
 //  - `npm start` to its first answered request (GET /healthz → 200), on an existing embedded data dir
 //    (.data/bench-start, initialised by one untimed start first) and on DATABASE_URL (the bench database).
-// bin/callsnare.js runs dist/ when it is current: if it is not, this benchmark builds it first (npm ci
-// would have, through `prepare`), so the figures are those of an installed checkout.
+// bin/callsnare.js runs dist/ when it is current: bench/run.ts builds it before the first benchmark
+// (npm ci would have, through `prepare`), so the figures are those of an installed checkout.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { distIsCurrent } from '../bin/dist-current.js';
 import { freePort } from '../src/db/embedded.ts';
 import { type Benchmark, type Row, round, since, sleep, spreadOf } from './common.ts';
-import { REPO, ensureBuilt, within } from './processes.ts';
+import { REPO, within } from './processes.ts';
 
 const ROOT = new URL('..', import.meta.url);
 
@@ -107,8 +107,7 @@ export const startupBench: Benchmark = async (ctx) => {
   const rows: Row[] = [];
   const figures: Record<string, unknown> = { cliRuns, npmStartRuns: startRuns };
 
-  const buildSec = ensureBuilt(ctx.log);
-  if (buildSec !== undefined) figures.buildSec = round(buildSec, 1);
+  // bench/run.ts built dist/ before the first benchmark, as `npm ci` would have.
   figures.distCurrent = distIsCurrent(ROOT);
 
   const env = { DATABASE_URL: ctx.url, LOG_LEVEL: 'warn' };
